@@ -1,0 +1,139 @@
+import { Command, CommanderError, Option } from 'commander'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { DEFAULTS, OPTIONS, type OptionKey, type RunConfig } from './config/options.js'
+import { listProfiles, loadProfile, profileSchema, resolveConfig } from './config/resolve.js'
+import { ConfigError, Exit, InfraError, type ExitCode } from './errors.js'
+import { runBench } from './run.js'
+import { verifyStored } from './verify/stored.js'
+
+const EXIT_HELP = `
+Exit codes:
+  0  every property holds        3  a property failed (see result.json)
+  4  invalid options or profile  5  a service could not be reached
+  1  internal error`
+
+const LAYERS_HELP = `
+Options resolve as: defaults < profile file < IOTBENCH_* environment < flags.
+The defaults shown are the built-in ones; a profile overrides them (see: iotbench profiles).
+Every option has an environment variable: --batch-rows is IOTBENCH_BATCH_ROWS, --mqtt-url is IOTBENCH_MQTT_URL.`
+
+function addOptions(cmd: Command, keys: readonly OptionKey[]): void {
+  for (const spec of OPTIONS) {
+    if (!keys.includes(spec.key)) continue
+    const placeholder = spec.type === 'enum' ? spec.values.join('|') : spec.type === 'url' ? 'url' : spec.type === 'string' ? 'value' : 'n'
+    const def = DEFAULTS[spec.key]
+    const help = `${spec.help}${def !== undefined && def !== '' ? ` (default ${String(def)})` : ''}`
+    const opt = new Option(`--${spec.flag} <${placeholder}>`, help)
+    if (spec.hidden) opt.hideHelp()
+    cmd.addOption(opt)
+  }
+}
+
+const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
+/** Commander names values after the flag (--duration → duration); the config names them by option key. */
+function flagValues(opts: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const spec of OPTIONS) if (opts[camel(spec.flag)] !== undefined) out[spec.key] = opts[camel(spec.flag)]
+  return out
+}
+
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`)
+}
+
+function fail(err: unknown): ExitCode {
+  if (err instanceof ConfigError) {
+    log(err.message)
+    return Exit.InvalidConfig
+  }
+  if (err instanceof InfraError) {
+    log(`${err.message}\n  what to do: ${err.hint}`)
+    return Exit.InfraUnavailable
+  }
+  log(`iotbench: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
+  return Exit.Internal
+}
+
+const ALL_KEYS = OPTIONS.map((o) => o.key)
+const DB_KEYS: OptionKey[] = ['databaseUrl', 'dbSchema', 'embeddedDir', 'embeddedPgPort', 'resultsDir']
+
+export function buildCli(setExit: (code: ExitCode) => void): Command {
+  const program = new Command('iotbench')
+    .description('Load and correctness bench for a dairy-farm IoT pipeline: simulated sensors → MQTT → batched COPY → PostgreSQL/TimescaleDB, verified property by property.')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .addHelpText('after', `${LAYERS_HELP}\n${EXIT_HELP}\n\nStart with:  iotbench run --profile ci`)
+
+  const run = program
+    .command('run')
+    .description('run a bench profile end to end and print the verdict (embedded broker and PostgreSQL unless told otherwise)')
+    .option('-p, --profile <name|file.json>', `bench profile: ${listProfiles().join(', ')}, or a path`, 'ci')
+  addOptions(run, ALL_KEYS)
+  run.addHelpText('after', `
+Examples:
+  iotbench run --profile ci                                   # nothing installed: embedded aedes + PostgreSQL
+  iotbench run --mqtt-url mqtt://127.0.0.1:1883 --database-url postgres://postgres:postgres@127.0.0.1:5432/postgres
+  IOTBENCH_RATE=5000 iotbench run --duration 60               # env and flags override the profile
+${LAYERS_HELP}
+${EXIT_HELP}`)
+  run.action(async (opts: Record<string, unknown>) => {
+    const cfg: RunConfig = resolveConfig({ profile: String(opts.profile), env: process.env, flags: flagValues(opts) })
+    const outcome = await runBench(cfg, log)
+    process.stdout.write(`${outcome.summary}\n  result: ${outcome.resultFile}\n`)
+    setExit(outcome.result.verdict === 'pass' ? Exit.Ok : Exit.PropertyFailed)
+  })
+
+  const verify = program
+    .command('verify')
+    .argument('<run-id>', 'the run to verify again (its name, as printed by run)')
+    .description('re-run verification of a finished run from the database alone (seed, profile and source acknowledgements are stored with the run)')
+  addOptions(verify, DB_KEYS)
+  verify.addHelpText('after', `
+Example:
+  iotbench verify 20261123-140512-ci-3fa2 --database-url postgres://…
+${EXIT_HELP}`)
+  verify.action(async (runName: string, opts: Record<string, unknown>) => {
+    const cfg = resolveConfig({ profile: DEFAULTS.profile, env: process.env, flags: flagValues(opts) })
+    const outcome = await verifyStored(cfg, runName, log)
+    const dir = join(cfg.resultsDir, runName)
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, 'verify.json'), `${JSON.stringify(outcome.result, null, 2)}\n`)
+    process.stdout.write(`${outcome.summary}\n  written: ${join(dir, 'verify.json')}\n`)
+    setExit(outcome.result.verdict === 'pass' ? Exit.Ok : Exit.PropertyFailed)
+  })
+
+  program
+    .command('profiles')
+    .description('list the bench profiles with their rate, duration and what they exercise')
+    .option('--json', 'print them as JSON')
+    .option('--schema', 'print the JSON schema a profile file is validated against')
+    .action((opts: { json?: boolean; schema?: boolean }) => {
+      if (opts.schema) return void process.stdout.write(`${JSON.stringify(profileSchema(), null, 2)}\n`)
+      const profiles = listProfiles().map((name) => {
+        const p = loadProfile(name)
+        const v = { ...DEFAULTS, ...p.values }
+        return { name, description: p.description, rate: v.rate, durationSeconds: v.durationSeconds, qos: v.qos, devices: v.farms * (v.cowsPerFarm + v.stallsPerFarm + v.tanksPerFarm), sloP99Ms: v.sloP99Ms }
+      })
+      if (opts.json) return void process.stdout.write(`${JSON.stringify(profiles, null, 2)}\n`)
+      for (const p of profiles) {
+        process.stdout.write(`${p.name.padEnd(8)} ${String(p.rate).padStart(7)}/s × ${String(p.durationSeconds).padStart(5)} s  QoS ${p.qos}  ${String(p.devices).padStart(6)} devices  p99 ≤ ${p.sloP99Ms} ms\n         ${p.description}\n`)
+      }
+    })
+  return program
+}
+
+export async function main(argv: readonly string[]): Promise<ExitCode> {
+  let code: ExitCode = Exit.Ok
+  const program = buildCli((c) => (code = c))
+  try {
+    await program.parseAsync(argv as string[])
+    return code
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return Exit.Ok
+      return Exit.InvalidConfig
+    }
+    return fail(err)
+  }
+}

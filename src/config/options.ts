@@ -1,0 +1,114 @@
+/**
+ * Every run option in one table: its flag, its IOTBENCH_* environment variable, where it sits in a
+ * profile file, its type and range. The CLI, the environment reader, the profile reader and --help all
+ * come from this table, so the layers cannot disagree.
+ */
+export interface RunConfig {
+  readonly profile: string
+  readonly description: string
+  readonly durationSeconds: number
+  readonly rate: number
+  readonly qos: 0 | 1
+  readonly seed: number
+  readonly farms: number
+  readonly cowsPerFarm: number
+  readonly stallsPerFarm: number
+  readonly tanksPerFarm: number
+  readonly simWorkers: number
+  readonly ingestWorkers: number
+  readonly batchRows: number
+  readonly batchMs: number
+  readonly drainTimeoutSeconds: number
+  readonly sloP99Ms: number
+  readonly sloMaxLost: number
+  readonly mqttUrl: string | undefined
+  readonly mqttProtocol: 'auto' | '4' | '5'
+  readonly databaseUrl: string | undefined
+  readonly dbSchema: string
+  readonly topicPrefix: string
+  readonly resultsDir: string
+  readonly embeddedDir: string
+  readonly embeddedPgPort: number
+  readonly runId: string | undefined
+  readonly progress: 'auto' | 'tty' | 'plain' | 'off'
+  /** Test-only: make the ingest misbehave, e.g. "drop=3,duplicate=2,reorder=2". */
+  readonly faultHook: string | undefined
+}
+
+export type OptionKey = keyof RunConfig
+
+interface Base {
+  readonly key: OptionKey
+  readonly flag: string
+  readonly help: string
+  /** Path of the value in a profile file; absent for options a profile may not set. */
+  readonly profilePath?: readonly string[]
+  readonly hidden?: boolean
+}
+export type OptionSpec =
+  | (Base & { readonly type: 'int' | 'number'; readonly min: number; readonly max: number })
+  | (Base & { readonly type: 'string'; readonly pattern?: RegExp; readonly patternHelp?: string })
+  | (Base & { readonly type: 'enum'; readonly values: readonly string[] })
+  | (Base & { readonly type: 'url'; readonly protocols: readonly string[] })
+
+export const OPTIONS: readonly OptionSpec[] = [
+  { key: 'durationSeconds', flag: 'duration', type: 'number', min: 1, max: 7 * 24 * 3600, profilePath: ['durationSeconds'], help: 'seconds of offered load' },
+  { key: 'rate', flag: 'rate', type: 'number', min: 1, max: 1e6, profilePath: ['rate'], help: 'offered readings per second, whole fleet (open loop)' },
+  { key: 'qos', flag: 'qos', type: 'enum', values: ['0', '1'], profilePath: ['qos'], help: 'MQTT QoS of the sensors’ publishes' },
+  { key: 'seed', flag: 'seed', type: 'int', min: 0, max: 2 ** 31 - 1, profilePath: ['seed'], help: 'seed of every generated reading (same seed, same run)' },
+  { key: 'farms', flag: 'farms', type: 'int', min: 1, max: 10_000, profilePath: ['fleet', 'farms'], help: 'number of farms' },
+  { key: 'cowsPerFarm', flag: 'cows-per-farm', type: 'int', min: 1, max: 100_000, profilePath: ['fleet', 'cowsPerFarm'], help: 'cows (one collar each) per farm' },
+  { key: 'stallsPerFarm', flag: 'stalls-per-farm', type: 'int', min: 0, max: 1_000, profilePath: ['fleet', 'stallsPerFarm'], help: 'milking stalls (one milk meter each) per farm' },
+  { key: 'tanksPerFarm', flag: 'tanks-per-farm', type: 'int', min: 1, max: 100, profilePath: ['fleet', 'tanksPerFarm'], help: 'bulk tanks (one chiller each) per farm' },
+  { key: 'simWorkers', flag: 'sim-workers', type: 'int', min: 1, max: 64, profilePath: ['simWorkers'], help: 'simulator worker threads' },
+  { key: 'ingestWorkers', flag: 'ingest-workers', type: 'int', min: 1, max: 64, profilePath: ['ingestWorkers'], help: 'ingest worker threads (farms are split between them)' },
+  { key: 'batchRows', flag: 'batch-rows', type: 'int', min: 1, max: 1_000_000, profilePath: ['batchRows'], help: 'COPY a batch when it has this many rows' },
+  { key: 'batchMs', flag: 'batch-ms', type: 'int', min: 1, max: 60_000, profilePath: ['batchMs'], help: '… or when its oldest row is this old (ms)' },
+  { key: 'drainTimeoutSeconds', flag: 'drain-timeout', type: 'number', min: 1, max: 3600, profilePath: ['drainTimeoutSeconds'], help: 'seconds to wait for acks and ingest after the load stops' },
+  { key: 'sloP99Ms', flag: 'slo-p99-ms', type: 'number', min: 1, max: 3_600_000, profilePath: ['slo', 'p99Ms'], help: 'P4 fails when end-to-end p99 exceeds this (ms)' },
+  { key: 'sloMaxLost', flag: 'slo-max-lost', type: 'int', min: 0, max: 1e12, profilePath: ['slo', 'maxLost'], help: 'P1 fails when more acknowledged readings than this are lost' },
+  { key: 'mqttUrl', flag: 'mqtt-url', type: 'url', protocols: ['mqtt:', 'tcp:'], help: 'external broker (default: embedded aedes on 127.0.0.1)' },
+  { key: 'mqttProtocol', flag: 'mqtt-protocol', type: 'enum', values: ['auto', '4', '5'], help: 'MQTT version of the ingest subscriber (auto: 5, else 3.1.1)' },
+  { key: 'databaseUrl', flag: 'database-url', type: 'url', protocols: ['postgres:', 'postgresql:'], help: 'PostgreSQL/TimescaleDB (default: embedded PostgreSQL)' },
+  { key: 'dbSchema', flag: 'db-schema', type: 'string', pattern: /^[a-z_][a-z0-9_]{0,62}$/, patternHelp: 'a lower-case SQL identifier', help: 'schema that holds the bench tables (runs are isolated by run id inside it)' },
+  { key: 'topicPrefix', flag: 'topic-prefix', type: 'string', pattern: /^([A-Za-z0-9_.-]+\/)*$/, patternHelp: 'empty, or segments of [A-Za-z0-9_.-] each ending in "/"', help: 'prefix of every topic, to share a broker between runs' },
+  { key: 'resultsDir', flag: 'results-dir', type: 'string', help: 'where bench-results/<run-id>/ is written' },
+  { key: 'embeddedDir', flag: 'embedded-dir', type: 'string', help: 'data folder of the embedded PostgreSQL (kept and reused)' },
+  { key: 'embeddedPgPort', flag: 'embedded-pg-port', type: 'int', min: 1024, max: 65535, help: 'port of the embedded PostgreSQL (127.0.0.1)' },
+  { key: 'runId', flag: 'run-id', type: 'string', pattern: /^[A-Za-z0-9_.-]{1,80}$/, patternHelp: '1–80 characters of [A-Za-z0-9_.-]', help: 'name of this run (default: time, profile and a random suffix)' },
+  { key: 'progress', flag: 'progress', type: 'enum', values: ['auto', 'tty', 'plain', 'off'], help: 'live progress: a status line on a terminal, periodic lines otherwise' },
+  { key: 'faultHook', flag: 'fault-hook', type: 'string', pattern: /^((drop|duplicate|reorder)=\d+)(,(drop|duplicate|reorder)=\d+)*$/, patternHelp: 'drop=N,duplicate=N,reorder=N', hidden: true, help: 'test only: make the ingest drop, duplicate or reorder N readings' },
+]
+
+export const envName = (key: OptionKey): string => `IOTBENCH_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`
+
+export const DEFAULTS: RunConfig = {
+  profile: 'ci',
+  description: '',
+  durationSeconds: 20,
+  rate: 2000,
+  qos: 1,
+  seed: 1,
+  farms: 4,
+  cowsPerFarm: 60,
+  stallsPerFarm: 4,
+  tanksPerFarm: 1,
+  simWorkers: 2,
+  ingestWorkers: 2,
+  batchRows: 5000,
+  batchMs: 50,
+  drainTimeoutSeconds: 30,
+  sloP99Ms: 2000,
+  sloMaxLost: 0,
+  mqttUrl: undefined,
+  mqttProtocol: 'auto',
+  databaseUrl: undefined,
+  dbSchema: 'iotbench',
+  topicPrefix: '',
+  resultsDir: 'bench-results',
+  embeddedDir: '.iotbench/postgres',
+  embeddedPgPort: 54329,
+  runId: undefined,
+  progress: 'auto',
+  faultHook: undefined,
+}

@@ -1,0 +1,33 @@
+import pg from 'pg'
+import { InfraError, errorMessage } from '../errors.js'
+import { redactUrl } from '../config/resolve.js'
+
+export type Storage = 'timescaledb' | 'postgresql'
+
+/** A client whose search_path is the run's schema (then public, where TimescaleDB's functions live). */
+export async function connect(url: string, schema: string, applicationName = 'iotbench'): Promise<pg.Client> {
+  const client = new pg.Client({
+    connectionString: url,
+    application_name: applicationName,
+    options: `-c search_path=${quoteIdent(schema)},public`,
+    connectionTimeoutMillis: 10_000,
+  })
+  try {
+    await client.connect()
+  } catch (err) {
+    throw new InfraError(
+      `cannot reach the database at ${redactUrl(url)}: ${errorMessage(err)}`,
+      'is PostgreSQL running and is the URL right? Leave out --database-url to use the embedded PostgreSQL.',
+      { cause: err },
+    )
+  }
+  client.on('error', () => undefined) // surfaced by the next query; an idle client must not crash the process
+  return client
+}
+
+export const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`
+
+export async function detectStorage(client: pg.Client): Promise<Storage> {
+  const r = await client.query(`SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'`)
+  return r.rowCount ? 'timescaledb' : 'postgresql'
+}

@@ -1,0 +1,32 @@
+/** Exit codes: one per verdict, documented in the README. */
+export const Exit = { Ok: 0, Usage: 2, PropertyFailed: 3, InvalidConfig: 4, InfraUnavailable: 5, Internal: 1 } as const
+export type ExitCode = (typeof Exit)[keyof typeof Exit]
+
+/** Every problem found in the options and profile, reported at once. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+/** A service the run needs cannot be reached; `hint` says what the user can do about it. */
+export class InfraError extends Error {
+  constructor(message: string, readonly hint: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'InfraError'
+  }
+}
+
+/** An ingest failure; `retriable` says whether trying the same batch again can help. */
+export class IngestError extends Error {
+  constructor(message: string, readonly retriable: boolean, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'IngestError'
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message
+  return String(err)
+}

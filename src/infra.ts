@@ -1,0 +1,29 @@
+import { startEmbeddedBroker } from './broker/embedded.js'
+import type { RunConfig } from './config/options.js'
+import { redactUrl } from './config/resolve.js'
+import { startEmbeddedDatabase } from './db/embedded.js'
+
+export interface Service {
+  readonly url: string
+  /** What ran, for the verdict (the broker's name matters: aedes is not a broker to trust with loss figures). */
+  readonly description: string
+  stop(): Promise<void>
+}
+
+const noop = async (): Promise<void> => undefined
+
+/** The database of a run: the one named by --database-url, or the embedded PostgreSQL. */
+export async function openDatabase(cfg: Pick<RunConfig, 'databaseUrl' | 'embeddedDir' | 'embeddedPgPort'>, log: (line: string) => void): Promise<Service> {
+  if (cfg.databaseUrl) return { url: cfg.databaseUrl, description: redactUrl(cfg.databaseUrl), stop: noop }
+  log(`starting the embedded PostgreSQL (data folder ${cfg.embeddedDir}, port ${cfg.embeddedPgPort})`)
+  const db = await startEmbeddedDatabase(cfg.embeddedDir, cfg.embeddedPgPort, log)
+  return { url: db.url, description: `embedded PostgreSQL (${db.dataDir})`, stop: () => db.stop() }
+}
+
+/** The broker of a run: the one named by --mqtt-url, or aedes in its own thread on 127.0.0.1. */
+export async function openBroker(cfg: Pick<RunConfig, 'mqttUrl'>, log: (line: string) => void): Promise<Service> {
+  if (cfg.mqttUrl) return { url: cfg.mqttUrl, description: redactUrl(cfg.mqttUrl), stop: noop }
+  const b = await startEmbeddedBroker()
+  log(`embedded aedes broker on ${b.url} (zero-install default: use a real broker such as Mosquitto for loss figures at high rates)`)
+  return { url: b.url, description: `embedded aedes 1.2 (${b.url})`, stop: () => b.stop() }
+}

@@ -1,0 +1,81 @@
+import { KINDS, KIND_NAMES, type Kind } from '../kinds.js'
+import { BinaryCopyWriter } from './copy-binary.js'
+import type { DecodedReading } from './decode.js'
+
+export interface DeadLetter {
+  readonly received: number
+  readonly topic: string
+  readonly payload: Buffer
+  readonly reason: string
+}
+
+/** Columns every reading table starts with, then the kind's own fields (see sql/001_core.sql). */
+export const COMMON_COLUMNS = ['run_id', 'device', 'seq', 'ts', 'sent', 'received', 'rx'] as const
+export const copyColumns = (kind: Kind): string[] => [...COMMON_COLUMNS, ...KINDS[kind].fields.map((f) => f.name)]
+
+/**
+ * One batch being filled: rows encoded straight into a binary COPY stream per kind, dead letters, and
+ * the packet ids to acknowledge once the batch has committed (in receive order).
+ */
+export class Batch {
+  readonly writers: Record<Kind, BinaryCopyWriter> = {
+    collar: new BinaryCopyWriter(),
+    milk: new BinaryCopyWriter(),
+    chiller: new BinaryCopyWriter(),
+  }
+  deadLetters: DeadLetter[] = []
+  ackIds: number[] = []
+  ackConnections: number[] = []
+  /** Intended send times of the rows, for the end-to-end latency recorded at commit. */
+  sentTimes: number[] = []
+  rows = 0
+  openedAt = 0
+
+  constructor(private readonly runId: number) {}
+
+  get size(): number {
+    return this.rows + this.deadLetters.length
+  }
+
+  reset(): void {
+    for (const k of KIND_NAMES) this.writers[k].reset()
+    this.deadLetters = []
+    this.ackIds = []
+    this.ackConnections = []
+    this.sentTimes = []
+    this.rows = 0
+    this.openedAt = 0
+  }
+
+  addReading(r: DecodedReading, received: number, rx: number): void {
+    const w = this.writers[r.kind]
+    const fields = KINDS[r.kind].fields
+    w.startRow(COMMON_COLUMNS.length + fields.length)
+    w.int4(this.runId)
+    w.text(r.device)
+    w.int4(r.seq)
+    w.timestamptz(r.ts)
+    w.timestamptz(r.sent)
+    w.timestamptz(received)
+    w.int8(rx)
+    for (let i = 0; i < fields.length; i++) {
+      const v = r.values[i]!
+      switch (fields[i]!.type) {
+        case 'float8': w.float8(v as number); break
+        case 'int4': w.int4(v as number); break
+        case 'bool': w.bool(v as boolean); break
+      }
+    }
+    this.sentTimes.push(r.sent)
+    this.rows++
+  }
+
+  addDeadLetter(d: DeadLetter): void {
+    this.deadLetters.push(d)
+  }
+
+  addAck(messageId: number, connection: number): void {
+    this.ackIds.push(messageId)
+    this.ackConnections.push(connection)
+  }
+}

@@ -1,0 +1,36 @@
+import type pg from 'pg'
+import { from as copyFrom } from 'pg-copy-streams'
+import { KINDS, KIND_NAMES } from '../kinds.js'
+import { copyColumns, type Batch } from './batch.js'
+
+async function copyInto(client: pg.Client, table: string, columns: readonly string[], data: Buffer): Promise<void> {
+  const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN (FORMAT binary)`))
+  await new Promise<void>((resolve, reject) => {
+    stream.on('finish', resolve)
+    stream.on('error', reject)
+    stream.end(data)
+  })
+}
+
+/** Writes one batch in one transaction: a binary COPY per kind, then its dead letters. */
+export async function commitBatch(client: pg.Client, runId: number, batch: Batch): Promise<void> {
+  await client.query('BEGIN')
+  try {
+    for (const kind of KIND_NAMES) {
+      const w = batch.writers[kind]
+      if (w.rows > 0) await copyInto(client, KINDS[kind].table, copyColumns(kind), w.finish())
+    }
+    if (batch.deadLetters.length > 0) {
+      const d = batch.deadLetters
+      await client.query(
+        `INSERT INTO dead_letters (run_id, received, topic, payload, reason)
+         SELECT $1, to_timestamp(r / 1000.0), t, p, why FROM unnest($2::float8[], $3::text[], $4::bytea[], $5::text[]) AS u(r, t, p, why)`,
+        [runId, d.map((x) => x.received), d.map((x) => x.topic), d.map((x) => x.payload), d.map((x) => x.reason)],
+      )
+    }
+    await client.query('COMMIT')
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined)
+    throw err
+  }
+}

@@ -1,0 +1,81 @@
+import { Worker } from 'node:worker_threads'
+import { IngestError } from '../errors.js'
+import type { FromIngest, IngestCounters, IngestWorkerData, ToIngest } from './messages.js'
+
+type Done = Extract<FromIngest, { kind: 'done' }>
+
+export interface IngestPool {
+  /** MQTT version the subscribers negotiated (5 where the broker has it, else 3.1.1 = 4). */
+  readonly mqttVersion: 4 | 5
+  totals(): IngestCounters
+  /** Flushes every worker's last batch, closes them and returns their final reports. */
+  stop(): Promise<Done[]>
+  /** Rejects when a worker fails in a way retrying cannot fix. */
+  readonly failed: Promise<never>
+}
+
+/** Starts one ingest worker thread per entry; resolves once every one is subscribed and connected. */
+export async function startIngest(workers: readonly IngestWorkerData[], log: (line: string) => void): Promise<IngestPool> {
+  const stats = new Map<number, IngestCounters>()
+  const done = new Map<number, Done>()
+  let fail: (err: Error) => void = () => undefined
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject
+  })
+  failed.catch(() => undefined)
+  const threads = workers.map((data) => {
+    const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: data })
+    w.on('error', (err) => fail(new IngestError(`ingest worker ${data.worker} crashed: ${err.message}`, false, { cause: err })))
+    return w
+  })
+  let mqttVersion: 4 | 5 = 5
+  const ready = threads.map(
+    (w, i) =>
+      new Promise<void>((resolve, reject) => {
+        w.on('message', (m: FromIngest) => {
+          switch (m.kind) {
+            case 'ready':
+              if (m.mqttVersion < mqttVersion) mqttVersion = m.mqttVersion
+              return resolve()
+            case 'stats': return void stats.set(m.worker, m)
+            case 'done': return void done.set(m.worker, m)
+            case 'log': return log(`ingest ${m.worker}: ${m.line}`)
+            case 'fatal': {
+              const err = new IngestError(`ingest worker ${m.worker}: ${m.message}`, false)
+              reject(err)
+              return fail(err)
+            }
+          }
+        })
+        w.once('exit', () => reject(new IngestError(`ingest worker ${i} exited before it was ready`, false)))
+      }),
+  )
+  try {
+    await Promise.all(ready)
+  } catch (err) {
+    await Promise.all(threads.map((t) => t.terminate()))
+    throw err
+  }
+  return {
+    mqttVersion,
+    failed,
+    totals() {
+      const t = { received: 0, committedRows: 0, deadLetters: 0, batches: 0, retries: 0 }
+      for (const s of stats.values()) for (const k of Object.keys(t) as Array<keyof IngestCounters>) t[k] += s[k]
+      return t
+    },
+    async stop() {
+      await Promise.all(
+        threads.map(
+          (w) =>
+            new Promise<void>((resolve) => {
+              w.once('exit', () => resolve())
+              w.postMessage({ kind: 'stop' } satisfies ToIngest)
+            }),
+        ),
+      )
+      for (const d of done.values()) stats.set(d.worker, d)
+      return [...done.values()].sort((a, b) => a.worker - b.worker)
+    },
+  }
+}

@@ -1,0 +1,70 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { LatencySummary } from '../util/histogram.js'
+import type { PropertyResult } from '../verify/types.js'
+
+/** bench-results/<run>/result.json. Bump RESULT_SCHEMA_VERSION on any incompatible change. */
+export const RESULT_SCHEMA_VERSION = 1
+
+export interface RunResult {
+  readonly schemaVersion: typeof RESULT_SCHEMA_VERSION
+  readonly runId: string
+  readonly dbRunId: number
+  readonly profile: string
+  readonly seed: number
+  readonly startedAt: string
+  readonly finishedAt: string
+  readonly verdict: 'pass' | 'fail'
+  readonly config: Readonly<Record<string, unknown>>
+  readonly environment: {
+    readonly node: string
+    readonly platform: string
+    readonly cpus: number
+    readonly broker: string
+    readonly database: string
+    readonly storage: string
+    readonly serverVersion: string
+    readonly mqttVersion: number
+  }
+  readonly counts: {
+    readonly devices: number
+    readonly perDevice: number
+    readonly offered: number
+    readonly published: number
+    readonly acked: number
+    readonly received: number
+    readonly ingested: number
+    readonly deadLetters: number
+    readonly batches: number
+    readonly dbRetries: number
+  }
+  readonly rates: { readonly offeredPerS: number; readonly achievedSendPerS: number; readonly loadSeconds: number }
+  readonly latency: { readonly endToEnd: LatencySummary; readonly brokerHop: LatencySummary; readonly scheduleLag: LatencySummary; readonly publishAck: LatencySummary }
+  readonly deadLetterReasons: Readonly<Record<string, number>>
+  readonly properties: readonly PropertyResult[]
+}
+
+export function writeResult(dir: string, result: RunResult): string {
+  mkdirSync(dir, { recursive: true })
+  const file = join(dir, 'result.json')
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`)
+  return file
+}
+
+/** The one-screen summary printed at the end of a run or a verify. */
+export function summaryText(r: Pick<RunResult, 'runId' | 'profile' | 'verdict' | 'properties' | 'environment'> & Partial<Pick<RunResult, 'counts' | 'rates' | 'latency'>>): string {
+  const lines: string[] = []
+  lines.push(`iotbench ${r.runId} — profile ${r.profile} — ${r.verdict === 'pass' ? 'PASS' : 'FAIL'}`)
+  lines.push(`  broker ${r.environment.broker} (MQTT ${r.environment.mqttVersion === 5 ? '5' : '3.1.1'}), database ${r.environment.database} [${r.environment.storage}]`)
+  if (r.counts && r.rates) {
+    const c = r.counts
+    lines.push(`  ${c.devices} devices × ${c.perDevice} readings: offered ${c.offered}, published ${c.published}, acked ${c.acked}, ingested ${c.ingested}, dead letters ${c.deadLetters}`)
+    lines.push(`  offered ${r.rates.offeredPerS}/s, achieved ${r.rates.achievedSendPerS}/s over ${r.rates.loadSeconds} s`)
+  }
+  if (r.latency) {
+    const e = r.latency.endToEnd
+    lines.push(`  end-to-end ms: p50 ${e.p50Ms}  p90 ${e.p90Ms}  p99 ${e.p99Ms}  p99.9 ${e.p999Ms}  max ${e.maxMs}   (broker hop p99 ${r.latency.brokerHop.p99Ms}, schedule lag p99 ${r.latency.scheduleLag.p99Ms})`)
+  }
+  for (const p of r.properties) lines.push(`  ${p.pass ? 'ok  ' : 'FAIL'} ${p.id} ${p.name}: ${p.summary}`)
+  return lines.join('\n')
+}

@@ -1,0 +1,218 @@
+import { randomBytes } from 'node:crypto'
+import { cpus } from 'node:os'
+import { join } from 'node:path'
+import type pg from 'pg'
+import type { RunConfig } from './config/options.js'
+import { redactUrl } from './config/resolve.js'
+import { connect } from './db/connect.js'
+import { migrate } from './db/migrate.js'
+import { errorMessage } from './errors.js'
+import { farmFilter, farmId, fleetSize, type FleetShape } from './fleet.js'
+import { openBroker, openDatabase, type Service } from './infra.js'
+import type { IngestWorkerData } from './ingest/messages.js'
+import { startIngest } from './ingest/pool.js'
+import { KINDS, KIND_NAMES } from './kinds.js'
+import { createProgress } from './report/progress.js'
+import { RESULT_SCHEMA_VERSION, summaryText, writeResult, type RunResult } from './report/result.js'
+import type { SimResult } from './sim/messages.js'
+import { runSimulators } from './sim/pool.js'
+import { readingsPerDevice } from './sim/schedule.js'
+import { epochClock } from './util/clock.js'
+import { initHistograms, summarizeEncoded } from './util/histogram.js'
+import { splitRange } from './util/shares.js'
+import type { RunManifest } from './verify/types.js'
+import { verifyRun } from './verify/verify.js'
+
+export interface RunOutcome {
+  readonly result: RunResult
+  readonly resultFile: string
+  readonly summary: string
+}
+
+const DAY_MS = 86_400_000
+
+export const fleetOf = (c: RunConfig): FleetShape => ({ farms: c.farms, cowsPerFarm: c.cowsPerFarm, stallsPerFarm: c.stallsPerFarm, tanksPerFarm: c.tanksPerFarm })
+
+export function newRunId(profile: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
+  return `${stamp}-${profile}-${randomBytes(2).toString('hex')}`
+}
+
+/** The config as stored in result.json and the runs table: secrets redacted. */
+export function publicConfig(c: RunConfig): Record<string, unknown> {
+  return { ...c, mqttUrl: c.mqttUrl && redactUrl(c.mqttUrl), databaseUrl: c.databaseUrl && redactUrl(c.databaseUrl) }
+}
+
+/** The whole bench: infrastructure, migrations, ingest, simulators, drain, verification, result. */
+export async function runBench(cfg: RunConfig, log: (line: string) => void): Promise<RunOutcome> {
+  await initHistograms()
+  const runId = cfg.runId ?? newRunId(cfg.profile)
+  const services: Service[] = []
+  try {
+    const database = await openDatabase(cfg, log)
+    services.push(database)
+    const broker = await openBroker(cfg, log)
+    services.push(broker)
+    const admin = await connect(database.url, cfg.dbSchema, 'iotbench-main')
+    try {
+      return await runWith(cfg, runId, admin, database, broker, log)
+    } finally {
+      await admin.end().catch(() => undefined)
+    }
+  } finally {
+    for (const s of services.reverse()) await s.stop().catch((err: unknown) => log(`stopping a service failed: ${errorMessage(err)}`))
+  }
+}
+
+async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database: Service, broker: Service, log: (line: string) => void): Promise<RunOutcome> {
+  const clock = epochClock
+  const startedAt = new Date()
+  const { storage, applied } = await migrate(admin, cfg.dbSchema)
+  if (applied.length) log(`applied migrations: ${applied.join(', ')}`)
+  const serverVersion = String((await admin.query<{ v: string }>('SHOW server_version')).rows[0]?.v ?? 'unknown')
+
+  const fleet = fleetOf(cfg)
+  const devices = fleetSize(fleet)
+  const perDevice = readingsPerDevice(cfg.rate, cfg.durationSeconds, devices)
+  // Sensor time starts at midnight UTC of the run's day: recent enough for retention policies, and
+  // stored with the run, so the oracle regenerates the same readings later.
+  const simStartMs = Math.floor(startedAt.getTime() / DAY_MS) * DAY_MS
+  const simEndMs = simStartMs + perDevice * Math.max(...KIND_NAMES.map((k) => KINDS[k].intervalSeconds)) * 1000
+  for (const k of KIND_NAMES) {
+    await admin.query('SELECT iotbench_ensure_partitions($1, $2, $3)', [KINDS[k].table, new Date(simStartMs), new Date(simEndMs)])
+  }
+  const inserted = await admin.query<{ id: number }>(
+    'INSERT INTO runs (name, profile, seed, config, storage, started_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id',
+    [runId, cfg.profile, cfg.seed, JSON.stringify({ ...publicConfig(cfg), simStartMs, perDevice }), storage, startedAt],
+  )
+  const dbRunId = inserted.rows[0]!.id
+  log(`run ${runId} (#${dbRunId}): ${devices} devices × ${perDevice} readings at ${cfg.rate}/s, QoS ${cfg.qos}, storage ${storage}`)
+
+  const farms = Array.from({ length: cfg.farms }, (_, i) => farmId(fleet, i))
+  const ingestData: IngestWorkerData[] = splitRange(cfg.farms, cfg.ingestWorkers).map(([from, to], worker) => ({
+    worker,
+    runId: dbRunId,
+    mqttUrl: broker.url,
+    mqttProtocol: cfg.mqttProtocol,
+    clientId: `iotbench-${runId}-ingest-${worker}`,
+    filters: farms.slice(from, to).map((f) => farmFilter(cfg.topicPrefix, f)),
+    topicPrefix: cfg.topicPrefix,
+    databaseUrl: database.url,
+    dbSchema: cfg.dbSchema,
+    batchRows: cfg.batchRows,
+    batchMs: cfg.batchMs,
+    window: Math.min(60_000, Math.max(1_000, cfg.batchRows * 4)),
+    faultHook: worker === 0 ? cfg.faultHook : undefined,
+  }))
+  const ingest = await startIngest(ingestData, log)
+  const mqttVersion = ingest.mqttVersion
+
+  const t0Ms = clock() + 250
+  const schedule = { t0Ms, rate: cfg.rate, devices, perDevice }
+  const ctx = { seed: cfg.seed, simStartMs, fleet }
+  const progress = createProgress(cfg.progress)
+  const runStart = clock()
+  let simProgress = { sent: 0, acked: 0 }
+  let phase = 'load'
+  const snapshot = (): void => {
+    const t = ingest.totals()
+    progress.update({ elapsedS: (clock() - runStart) / 1000, offeredPerS: cfg.rate, sent: simProgress.sent, acked: simProgress.acked, ingested: t.committedRows, deadLetters: t.deadLetters, phase })
+  }
+  const ticker = setInterval(snapshot, 1000)
+  let sims: SimResult[]
+  try {
+    const tasks = splitRange(devices, cfg.simWorkers).map(([from, to], worker) => ({
+      worker,
+      mqttUrl: broker.url,
+      clientId: `iotbench-${runId}-sim-${worker}`,
+      topicPrefix: cfg.topicPrefix,
+      qos: cfg.qos,
+      ctx,
+      schedule,
+      devices: [from, to] as const,
+      drainTimeoutMs: cfg.drainTimeoutSeconds * 1000,
+    }))
+    sims = await Promise.race([runSimulators(tasks, (p) => (simProgress = p), log), ingest.failed])
+    phase = 'drain'
+    const published = sims.reduce((n, s) => n + s.published, 0)
+    const deadline = clock() + cfg.drainTimeoutSeconds * 1000
+    while (ingest.totals().received < published && clock() < deadline) {
+      await Promise.race([new Promise((r) => setTimeout(r, 50)), ingest.failed])
+    }
+    if (ingest.totals().received < published) log(`drain timeout: the ingest received ${ingest.totals().received} of ${published} published readings`)
+  } catch (err) {
+    await ingest.stop().catch(() => undefined)
+    throw err
+  } finally {
+    clearInterval(ticker)
+  }
+  const ingestDone = await ingest.stop()
+  snapshot()
+  progress.done()
+  const loadSeconds = Math.max(...sims.map((s) => s.lastSendMs)) / 1000 - Math.min(...sims.map((s) => s.firstSendMs)) / 1000
+
+  const published = sims.reduce((n, s) => n + s.published, 0)
+  const manifest: RunManifest = { seed: cfg.seed, simStartMs, fleet, perDevice, unacked: sims.flatMap((s) => s.unacked), published }
+  const latency = {
+    endToEnd: summarizeEncoded(ingestDone.map((d) => d.endToEnd)),
+    brokerHop: summarizeEncoded(ingestDone.map((d) => d.brokerHop)),
+    scheduleLag: summarizeEncoded(sims.map((s) => s.scheduleLag)),
+    publishAck: summarizeEncoded(sims.map((s) => s.ackLatency)),
+  }
+  const histograms = {
+    endToEnd: ingestDone.map((d) => d.endToEnd),
+    brokerHop: ingestDone.map((d) => d.brokerHop),
+    scheduleLag: sims.map((s) => s.scheduleLag),
+    publishAck: sims.map((s) => s.ackLatency),
+  }
+  await admin.query('UPDATE runs SET finished_at = now(), evidence = $2 WHERE id = $1', [dbRunId, JSON.stringify({ manifest, histograms })])
+
+  log('verifying')
+  const slo = { p99Ms: cfg.sloP99Ms, maxLost: cfg.sloMaxLost }
+  const properties = await verifyRun(admin, dbRunId, manifest, latency, slo)
+  const verdict = properties.every((p) => p.pass) ? 'pass' : 'fail'
+  await admin.query('UPDATE runs SET verdict = $2 WHERE id = $1', [dbRunId, JSON.stringify({ verdict, properties })])
+
+  const totals = ingest.totals()
+  const deadLetterReasons: Record<string, number> = {}
+  for (const d of ingestDone) for (const [k, v] of Object.entries(d.deadLetterReasons)) deadLetterReasons[k] = (deadLetterReasons[k] ?? 0) + v
+  const result: RunResult = {
+    schemaVersion: RESULT_SCHEMA_VERSION,
+    runId,
+    dbRunId,
+    profile: cfg.profile,
+    seed: cfg.seed,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    verdict,
+    config: { ...publicConfig(cfg), simStartMs, perDevice },
+    environment: {
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      cpus: cpus().length,
+      broker: broker.description,
+      database: database.description,
+      storage,
+      serverVersion,
+      mqttVersion,
+    },
+    counts: {
+      devices,
+      perDevice,
+      offered: devices * perDevice,
+      published,
+      acked: sims.reduce((n, s) => n + s.acked, 0),
+      received: totals.received,
+      ingested: totals.committedRows,
+      deadLetters: totals.deadLetters,
+      batches: totals.batches,
+      dbRetries: totals.retries,
+    },
+    rates: { offeredPerS: cfg.rate, achievedSendPerS: loadSeconds > 0 ? Math.round(published / loadSeconds) : published, loadSeconds: Math.round(loadSeconds * 100) / 100 },
+    latency,
+    deadLetterReasons,
+    properties,
+  }
+  const resultFile = writeResult(join(cfg.resultsDir, runId), result)
+  return { result, resultFile, summary: summaryText(result) }
+}

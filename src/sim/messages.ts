@@ -1,0 +1,39 @@
+import type { MessagePort } from 'node:worker_threads'
+import type { GeneratorContext } from './generator.js'
+import type { Schedule } from './schedule.js'
+
+/** One piscina task: publish the readings of devices [from, to) on the schedule. */
+export interface SimTask {
+  readonly worker: number
+  readonly mqttUrl: string
+  readonly clientId: string
+  readonly topicPrefix: string
+  readonly qos: 0 | 1
+  readonly ctx: GeneratorContext
+  readonly schedule: Schedule
+  readonly devices: readonly [from: number, to: number]
+  /** After the last publish, how long to wait for outstanding acknowledgements. */
+  readonly drainTimeoutMs: number
+  readonly progress: MessagePort
+}
+
+export type FromSim =
+  | { readonly kind: 'progress'; readonly worker: number; readonly sent: number; readonly acked: number }
+  | { readonly kind: 'error'; readonly worker: number; readonly message: string }
+
+/** Readings of one device that were published but never acknowledged: seqs [from, to). */
+export type UnackedRange = readonly [device: number, from: number, to: number]
+
+export interface SimResult {
+  readonly worker: number
+  readonly devices: readonly [from: number, to: number]
+  readonly published: number
+  readonly acked: number
+  readonly unacked: readonly UnackedRange[]
+  /** Actual minus intended send time, encoded HdrHistogram (µs). */
+  readonly scheduleLag: string
+  /** Intended send time to PUBACK, encoded HdrHistogram (µs). */
+  readonly ackLatency: string
+  readonly firstSendMs: number
+  readonly lastSendMs: number
+}

@@ -1,0 +1,42 @@
+import { MessageChannel } from 'node:worker_threads'
+import { Piscina } from 'piscina'
+import type { FromSim, SimResult, SimTask } from './messages.js'
+
+export interface SimProgress { sent: number; acked: number }
+
+/** Runs one publishing task per simulator thread (piscina) and aggregates their progress. */
+export async function runSimulators(
+  tasks: ReadonlyArray<Omit<SimTask, 'progress'>>,
+  onProgress: (total: SimProgress) => void,
+  log: (line: string) => void,
+): Promise<SimResult[]> {
+  const pool = new Piscina({
+    filename: new URL('./worker.js', import.meta.url).href,
+    minThreads: tasks.length,
+    maxThreads: tasks.length,
+    idleTimeout: 1000,
+  })
+  const perWorker = new Map<number, SimProgress>()
+  try {
+    return await Promise.all(
+      tasks.map((task) => {
+        const channel = new MessageChannel()
+        channel.port2.on('message', (m: FromSim) => {
+          if (m.kind === 'error') return log(`sim ${m.worker}: ${m.message}`)
+          perWorker.set(m.worker, { sent: m.sent, acked: m.acked })
+          const total = { sent: 0, acked: 0 }
+          for (const p of perWorker.values()) {
+            total.sent += p.sent
+            total.acked += p.acked
+          }
+          onProgress(total)
+        })
+        return pool
+          .run({ ...task, progress: channel.port1 }, { transferList: [channel.port1] })
+          .finally(() => channel.port2.close()) as Promise<SimResult>
+      }),
+    )
+  } finally {
+    await pool.destroy()
+  }
+}

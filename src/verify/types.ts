@@ -1,0 +1,27 @@
+import type { FleetShape } from '../fleet.js'
+import type { UnackedRange } from '../sim/messages.js'
+
+export type PropertyId = 'P1' | 'P2' | 'P3' | 'P4'
+
+export interface PropertyResult {
+  readonly id: PropertyId
+  readonly name: string
+  readonly pass: boolean
+  /** One line a person reads first. */
+  readonly summary: string
+  readonly evidence: Readonly<Record<string, unknown>>
+}
+
+/** What the verifier needs to regenerate the expected stream; stored in runs so `verify` works later. */
+export interface RunManifest {
+  readonly seed: number
+  readonly simStartMs: number
+  readonly fleet: FleetShape
+  readonly perDevice: number
+  /** Published but never acknowledged at the source (device, [from, to) seqs). */
+  readonly unacked: readonly UnackedRange[]
+  readonly published: number
+}
+
+/** A (device, seq) named in evidence. */
+export interface Sample { readonly device: string; readonly seq: number; readonly detail?: string }
