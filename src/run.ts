@@ -106,6 +106,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   }))
   const ingest = await startIngest(ingestData, log)
   const mqttVersion = ingest.mqttVersion
+  log(`ingest ready: ${cfg.ingestWorkers} workers subscribed with MQTT ${mqttVersion === 5 ? '5' : '3.1.1'}, batches of ${cfg.batchRows} rows or ${cfg.batchMs} ms`)
 
   const t0Ms = clock() + 250
   const schedule = { t0Ms, rate: cfg.rate, devices, perDevice }
@@ -116,7 +117,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   let phase = 'load'
   const snapshot = (): void => {
     const t = ingest.totals()
-    progress.update({ elapsedS: (clock() - runStart) / 1000, offeredPerS: cfg.rate, sent: simProgress.sent, acked: simProgress.acked, ingested: t.committedRows, deadLetters: t.deadLetters, phase })
+    progress.update({ elapsedS: (clock() - runStart) / 1000, offeredPerS: cfg.rate, sent: simProgress.sent, acked: simProgress.acked, ingested: t.committedRows, deadLetters: t.deadLetters, p99Ms: ingest.recentP99Ms(), phase })
   }
   const ticker = setInterval(snapshot, 1000)
   let sims: SimResult[]
@@ -207,6 +208,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
       deadLetters: totals.deadLetters,
       batches: totals.batches,
       dbRetries: totals.retries,
+      duplicatesSkipped: totals.duplicatesSkipped,
     },
     rates: { offeredPerS: cfg.rate, achievedSendPerS: loadSeconds > 0 ? Math.round(published / loadSeconds) : published, loadSeconds: Math.round(loadSeconds * 100) / 100 },
     latency,

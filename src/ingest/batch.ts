@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { KINDS, KIND_NAMES, type Kind } from '../kinds.js'
 import { BinaryCopyWriter } from './copy-binary.js'
 import type { DecodedReading } from './decode.js'
@@ -30,6 +31,8 @@ export class Batch {
   sentTimes: number[] = []
   rows = 0
   openedAt = 0
+  /** Written with the batch (ingest_batches), so a retry after an unknown COMMIT outcome can tell. */
+  id = randomUUID()
 
   constructor(private readonly runId: number) {}
 
@@ -45,6 +48,7 @@ export class Batch {
     this.sentTimes = []
     this.rows = 0
     this.openedAt = 0
+    this.id = randomUUID()
   }
 
   addReading(r: DecodedReading, received: number, rx: number): void {

@@ -12,8 +12,17 @@ async function copyInto(client: pg.Client, table: string, columns: readonly stri
   })
 }
 
-/** Writes one batch in one transaction: a binary COPY per kind, then its dead letters. */
-export async function commitBatch(client: pg.Client, runId: number, batch: Batch): Promise<void> {
+/** Whether a batch whose COMMIT outcome is unknown did commit. */
+export async function batchCommitted(client: pg.Client, batch: Batch): Promise<boolean> {
+  const r = await client.query('SELECT 1 FROM ingest_batches WHERE batch_id = $1', [batch.id])
+  return (r.rowCount ?? 0) > 0
+}
+
+/**
+ * Writes one batch in one transaction: a binary COPY per kind, its dead letters, and its row in
+ * ingest_batches (so the batch is all there or not at all, and a retry can check which).
+ */
+export async function commitBatch(client: pg.Client, runId: number, worker: number, batch: Batch): Promise<void> {
   await client.query('BEGIN')
   try {
     for (const kind of KIND_NAMES) {
@@ -28,6 +37,9 @@ export async function commitBatch(client: pg.Client, runId: number, batch: Batch
         [runId, d.map((x) => x.received), d.map((x) => x.topic), d.map((x) => x.payload), d.map((x) => x.reason)],
       )
     }
+    await client.query('INSERT INTO ingest_batches (batch_id, run_id, worker, rows, dead_letters) VALUES ($1, $2, $3, $4, $5)', [
+      batch.id, runId, worker, batch.rows, batch.deadLetters.length,
+    ])
     await client.query('COMMIT')
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined)

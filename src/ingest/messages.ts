@@ -21,13 +21,20 @@ export interface IngestCounters {
   readonly deadLetters: number
   readonly batches: number
   readonly retries: number
+  /** Redelivered readings acknowledged but not stored again (exactly-once effect). */
+  readonly duplicatesSkipped: number
 }
 
 export type ToIngest = { readonly kind: 'stop' }
 
 export type FromIngest =
   | { readonly kind: 'ready'; readonly worker: number; readonly mqttVersion: 4 | 5 }
-  | ({ readonly kind: 'stats'; readonly worker: number } & IngestCounters)
+  | ({
+      readonly kind: 'stats'
+      readonly worker: number
+      /** End-to-end p99 of the readings committed since the previous stats message (ms; 0 if none). */
+      readonly recentP99Ms: number
+    } & IngestCounters)
   | ({
       readonly kind: 'done'
       readonly worker: number

@@ -5,6 +5,8 @@ import type { FromIngest, IngestCounters, IngestWorkerData, ToIngest } from './m
 type Done = Extract<FromIngest, { kind: 'done' }>
 
 export interface IngestPool {
+  /** Highest end-to-end p99 over the ingest threads in their last second (ms): a live gauge, not the verdict. */
+  recentP99Ms(): number
   /** MQTT version the subscribers negotiated (5 where the broker has it, else 3.1.1 = 4). */
   readonly mqttVersion: 4 | 5
   totals(): IngestCounters
@@ -17,6 +19,7 @@ export interface IngestPool {
 /** Starts one ingest worker thread per entry; resolves once every one is subscribed and connected. */
 export async function startIngest(workers: readonly IngestWorkerData[], log: (line: string) => void): Promise<IngestPool> {
   const stats = new Map<number, IngestCounters>()
+  const recentP99 = new Map<number, number>()
   const done = new Map<number, Done>()
   let fail: (err: Error) => void = () => undefined
   const failed = new Promise<never>((_, reject) => {
@@ -37,7 +40,9 @@ export async function startIngest(workers: readonly IngestWorkerData[], log: (li
             case 'ready':
               if (m.mqttVersion < mqttVersion) mqttVersion = m.mqttVersion
               return resolve()
-            case 'stats': return void stats.set(m.worker, m)
+            case 'stats':
+              recentP99.set(m.worker, m.recentP99Ms)
+              return void stats.set(m.worker, m)
             case 'done': return void done.set(m.worker, m)
             case 'log': return log(`ingest ${m.worker}: ${m.line}`)
             case 'fatal': {
@@ -59,8 +64,9 @@ export async function startIngest(workers: readonly IngestWorkerData[], log: (li
   return {
     mqttVersion,
     failed,
+    recentP99Ms: () => Math.max(0, ...recentP99.values()),
     totals() {
-      const t = { received: 0, committedRows: 0, deadLetters: 0, batches: 0, retries: 0 }
+      const t = { received: 0, committedRows: 0, deadLetters: 0, batches: 0, retries: 0, duplicatesSkipped: 0 }
       for (const s of stats.values()) for (const k of Object.keys(t) as Array<keyof IngestCounters>) t[k] += s[k]
       return t
     },

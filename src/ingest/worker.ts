@@ -6,7 +6,10 @@ import { errorMessage } from '../errors.js'
 import { epochClock } from '../util/clock.js'
 import { encodeHistogram, initHistograms, newHistogram, recordMs } from '../util/histogram.js'
 import { Batch } from './batch.js'
-import { commitBatch } from './commit.js'
+import { batchCommitted, commitBatch } from './commit.js'
+import { SeqTracker } from './dedupe.js'
+import { copyRows } from '../db/copy-rows.js'
+import { KINDS, KIND_NAMES } from '../kinds.js'
 import { decodeTelemetry, type DecodedReading } from './decode.js'
 import { parseFaultHook } from './fault-hook.js'
 import type { FromIngest, IngestWorkerData, ToIngest } from './messages.js'
@@ -21,8 +24,10 @@ const clock = epochClock
 await initHistograms()
 const endToEnd = newHistogram()
 const brokerHop = newHistogram()
+const recent = newHistogram()
 const deadLetterReasons: Record<string, number> = {}
-const counters = { received: 0, committedRows: 0, deadLetters: 0, batches: 0, retries: 0 }
+const counters = { received: 0, committedRows: 0, deadLetters: 0, batches: 0, retries: 0, duplicatesSkipped: 0 }
+const tracker = new SeqTracker()
 const fault = parseFaultHook(data.faultHook)
 /** Receive order across this worker; the high bits keep workers apart. */
 let rx = data.worker * 2 ** 40
@@ -43,6 +48,10 @@ async function database(): Promise<pg.Client> {
 }
 
 function writeReading(reading: DecodedReading, received: number): void {
+  if (!tracker.accept(reading.device, reading.seq)) {
+    counters.duplicatesSkipped++ // a redelivery of a reading already in a batch: acknowledge, store once
+    return
+  }
   if (fault.drop > 0) {
     fault.drop--
     return
@@ -97,7 +106,10 @@ function flush(): Promise<void> {
   flushing = (async () => {
     await commitWithRetry(batch)
     const committedAt = clock()
-    for (const sent of batch.sentTimes) recordMs(endToEnd, committedAt - sent)
+    for (const sent of batch.sentTimes) {
+      recordMs(endToEnd, committedAt - sent)
+      recordMs(recent, committedAt - sent)
+    }
     counters.committedRows += batch.rows
     counters.deadLetters += batch.deadLetters.length
     counters.batches++
@@ -126,7 +138,13 @@ function ackInOrder(batch: Batch): void {
 async function commitWithRetry(batch: Batch): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      await commitBatch(await database(), data.runId, batch)
+      const client = await database()
+      // After a failure the COMMIT may have gone through before the connection died: look, don't guess.
+      if (attempt > 0 && (await batchCommitted(client, batch))) {
+        subscriber.hold(false)
+        return
+      }
+      await commitBatch(client, data.runId, data.worker, batch)
       if (attempt > 0) subscriber.hold(false)
       return
     } catch (err) {
@@ -176,11 +194,34 @@ port.on('message', (m: ToIngest) => {
   })().catch((err: unknown) => post({ kind: 'fatal', worker: data.worker, message: errorMessage(err) }))
 })
 
-const statsTimer = setInterval(() => post({ kind: 'stats', worker: data.worker, ...counters }), 250)
+const statsTimer = setInterval(() => {
+  const recentP99Ms = recent.totalCount > 0 ? recent.getValueAtPercentile(99) / 1000 : 0
+  recent.reset()
+  post({ kind: 'stats', worker: data.worker, recentP99Ms, ...counters })
+}, 1000)
 port.once('close', () => clearInterval(statsTimer))
 
+/** What this run already stored (a restarted worker resumes without storing anything twice). */
+async function restoreTracker(): Promise<void> {
+  const client = await database()
+  for (const kind of KIND_NAMES) {
+    let device = ''
+    let seqs: number[] = []
+    const q = `SELECT device, seq FROM ${KINDS[kind].table} WHERE run_id = ${Number(data.runId)} ORDER BY device COLLATE "C", seq`
+    for await (const [d, s] of copyRows(client, q)) {
+      if (d !== device) {
+        if (seqs.length) tracker.restore(device, seqs)
+        device = d!
+        seqs = []
+      }
+      seqs.push(Number(s))
+    }
+    if (seqs.length) tracker.restore(device, seqs)
+  }
+}
+
 try {
-  await database()
+  await restoreTracker()
   await subscriber.start()
   post({ kind: 'ready', worker: data.worker, mqttVersion: subscriber.version })
 } catch (err) {

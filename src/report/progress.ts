@@ -6,6 +6,8 @@ export interface ProgressSnapshot {
   readonly acked: number
   readonly ingested: number
   readonly deadLetters: number
+  /** Live end-to-end p99 (ms) of the last second. */
+  readonly p99Ms: number
   readonly phase: string
 }
 
@@ -20,7 +22,7 @@ export function progressLine(s: ProgressSnapshot, prev: ProgressSnapshot | undef
   const dt = prev ? s.elapsedS - prev.elapsedS : s.elapsedS
   const sendRate = dt > 0 ? Math.round((s.sent - (prev?.sent ?? 0)) / dt) : 0
   const ingestRate = dt > 0 ? Math.round((s.ingested - (prev?.ingested ?? 0)) / dt) : 0
-  return `[${s.elapsedS.toFixed(1).padStart(6)} s] ${s.phase.padEnd(8)} offered ${fmt(s.offeredPerS)}/s  sent ${fmt(s.sent)} (${fmt(sendRate)}/s)  acked ${fmt(s.acked)}  ingested ${fmt(s.ingested)} (${fmt(ingestRate)}/s)  dead ${fmt(s.deadLetters)}`
+  return `[${s.elapsedS.toFixed(1).padStart(6)} s] ${s.phase.padEnd(8)} offered ${fmt(s.offeredPerS)}/s  sent ${fmt(s.sent)} (${fmt(sendRate)}/s)  acked ${fmt(s.acked)}  ingested ${fmt(s.ingested)} (${fmt(ingestRate)}/s)  dead ${fmt(s.deadLetters)}  p99 ${s.p99Ms.toFixed(1)} ms`
 }
 
 export function createProgress(mode: 'auto' | 'tty' | 'plain' | 'off', stream: NodeJS.WriteStream = process.stderr): ProgressOutput {

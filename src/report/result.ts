@@ -37,6 +37,7 @@ export interface RunResult {
     readonly deadLetters: number
     readonly batches: number
     readonly dbRetries: number
+    readonly duplicatesSkipped: number
   }
   readonly rates: { readonly offeredPerS: number; readonly achievedSendPerS: number; readonly loadSeconds: number }
   readonly latency: { readonly endToEnd: LatencySummary; readonly brokerHop: LatencySummary; readonly scheduleLag: LatencySummary; readonly publishAck: LatencySummary }

@@ -3,7 +3,7 @@ import { KINDS, KIND_NAMES, type FieldValue, type Kind } from '../kinds.js'
 import type { LatencySummary } from '../util/histogram.js'
 import { SetChecker, type SetCounts, type SetReport } from './completeness.js'
 import { OrderChecker, type OrderReport } from './ordering.js'
-import { copyRows } from './stream.js'
+import { copyRows } from '../db/copy-rows.js'
 import type { PropertyResult, RunManifest, Sample } from './types.js'
 
 export interface Slo {

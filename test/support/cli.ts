@@ -15,13 +15,16 @@ export interface CliResult {
 }
 
 /** Runs the real CLI in a child process (as a user would), with a deadline. */
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 240_000): Promise<CliResult> {
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 240_000, onStderr?: (text: string) => void): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString()
+      onStderr?.(stderr)
+    })
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
       reject(new Error(`iotbench ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stderr}`))
