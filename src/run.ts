@@ -5,7 +5,7 @@ import type pg from 'pg'
 import type { RunConfig } from './config/options.js'
 import { redactUrl } from './config/resolve.js'
 import { connect } from './db/connect.js'
-import { migrate } from './db/migrate.js'
+import { migrate, pgSession } from './db/migrate.js'
 import { errorMessage } from './errors.js'
 import { farmFilter, farmId, fleetSize, type FleetShape } from './fleet.js'
 import { openBroker, openDatabase, type Service } from './infra.js'
@@ -67,7 +67,7 @@ export async function runBench(cfg: RunConfig, log: (line: string) => void): Pro
 async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database: Service, broker: Service, log: (line: string) => void): Promise<RunOutcome> {
   const clock = epochClock
   const startedAt = new Date()
-  const { storage, applied } = await migrate(admin, cfg.dbSchema)
+  const { storage, applied } = await migrate(pgSession(admin), cfg.dbSchema)
   if (applied.length) log(`applied migrations: ${applied.join(', ')}`)
   const serverVersion = String((await admin.query<{ v: string }>('SHOW server_version')).rows[0]?.v ?? 'unknown')
 

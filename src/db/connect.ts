@@ -26,8 +26,3 @@ export async function connect(url: string, schema: string, applicationName = 'io
 }
 
 export const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`
-
-export async function detectStorage(client: pg.Client): Promise<Storage> {
-  const r = await client.query(`SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'`)
-  return r.rowCount ? 'timescaledb' : 'postgresql'
-}

@@ -2,7 +2,20 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type pg from 'pg'
 import { SQL_DIR } from '../paths.js'
-import { detectStorage, quoteIdent, type Storage } from './connect.js'
+import { quoteIdent, type Storage } from './connect.js'
+import { splitSql } from './sql-split.js'
+
+/** The little a migration needs from a connection: node-postgres and PGlite both fit behind it. */
+export interface SqlSession {
+  query(sql: string, params?: unknown[]): Promise<{ rows: any[] }>
+  /** Runs a script that may hold several statements. */
+  exec(sql: string): Promise<unknown>
+}
+
+export const pgSession = (client: pg.Client): SqlSession => ({
+  query: (sql, params) => client.query(sql, params),
+  exec: (sql) => client.query(sql),
+})
 
 export interface MigrationResult {
   readonly storage: Storage
@@ -10,37 +23,69 @@ export interface MigrationResult {
 }
 
 /**
- * Applies sql/NNN_*.sql in order, each once, in its own transaction, under an advisory lock so two
- * runs starting together do not race. Uses TimescaleDB when the server has it.
+ * A migration file: `NNN_name.sql` runs everywhere; `NNN_name.timescaledb.sql` and
+ * `NNN_name.postgresql.sql` are the two variants of one version, and only the one for the storage at
+ * hand runs. A file whose first line is `-- iotbench:no-transaction` runs statement by statement
+ * outside a transaction (TimescaleDB continuous aggregates require that), so it must be idempotent.
  */
-export async function migrate(client: pg.Client, schema: string, dir = SQL_DIR): Promise<MigrationResult> {
-  await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
-  const available = await client.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'`)
-  if (available.rowCount) {
-    await client.query('CREATE EXTENSION IF NOT EXISTS timescaledb').catch(() => undefined)
-  }
-  await client.query('SELECT pg_advisory_lock(hashtext($1))', [`iotbench-migrate-${schema}`])
+interface Migration { readonly version: number; readonly file: string; readonly storage: Storage | 'any' }
+
+export function listMigrations(dir = SQL_DIR): Migration[] {
+  return readdirSync(dir)
+    .map((file) => /^(\d+)_[a-z0-9_]+(?:\.(timescaledb|postgresql))?\.sql$/.exec(file))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m): Migration => ({ version: Number(m[1]), file: m[0], storage: (m[2] as Storage | undefined) ?? 'any' }))
+    .sort((a, b) => a.version - b.version || a.file.localeCompare(b.file))
+}
+
+/**
+ * Applies the migrations in sql/ in order, each version once, under an advisory lock so two runs
+ * starting together do not race. Uses TimescaleDB when the server offers it.
+ */
+export async function migrate(db: SqlSession, schema: string, dir = SQL_DIR): Promise<MigrationResult> {
+  await db.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
+  await db.query(`SET search_path TO ${quoteIdent(schema)}, public`)
+  const available = await db.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'`)
+  if (available.rows.length) await db.query('CREATE EXTENSION IF NOT EXISTS timescaledb').catch(() => undefined)
+  const storage = await detectStorage(db)
+  const lock = `iotbench-migrate-${schema}`
+  await db.query('SELECT pg_advisory_lock(hashtext($1))', [lock])
   try {
-    await client.query(`CREATE TABLE IF NOT EXISTS iotbench_migrations (
+    await db.query(`CREATE TABLE IF NOT EXISTS iotbench_migrations (
       version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
-    const done = new Set((await client.query<{ version: number }>('SELECT version FROM iotbench_migrations')).rows.map((r) => r.version))
+    const done = new Set((await db.query('SELECT version FROM iotbench_migrations')).rows.map((r: { version: number }) => r.version))
     const applied: string[] = []
-    for (const file of readdirSync(dir).filter((f) => /^\d+_.*\.sql$/.test(f)).sort()) {
-      const version = Number.parseInt(file, 10)
-      if (done.has(version)) continue
-      await client.query('BEGIN')
+    for (const m of listMigrations(dir)) {
+      if (done.has(m.version) || (m.storage !== 'any' && m.storage !== storage)) continue
+      const script = readFileSync(join(dir, m.file), 'utf8')
       try {
-        await client.query(readFileSync(join(dir, file), 'utf8'))
-        await client.query('INSERT INTO iotbench_migrations (version, name) VALUES ($1, $2)', [version, file])
-        await client.query('COMMIT')
+        if (script.startsWith('-- iotbench:no-transaction')) {
+          for (const statement of splitSql(script)) await db.query(statement)
+          await db.query('INSERT INTO iotbench_migrations (version, name) VALUES ($1, $2)', [m.version, m.file])
+        } else {
+          await db.query('BEGIN')
+          try {
+            await db.exec(script)
+            await db.query('INSERT INTO iotbench_migrations (version, name) VALUES ($1, $2)', [m.version, m.file])
+            await db.query('COMMIT')
+          } catch (err) {
+            await db.query('ROLLBACK')
+            throw err
+          }
+        }
       } catch (err) {
-        await client.query('ROLLBACK')
-        throw new Error(`migration ${file} failed: ${(err as Error).message}`, { cause: err })
+        throw new Error(`migration ${m.file} failed: ${(err as Error).message}`, { cause: err })
       }
-      applied.push(file)
+      applied.push(m.file)
+      done.add(m.version)
     }
-    return { storage: await detectStorage(client), applied }
+    return { storage, applied }
   } finally {
-    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`iotbench-migrate-${schema}`])
+    await db.query('SELECT pg_advisory_unlock(hashtext($1))', [lock])
   }
+}
+
+export async function detectStorage(db: SqlSession): Promise<Storage> {
+  const r = await db.query(`SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'`)
+  return r.rows.length ? 'timescaledb' : 'postgresql'
 }
