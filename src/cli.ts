@@ -6,6 +6,8 @@ import { listProfiles, loadProfile, profileSchema, resolveConfig } from './confi
 import { ConfigError, Exit, InfraError, type ExitCode } from './errors.js'
 import { runBench } from './run.js'
 import { verifyStored } from './verify/stored.js'
+import { dropRuns, listRuns } from './runs.js'
+import { withDatabase } from './infra.js'
 
 const EXIT_HELP = `
 Exit codes:
@@ -101,6 +103,32 @@ ${EXIT_HELP}`)
     writeFileSync(join(dir, 'verify.json'), `${JSON.stringify(outcome.result, null, 2)}\n`)
     process.stdout.write(`${outcome.summary}\n  written: ${join(dir, 'verify.json')}\n`)
     setExit(outcome.result.verdict === 'pass' ? Exit.Ok : Exit.PropertyFailed)
+  })
+
+  const runs = program.command('runs').description('list the runs a database holds, or drop old runs and everything they stored')
+  const list = runs.command('list').description('the latest runs: name, profile, start, verdict').option('--limit <n>', 'how many', '20')
+  addOptions(list, DB_KEYS)
+  list.action(async (opts: Record<string, unknown>) => {
+    const cfg = resolveConfig({ profile: DEFAULTS.profile, env: process.env, flags: flagValues(opts) })
+    const rows = await withDatabase(cfg, (client) => listRuns(client, Number(opts.limit) || 20))
+    for (const r of rows) process.stdout.write(`${r.name.padEnd(36)} ${r.profile.padEnd(8)} ${r.startedAt.toISOString()}  ${r.verdict ?? 'unfinished'}  [${r.storage}]\n`)
+    if (rows.length === 0) process.stdout.write('no runs\n')
+  })
+  const drop = runs
+    .command('drop')
+    .argument('[run-ids...]', 'names of the runs to drop')
+    .option('--older-than <age>', 'drop every run started longer ago than this: 90m, 12h, 7d')
+    .description('delete runs with their readings, dead letters and batch records, in one transaction')
+  addOptions(drop, DB_KEYS)
+  drop.addHelpText('after', `
+Examples:
+  iotbench runs drop 20261123-140318-ci-50c5
+  iotbench runs drop --older-than 7d --database-url postgres://…`)
+  drop.action(async (names: string[], opts: Record<string, unknown>) => {
+    const cfg = resolveConfig({ profile: DEFAULTS.profile, env: process.env, flags: flagValues(opts) })
+    const olderThan = typeof opts.olderThan === 'string' ? opts.olderThan : undefined
+    const r = await withDatabase(cfg, (client) => dropRuns(client, { names, ...(olderThan ? { olderThan } : {}) }))
+    process.stdout.write(`dropped ${r.runs.length} run(s), ${r.rows} rows${r.runs.length ? `: ${r.runs.join(', ')}` : ''}\n`)
   })
 
   program

@@ -1,6 +1,8 @@
 import { startEmbeddedBroker } from './broker/embedded.js'
 import type { RunConfig } from './config/options.js'
 import { redactUrl } from './config/resolve.js'
+import type pg from 'pg'
+import { connect } from './db/connect.js'
 import { startEmbeddedDatabase } from './db/embedded.js'
 
 export interface Service {
@@ -26,4 +28,19 @@ export async function openBroker(cfg: Pick<RunConfig, 'mqttUrl'>, log: (line: st
   const b = await startEmbeddedBroker()
   log(`embedded aedes broker on ${b.url} (zero-install default: use a real broker such as Mosquitto for loss figures at high rates)`)
   return { url: b.url, description: `embedded aedes 1.2 (${b.url})`, stop: () => b.stop() }
+}
+
+/** Runs `fn` with a client on the configured database (embedded or not), then closes everything. */
+export async function withDatabase<T>(cfg: RunConfig, fn: (client: pg.Client) => Promise<T>, log: (line: string) => void = () => undefined): Promise<T> {
+  const database = await openDatabase(cfg, log)
+  try {
+    const client = await connect(database.url, cfg.dbSchema, 'iotbench-cli')
+    try {
+      return await fn(client)
+    } finally {
+      await client.end()
+    }
+  } finally {
+    await database.stop()
+  }
 }

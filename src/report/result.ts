@@ -53,10 +53,14 @@ export function writeResult(dir: string, result: RunResult): string {
 }
 
 /** The one-screen summary printed at the end of a run or a verify. */
-export function summaryText(r: Pick<RunResult, 'runId' | 'profile' | 'verdict' | 'properties' | 'environment'> & Partial<Pick<RunResult, 'counts' | 'rates' | 'latency'>>): string {
+type SummaryEnvironment = Pick<RunResult['environment'], 'broker' | 'database' | 'storage'> & Partial<Pick<RunResult['environment'], 'mqttVersion'>>
+export function summaryText(
+  r: Pick<RunResult, 'runId' | 'profile' | 'verdict' | 'properties'> & { environment: SummaryEnvironment } & Partial<Pick<RunResult, 'counts' | 'rates' | 'latency'>>,
+): string {
   const lines: string[] = []
   lines.push(`iotbench ${r.runId} — profile ${r.profile} — ${r.verdict === 'pass' ? 'PASS' : 'FAIL'}`)
-  lines.push(`  broker ${r.environment.broker} (MQTT ${r.environment.mqttVersion === 5 ? '5' : '3.1.1'}), database ${r.environment.database} [${r.environment.storage}]`)
+  const mqtt = r.environment.mqttVersion === undefined ? '' : ` (MQTT ${r.environment.mqttVersion === 5 ? '5' : '3.1.1'})`
+  lines.push(`  broker ${r.environment.broker}${mqtt}, database ${r.environment.database} [${r.environment.storage}]`)
   if (r.counts && r.rates) {
     const c = r.counts
     lines.push(`  ${c.devices} devices × ${c.perDevice} readings: offered ${c.offered}, published ${c.published}, acked ${c.acked}, ingested ${c.ingested}, dead letters ${c.deadLetters}`)

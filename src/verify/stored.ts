@@ -1,7 +1,7 @@
 import type { RunConfig } from '../config/options.js'
-import { connect } from '../db/connect.js'
 import { ConfigError } from '../errors.js'
-import { openDatabase } from '../infra.js'
+import { withDatabase } from '../infra.js'
+import { redactUrl } from '../config/resolve.js'
 import { summaryText } from '../report/result.js'
 import { initHistograms, summarizeEncoded } from '../util/histogram.js'
 import type { PropertyResult, RunManifest } from './types.js'
@@ -20,10 +20,9 @@ export interface VerifyOutcome {
 /** `iotbench verify <run>`: the verdict again, from what the database holds for that run. */
 export async function verifyStored(cfg: RunConfig, runName: string, log: (line: string) => void): Promise<VerifyOutcome> {
   await initHistograms()
-  const database = await openDatabase(cfg, log)
-  try {
-    const client = await connect(database.url, cfg.dbSchema, 'iotbench-verify')
-    try {
+  return withDatabase(
+    cfg,
+    async (client) => {
       const found = await client
         .query<{ id: number; profile: string; storage: string; config: Record<string, unknown>; evidence: StoredEvidence | null }>(
           'SELECT id, profile, storage, config, evidence FROM runs WHERE name = $1',
@@ -35,7 +34,7 @@ export async function verifyStored(cfg: RunConfig, runName: string, log: (line: 
       const row = found.rows[0]
       if (!row) {
         const recent = await client.query<{ name: string }>('SELECT name FROM runs ORDER BY id DESC LIMIT 5')
-        throw new ConfigError([`no run named "${runName}" in ${database.description}, schema ${cfg.dbSchema} (latest: ${recent.rows.map((r) => r.name).join(', ') || 'none'})`])
+        throw new ConfigError([`no run named "${runName}" in schema ${cfg.dbSchema} (latest: ${recent.rows.map((r) => r.name).join(', ') || 'none'})`])
       }
       if (!row.evidence) throw new ConfigError([`run "${runName}" never finished its load phase: nothing to verify`])
       const { manifest, histograms } = row.evidence
@@ -47,15 +46,12 @@ export async function verifyStored(cfg: RunConfig, runName: string, log: (line: 
       const slo = { p99Ms: Number(row.config.sloP99Ms), maxLost: Number(row.config.sloMaxLost) }
       const properties = await verifyRun(client, row.id, manifest, latency, slo)
       const verdict = properties.every((p) => p.pass) ? 'pass' : 'fail'
-      const broker = String(row.config.mqttUrl ?? 'embedded aedes')
+      const environment = { broker: String(row.config.mqttUrl ?? 'embedded aedes'), database: cfg.databaseUrl ? redactUrl(cfg.databaseUrl) : 'embedded PostgreSQL', storage: row.storage }
       return {
         result: { runId: runName, profile: row.profile, verdict, storage: row.storage, properties },
-        summary: summaryText({ runId: runName, profile: row.profile, verdict, properties, environment: { broker, database: database.description, storage: row.storage, mqttVersion: 0 } as never }),
+        summary: summaryText({ runId: runName, profile: row.profile, verdict, properties, environment }),
       }
-    } finally {
-      await client.end()
-    }
-  } finally {
-    await database.stop()
-  }
+    },
+    log,
+  )
 }
