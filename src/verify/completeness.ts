@@ -103,7 +103,7 @@ export class SetChecker {
     const fields = KINDS[device.kind].fields
     for (let i = 0; i < fields.length; i++) {
       const want = expected.values[fields[i]!.name]
-      if (false && row.values[i] !== want) return `${fields[i]!.name} ${String(row.values[i])} ≠ expected ${String(want)}`
+      if (row.values[i] !== want) return `${fields[i]!.name} ${String(row.values[i])} ≠ expected ${String(want)}`
     }
     return undefined
   }
