@@ -3,6 +3,11 @@ import { join, basename } from 'node:path'
 import { Ajv } from 'ajv'
 import { ConfigError } from '../errors.js'
 import { PROFILES_DIR } from '../paths.js'
+import { SAMPLE_INTERVAL_S } from '../sim/context.js'
+import { fleetChecks, loadSensorModels } from '../sim/models.js'
+import { loadReplay } from '../sim/replay.js'
+import { dueSeconds, offeredBy } from '../sim/schedule.js'
+import { loadChecks } from './load.js'
 import { DEFAULTS, OPTIONS, envName, type OptionSpec, type RunConfig } from './options.js'
 
 type Partial_ = { -readonly [K in keyof RunConfig]?: RunConfig[K] }
@@ -34,6 +39,7 @@ function jsonType(spec: OptionSpec): object {
     case 'int': return { type: 'integer', minimum: spec.min, maximum: spec.max, description: spec.help }
     case 'number': return { type: 'number', minimum: spec.min, maximum: spec.max, description: spec.help }
     case 'enum': return { enum: spec.values.map((v) => (/^\d+$/.test(v) ? Number(v) : v)), description: spec.help }
+    case 'json': return { ...spec.schema(), description: spec.help }
     default: return { type: 'string', description: spec.help }
   }
 }
@@ -45,7 +51,7 @@ export interface Profile {
   readonly values: PartialConfig
 }
 
-/** Profile names shipped in sensor-profiles/ (every *.json but schemas). */
+/** Profile names shipped in sensor-profiles/ (every *.json but schemas; sensor models live in sensors/). */
 export function listProfiles(dir = PROFILES_DIR): string[] {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json') && !f.endsWith('.schema.json'))
@@ -121,7 +127,27 @@ function convert(spec: OptionSpec, raw: unknown, source: string, problems: strin
         return void problems.push(`${label} is not a URL (got ${JSON.stringify(redactUrl(s))})`)
       }
       if (!spec.protocols.includes(u.protocol)) return void problems.push(`${label} must use ${spec.protocols.join(' or ')} (got ${u.protocol})`)
+      if (!u.hostname) return void problems.push(`${label} has no host (got ${JSON.stringify(redactUrl(s))}): write it as ${spec.protocols[0]}//host:port`)
       return s
+    }
+    case 'json': {
+      let v: unknown = raw
+      if (typeof raw === 'string') {
+        try {
+          v = JSON.parse(raw)
+        } catch (err) {
+          return void problems.push(`${label} must be JSON (${(err as Error).message})`)
+        }
+      }
+      const validate = new Ajv({ allErrors: true, strict: false }).compile(spec.schema())
+      if (!validate(v)) {
+        for (const e of validate.errors ?? []) {
+          const extra = e.keyword === 'additionalProperties' ? ` "${(e.params as { additionalProperty: string }).additionalProperty}"` : ''
+          problems.push(`${label}${e.instancePath} ${e.message ?? 'is invalid'}${extra}`)
+        }
+        return undefined
+      }
+      return v
     }
     case 'string': {
       const s = String(raw)
@@ -135,11 +161,15 @@ function convert(spec: OptionSpec, raw: unknown, source: string, problems: strin
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url)
-    if (u.password) u.password = '***'
-    return u.toString()
+    if (u.hostname) {
+      if (u.password) u.password = '***'
+      return u.toString()
+    }
   } catch {
-    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')
+    // not a URL: fall through to the textual redaction
   }
+  // "user:secret@" wherever it stands, with or without a user name or both slashes
+  return url.replace(/([:/])([^:/@]*):[^/@]*@/, '$1$2:***@')
 }
 
 export interface Layers {
@@ -165,17 +195,74 @@ export function resolveConfig(layers: Layers): RunConfig {
   const merged: Record<string, unknown> = { ...DEFAULTS }
   if (profile) Object.assign(merged, { profile: profile.name, description: profile.description })
   const sources: Array<[string, Record<string, unknown>]> = [['profile', profile?.values ?? {}], ['env', fromEnv(layers.env)], ['flag', layers.flags]]
-  for (const [source, values] of sources) {
+  /** The layer (0 defaults, 1 profile, 2 env, 3 flags) that set each option. */
+  const layerOf: Record<string, number> = {}
+  sources.forEach(([source, values], layer) => {
     for (const spec of OPTIONS) {
       if (values[spec.key] === undefined) continue
       const v = convert(spec, values[spec.key], source, problems)
-      if (v !== undefined) merged[spec.key] = v
+      if (v !== undefined) {
+        merged[spec.key] = v
+        layerOf[spec.key] = layer + 1
+      }
     }
-  }
+  })
+  if (problems.length === 0) resolveSimulation(merged, layerOf, problems)
   const cfg = merged as unknown as RunConfig
   problems.push(...crossChecks(cfg))
   if (problems.length > 0) throw new ConfigError(problems)
   return cfg
+}
+
+const LAYER_NAMES = ['the defaults', 'the profile', 'the environment', 'the flags']
+const FLEET_KEYS = ['farms', 'cowsPerFarm', 'stallsPerFarm', 'tanksPerFarm'] as const
+
+/**
+ * What the simulation options imply for the others, in one place:
+ * - --replay: the fleet and the readings per device are the trace's; the duration follows from the rate.
+ * - --speed and --rate are one knob (rate = speed × devices / 60 s): whichever a later layer set wins;
+ *   both in the same layer is an error. The resolved config always has both.
+ * - the sensor models are loaded, overridden by the profile's "sensors" and validated.
+ */
+function resolveSimulation(m: Record<string, unknown>, layerOf: Record<string, number>, problems: string[]): void {
+  const devicesOf = (): number => Number(m.farms) * (Number(m.cowsPerFarm) + Number(m.stallsPerFarm) + Number(m.tanksPerFarm))
+  let replayPerDevice: number | undefined
+  if (typeof m.replay === 'string') {
+    for (const key of [...FLEET_KEYS, 'durationSeconds']) {
+      if ((layerOf[key] ?? 0) >= 2) problems.push(`--replay decides the fleet and the duration (from the trace); ${LAYER_NAMES[layerOf[key]!]} also set ${OPTIONS.find((o) => o.key === key)!.flag}`)
+    }
+    try {
+      const trace = loadReplay(m.replay)
+      Object.assign(m, trace.fleet)
+      replayPerDevice = trace.perDevice
+    } catch (err) {
+      if (err instanceof ConfigError) problems.push(...err.problems)
+      else throw err
+    }
+  }
+  const devices = devicesOf()
+  const speedLayer = layerOf.speed ?? -1
+  const rateLayer = layerOf.rate ?? 0
+  if (speedLayer >= 0 && speedLayer === rateLayer) {
+    problems.push(`give rate or speed, not both: ${LAYER_NAMES[rateLayer]} set both (rate = speed × devices / ${SAMPLE_INTERVAL_S} s)`)
+  } else if (speedLayer > rateLayer) {
+    m.rate = (Number(m.speed) * devices) / SAMPLE_INTERVAL_S
+  }
+  m.speed = (Number(m.rate) * SAMPLE_INTERVAL_S) / devices
+  const load = m.load as RunConfig['load']
+  if (replayPerDevice !== undefined) {
+    // The duration that offers exactly the trace's readings (half a reading of slack against rounding).
+    m.durationSeconds = dueSeconds(Number(m.rate), replayPerDevice * devices + 0.5, load?.spikes)
+  }
+  problems.push(...loadChecks(load, Number(m.durationSeconds)))
+  try {
+    const models = loadSensorModels(m.sensors ?? {})
+    m.models = models
+    problems.push(...fleetChecks(models, { farms: Number(m.farms), cowsPerFarm: Number(m.cowsPerFarm), stallsPerFarm: Number(m.stallsPerFarm), tanksPerFarm: Number(m.tanksPerFarm) }))
+  } catch (err) {
+    if (err instanceof ConfigError) problems.push(...err.problems)
+    else throw err
+  }
 }
 
 /** Rules that involve more than one option. */
@@ -184,6 +271,7 @@ function crossChecks(c: RunConfig): string[] {
   if (c.ingestWorkers > c.farms) problems.push(`ingest-workers (${c.ingestWorkers}) must be ≤ farms (${c.farms}): ingest splits the fleet by farm`)
   const devices = c.farms * (c.cowsPerFarm + c.stallsPerFarm + c.tanksPerFarm)
   if (c.simWorkers > devices) problems.push(`sim-workers (${c.simWorkers}) must be ≤ the number of devices (${devices})`)
-  if (c.rate * c.durationSeconds < devices) problems.push(`rate × duration (${c.rate * c.durationSeconds}) must give every one of the ${devices} devices at least one reading`)
+  const offered = offeredBy(c.rate, c.durationSeconds, c.load?.spikes)
+  if (offered < devices) problems.push(`rate × duration (${Math.floor(offered)}) must give every one of the ${devices} devices at least one reading`)
   return problems
 }
