@@ -77,9 +77,12 @@ SELECT iotbench_create_time_table('chiller_readings', $cols$
   milk_temp_c float8, compressor_on boolean, agitator_on boolean, volume_l float8, ambient_c float8
 $cols$);
 
-CREATE INDEX IF NOT EXISTS collar_readings_run_device_seq ON collar_readings (run_id, device, seq);
-CREATE INDEX IF NOT EXISTS milk_readings_run_device_seq ON milk_readings (run_id, device, seq);
-CREATE INDEX IF NOT EXISTS chiller_readings_run_device_seq ON chiller_readings (run_id, device, seq);
+-- Runs are appended one after another, so a BRIN index finds a run's rows at almost no cost to
+-- COPY; a btree on (run_id, device, seq) halved COPY throughput here (bench:ingest). The verifier
+-- sorts a run's rows itself.
+CREATE INDEX IF NOT EXISTS collar_readings_run ON collar_readings USING brin (run_id);
+CREATE INDEX IF NOT EXISTS milk_readings_run ON milk_readings USING brin (run_id);
+CREATE INDEX IF NOT EXISTS chiller_readings_run ON chiller_readings USING brin (run_id);
 
 CREATE TABLE IF NOT EXISTS dead_letters (
   run_id    int NOT NULL,

@@ -14,7 +14,10 @@ export interface FieldSpec {
 export interface KindSpec {
   readonly kind: Kind
   readonly table: string
-  /** Sampling interval of the simulated sensor, in simulated seconds. */
+  /**
+   * Sampling interval of the simulated sensor, in simulated seconds. The same for every kind: every
+   * device sends the same number of readings in a run, so simulated time advances alike for all of them.
+   */
   readonly intervalSeconds: number
   readonly fields: readonly FieldSpec[]
 }
@@ -36,7 +39,7 @@ export const KINDS: Readonly<Record<Kind, KindSpec>> = {
   milk: {
     kind: 'milk',
     table: 'milk_readings',
-    intervalSeconds: 600,
+    intervalSeconds: 60,
     fields: [
       { name: 'cow', type: 'int4' },
       { name: 'yield_kg', type: 'float8', unit: 'kg' },

@@ -17,6 +17,7 @@ import { RESULT_SCHEMA_VERSION, summaryText, writeResult, type RunResult } from 
 import type { SimResult } from './sim/messages.js'
 import { runSimulators } from './sim/pool.js'
 import { readingsPerDevice } from './sim/schedule.js'
+import { simulationOf } from './sim/setup.js'
 import { epochClock } from './util/clock.js'
 import { initHistograms, summarizeEncoded } from './util/histogram.js'
 import { splitRange } from './util/shares.js'
@@ -73,7 +74,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
 
   const fleet = fleetOf(cfg)
   const devices = fleetSize(fleet)
-  const perDevice = readingsPerDevice(cfg.rate, cfg.durationSeconds, devices)
+  const perDevice = readingsPerDevice(cfg.rate, cfg.durationSeconds, devices, cfg.load?.spikes)
   // Sensor time starts at midnight UTC of the run's day: recent enough for retention policies, and
   // stored with the run, so the oracle regenerates the same readings later.
   const simStartMs = Math.floor(startedAt.getTime() / DAY_MS) * DAY_MS
@@ -109,8 +110,9 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   log(`ingest ready: ${cfg.ingestWorkers} workers subscribed with MQTT ${mqttVersion === 5 ? '5' : '3.1.1'}, batches of ${cfg.batchRows} rows or ${cfg.batchMs} ms`)
 
   const t0Ms = clock() + 250
-  const schedule = { t0Ms, rate: cfg.rate, devices, perDevice }
-  const ctx = { seed: cfg.seed, simStartMs, fleet }
+  const schedule = { t0Ms, rate: cfg.rate, devices, perDevice, spikes: cfg.load?.spikes ?? [] }
+  const sim = simulationOf(cfg, simStartMs, fleet, devices)
+  const ctx = sim.ctx
   const progress = createProgress(cfg.progress)
   const runStart = clock()
   let simProgress = { sent: 0, acked: 0 }
@@ -129,6 +131,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
       topicPrefix: cfg.topicPrefix,
       qos: cfg.qos,
       ctx,
+      ...(sim.replay && { replay: sim.replay }),
       schedule,
       devices: [from, to] as const,
       drainTimeoutMs: cfg.drainTimeoutSeconds * 1000,
@@ -153,7 +156,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   const loadSeconds = Math.max(...sims.map((s) => s.lastSendMs)) / 1000 - Math.min(...sims.map((s) => s.firstSendMs)) / 1000
 
   const published = sims.reduce((n, s) => n + s.published, 0)
-  const manifest: RunManifest = { seed: cfg.seed, simStartMs, fleet, perDevice, unacked: sims.flatMap((s) => s.unacked), published }
+  const manifest: RunManifest = { seed: cfg.seed, simStartMs, fleet, perDevice, unacked: sims.flatMap((s) => s.unacked), published, ...sim.manifest }
   const latency = {
     endToEnd: summarizeEncoded(ingestDone.map((d) => d.endToEnd)),
     brokerHop: summarizeEncoded(ingestDone.map((d) => d.brokerHop)),

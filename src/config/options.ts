@@ -1,3 +1,6 @@
+import { overridesSchema, type SensorModels } from '../sim/models.js'
+import { loadShapeSchema, type LoadShape } from './load.js'
+
 /**
  * Every run option in one table: its flag, its IOTBENCH_* environment variable, where it sits in a
  * profile file, its type and range. The CLI, the environment reader, the profile reader and --help all
@@ -8,6 +11,22 @@ export interface RunConfig {
   readonly description: string
   readonly durationSeconds: number
   readonly rate: number
+  /**
+   * Simulated seconds per wall-clock second at the baseline rate. Every sensor samples once per
+   * simulated minute, so speed = rate × 60 / devices: give --rate or --speed (the later layer wins).
+   * Always set once resolved.
+   */
+  readonly speed: number | undefined
+  /** Simulated hour of day (UTC) at which the run's sensors start. */
+  readonly startHour: number
+  /** Milking-time spikes and fleet outages over the load (burst). */
+  readonly load: LoadShape | undefined
+  /** Overrides of the sensor models in sensor-profiles/sensors/, deep-merged (a profile's "sensors"). */
+  readonly sensors: Record<string, unknown> | undefined
+  /** A recorded trace (CSV file or folder) to publish instead of generating. */
+  readonly replay: string | undefined
+  /** The sensor models after overrides and validation (resolved, not an option). */
+  readonly models: SensorModels | undefined
   readonly qos: 0 | 1
   readonly seed: number
   readonly farms: number
@@ -50,10 +69,17 @@ export type OptionSpec =
   | (Base & { readonly type: 'string'; readonly pattern?: RegExp; readonly patternHelp?: string })
   | (Base & { readonly type: 'enum'; readonly values: readonly string[] })
   | (Base & { readonly type: 'url'; readonly protocols: readonly string[] })
+  /** A JSON value (an object in a profile, JSON text in a flag or variable) validated against a schema. */
+  | (Base & { readonly type: 'json'; readonly schema: () => object })
 
 export const OPTIONS: readonly OptionSpec[] = [
   { key: 'durationSeconds', flag: 'duration', type: 'number', min: 1, max: 7 * 24 * 3600, profilePath: ['durationSeconds'], help: 'seconds of offered load' },
   { key: 'rate', flag: 'rate', type: 'number', min: 1, max: 1e6, profilePath: ['rate'], help: 'offered readings per second, whole fleet (open loop)' },
+  { key: 'speed', flag: 'speed', type: 'number', min: 0.001, max: 1e7, profilePath: ['speed'], help: 'simulated time runs this many times faster than wall time (sets the rate: speed × devices / 60 s); default: from --rate' },
+  { key: 'startHour', flag: 'start-hour', type: 'number', min: 0, max: 23.99, profilePath: ['startHour'], help: 'simulated hour of day (UTC) at which the sensors start' },
+  { key: 'replay', flag: 'replay', type: 'string', help: 'publish a recorded trace (a CSV file or a folder of collar.csv, milk.csv, chiller.csv; see docs/sensor-models.md) instead of generating; the fleet and readings per device are the trace’s' },
+  { key: 'load', flag: 'load', type: 'json', schema: loadShapeSchema, profilePath: ['load'], hidden: true, help: 'load shape as JSON: {"spikes":[{"atSeconds","seconds","multiplier"}],"outages":[{"atSeconds","seconds","share"}]}' },
+  { key: 'sensors', flag: 'sensors', type: 'json', schema: overridesSchema, profilePath: ['sensors'], hidden: true, help: 'overrides of the sensor models as JSON, e.g. {"collar":{"anomalies":{"offline":{"perDay":0}}}}' },
   { key: 'qos', flag: 'qos', type: 'enum', values: ['0', '1'], profilePath: ['qos'], help: 'MQTT QoS of the sensors’ publishes' },
   { key: 'seed', flag: 'seed', type: 'int', min: 0, max: 2 ** 31 - 1, profilePath: ['seed'], help: 'seed of every generated reading (same seed, same run)' },
   { key: 'farms', flag: 'farms', type: 'int', min: 1, max: 10_000, profilePath: ['fleet', 'farms'], help: 'number of farms' },
@@ -87,6 +113,12 @@ export const DEFAULTS: RunConfig = {
   description: '',
   durationSeconds: 20,
   rate: 2000,
+  speed: undefined,
+  startHour: 0,
+  load: undefined,
+  sensors: undefined,
+  replay: undefined,
+  models: undefined,
   qos: 1,
   seed: 1,
   farms: 4,

@@ -207,7 +207,10 @@ export function resolveConfig(layers: Layers): RunConfig {
       }
     }
   })
+  // The rate/speed/replay arithmetic needs valid numbers; the sensor models are checked regardless,
+  // so a bad flag never hides a problem in a model.
   if (problems.length === 0) resolveSimulation(merged, layerOf, problems)
+  else resolveModels(merged, problems)
   const cfg = merged as unknown as RunConfig
   problems.push(...crossChecks(cfg))
   if (problems.length > 0) throw new ConfigError(problems)
@@ -255,6 +258,11 @@ function resolveSimulation(m: Record<string, unknown>, layerOf: Record<string, n
     m.durationSeconds = dueSeconds(Number(m.rate), replayPerDevice * devices + 0.5, load?.spikes)
   }
   problems.push(...loadChecks(load, Number(m.durationSeconds)))
+  resolveModels(m, problems)
+}
+
+/** Loads the sensor models (defaults overridden by the profile's "sensors"), validated against the fleet. */
+function resolveModels(m: Record<string, unknown>, problems: string[]): void {
   try {
     const models = loadSensorModels(m.sensors ?? {})
     m.models = models

@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads'
 import type { GeneratorContext } from './generator.js'
+import type { ReplayRef } from './replay.js'
 import type { Schedule } from './schedule.js'
 
 /** One piscina task: publish the readings of devices [from, to) on the schedule. */
@@ -10,6 +11,8 @@ export interface SimTask {
   readonly topicPrefix: string
   readonly qos: 0 | 1
   readonly ctx: GeneratorContext
+  /** Publish this recorded trace instead of generating (the fleet and readings per device are the trace's). */
+  readonly replay?: ReplayRef
   readonly schedule: Schedule
   readonly devices: readonly [from: number, to: number]
   /** After the last publish, how long to wait for outstanding acknowledgements. */

@@ -3,22 +3,35 @@ import { deviceAt } from '../fleet.js'
 import { telemetryTopic } from '../fleet.js'
 import { epochClock } from '../util/clock.js'
 import { encodeHistogram, initHistograms, newHistogram, recordMs } from '../util/histogram.js'
-import { encodePayload, generateReading } from './generator.js'
+import { offlineIntervals } from './anomalies.js'
+import { encodePayload } from './generator.js'
 import type { FromSim, SimResult, SimTask, UnackedRange } from './messages.js'
+import { generatorOracle, replayOracle } from './oracle.js'
 import { intendedMs } from './schedule.js'
 
-/** piscina entry point: publishes one exact shard of the fleet, open loop, then waits for its acks. */
+/**
+ * piscina entry point: publishes one exact shard of the fleet, open loop, then waits for its acks.
+ * A device in an offline window publishes nothing; on reconnect (its first reading after the window,
+ * or the end of the run) it flushes the buffered readings at once, in seq order, each with its own
+ * intended send time in `sent`, so the outage counts in its latency.
+ */
 export default async function publishShard(task: SimTask): Promise<SimResult> {
   await initHistograms()
   const clock = epochClock
   const [from, to] = task.devices
   const width = to - from
-  const total = width * task.schedule.perDevice
+  const perDevice = task.schedule.perDevice
+  const total = width * perDevice
   const devices = Array.from({ length: width }, (_, j) => deviceAt(task.ctx.fleet, from + j))
   const topics = devices.map((d) => telemetryTopic(task.topicPrefix, d))
+  const oracle = task.replay ? replayOracle(task.replay) : generatorOracle(task.ctx)
+  const offline = devices.map((d) => (task.replay ? [] : offlineIntervals(task.ctx, d, perDevice)))
+  const offlineAt = new Uint32Array(width) // index of each device's next offline interval
+  const buffered: number[][] = devices.map(() => [])
   const acked = new Uint8Array(total)
   const lag = newHistogram()
   const ackLatency = newHistogram()
+  let cursor = 0 // next reading in schedule order: seq = ⌊cursor / width⌋, device = from + cursor mod width
   let sent = 0
   let ackCount = 0
   let firstSendMs = 0
@@ -35,37 +48,59 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
   })
   client.on('error', (err) => post({ kind: 'error', worker: task.worker, message: err.message }))
 
+  const publish = (j: number, seq: number): void => {
+    const due = intendedMs(task.schedule, from + j, seq)
+    const slot = seq * width + j
+    const actual = clock()
+    if (sent === 0) firstSendMs = actual
+    lastSendMs = actual
+    client.publish(topics[j]!, encodePayload(oracle.expected(devices[j]!, seq), due), { qos: task.qos }, (err) => {
+      if (err) return
+      acked[slot] = 1
+      ackCount++
+      recordMs(ackLatency, clock() - due)
+    })
+    sent++
+  }
+  const flush = (j: number): void => {
+    for (const seq of buffered[j]!) publish(j, seq)
+    buffered[j] = []
+  }
+  const isOffline = (j: number, seq: number): boolean => {
+    const list = offline[j]!
+    while (offlineAt[j]! < list.length && list[offlineAt[j]!]![1] <= seq) offlineAt[j]!++
+    const w = list[offlineAt[j]!]
+    return w !== undefined && w[0] <= seq
+  }
+
   const progressTimer = setInterval(() => post({ kind: 'progress', worker: task.worker, sent, acked: ackCount }), 250)
   try {
     await new Promise<void>((resolve) => {
       const tick = (): void => {
         const now = clock()
         // Publish everything that is due; never wait for an ack before the next send (open loop).
-        while (sent < total) {
-          const seq = Math.floor(sent / width)
-          const j = sent % width
+        while (cursor < total) {
+          const seq = Math.floor(cursor / width)
+          const j = cursor % width
           const due = intendedMs(task.schedule, from + j, seq)
           if (due > now) break
-          const reading = generateReading(task.ctx, devices[j]!, seq)
-          const slot = sent
-          const actual = clock()
-          if (sent === 0) firstSendMs = actual
-          lastSendMs = actual
-          recordMs(lag, actual - due)
-          client.publish(topics[j]!, encodePayload(reading, due), { qos: task.qos }, (err) => {
-            if (err) return
-            acked[slot] = 1
-            ackCount++
-            recordMs(ackLatency, clock() - due)
-          })
-          sent++
+          cursor++
+          if (isOffline(j, seq)) {
+            buffered[j]!.push(seq)
+            continue
+          }
+          recordMs(lag, clock() - due)
+          if (buffered[j]!.length > 0) flush(j) // reconnect: the backlog first, in seq order
+          publish(j, seq)
         }
-        if (sent >= total) return resolve()
-        const next = intendedMs(task.schedule, from + (sent % width), Math.floor(sent / width))
+        if (cursor >= total) return resolve()
+        const next = intendedMs(task.schedule, from + (cursor % width), Math.floor(cursor / width))
         setTimeout(tick, Math.max(0, Math.min(20, next - clock())))
       }
       tick()
     })
+    // Devices still offline when the load ends reconnect now.
+    for (let j = 0; j < width; j++) flush(j)
     const deadline = clock() + task.drainTimeoutMs
     while (ackCount < total && clock() < deadline) await new Promise((r) => setTimeout(r, 20))
   } finally {
@@ -77,8 +112,8 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
   const unacked: UnackedRange[] = []
   for (let j = 0; j < width; j++) {
     let start = -1
-    for (let seq = 0; seq <= task.schedule.perDevice; seq++) {
-      const missing = seq < task.schedule.perDevice && acked[seq * width + j] === 0
+    for (let seq = 0; seq <= perDevice; seq++) {
+      const missing = seq < perDevice && acked[seq * width + j] === 0
       if (missing && start < 0) start = seq
       if (!missing && start >= 0) {
         unacked.push([from + j, start, seq])

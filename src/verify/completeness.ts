@@ -1,6 +1,6 @@
 import { deviceAt, fleetSize, type Device } from '../fleet.js'
 import { KINDS, type FieldValue, type Kind } from '../kinds.js'
-import { generateReading, type GeneratorContext } from '../sim/generator.js'
+import { oracleFor, type Oracle } from '../sim/oracle.js'
 import type { RunManifest, Sample } from './types.js'
 import { UnackedIndex } from './unacked.js'
 
@@ -45,11 +45,12 @@ export class SetChecker {
   private readonly devices: Device[]
   private readonly byId = new Map<string, Device>()
   private readonly unacked: UnackedIndex
-  private readonly ctx: GeneratorContext
+  private readonly oracle: Oracle
   private next = 0 // index into devices of the next device not yet closed
   private current: Device | undefined
   private expectSeq = 0
-  private lastSeq = -1
+  /** The seq of the previous row of the current device (undefined before its first row). */
+  private lastSeq: number | undefined
   private readonly lostPerDevice = new Map<string, number>()
   readonly report: SetReport
 
@@ -58,7 +59,7 @@ export class SetChecker {
     this.devices = all.filter((d) => d.kind === kind).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     for (const d of this.devices) this.byId.set(d.id, d)
     this.unacked = new UnackedIndex(manifest.unacked)
-    this.ctx = { seed: manifest.seed, simStartMs: manifest.simStartMs, fleet: manifest.fleet }
+    this.oracle = oracleFor(manifest)
     this.report = {
       counts: { expected: this.devices.length * manifest.perDevice, ok: 0, lost: 0, unacknowledgedLost: 0, recovered: 0, duplicated: 0, unexpected: 0, corrupted: 0 },
       lost: [], duplicated: [], unexpected: [], corrupted: [], lostByDevice: [],
@@ -98,7 +99,7 @@ export class SetChecker {
   }
 
   private compare(device: Device, row: StoredReading): string | undefined {
-    const expected = generateReading(this.ctx, device, row.seq)
+    const expected = this.oracle.expected(device, row.seq)
     if (expected.ts !== row.ts) return `ts ${row.ts} ≠ expected ${expected.ts}`
     const fields = KINDS[device.kind].fields
     for (let i = 0; i < fields.length; i++) {
@@ -120,7 +121,7 @@ export class SetChecker {
     this.next++
     this.current = device
     this.expectSeq = 0
-    this.lastSeq = -1
+    this.lastSeq = undefined
   }
 
   private missingUpTo(device: Device, endSeq: number): void {

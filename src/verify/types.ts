@@ -1,5 +1,6 @@
 import type { FleetShape } from '../fleet.js'
 import type { UnackedRange } from '../sim/messages.js'
+import type { SimManifest } from '../sim/setup.js'
 
 export type PropertyId = 'P1' | 'P2' | 'P3' | 'P4'
 
@@ -12,8 +13,12 @@ export interface PropertyResult {
   readonly evidence: Readonly<Record<string, unknown>>
 }
 
-/** What the verifier needs to regenerate the expected stream; stored in runs so `verify` works later. */
-export interface RunManifest {
+/**
+ * What the verifier needs to regenerate the expected stream; stored in runs so `verify` works later.
+ * SimManifest adds the simulation constants: sensor models, start hour, fleet outages, speed, spikes,
+ * and for a replayed run the trace's path and sha256 hashes.
+ */
+export interface RunManifest extends SimManifest {
   readonly seed: number
   readonly simStartMs: number
   readonly fleet: FleetShape

@@ -56,7 +56,7 @@ describe('schema on TimescaleDB (PGlite + timescaledb, test only)', () => {
     // Two devices, 3 hours of readings every 20 s, 3 days ago (inside the refresh window, compressible).
     await pg.exec(`
       INSERT INTO collar_readings (run_id, device, seq, ts, sent, received, rx, activity, rumination_min, eating_min, neck_temp_c, battery_pct, rssi_dbm)
-      SELECT 7, 'd' || d, s, now() - interval '3 days' + s * interval '20 seconds', now(), now(), s,
+      SELECT 7, 'd' || d, s, date_trunc('minute', now()) - interval '3 days' + s * interval '20 seconds', now(), now(), s,
              (s % 50)::float8, 0.5, 0.2, 38.5 + (s % 7) / 10.0, 100 - s / 100.0, -70
       FROM generate_series(1, 2) d, generate_series(0, 539) s`)
     const empty = await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM collar_1m WHERE run_id = 7`)
