@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import type { TestContext } from 'node:test';
 
-export type ServiceName = 'database' | 'mqtt';
+export type ServiceName = 'database' | 'mqtt' | 'kafka';
 
 interface ServiceInfo {
   envVar: string;
@@ -33,6 +33,12 @@ const SERVICES: Record<ServiceName, ServiceInfo> = {
     label: 'MQTT broker',
     startCommand: 'bash infra/services/start-mosquitto.sh',
     defaultPorts: { 'mqtt:': 1883, 'tcp:': 1883, 'mqtts:': 8883, 'ssl:': 8883, 'tls:': 8883 },
+  },
+  kafka: {
+    envVar: 'IOTBENCH_TEST_KAFKA_URL',
+    label: 'Apache Kafka',
+    startCommand: 'bash infra/kafka/start-kafka.sh',
+    defaultPorts: { 'kafka:': 9092 },
   },
 };
 
@@ -143,13 +149,16 @@ function probe(
         finish(undefined);
         return;
       }
-      socket.write(name === 'database' ? PG_SSL_REQUEST : mqttConnectPacket());
+      socket.write(name === 'database' ? PG_SSL_REQUEST : name === 'kafka' ? KAFKA_API_VERSIONS : mqttConnectPacket());
     });
     socket.on('data', (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
       if (name === 'database') {
         const answer = received[0];
         finish(answer === 0x53 || answer === 0x4e ? undefined : 'the server did not answer like PostgreSQL');
+      } else if (name === 'kafka') {
+        // Response: int32 size, int32 correlation id (ours: 0x1b07), …
+        if (received.length >= 8) finish(received.readInt32BE(4) === 0x1b07 ? undefined : 'the server did not answer like Kafka');
       } else if (received.length >= 2) {
         finish(received[0] === 0x20 && received[1] === 0x02 ? undefined : 'the server did not answer like an MQTT broker');
       }
@@ -160,6 +169,8 @@ function probe(
 // Int32 length 8, Int32 code 80877103.
 const PG_SSL_REQUEST = Buffer.from([0x00, 0x00, 0x00, 0x08, 0x04, 0xd2, 0x16, 0x2f]);
 const MQTT_DISCONNECT = Buffer.from([0xe0, 0x00]);
+// ApiVersions v0: int32 size 14, int16 api key 18, int16 version 0, int32 correlation id, int16 client id length 4, "prob".
+const KAFKA_API_VERSIONS = Buffer.from([0, 0, 0, 14, 0, 18, 0, 0, 0, 0, 0x1b, 0x07, 0, 4, 0x70, 0x72, 0x6f, 0x62]);
 
 function mqttConnectPacket(): Buffer {
   const clientId = Buffer.from(`iotbench-probe-${randomBytes(4).toString('hex')}`); // 23 bytes

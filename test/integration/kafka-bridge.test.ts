@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { Kafka, logLevel } from 'kafkajs'
+import mqtt from 'mqtt'
+import { KafkaBridge } from '../../src/transport/kafka/bridge.js'
+import { requireService, uniqueName } from '../support/services.js'
+
+// MQTT → Kafka through a real Mosquitto and a real Apache Kafka (infra/kafka/start-kafka.sh).
+describe('the MQTT → Kafka bridge', () => {
+  test('moves every QoS 1 message into Kafka keyed by device, in order per device, acknowledging after Kafka has it', async (t) => {
+    const broker = await requireService(t, 'mqtt')
+    const kafkaUrl = await requireService(t, 'kafka')
+    if (!broker || !kafkaUrl) return
+    const brokers = [new URL(kafkaUrl).host]
+    const prefix = `${uniqueName('kb')}/`
+    const kafkaTopic = uniqueName('telemetry')
+    const kafka = new Kafka({ clientId: uniqueName('test'), brokers, logLevel: logLevel.NOTHING })
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.createTopics({ topics: [{ topic: kafkaTopic, numPartitions: 4, replicationFactor: 1 }], waitForLeaders: true })
+    await admin.disconnect()
+
+    const bridge = new KafkaBridge({
+      mqttUrl: broker, mqttProtocol: 'auto', clientId: uniqueName('bridge'), filters: [`${prefix}farm/+/+/+/telemetry`],
+      topicPrefix: prefix, brokers, kafkaTopic, maxBatch: 2000, window: 20_000, log: () => undefined,
+    })
+    await bridge.start()
+    const devices = 40
+    const perDevice = 250
+    const publisher = await mqtt.connectAsync(broker, { clientId: uniqueName('pub'), protocolVersion: 4 })
+    let acked = 0
+    await Promise.all(
+      Array.from({ length: perDevice * devices }, (_, i) => {
+        const device = `farm01-collar-${String(i % devices).padStart(4, '0')}`
+        const seq = Math.floor(i / devices)
+        return publisher.publishAsync(`${prefix}farm/farm01/collar/${device}/telemetry`, JSON.stringify({ device, seq }), { qos: 1 }).then(() => acked++)
+      }),
+    )
+    await publisher.endAsync()
+    assert.equal(acked, devices * perDevice)
+    const stats = await bridge.stop()
+    assert.equal(stats.produced, devices * perDevice, 'every message received was produced')
+    assert.equal(stats.acked, stats.produced, 'and acknowledged to MQTT only then')
+
+    const consumer = kafka.consumer({ groupId: uniqueName('check'), sessionTimeout: 10_000 })
+    await consumer.connect()
+    await consumer.subscribe({ topic: kafkaTopic, fromBeginning: true })
+    const lastSeq = new Map<string, number>()
+    let received = 0
+    let outOfOrder = 0
+    const done = new Promise<void>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          const key = message.key!.toString()
+          const { device, seq } = JSON.parse(message.value!.toString()) as { device: string; seq: number }
+          assert.equal(key, device, 'keyed by the device named in the topic')
+          assert.equal(message.headers?.['mqtt-topic']?.toString(), `${prefix}farm/farm01/collar/${device}/telemetry`)
+          if (seq <= (lastSeq.get(device) ?? -1)) outOfOrder++
+          lastSeq.set(device, seq)
+          if (++received === devices * perDevice) resolve()
+        },
+      })
+    })
+    const deadline = setTimeout(() => undefined, 60_000)
+    await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error(`only ${received} records in 60 s`)), 60_000).unref())])
+    clearTimeout(deadline)
+    await consumer.disconnect()
+    assert.equal(outOfOrder, 0, 'per-device order holds through the key')
+    assert.equal(lastSeq.size, devices)
+    for (const s of lastSeq.values()) assert.equal(s, perDevice - 1)
+  })
+})
