@@ -20,6 +20,24 @@ const MAX_SEQ = 2 ** 31 - 1
 const TS_MIN = 0
 const TS_MAX = 7_258_118_400_000
 
+/** device, kind, seq, ts, sent, values */
+const TOP_LEVEL_KEYS = 6
+
+/** Colons outside strings: the number of key/value pairs in a JSON text, whatever the nesting. */
+function pairsIn(text: string): number {
+  let pairs = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c) i++ // backslash: skip the escaped character
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) inString = true
+    else if (c === 0x3a) pairs++
+  }
+  return pairs
+}
+
 /** Splits `{prefix}farm/{farm}/{kind}/{device}/telemetry`; null when the topic has another shape. */
 export function parseTopic(topic: string, prefix: string): { farm: string; kind: string; device: string } | null {
   if (!topic.startsWith(prefix)) return null
@@ -49,6 +67,7 @@ export function decodeTelemetry(topic: string, payload: Uint8Array, prefix: stri
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return fail('not-an-object')
   const o = doc as Record<string, unknown>
+  if (Object.keys(o).length !== TOP_LEVEL_KEYS) return fail('wrong-field-set')
   if (typeof o.kind !== 'string' || !Object.hasOwn(KINDS, o.kind)) return fail('unknown-kind')
   const kind = o.kind as Kind
   if (kind !== t.kind) return fail('topic-mismatch')
@@ -61,6 +80,9 @@ export function decodeTelemetry(topic: string, payload: Uint8Array, prefix: stri
   const vals = v as Record<string, unknown>
   const spec = KINDS[kind].fields
   if (Object.keys(vals).length !== spec.length) return fail('wrong-field-set')
+  // JSON.parse keeps the last of duplicate keys silently; a payload that names a field twice is
+  // ambiguous, so count the key/value pairs in the text itself.
+  if (pairsIn(text) !== TOP_LEVEL_KEYS + spec.length) return fail('duplicate-key')
   const values: FieldValue[] = new Array(spec.length)
   for (let i = 0; i < spec.length; i++) {
     const f = spec[i]!
