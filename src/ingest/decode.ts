@@ -67,7 +67,6 @@ export function decodeTelemetry(topic: string, payload: Uint8Array, prefix: stri
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return fail('not-an-object')
   const o = doc as Record<string, unknown>
-  if (Object.keys(o).length !== TOP_LEVEL_KEYS) return fail('wrong-field-set')
   if (typeof o.kind !== 'string' || !Object.hasOwn(KINDS, o.kind)) return fail('unknown-kind')
   const kind = o.kind as Kind
   if (kind !== t.kind) return fail('topic-mismatch')
@@ -79,10 +78,7 @@ export function decodeTelemetry(topic: string, payload: Uint8Array, prefix: stri
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail('missing-values')
   const vals = v as Record<string, unknown>
   const spec = KINDS[kind].fields
-  if (Object.keys(vals).length !== spec.length) return fail('wrong-field-set')
-  // JSON.parse keeps the last of duplicate keys silently; a payload that names a field twice is
-  // ambiguous, so count the key/value pairs in the text itself.
-  if (pairsIn(text) !== TOP_LEVEL_KEYS + spec.length) return fail('duplicate-key')
+  if (Object.keys(vals).length !== spec.length || Object.keys(o).length !== TOP_LEVEL_KEYS) return fail('wrong-field-set')
   const values: FieldValue[] = new Array(spec.length)
   for (let i = 0; i < spec.length; i++) {
     const f = spec[i]!
@@ -100,5 +96,8 @@ export function decodeTelemetry(topic: string, payload: Uint8Array, prefix: stri
     }
     values[i] = x as FieldValue
   }
+  // JSON.parse keeps the last of duplicate keys silently; a payload that names a field twice is
+  // ambiguous, so count the key/value pairs in the text itself (every value is a scalar by now).
+  if (pairsIn(text) !== TOP_LEVEL_KEYS + spec.length) return fail('duplicate-key')
   return { ok: true, reading: { kind, device: o.device, seq: o.seq, ts: o.ts, sent: o.sent, values } }
 }

@@ -30,7 +30,7 @@ const without = (key: string): Record<string, any> => {
 }
 
 const FIELD_NAMES = new Set(KIND_NAMES.flatMap((k) => KINDS[k].fields.map((f) => f.name)))
-const REASONS = new Set(['bad-topic', 'too-large', 'invalid-utf8', 'invalid-json', 'not-an-object', 'unknown-kind', 'topic-mismatch', 'bad-seq', 'bad-ts', 'bad-sent', 'missing-values', 'wrong-field-set'])
+const REASONS = new Set(['bad-topic', 'too-large', 'invalid-utf8', 'invalid-json', 'not-an-object', 'unknown-kind', 'topic-mismatch', 'bad-seq', 'bad-ts', 'bad-sent', 'missing-values', 'wrong-field-set', 'duplicate-key'])
 const isKnownReason = (r: string): boolean => REASONS.has(r) || (r.startsWith('bad-field:') && FIELD_NAMES.has(r.slice('bad-field:'.length)))
 
 describe('decodeTelemetry accepts what the generator sends', () => {
