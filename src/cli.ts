@@ -6,8 +6,12 @@ import { listProfiles, loadProfile, profileSchema, resolveConfig } from './confi
 import { ConfigError, Exit, InfraError, type ExitCode } from './errors.js'
 import { runBench } from './run.js'
 import { verifyStored } from './verify/stored.js'
+import { writeJunit } from './verify/junit.js'
 import { dropRuns, listRuns } from './runs.js'
 import { withDatabase } from './infra.js'
+import { resolveBridge, runBridgeCommand, type BridgeCommandOptions } from './transport/kafka/command.js'
+import { compareRuns, comparisonText, thresholdsFrom } from './report/compare.js'
+import { loadResult, writeReports } from './report/files.js'
 
 const EXIT_HELP = `
 Exit codes:
@@ -101,6 +105,7 @@ ${EXIT_HELP}`)
     const dir = join(cfg.resultsDir, runName)
     mkdirSync(dir, { recursive: true })
     writeFileSync(join(dir, 'verify.json'), `${JSON.stringify(outcome.result, null, 2)}\n`)
+    writeJunit(dir, runName, outcome.result.profile, outcome.result.properties)
     process.stdout.write(`${outcome.summary}\n  written: ${join(dir, 'verify.json')}\n`)
     setExit(outcome.result.verdict === 'pass' ? Exit.Ok : Exit.PropertyFailed)
   })
@@ -130,6 +135,60 @@ Examples:
     const r = await withDatabase(cfg, (client) => dropRuns(client, { names, ...(olderThan ? { olderThan } : {}) }))
     process.stdout.write(`dropped ${r.runs.length} run(s), ${r.rows} rows${r.runs.length ? `: ${r.runs.join(', ')}` : ''}\n`)
   })
+
+  const report = program
+    .command('report')
+    .argument('<runs...>', 'a run id (under --results-dir), a run folder or a result.json; with --compare: baseline then current')
+    .option('--compare', 'compare two runs; exit 3 when the second regressed beyond the thresholds')
+    .option('--threshold-p99 <limit>', 'largest allowed growth of end-to-end p99: a percentage (10%) or ms (50ms)', '10%')
+    .option('--threshold-throughput <limit>', 'largest allowed drop of achieved throughput (percentage)', '5%')
+    .description('write report.md and report.html of a finished run from its result.json, or compare two runs (CI baselines)')
+  addOptions(report, ['resultsDir'])
+  report.addHelpText('after', `
+Examples:
+  iotbench report 20261123-140512-ci-3fa2                       # → bench-results/<run>/report.md, report.html
+  iotbench report --compare bench-results/baselines/ci.json 20261123-140512-ci-3fa2 --threshold-p99 20%
+
+Exit codes:
+  0  reports written / no regression   3  --compare: the second run regressed
+  4  invalid options, or a result that cannot be read   1  internal error`)
+  report.action((refs: string[], opts: Record<string, unknown>) => {
+    const cfg = resolveConfig({ profile: DEFAULTS.profile, env: process.env, flags: flagValues(opts) })
+    if (opts.compare) {
+      if (refs.length !== 2) throw new ConfigError([`--compare takes exactly two runs, baseline then current (got ${refs.length})`])
+      const thresholds = thresholdsFrom(opts.thresholdP99 as string | undefined, opts.thresholdThroughput as string | undefined)
+      const c = compareRuns(loadResult(refs[0]!, cfg.resultsDir).result, loadResult(refs[1]!, cfg.resultsDir).result, thresholds)
+      process.stdout.write(`${comparisonText(c)}\n`)
+      return setExit(c.regressions.length ? Exit.PropertyFailed : Exit.Ok)
+    }
+    for (const ref of refs) {
+      const { result, dir } = loadResult(ref, cfg.resultsDir)
+      mkdirSync(dir, { recursive: true })
+      const files = writeReports(dir, result)
+      process.stdout.write(`${result.runId}: ${files.markdown}\n${result.runId}: ${files.html}\n`)
+    }
+  })
+
+  program
+    .command('bridge')
+    .description('move MQTT telemetry into a Kafka topic keyed by device, acknowledging MQTT only once Kafka has each record; runs until Ctrl-C')
+    .option('--mqtt-url <url>', 'the broker to bridge from (required)')
+    .option('--mqtt-protocol <auto|4|5>', 'MQTT version of the bridge subscriber', 'auto')
+    .option('--topic-prefix <value>', 'prefix of the telemetry topics', '')
+    .option('--kafka-brokers <host:port,…>', 'Kafka bootstrap brokers (required)')
+    .option('--kafka-topic <name>', 'the Kafka topic (created if missing)', 'iotbench-telemetry')
+    .option('--partitions <n>', 'partitions when the topic is created', '8')
+    .addHelpText('after', `
+Example:
+  bash infra/kafka/start-kafka.sh            # Apache Kafka from Maven Central jars on 127.0.0.1:19092
+  iotbench bridge --mqtt-url mqtt://127.0.0.1:1883 --kafka-brokers 127.0.0.1:19092`)
+    .action(async (opts: BridgeCommandOptions) => {
+      const resolved = resolveBridge(opts)
+      const stop = new AbortController()
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort())
+      const stats = await runBridgeCommand(resolved, log, stop.signal)
+      process.stdout.write(`bridge stopped: received ${stats.received}, in Kafka ${stats.produced}, acknowledged ${stats.acked}\n`)
+    })
 
   program
     .command('profiles')

@@ -4,6 +4,7 @@ import { redactUrl } from './config/resolve.js'
 import type pg from 'pg'
 import { connect } from './db/connect.js'
 import { startEmbeddedDatabase } from './db/embedded.js'
+import type { MetricsSink } from './metrics/thread-metrics.js'
 
 export interface Service {
   readonly url: string
@@ -23,9 +24,9 @@ export async function openDatabase(cfg: Pick<RunConfig, 'databaseUrl' | 'embedde
 }
 
 /** The broker of a run: the one named by --mqtt-url, or aedes in its own thread on 127.0.0.1. */
-export async function openBroker(cfg: Pick<RunConfig, 'mqttUrl'>, log: (line: string) => void): Promise<Service> {
+export async function openBroker(cfg: Pick<RunConfig, 'mqttUrl'>, log: (line: string) => void, sink?: MetricsSink): Promise<Service> {
   if (cfg.mqttUrl) return { url: cfg.mqttUrl, description: redactUrl(cfg.mqttUrl), stop: noop }
-  const b = await startEmbeddedBroker()
+  const b = await startEmbeddedBroker(0, '127.0.0.1', sink)
   log(`embedded aedes broker on ${b.url} (zero-install default: use a real broker such as Mosquitto for loss figures at high rates)`)
   return { url: b.url, description: `embedded aedes 1.2 (${b.url})`, stop: () => b.stop() }
 }

@@ -11,6 +11,9 @@ import { farmFilter, farmId, fleetSize, type FleetShape } from './fleet.js'
 import { openBroker, openDatabase, type Service } from './infra.js'
 import type { IngestWorkerData } from './ingest/messages.js'
 import { startIngest } from './ingest/pool.js'
+import { RunMetrics } from './metrics/run-metrics.js'
+import { latencyDistribution } from './report/distribution.js'
+import { writeReports } from './report/files.js'
 import { KINDS, KIND_NAMES } from './kinds.js'
 import { createProgress } from './report/progress.js'
 import { RESULT_SCHEMA_VERSION, summaryText, writeResult, type RunResult } from './report/result.js'
@@ -22,7 +25,13 @@ import { epochClock } from './util/clock.js'
 import { initHistograms, summarizeEncoded } from './util/histogram.js'
 import { splitRange } from './util/shares.js'
 import type { RunManifest } from './verify/types.js'
-import { verifyRun } from './verify/verify.js'
+import { sloOf, verifyRun } from './verify/verify.js'
+import { alertRulesOf } from './alerts/rules.js'
+import { badInputs } from './sim/bad-input.js'
+import { injectBadInput } from './sim/bad-input-publisher.js'
+import { dueSeconds } from './sim/schedule.js'
+import type { RateRecord, RateSample } from './verify/rates.js'
+import { writeJunit } from './verify/junit.js'
 
 export interface RunOutcome {
   readonly result: RunResult
@@ -49,14 +58,17 @@ export async function runBench(cfg: RunConfig, log: (line: string) => void): Pro
   await initHistograms()
   const runId = cfg.runId ?? newRunId(cfg.profile)
   const services: Service[] = []
+  const metrics = new RunMetrics()
   try {
+    if (cfg.metricsPort !== undefined) log(`metrics: ${await metrics.serve(cfg.metricsHost, cfg.metricsPort)}`)
+    services.push({ url: '', description: 'metrics', stop: () => metrics.close(cfg.metricsLingerSeconds) })
     const database = await openDatabase(cfg, log)
     services.push(database)
-    const broker = await openBroker(cfg, log)
+    const broker = await openBroker(cfg, log, metrics)
     services.push(broker)
     const admin = await connect(database.url, cfg.dbSchema, 'iotbench-main')
     try {
-      return await runWith(cfg, runId, admin, database, broker, log)
+      return await runWith(cfg, runId, admin, database, broker, log, metrics)
     } finally {
       await admin.end().catch(() => undefined)
     }
@@ -65,7 +77,7 @@ export async function runBench(cfg: RunConfig, log: (line: string) => void): Pro
   }
 }
 
-async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database: Service, broker: Service, log: (line: string) => void): Promise<RunOutcome> {
+async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database: Service, broker: Service, log: (line: string) => void, metrics: RunMetrics): Promise<RunOutcome> {
   const clock = epochClock
   const startedAt = new Date()
   const { storage, applied } = await migrate(pgSession(admin), cfg.dbSchema)
@@ -104,8 +116,11 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     batchMs: cfg.batchMs,
     window: Math.min(60_000, Math.max(1_000, cfg.batchRows * 4)),
     faultHook: worker === 0 ? cfg.faultHook : undefined,
+    alertRules: alertRulesOf(cfg.models),
   }))
-  const ingest = await startIngest(ingestData, log)
+  metrics.setRunInfo(runId, cfg.profile, broker.description, storage)
+  metrics.declareAlertRules([...new Set(Object.values(ingestData[0]?.alertRules ?? {}).flatMap((rules) => rules.map((r) => r.name)))])
+  const ingest = await startIngest(ingestData, log, metrics)
   const mqttVersion = ingest.mqttVersion
   log(`ingest ready: ${cfg.ingestWorkers} workers subscribed with MQTT ${mqttVersion === 5 ? '5' : '3.1.1'}, batches of ${cfg.batchRows} rows or ${cfg.batchMs} ms`)
 
@@ -120,8 +135,17 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   const snapshot = (): void => {
     const t = ingest.totals()
     progress.update({ elapsedS: (clock() - runStart) / 1000, offeredPerS: cfg.rate, sent: simProgress.sent, acked: simProgress.acked, ingested: t.committedRows, deadLetters: t.deadLetters, p99Ms: ingest.recentP99Ms(), phase })
+    metrics.tick((clock() - runStart) / 1000)
   }
+  metrics.setPhase('load')
   const ticker = setInterval(snapshot, 1000)
+  // P6: achieved vs offered, one sample a second from the schedule's t0.
+  const rateSamples: RateSample[] = []
+  const sampleRates = (): void => void rateSamples.push({ t: (clock() - t0Ms) / 1000, sent: simProgress.sent, ingested: ingest.totals().committedRows })
+  const rateTicker = setInterval(sampleRates, 1000)
+  // P7: malformed messages on the telemetry topics, spread over the load, deterministic from the seed.
+  const badInput = badInputs(cfg.seed, fleet, cfg.topicPrefix, cfg.badInput)
+  const injecting = injectBadInput(broker.url, `iotbench-${runId}-bad-input`, badInput, cfg.durationSeconds * 1000, log)
   let sims: SimResult[]
   try {
     const tasks = splitRange(devices, cfg.simWorkers).map(([from, to], worker) => ({
@@ -136,8 +160,9 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
       devices: [from, to] as const,
       drainTimeoutMs: cfg.drainTimeoutSeconds * 1000,
     }))
-    sims = await Promise.race([runSimulators(tasks, (p) => (simProgress = p), log), ingest.failed])
+    sims = await Promise.race([runSimulators(tasks, (p) => (simProgress = p), log, metrics), ingest.failed])
     phase = 'drain'
+    metrics.setPhase('drain')
     const published = sims.reduce((n, s) => n + s.published, 0)
     const deadline = clock() + cfg.drainTimeoutSeconds * 1000
     while (ingest.totals().received < published && clock() < deadline) {
@@ -149,14 +174,19 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     throw err
   } finally {
     clearInterval(ticker)
+    clearInterval(rateTicker)
+    await injecting
   }
+  sampleRates()
   const ingestDone = await ingest.stop()
   snapshot()
   progress.done()
   const loadSeconds = Math.max(...sims.map((s) => s.lastSendMs)) / 1000 - Math.min(...sims.map((s) => s.firstSendMs)) / 1000
 
   const published = sims.reduce((n, s) => n + s.published, 0)
-  const manifest: RunManifest = { seed: cfg.seed, simStartMs, fleet, perDevice, unacked: sims.flatMap((s) => s.unacked), published, ...sim.manifest }
+  const manifest: RunManifest = { seed: cfg.seed, simStartMs, fleet, perDevice, unacked: sims.flatMap((s) => s.unacked), published, ...sim.manifest, ...(badInput.length > 0 && { badInput }) }
+  const rates: RateRecord = { rate: cfg.rate, spikes: schedule.spikes, offered: devices * perDevice, plannedSeconds: dueSeconds(cfg.rate, devices * perDevice, schedule.spikes), samples: rateSamples }
+  await admin.query('UPDATE runs SET rates = $2 WHERE id = $1', [dbRunId, JSON.stringify(rates)])
   const latency = {
     endToEnd: summarizeEncoded(ingestDone.map((d) => d.endToEnd)),
     brokerHop: summarizeEncoded(ingestDone.map((d) => d.brokerHop)),
@@ -172,9 +202,12 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   await admin.query('UPDATE runs SET finished_at = now(), evidence = $2 WHERE id = $1', [dbRunId, JSON.stringify({ manifest, histograms })])
 
   log('verifying')
-  const slo = { p99Ms: cfg.sloP99Ms, maxLost: cfg.sloMaxLost }
-  const properties = await verifyRun(admin, dbRunId, manifest, latency, slo)
+  metrics.setPhase('verify')
+  const slo = sloOf(cfg as unknown as Record<string, unknown>)
+  const properties = await verifyRun(admin, dbRunId, manifest, latency, slo, rates)
   const verdict = properties.every((p) => p.pass) ? 'pass' : 'fail'
+  metrics.setProperties(properties)
+  metrics.setPhase('done')
   await admin.query('UPDATE runs SET verdict = $2 WHERE id = $1', [dbRunId, JSON.stringify({ verdict, properties })])
 
   const totals = ingest.totals()
@@ -217,7 +250,11 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     latency,
     deadLetterReasons,
     properties,
+    ...metrics.results(cfg.load),
+    latencyDistribution: latencyDistribution(histograms),
   }
   const resultFile = writeResult(join(cfg.resultsDir, runId), result)
+  writeReports(join(cfg.resultsDir, runId), result)
+  writeJunit(join(cfg.resultsDir, runId), runId, cfg.profile, properties, Math.round((Date.now() - startedAt.getTime()) / 1000))
   return { result, resultFile, summary: summaryText(result) }
 }

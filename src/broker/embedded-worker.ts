@@ -1,12 +1,13 @@
 import { createServer, type Socket } from 'node:net'
 import { parentPort, workerData } from 'node:worker_threads'
 import { Aedes } from 'aedes'
+import { ThreadMetrics, type ThreadSnapshot } from '../metrics/thread-metrics.js'
 
 /** Messages between the main thread and the embedded broker thread. */
 export interface BrokerWorkerData { readonly host: string; readonly port: number }
 export type FromBroker =
   | { readonly kind: 'listening'; readonly port: number }
-  | { readonly kind: 'stats'; readonly clients: number; readonly published: number }
+  | { readonly kind: 'stats'; readonly clients: number; readonly published: number; readonly metrics: ThreadSnapshot }
   | { readonly kind: 'error'; readonly message: string }
 export type ToBroker = { readonly kind: 'stop' }
 
@@ -16,6 +17,7 @@ const data = workerData as BrokerWorkerData
 const port = parentPort!
 const broker = await Aedes.createBroker()
 let published = 0
+const metrics = new ThreadMetrics().watchRuntime()
 broker.on('publish', (_packet, client) => {
   if (client) published++
 })
@@ -31,11 +33,13 @@ server.listen(data.port, data.host, () => {
   port.postMessage({ kind: 'listening', port: actual } satisfies FromBroker)
 })
 const statsTimer = setInterval(() => {
-  port.postMessage({ kind: 'stats', clients: broker.connectedClients, published } satisfies FromBroker)
+  metrics.gauge('brokerClients').value = broker.connectedClients
+  port.postMessage({ kind: 'stats', clients: broker.connectedClients, published, metrics: metrics.snapshot() } satisfies FromBroker)
 }, 1000)
 port.on('message', (m: ToBroker) => {
   if (m.kind !== 'stop') return
   clearInterval(statsTimer)
+  metrics.stopRuntime()
   server.close()
   broker.close(() => port.close())
 })

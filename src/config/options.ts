@@ -50,8 +50,23 @@ export interface RunConfig {
   readonly embeddedPgPort: number
   readonly runId: string | undefined
   readonly progress: 'auto' | 'tty' | 'plain' | 'off'
+  /** Serve Prometheus metrics on this port while the run lasts (0: any free port; unset: off). */
+  readonly metricsPort: number | undefined
+  /** Address the metrics endpoint binds to (loopback unless told otherwise). */
+  readonly metricsHost: string
+  /** Keep /metrics up this long after the verdict, so a scraper sees the final values. */
+  readonly metricsLingerSeconds: number
   /** Test-only: make the ingest misbehave, e.g. "drop=3,duplicate=2,reorder=2". */
   readonly faultHook: string | undefined
+  /** Malformed messages injected on telemetry topics (P7). */
+  readonly badInput: number
+  readonly sloAlertRecall: number
+  readonly sloAlertPrecision: number
+  /** Default: sloP99Ms. */
+  readonly sloDetectionP99Ms: number | undefined
+  readonly sloRateTolerance: number
+  /** Default: sloP99Ms. */
+  readonly sloMaxScheduleLagMs: number | undefined
 }
 
 export type OptionKey = keyof RunConfig
@@ -103,7 +118,16 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'embeddedPgPort', flag: 'embedded-pg-port', type: 'int', min: 1024, max: 65535, help: 'port of the embedded PostgreSQL (127.0.0.1)' },
   { key: 'runId', flag: 'run-id', type: 'string', pattern: /^[A-Za-z0-9_.-]{1,80}$/, patternHelp: '1–80 characters of [A-Za-z0-9_.-]', help: 'name of this run (default: time, profile and a random suffix)' },
   { key: 'progress', flag: 'progress', type: 'enum', values: ['auto', 'tty', 'plain', 'off'], help: 'live progress: a status line on a terminal, periodic lines otherwise' },
-  { key: 'faultHook', flag: 'fault-hook', type: 'string', pattern: /^((drop|duplicate|reorder)=\d+)(,(drop|duplicate|reorder)=\d+)*$/, patternHelp: 'drop=N,duplicate=N,reorder=N', hidden: true, help: 'test only: make the ingest drop, duplicate or reorder N readings' },
+  { key: 'metricsPort', flag: 'metrics-port', type: 'int', min: 0, max: 65535, help: 'serve Prometheus metrics at http://<metrics-host>:<port>/metrics during the run (0: any free port)' },
+  { key: 'metricsHost', flag: 'metrics-host', type: 'string', pattern: /^[A-Za-z0-9.:_-]{1,253}$/, patternHelp: 'a host name or IP address', help: 'address the metrics endpoint binds to (0.0.0.0 to let a Prometheus in a container scrape it)' },
+  { key: 'metricsLingerSeconds', flag: 'metrics-linger', type: 'number', min: 0, max: 3600, help: 'keep /metrics up this many seconds after the verdict, so Prometheus scrapes the final values' },
+  { key: 'faultHook', flag: 'fault-hook', type: 'string', pattern: /^((drop|duplicate|reorder|corrupt|stallMs|dropAlert|spuriousAlert|delayAlert|deadLetter)=\d+)(,(drop|duplicate|reorder|corrupt|stallMs|dropAlert|spuriousAlert|delayAlert|deadLetter)=\d+)*$/, patternHelp: 'name=N,… with names drop, duplicate, reorder, corrupt, stallMs, dropAlert, spuriousAlert, delayAlert, deadLetter', hidden: true, help: 'test only: make the ingest drop, duplicate, reorder or corrupt readings, stall a commit, drop, invent or delay alerts, or reject valid readings (see src/ingest/fault-hook.ts)' },
+  { key: 'badInput', flag: 'bad-input', type: 'int', min: 0, max: 1_000_000, profilePath: ['badInput'], help: 'malformed messages the simulators inject on telemetry topics (P7: each must land in dead_letters with its reason)' },
+  { key: 'sloAlertRecall', flag: 'slo-alert-recall', type: 'number', min: 0, max: 1, profilePath: ['slo', 'alertRecall'], help: 'P5 fails when fewer detectable injected anomalies than this share raised their alert in time' },
+  { key: 'sloAlertPrecision', flag: 'slo-alert-precision', type: 'number', min: 0, max: 1, profilePath: ['slo', 'alertPrecision'], help: 'P5 fails when fewer alerts than this share map to an injected anomaly (or the rule’s condition)' },
+  { key: 'sloDetectionP99Ms', flag: 'slo-detection-p99-ms', type: 'number', min: 1, max: 86_400_000, profilePath: ['slo', 'detectionP99Ms'], help: 'P5 fails when the wall-clock detection delay p99 (intended send of the triggering reading → alert) exceeds this (ms); default: --slo-p99-ms' },
+  { key: 'sloRateTolerance', flag: 'slo-rate-tolerance', type: 'number', min: 0, max: 1, profilePath: ['slo', 'rateTolerance'], help: 'P6 fails when the achieved send or ingest rate is below the offered rate × this' },
+  { key: 'sloMaxScheduleLagMs', flag: 'slo-max-schedule-lag-ms', type: 'number', min: 1, max: 3_600_000, profilePath: ['slo', 'maxScheduleLagMs'], help: 'P6 fails when the simulators fell behind their schedule by more than this at p99 (ms): back-pressure is never silent; default: --slo-p99-ms' },
 ]
 
 export const envName = (key: OptionKey): string => `IOTBENCH_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`
@@ -142,5 +166,14 @@ export const DEFAULTS: RunConfig = {
   embeddedPgPort: 54329,
   runId: undefined,
   progress: 'auto',
+  metricsPort: undefined,
+  metricsHost: '127.0.0.1',
+  metricsLingerSeconds: 0,
   faultHook: undefined,
+  badInput: 0,
+  sloAlertRecall: 1,
+  sloAlertPrecision: 1,
+  sloDetectionP99Ms: undefined,
+  sloRateTolerance: 0.9,
+  sloMaxScheduleLagMs: undefined,
 }

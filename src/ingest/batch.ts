@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { KINDS, KIND_NAMES, type Kind } from '../kinds.js'
 import { BinaryCopyWriter } from './copy-binary.js'
 import type { DecodedReading } from './decode.js'
+import type { AlertEvent } from '../alerts/engine.js'
 
 export interface DeadLetter {
   readonly received: number
@@ -25,6 +26,12 @@ export class Batch {
     chiller: new BinaryCopyWriter(),
   }
   deadLetters: DeadLetter[] = []
+  /** Raises and clears of the alert rules for readings in this batch, written in its transaction. */
+  alerts: AlertEvent[] = []
+  /** Rule state of the devices this batch touched, as of its last reading (device → JSON). */
+  alertStates = new Map<string, string>()
+  /** Devices with readings in this batch. */
+  readonly devices = new Set<string>()
   ackIds: number[] = []
   ackConnections: number[] = []
   /** Intended send times of the rows, for the end-to-end latency recorded at commit. */
@@ -43,6 +50,9 @@ export class Batch {
   reset(): void {
     for (const k of KIND_NAMES) this.writers[k].reset()
     this.deadLetters = []
+    this.alerts = []
+    this.alertStates = new Map()
+    this.devices.clear()
     this.ackIds = []
     this.ackConnections = []
     this.sentTimes = []
@@ -71,6 +81,7 @@ export class Batch {
       }
     }
     this.sentTimes.push(r.sent)
+    this.devices.add(r.device)
     this.rows++
   }
 

@@ -37,6 +37,22 @@ export async function commitBatch(client: pg.Client, runId: number, worker: numb
         [runId, d.map((x) => x.received), d.map((x) => x.topic), d.map((x) => x.payload), d.map((x) => x.reason)],
       )
     }
+    if (batch.alerts.length > 0) {
+      const a = batch.alerts
+      await client.query(
+        `INSERT INTO alerts (run_id, farm, device, rule, event, seq, ts, sent, raised_at, value, reading)
+         SELECT $1, split_part(d, '-', 1), d, r, e, s, to_timestamp(t / 1000.0), to_timestamp(se / 1000.0), to_timestamp(ra / 1000.0), v, j
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::jsonb[]) AS u(d, r, e, s, t, se, ra, v, j)`,
+        [runId, a.map((x) => x.device), a.map((x) => x.rule), a.map((x) => x.event), a.map((x) => x.seq), a.map((x) => x.ts), a.map((x) => x.sent), a.map((x) => x.raisedAt), a.map((x) => x.value), a.map((x) => JSON.stringify(x.reading))],
+      )
+    }
+    if (batch.alertStates.size > 0) {
+      await client.query(
+        `INSERT INTO alert_state (run_id, device, state) SELECT $1, d, s FROM unnest($2::text[], $3::jsonb[]) AS u(d, s)
+         ON CONFLICT (run_id, device) DO UPDATE SET state = EXCLUDED.state`,
+        [runId, [...batch.alertStates.keys()], [...batch.alertStates.values()]],
+      )
+    }
     await client.query('INSERT INTO ingest_batches (batch_id, run_id, worker, rows, dead_letters) VALUES ($1, $2, $3, $4, $5)', [
       batch.id, runId, worker, batch.rows, batch.deadLetters.length,
     ])

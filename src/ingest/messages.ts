@@ -1,3 +1,6 @@
+import type { AlertRules } from '../alerts/rules.js'
+import type { ThreadSnapshot } from '../metrics/thread-metrics.js'
+
 /** Typed messages between the main thread and ingest worker threads. */
 export interface IngestWorkerData {
   readonly worker: number
@@ -13,6 +16,8 @@ export interface IngestWorkerData {
   readonly batchMs: number
   readonly window: number
   readonly faultHook: string | undefined
+  /** Alert rules per sensor kind, as data (sensor-profiles/sensors/*.json "alerts"). */
+  readonly alertRules: AlertRules
 }
 
 export interface IngestCounters {
@@ -34,6 +39,10 @@ export type FromIngest =
       readonly worker: number
       /** End-to-end p99 of the readings committed since the previous stats message (ms; 0 if none). */
       readonly recentP99Ms: number
+      /** The same readings' end-to-end latencies, encoded HdrHistogram (µs): merged per second for the timeline. */
+      readonly recentLatency?: string
+      /** Everything this thread recorded for /metrics since it started (cumulative). */
+      readonly metrics?: ThreadSnapshot
     } & IngestCounters)
   | ({
       readonly kind: 'done'
@@ -43,6 +52,10 @@ export type FromIngest =
       /** Intended send time → received by the ingest (the broker hop), encoded HdrHistogram (µs). */
       readonly brokerHop: string
       readonly deadLetterReasons: Readonly<Record<string, number>>
+      /** Alerts this thread raised and committed. */
+      readonly alertsRaised?: number
+      /** The thread's final metrics (cumulative). */
+      readonly metrics?: ThreadSnapshot
     } & IngestCounters)
   | { readonly kind: 'log'; readonly worker: number; readonly line: string }
   | { readonly kind: 'fatal'; readonly worker: number; readonly message: string }

@@ -42,6 +42,11 @@ export class MqttSubscriber {
     return this.protocolVersion
   }
 
+  /** Whether a broker connection is open now (a metric: connections the bench holds). */
+  get connected(): boolean {
+    return this.socket !== undefined && !this.socket.destroyed
+  }
+
   async start(): Promise<void> {
     if (this.opts.protocol === '4') return this.connectOnce(4)
     try {
@@ -197,6 +202,16 @@ export class MqttSubscriber {
       this.windowFull = false
       this.applyFlowControl()
     }
+  }
+
+  /**
+   * Publishes at QoS 0 on this connection (alerts, after their batch committed). QoS 0 needs no packet
+   * id and no acknowledgement (MQTT 3.1.1 §4.3.1), so it cannot disturb the PUBACK order of the
+   * subscription; an alert lost while disconnected is still in the alerts table.
+   */
+  publish(topic: string, payload: string): void {
+    if (!this.socket || this.socket.destroyed) return
+    this.socket.write(mqttPacket.generate({ cmd: 'publish', topic, payload, qos: 0, dup: false, retain: false }, { protocolVersion: this.protocolVersion }))
   }
 
   /**

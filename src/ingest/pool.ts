@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads'
 import { IngestError } from '../errors.js'
 import type { FromIngest, IngestCounters, IngestWorkerData, ToIngest } from './messages.js'
+import type { MetricsSink } from '../metrics/thread-metrics.js'
 
 type Done = Extract<FromIngest, { kind: 'done' }>
 
@@ -17,7 +18,7 @@ export interface IngestPool {
 }
 
 /** Starts one ingest worker thread per entry; resolves once every one is subscribed and connected. */
-export async function startIngest(workers: readonly IngestWorkerData[], log: (line: string) => void): Promise<IngestPool> {
+export async function startIngest(workers: readonly IngestWorkerData[], log: (line: string) => void, sink?: MetricsSink): Promise<IngestPool> {
   const stats = new Map<number, IngestCounters>()
   const recentP99 = new Map<number, number>()
   const done = new Map<number, Done>()
@@ -42,8 +43,13 @@ export async function startIngest(workers: readonly IngestWorkerData[], log: (li
               return resolve()
             case 'stats':
               recentP99.set(m.worker, m.recentP99Ms)
+              if (m.metrics) sink?.update(`ingest-${m.worker}`, m.metrics)
+              if (m.recentLatency) sink?.recentLatency?.(m.recentLatency)
               return void stats.set(m.worker, m)
-            case 'done': return void done.set(m.worker, m)
+            case 'done':
+              if (m.metrics) sink?.update(`ingest-${m.worker}`, m.metrics)
+              sink?.finish(`ingest-${m.worker}`)
+              return void done.set(m.worker, m)
             case 'log': return log(`ingest ${m.worker}: ${m.line}`)
             case 'fatal': {
               const err = new IngestError(`ingest worker ${m.worker}: ${m.message}`, false)

@@ -14,6 +14,8 @@ import { decodeTelemetry, type DecodedReading } from './decode.js'
 import { parseFaultHook } from './fault-hook.js'
 import type { FromIngest, IngestWorkerData, ToIngest } from './messages.js'
 import { MqttSubscriber } from './mqtt-subscriber.js'
+import { AlertEngine, type AlertEvent } from '../alerts/engine.js'
+import { IngestMetrics } from '../metrics/ingest-metrics.js'
 
 const data = workerData as IngestWorkerData
 const port = parentPort!
@@ -28,7 +30,12 @@ const recent = newHistogram()
 const deadLetterReasons: Record<string, number> = {}
 const counters = { received: 0, committedRows: 0, deadLetters: 0, batches: 0, retries: 0, duplicatesSkipped: 0 }
 const tracker = new SeqTracker()
+const metrics = new IngestMetrics(data.topicPrefix)
 const fault = parseFaultHook(data.faultHook)
+const alerts = new AlertEngine(data.alertRules, clock)
+/** delayAlert fault: raises held back until their device reaches `dueSeq`. */
+const delayed = new Map<string, { event: AlertEvent; dueSeq: number }>()
+let alertsRaised = 0
 /** Receive order across this worker; the high bits keep workers apart. */
 let rx = data.worker * 2 ** 40
 
@@ -56,9 +63,21 @@ function writeReading(reading: DecodedReading, received: number): void {
     fault.drop--
     return
   }
+  if (fault.corrupt > 0 && reading.values.length > 0) {
+    fault.corrupt--
+    const v = reading.values[0]!
+    reading = { ...reading, values: [typeof v === 'boolean' ? !v : v + 1, ...reading.values.slice(1)] }
+  }
+  if (fault.deadLetter > 0) {
+    fault.deadLetter--
+    const values = Object.fromEntries(KINDS[reading.kind].fields.map((f, i) => [f.name, reading.values[i]]))
+    const payload = Buffer.from(JSON.stringify({ device: reading.device, kind: reading.kind, seq: reading.seq, ts: reading.ts, sent: reading.sent, values }))
+    filling.addDeadLetter({ received, topic: `${data.topicPrefix}farm/${reading.device.split('-')[0]}/${reading.kind}/${reading.device}/telemetry`, payload, reason: 'fault-hook' })
+    return
+  }
   if (held && held.reading.device === reading.device) {
-    filling.addReading(reading, received, rx++)
-    filling.addReading(held.reading, held.received, rx++)
+    store(reading, received)
+    store(held.reading, held.received)
     held = undefined
     return
   }
@@ -67,10 +86,40 @@ function writeReading(reading: DecodedReading, received: number): void {
     held = { reading, received }
     return
   }
-  filling.addReading(reading, received, rx++)
+  store(reading, received)
   if (fault.duplicate > 0) {
     fault.duplicate--
     filling.addReading(reading, received, rx++)
+  }
+}
+
+/** Puts an accepted reading into the filling batch and runs the alert rules on it (never on a redelivery). */
+function store(reading: DecodedReading, received: number): void {
+  filling.addReading(reading, received, rx++)
+  const events = alerts.evaluate(reading)
+  if (fault.spuriousAlert > 0 && reading.kind === 'collar') {
+    fault.spuriousAlert--
+    const rule = data.alertRules.collar.find((r) => r.rule.anomaly === null) ?? data.alertRules.collar[0]
+    if (rule) filling.alerts.push({ device: reading.device, kind: reading.kind, rule: rule.name, event: 'raise', seq: reading.seq, ts: reading.ts, sent: reading.sent, raisedAt: clock(), value: Number(reading.values[0]), reading: {} })
+  }
+  const due = delayed.get(reading.device)
+  if (due && reading.seq >= due.dueSeq) {
+    delayed.delete(reading.device)
+    filling.alerts.push({ ...due.event, seq: reading.seq, ts: reading.ts, sent: reading.sent, raisedAt: clock() })
+  }
+  for (const e of events) {
+    if (e.event === 'raise' && fault.dropAlert > 0) {
+      fault.dropAlert--
+      continue
+    }
+    if (e.event === 'raise' && fault.delayAlert > 0 && !delayed.has(e.device)) {
+      fault.delayAlert--
+      // one reading later than the rule allows
+      const allowed = data.alertRules[e.kind].find((r) => r.name === e.rule)?.rule.maxDelayReadings ?? 0
+      delayed.set(e.device, { event: e, dueSeq: e.seq + allowed + 1 })
+      continue
+    }
+    filling.alerts.push(e)
   }
 }
 
@@ -101,15 +150,26 @@ function flush(): Promise<void> {
   if (batchTimer) clearTimeout(batchTimer)
   batchTimer = undefined
   const batch = filling
+  for (const d of batch.devices) batch.alertStates.set(d, alerts.snapshot(d))
   filling = spare
   spare = batch
   flushing = (async () => {
+    const writeStarted = clock()
+    if (fault.stallMs > 0) {
+      const ms = fault.stallMs
+      fault.stallMs = 0
+      await new Promise((r) => setTimeout(r, ms))
+    }
     await commitWithRetry(batch)
+    publishAlerts(batch.alerts)
     const committedAt = clock()
     for (const sent of batch.sentTimes) {
       recordMs(endToEnd, committedAt - sent)
       recordMs(recent, committedAt - sent)
+      metrics.endToEnd.observe((committedAt - sent) / 1000)
     }
+    metrics.committed({ collar: batch.writers.collar.rows, milk: batch.writers.milk.rows, chiller: batch.writers.chiller.rows }, batch.size, (committedAt - writeStarted) / 1000)
+    for (const d of batch.deadLetters) metrics.deadLetter(d.topic, d.reason)
     counters.committedRows += batch.rows
     counters.deadLetters += batch.deadLetters.length
     counters.batches++
@@ -123,6 +183,16 @@ function flush(): Promise<void> {
     if (filling.size > 0 && (filling.size >= data.batchRows || clock() - filling.openedAt >= data.batchMs || stopping)) void flush()
   })
   return flushing
+}
+
+/** Raises go out on {prefix}farm/{farm}/alerts once their batch committed (clears stay in the table). */
+function publishAlerts(events: readonly AlertEvent[]): void {
+  for (const e of events) {
+    if (e.event !== 'raise') continue
+    alertsRaised++
+    metrics.alert(e.rule)
+    subscriber.publish(`${data.topicPrefix}farm/${e.device.split('-')[0]}/alerts`, JSON.stringify({ device: e.device, kind: e.kind, rule: e.rule, seq: e.seq, ts: e.ts, value: e.value, reading: e.reading }))
+  }
 }
 
 function ackInOrder(batch: Batch): void {
@@ -182,24 +252,31 @@ port.on('message', (m: ToIngest) => {
   stopping = true
   void (async () => {
     if (held) {
-      filling.addReading(held.reading, held.received, rx++)
+      store(held.reading, held.received)
       held = undefined
     }
     await flush()
     await flush()
     await subscriber.close()
     await db?.end().catch(() => undefined)
-    post({ kind: 'done', worker: data.worker, ...counters, endToEnd: encodeHistogram(endToEnd), brokerHop: encodeHistogram(brokerHop), deadLetterReasons })
+    post({ kind: 'done', worker: data.worker, ...counters, endToEnd: encodeHistogram(endToEnd), brokerHop: encodeHistogram(brokerHop), deadLetterReasons, alertsRaised, metrics: metrics.snapshot(counters, 0, false) })
     port.close()
   })().catch((err: unknown) => post({ kind: 'fatal', worker: data.worker, message: errorMessage(err) }))
 })
 
 const statsTimer = setInterval(() => {
   const recentP99Ms = recent.totalCount > 0 ? recent.getValueAtPercentile(99) / 1000 : 0
+  const recentLatency = encodeHistogram(recent)
   recent.reset()
-  post({ kind: 'stats', worker: data.worker, recentP99Ms, ...counters })
+  // Ingest lag: the oldest reading held uncommitted, in the filling batch or the one being written (spare).
+  const oldestSent = Math.min(filling.sentTimes[0] ?? Infinity, spare.sentTimes[0] ?? Infinity)
+  const lagSeconds = Number.isFinite(oldestSent) ? Math.max(0, clock() - oldestSent) / 1000 : 0
+  post({ kind: 'stats', worker: data.worker, recentP99Ms, recentLatency, metrics: metrics.snapshot(counters, lagSeconds, subscriber.connected), ...counters })
 }, 1000)
-port.once('close', () => clearInterval(statsTimer))
+port.once('close', () => {
+  clearInterval(statsTimer)
+  metrics.thread.stopRuntime()
+})
 
 /** What this run already stored (a restarted worker resumes without storing anything twice). */
 async function restoreTracker(): Promise<void> {
@@ -220,8 +297,22 @@ async function restoreTracker(): Promise<void> {
   }
 }
 
+/** Rule state of this worker's devices as the last committed batch left it (alert_state). */
+async function restoreAlerts(): Promise<void> {
+  if (alerts.ruleCount === 0) return
+  const client = await database()
+  const farms = data.filters.map((f) => f.slice(data.topicPrefix.length).split('/')[1]!)
+  const r = await client.query<{ device: string; state: unknown }>(
+    `SELECT device, state FROM alert_state WHERE run_id = $1 AND split_part(device, '-', 1) = ANY($2::text[])`,
+    [data.runId, farms],
+  )
+  for (const row of r.rows) alerts.restore(row.device, JSON.stringify(row.state))
+  if (r.rows.length) log(`restored the alert rule state of ${r.rows.length} devices`)
+}
+
 try {
   await restoreTracker()
+  await restoreAlerts()
   await subscriber.start()
   post({ kind: 'ready', worker: data.worker, mqttVersion: subscriber.version })
 } catch (err) {

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { LatencySummary } from '../util/histogram.js'
 import type { PropertyResult } from '../verify/types.js'
+import type { CountsByKind, LatencyDistribution, RunTimeline } from './timeline.js'
 
 /** bench-results/<run>/result.json. Bump RESULT_SCHEMA_VERSION on any incompatible change. */
 export const RESULT_SCHEMA_VERSION = 1
@@ -43,6 +44,12 @@ export interface RunResult {
   readonly latency: { readonly endToEnd: LatencySummary; readonly brokerHop: LatencySummary; readonly scheduleLag: LatencySummary; readonly publishAck: LatencySummary }
   readonly deadLetterReasons: Readonly<Record<string, number>>
   readonly properties: readonly PropertyResult[]
+  /** Per-second series of the run (absent in results written before it existed). */
+  readonly timeline?: RunTimeline
+  /** Offered, published, acked, ingested and dead-lettered readings per sensor kind. */
+  readonly countsByKind?: CountsByKind
+  /** Percentile spectra of the merged latency histograms, for the report's distribution plot. */
+  readonly latencyDistribution?: LatencyDistribution
 }
 
 export function writeResult(dir: string, result: RunResult): string {

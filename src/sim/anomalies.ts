@@ -42,10 +42,17 @@ function blockWindows(ctx: GeneratorContext, device: Device, block: number): rea
   const raw = rawBlockWindows(ctx, device, block)
   const hidden = HIDES[device.kind]!
   if (hidden.length === 0 || !raw.some((w) => w.kind === 'stuck')) return raw
+  // Called for every reading: the filtered list is cached beside the raw one (same eviction).
+  const hit = filteredCache.get(raw)
+  if (hit) return hit
   // Windows are at most one day long: those overlapping a stuck window start in blocks b-1..b+1.
   const others = [-1, 0, 1].flatMap((d) => (block + d >= 0 ? rawBlockWindows(ctx, device, block + d) : [])).filter((w) => hidden.includes(w.kind))
-  return raw.filter((w) => w.kind !== 'stuck' || !others.some((o) => o.fromSeq < w.toSeq && w.fromSeq < o.toSeq))
+  const kept = raw.filter((w) => w.kind !== 'stuck' || !others.some((o) => o.fromSeq < w.toSeq && w.fromSeq < o.toSeq))
+  filteredCache.set(raw, kept)
+  return kept
 }
+/** Stuck-filtered windows keyed by the raw list they came from (a raw list is one (ctx, device, block)). */
+const filteredCache = new WeakMap<readonly AnomalyWindow[], readonly AnomalyWindow[]>()
 
 function rawBlockWindows(ctx: GeneratorContext, device: Device, block: number): readonly AnomalyWindow[] {
   let perCtx = windowsCache.get(ctx)

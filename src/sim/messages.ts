@@ -1,4 +1,5 @@
 import type { MessagePort } from 'node:worker_threads'
+import type { ThreadSnapshot } from '../metrics/thread-metrics.js'
 import type { GeneratorContext } from './generator.js'
 import type { ReplayRef } from './replay.js'
 import type { Schedule } from './schedule.js'
@@ -21,7 +22,7 @@ export interface SimTask {
 }
 
 export type FromSim =
-  | { readonly kind: 'progress'; readonly worker: number; readonly sent: number; readonly acked: number }
+  | { readonly kind: 'progress'; readonly worker: number; readonly sent: number; readonly acked: number; readonly metrics?: ThreadSnapshot }
   | { readonly kind: 'error'; readonly worker: number; readonly message: string }
 
 /** Readings of one device that were published but never acknowledged: seqs [from, to). */
@@ -39,4 +40,6 @@ export interface SimResult {
   readonly ackLatency: string
   readonly firstSendMs: number
   readonly lastSendMs: number
+  /** The thread's final metrics (cumulative): the last progress message may race the task's end. */
+  readonly metrics?: ThreadSnapshot
 }

@@ -5,6 +5,7 @@ import { ConfigError } from '../errors.js'
 import type { FleetShape } from '../fleet.js'
 import type { Kind } from '../kinds.js'
 import { PROFILES_DIR } from '../paths.js'
+import { ALERTS_SCHEMA, ruleChecks, type AlertRule } from '../alerts/rules.js'
 
 /**
  * Sensor models as data (sensor-profiles/sensors/<kind>.json): baselines, noise, diurnal patterns,
@@ -106,7 +107,7 @@ export const SENSORS_DIR = join(PROFILES_DIR, 'sensors')
 // ---------------------------------------------------------------------------------------------- schema
 const num = (minimum?: number, maximum?: number): object => ({ type: 'number', ...(minimum !== undefined && { minimum }), ...(maximum !== undefined && { maximum }) })
 const range = (minimum?: number, maximum?: number): object => ({ type: 'array', items: num(minimum, maximum), minItems: 2, maxItems: 2 })
-const obj = (properties: Record<string, object>): object => ({ type: 'object', properties, required: Object.keys(properties).filter((k) => k !== '$schema'), additionalProperties: false })
+const obj = (properties: Record<string, object>): object => ({ type: 'object', properties, required: Object.keys(properties).filter((k) => k !== '$schema' && k !== 'alerts'), additionalProperties: false })
 const anomaly = (name: string): object => ({
   type: 'object',
   properties: { perDay: num(0, 50), minutes: range(1, 1440), magnitude: name === 'clockSkew' ? range(1, 86_400) : range(0, 1000) },
@@ -133,6 +134,7 @@ export const MODEL_SCHEMAS: Readonly<Record<Kind, object>> = {
     battery: obj({ startPct: range(0, 100), drainPctPerDay: range(0, 100) }),
     rssiDbm: obj({ cowMean: range(-130, 0), noise: num(0, 30) }),
     anomalies: anomalies('collar'),
+    alerts: ALERTS_SCHEMA,
   }),
   milk: obj({
     $schema: { type: 'string' },
@@ -150,6 +152,7 @@ export const MODEL_SCHEMAS: Readonly<Record<Kind, object>> = {
     proteinPct: range(1, 10),
     milkTempC: obj({ mean: num(20, 45), noise: num(0, 3) }),
     anomalies: anomalies('milk'),
+    alerts: ALERTS_SCHEMA,
   }),
   chiller: obj({
     $schema: { type: 'string' },
@@ -166,6 +169,7 @@ export const MODEL_SCHEMAS: Readonly<Record<Kind, object>> = {
     ambientC: obj({ mean: num(-40, 50), amplitude: num(0, 30), peakHour: hour, noise: num(0, 10) }),
     agitator: obj({ everyMinutes: { type: 'integer', minimum: 1, maximum: 1440 }, runMinutes: { type: 'integer', minimum: 0, maximum: 1440 } }),
     anomalies: anomalies('chiller'),
+    alerts: ALERTS_SCHEMA,
   }),
 }
 
@@ -281,6 +285,7 @@ export function loadSensorModels(overrides: unknown = {}, dir = SENSORS_DIR): Se
     models[kind] = merged
   }
   if (problems.length === 0) problems.push(...modelChecks(models as unknown as SensorModels))
+  for (const kind of ['collar', 'milk', 'chiller'] as const) problems.push(...ruleChecks(kind, (models[kind] as { alerts?: Record<string, AlertRule> } | undefined)?.alerts ?? {}))
   if (problems.length > 0) throw new ConfigError(problems)
   return models as unknown as SensorModels
 }

@@ -1,6 +1,7 @@
 import { MessageChannel } from 'node:worker_threads'
 import { Piscina } from 'piscina'
 import type { FromSim, SimResult, SimTask } from './messages.js'
+import type { MetricsSink } from '../metrics/thread-metrics.js'
 
 export interface SimProgress { sent: number; acked: number }
 
@@ -9,6 +10,7 @@ export async function runSimulators(
   tasks: ReadonlyArray<Omit<SimTask, 'progress'>>,
   onProgress: (total: SimProgress) => void,
   log: (line: string) => void,
+  sink?: MetricsSink,
 ): Promise<SimResult[]> {
   const pool = new Piscina({
     filename: new URL('./worker.js', import.meta.url).href,
@@ -23,6 +25,7 @@ export async function runSimulators(
         const channel = new MessageChannel()
         channel.port2.on('message', (m: FromSim) => {
           if (m.kind === 'error') return log(`sim ${m.worker}: ${m.message}`)
+          if (m.metrics) sink?.update(`sim-${m.worker}`, m.metrics)
           perWorker.set(m.worker, { sent: m.sent, acked: m.acked })
           const total = { sent: 0, acked: 0 }
           for (const p of perWorker.values()) {
@@ -33,7 +36,14 @@ export async function runSimulators(
         })
         return pool
           .run({ ...task, progress: channel.port1 }, { transferList: [channel.port1] })
-          .finally(() => channel.port2.close()) as Promise<SimResult>
+          .then((result: SimResult) => {
+            if (result.metrics) sink?.update(`sim-${task.worker}`, result.metrics)
+            return result
+          })
+          .finally(() => {
+            channel.port2.close()
+            sink?.finish(`sim-${task.worker}`)
+          }) as Promise<SimResult>
       }),
     )
   } finally {

@@ -8,6 +8,7 @@ import { encodePayload } from './generator.js'
 import type { FromSim, SimResult, SimTask, UnackedRange } from './messages.js'
 import { generatorOracle, replayOracle } from './oracle.js'
 import { intendedMs } from './schedule.js'
+import { SimMetrics } from '../metrics/sim-metrics.js'
 
 /**
  * piscina entry point: publishes one exact shard of the fleet, open loop, then waits for its acks.
@@ -37,6 +38,7 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
   let firstSendMs = 0
   let lastSendMs = 0
   const post = (m: FromSim): void => task.progress.postMessage(m)
+  const metrics = new SimMetrics(devices.map((d) => d.kind))
 
   const client = await mqtt.connectAsync(task.mqttUrl, {
     clientId: task.clientId,
@@ -58,9 +60,11 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
       if (err) return
       acked[slot] = 1
       ackCount++
+      metrics.acked[j]!.value++
       recordMs(ackLatency, clock() - due)
     })
     sent++
+    metrics.published[j]!.value++
   }
   const flush = (j: number): void => {
     for (const seq of buffered[j]!) publish(j, seq)
@@ -73,7 +77,9 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
     return w !== undefined && w[0] <= seq
   }
 
-  const progressTimer = setInterval(() => post({ kind: 'progress', worker: task.worker, sent, acked: ackCount }), 250)
+  let lastMetrics = metrics.snapshot(false)
+  const progress = (): void => post({ kind: 'progress', worker: task.worker, sent, acked: ackCount, metrics: (lastMetrics = metrics.snapshot(client.connected)) })
+  const progressTimer = setInterval(progress, 250)
   try {
     await new Promise<void>((resolve) => {
       const tick = (): void => {
@@ -85,6 +91,7 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
           const due = intendedMs(task.schedule, from + j, seq)
           if (due > now) break
           cursor++
+          metrics.offered[j]!.value++
           if (isOffline(j, seq)) {
             buffered[j]!.push(seq)
             continue
@@ -105,8 +112,9 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
     while (ackCount < total && clock() < deadline) await new Promise((r) => setTimeout(r, 20))
   } finally {
     clearInterval(progressTimer)
-    post({ kind: 'progress', worker: task.worker, sent, acked: ackCount })
     await client.endAsync(true).catch(() => undefined)
+    progress() // the last one: final counts, connection closed
+    metrics.thread.stopRuntime()
   }
 
   const unacked: UnackedRange[] = []
@@ -131,6 +139,7 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
     ackLatency: encodeHistogram(ackLatency),
     firstSendMs,
     lastSendMs,
+    metrics: lastMetrics,
   }
   lag.destroy()
   ackLatency.destroy()

@@ -14,6 +14,10 @@ export interface StoredReading {
 
 const SAMPLES = 20
 
+/** Device ids lo ≤ id < hi in code-point order (what ORDER BY … COLLATE "C" gives for ASCII ids). */
+export interface DeviceRange { readonly lo?: string; readonly hi?: string }
+export const inRange = (id: string, r: DeviceRange): boolean => (r.lo === undefined || id >= r.lo) && (r.hi === undefined || id < r.hi)
+
 /** Classes of Jepsen's set checker, plus value integrity (P2) over the same pass. */
 export interface SetCounts {
   expected: number
@@ -54,9 +58,10 @@ export class SetChecker {
   private readonly lostPerDevice = new Map<string, number>()
   readonly report: SetReport
 
-  constructor(private readonly manifest: RunManifest, readonly kind: Kind) {
+  /** `range`: only devices with lo ≤ id < hi (code-point order; either bound may be absent), for a share of the work. */
+  constructor(private readonly manifest: RunManifest, readonly kind: Kind, range: DeviceRange = {}) {
     const all = Array.from({ length: fleetSize(manifest.fleet) }, (_, i) => deviceAt(manifest.fleet, i))
-    this.devices = all.filter((d) => d.kind === kind).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    this.devices = all.filter((d) => d.kind === kind && inRange(d.id, range)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     for (const d of this.devices) this.byId.set(d.id, d)
     this.unacked = new UnackedIndex(manifest.unacked)
     this.oracle = oracleFor(manifest)

@@ -5,7 +5,9 @@ import { redactUrl } from '../config/resolve.js'
 import { summaryText } from '../report/result.js'
 import { initHistograms, summarizeEncoded } from '../util/histogram.js'
 import type { PropertyResult, RunManifest } from './types.js'
-import { verifyRun } from './verify.js'
+import { sloOf, verifyRun } from './verify.js'
+import { migrate, pgSession } from '../db/migrate.js'
+import type { RateRecord } from './rates.js'
 
 interface StoredEvidence {
   readonly manifest: RunManifest
@@ -23,9 +25,11 @@ export async function verifyStored(cfg: RunConfig, runName: string, log: (line: 
   return withDatabase(
     cfg,
     async (client) => {
+      // Runs stored before the alerts migration still verify: the migrations are idempotent.
+      await migrate(pgSession(client), cfg.dbSchema)
       const found = await client
-        .query<{ id: number; profile: string; storage: string; config: Record<string, unknown>; evidence: StoredEvidence | null }>(
-          'SELECT id, profile, storage, config, evidence FROM runs WHERE name = $1',
+        .query<{ id: number; profile: string; storage: string; config: Record<string, unknown>; evidence: StoredEvidence | null; rates: RateRecord | null }>(
+          'SELECT id, profile, storage, config, evidence, rates FROM runs WHERE name = $1',
           [runName],
         )
         .catch((err: Error) => {
@@ -43,8 +47,8 @@ export async function verifyStored(cfg: RunConfig, runName: string, log: (line: 
         brokerHop: summarizeEncoded(histograms.brokerHop),
         scheduleLag: summarizeEncoded(histograms.scheduleLag),
       }
-      const slo = { p99Ms: Number(row.config.sloP99Ms), maxLost: Number(row.config.sloMaxLost) }
-      const properties = await verifyRun(client, row.id, manifest, latency, slo)
+      const slo = sloOf(row.config)
+      const properties = await verifyRun(client, row.id, manifest, latency, slo, row.rates ?? undefined)
       const verdict = properties.every((p) => p.pass) ? 'pass' : 'fail'
       const environment = { broker: String(row.config.mqttUrl ?? 'embedded aedes'), database: cfg.databaseUrl ? redactUrl(cfg.databaseUrl) : 'embedded PostgreSQL', storage: row.storage }
       return {

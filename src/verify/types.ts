@@ -1,8 +1,9 @@
 import type { FleetShape } from '../fleet.js'
+import type { BadMessage } from '../sim/bad-input.js'
 import type { UnackedRange } from '../sim/messages.js'
 import type { SimManifest } from '../sim/setup.js'
 
-export type PropertyId = 'P1' | 'P2' | 'P3' | 'P4'
+export type PropertyId = 'P1' | 'P2' | 'P3' | 'P4' | 'P5' | 'P6' | 'P7'
 
 export interface PropertyResult {
   readonly id: PropertyId
@@ -26,6 +27,8 @@ export interface RunManifest extends SimManifest {
   /** Published but never acknowledged at the source (device, [from, to) seqs). */
   readonly unacked: readonly UnackedRange[]
   readonly published: number
+  /** Malformed messages the simulators injected (P7). */
+  readonly badInput?: readonly BadMessage[]
 }
 
 /** A (device, seq) named in evidence. */

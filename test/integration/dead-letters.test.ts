@@ -34,7 +34,7 @@ describe('malformed payloads during a run', () => {
       await client.endAsync()
     }
     const r = await runCli(
-      ['run', '--profile', 'ci', '--duration', '5', '--rate', '1500', '--progress', 'plain', '--mqtt-url', broker, '--database-url', db, '--db-schema', schema, '--topic-prefix', prefix, '--results-dir', results],
+      ['run', '--profile', 'ci', '--duration', '5', '--rate', '1500', '--bad-input', '0', '--progress', 'plain', '--mqtt-url', broker, '--database-url', db, '--db-schema', schema, '--topic-prefix', prefix, '--results-dir', results],
       {},
       240_000,
       (stderr) => {

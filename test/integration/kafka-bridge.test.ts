@@ -2,7 +2,10 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { Kafka, logLevel } from 'kafkajs'
 import mqtt from 'mqtt'
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
 import { KafkaBridge } from '../../src/transport/kafka/bridge.js'
+import { ROOT, runCli } from '../support/cli.js'
 import { requireService, uniqueName } from '../support/services.js'
 
 // MQTT → Kafka through a real Mosquitto and a real Apache Kafka (infra/kafka/start-kafka.sh).
@@ -68,5 +71,38 @@ describe('the MQTT → Kafka bridge', () => {
     assert.equal(outOfOrder, 0, 'per-device order holds through the key')
     assert.equal(lastSeq.size, devices)
     for (const s of lastSeq.values()) assert.equal(s, perDevice - 1)
+  })
+
+  test('iotbench bridge: invalid options all at once (exit 4); runs until SIGINT, then drains (exit 0)', async (t) => {
+    const bad = await runCli(['bridge', '--mqtt-url', 'http://x', '--kafka-brokers', 'nohost', '--partitions', '0'])
+    assert.equal(bad.code, 4)
+    assert.match(bad.stderr, /--mqtt-url must look like mqtt:\/\/host:port/)
+    assert.match(bad.stderr, /--kafka-brokers: "nohost" is not host:port/)
+    assert.match(bad.stderr, /--partitions must be a whole number/)
+
+    const broker = await requireService(t, 'mqtt')
+    const kafkaUrl = await requireService(t, 'kafka')
+    if (!broker || !kafkaUrl) return
+    const prefix = `${uniqueName('kbc')}/`
+    const kafkaTopic = uniqueName('cli')
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'iotbench.js'), 'bridge', '--mqtt-url', broker, '--kafka-brokers', new URL(kafkaUrl).host, '--kafka-topic', kafkaTopic, '--topic-prefix', prefix, '--partitions', '2'], { cwd: ROOT })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
+    const ready = new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString()
+        if (/bridging /.test(stderr)) resolve()
+      })
+      child.once('exit', () => reject(new Error(`bridge exited early: ${stderr}`)))
+    })
+    await ready
+    const publisher = await mqtt.connectAsync(broker, { clientId: uniqueName('pub'), protocolVersion: 4 })
+    for (let seq = 0; seq < 50; seq++) await publisher.publishAsync(`${prefix}farm/farm02/milk/farm02-milk-0001/telemetry`, JSON.stringify({ seq }), { qos: 1 })
+    await publisher.endAsync()
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    child.kill('SIGINT')
+    assert.equal(await exited, 0, stderr)
+    assert.match(stdout, /bridge stopped: received 50, in Kafka 50, acknowledged 50/)
   })
 })

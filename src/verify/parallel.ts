@@ -1,0 +1,86 @@
+import { availableParallelism } from 'node:os'
+import { Worker } from 'node:worker_threads'
+import type pg from 'pg'
+import { deviceAt, fleetSize } from '../fleet.js'
+import { KIND_NAMES, type Kind } from '../kinds.js'
+import type { DeviceRange, SetReport } from './completeness.js'
+import type { OrderReport } from './ordering.js'
+import type { RunManifest } from './types.js'
+import { checkKind } from './verify.js'
+
+export interface KindReport { set: SetReport; order: OrderReport }
+export interface ShareTask { readonly url: string; readonly schema: string; readonly runId: number; readonly manifest: RunManifest; readonly kind: Kind; readonly range: DeviceRange }
+
+const SAMPLES = 20
+/** Below this many readings of a kind, a thread costs more than it saves. */
+const MIN_PARALLEL_READINGS = 200_000
+
+/** Connection URL and schema of an open client, for worker threads to open their own. */
+async function whereIs(client: pg.Client): Promise<{ url: string; schema: string }> {
+  const p = (client as unknown as { connectionParameters: { user: string; password?: string; host: string; port: number; database: string } }).connectionParameters
+  const schema = String((await client.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s)
+  const auth = `${encodeURIComponent(p.user)}${p.password ? `:${encodeURIComponent(p.password)}` : ''}@`
+  const db = encodeURIComponent(p.database)
+  // A Unix socket directory is a host in node-postgres' parameters but a query parameter in a URL.
+  if (p.host.startsWith('/')) return { url: `postgres://${auth}localhost:${p.port}/${db}?host=${encodeURIComponent(p.host)}`, schema }
+  return { url: `postgres://${auth}${p.host.includes(':') ? `[${p.host}]` : p.host}:${p.port}/${db}`, schema }
+}
+
+/** Contiguous ranges of a kind's device ids (code-point order) with about the same number of devices each. */
+export function shares(ids: readonly string[], parts: number): DeviceRange[] {
+  const sorted = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  const cuts = Array.from({ length: parts - 1 }, (_, i) => sorted[Math.floor(((i + 1) * sorted.length) / parts)]!)
+  return Array.from({ length: parts }, (_, i) => ({ ...(i > 0 && { lo: cuts[i - 1]! }), ...(i < parts - 1 && { hi: cuts[i]! }) }))
+}
+
+export function mergeReports(reports: readonly KindReport[]): KindReport {
+  const [first, ...rest] = reports
+  const set: SetReport = { counts: { ...first!.set.counts }, lost: [...first!.set.lost], duplicated: [...first!.set.duplicated], unexpected: [...first!.set.unexpected], corrupted: [...first!.set.corrupted], lostByDevice: [...first!.set.lostByDevice] }
+  const order: OrderReport = { ...first!.order, samples: [...first!.order.samples] }
+  for (const r of rest) {
+    for (const k of Object.keys(set.counts) as Array<keyof SetReport['counts']>) set.counts[k] += r.set.counts[k]
+    for (const k of ['lost', 'duplicated', 'unexpected', 'corrupted'] as const) set[k].push(...r.set[k].slice(0, SAMPLES - set[k].length))
+    set.lostByDevice.push(...r.set.lostByDevice)
+    order.rows += r.order.rows
+    order.outOfOrder += r.order.outOfOrder
+    order.worstDisplacement = Math.max(order.worstDisplacement, r.order.worstDisplacement)
+    order.samples.push(...r.order.samples.slice(0, SAMPLES - order.samples.length))
+  }
+  set.lostByDevice.sort((a, b) => b[1] - a[1]).splice(SAMPLES)
+  return { set, order }
+}
+
+function inThread(task: ShareTask): Promise<KindReport> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL('./share-worker.js', import.meta.url), { workerData: task })
+    w.once('message', (m: { ok: true; report: KindReport } | { ok: false; message: string }) => (m.ok ? resolve(m.report) : reject(new Error(m.message))))
+    w.once('error', reject)
+    w.once('exit', (code) => code !== 0 && reject(new Error(`verification thread exited with ${code}`)))
+  })
+}
+
+/**
+ * P1–P3 for every kind. A kind with many readings is split into contiguous ranges of device ids, each
+ * checked by its own thread over its own connection (the oracle is CPU-bound: one core per share);
+ * the reports merge exactly (counts add, samples and worst cases combine).
+ */
+export async function checkKinds(client: pg.Client, runId: number, manifest: RunManifest, threads = availableParallelism()): Promise<Map<Kind, KindReport>> {
+  const out = new Map<Kind, KindReport>()
+  let where: { url: string; schema: string } | undefined
+  for (const kind of KIND_NAMES) {
+    const ids: string[] = []
+    for (let i = 0; i < fleetSize(manifest.fleet); i++) {
+      const d = deviceAt(manifest.fleet, i)
+      if (d.kind === kind) ids.push(d.id)
+    }
+    const parts = Math.min(threads, ids.length, Math.floor((ids.length * manifest.perDevice) / MIN_PARALLEL_READINGS))
+    if (parts < 2) {
+      out.set(kind, await checkKind(client, runId, manifest, kind))
+      continue
+    }
+    where ??= await whereIs(client)
+    const w = where
+    out.set(kind, mergeReports(await Promise.all(shares(ids, parts).map((range) => inThread({ ...w, runId, manifest, kind, range })))))
+  }
+  return out
+}

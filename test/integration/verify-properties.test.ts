@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, test } from 'node:test'
+import { readResult, runCli, runIdFrom, tempResultsDir, TEST_EMBEDDED } from '../support/cli.js'
+import { uniqueName } from '../support/services.js'
+
+// One fault per property: each run must exit 3 and name the offending devices, seqs or alerts.
+// Embedded aedes and PostgreSQL, each run in its own schema.
+const RUN = ['run', '--profile', 'ci', '--duration', '8', '--rate', '1500', '--progress', 'plain', '--drain-timeout', '20', ...TEST_EMBEDDED]
+const results = tempResultsDir()
+const DEVICE = /^farm\d+-(collar|milk|chiller)-\d{4}$/
+
+async function failingRun(extra: readonly string[]): Promise<{ id: string; schema: string; result: any; byId: Record<string, any> }> {
+  const schema = uniqueName('vp')
+  const r = await runCli([...RUN, '--db-schema', schema, '--results-dir', results, ...extra])
+  assert.equal(r.code, 3, `exit ${r.code}\n${r.stdout}\n${r.stderr}`)
+  const id = runIdFrom(r.stdout)
+  const result = readResult(results, id)
+  assert.equal(result.verdict, 'fail')
+  assert.deepEqual(result.properties.map((p: { id: string }) => p.id), ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7'])
+  const junit = readFileSync(join(results, id, 'junit.xml'), 'utf8')
+  assert.equal((junit.match(/<testcase /g) ?? []).length, 7)
+  for (const p of result.properties) assert.equal(junit.includes(`name="${p.id} ${p.name}">`) || junit.includes(`name="${p.id} ${p.name}" `), true)
+  return { id, schema, result, byId: Object.fromEntries(result.properties.map((p: { id: string }) => [p.id, p])) }
+}
+
+/** The properties that do not depend on how loaded the machine is (P4, P6 and P5's delay SLO do) hold. */
+const othersPass = (byId: Record<string, any>, failing: readonly string[]): void => {
+  for (const id of ['P1', 'P2', 'P3', 'P7']) if (!failing.includes(id)) assert.equal(byId[id].pass, true, `${id} should hold: ${byId[id].summary}`)
+  if (!failing.includes('P5')) for (const k of ['missed', 'late', 'spurious']) assert.equal(byId.P5.evidence.counts[k], 0, `P5 ${k}: ${byId.P5.summary}`)
+}
+
+describe('the fault hook fails each property with its evidence', () => {
+  test('P1: dropped and duplicated readings are lost and duplicated, by device and seq', async () => {
+    const { byId } = await failingRun(['--fault-hook', 'drop=2,duplicate=1'])
+    assert.equal(byId.P1.pass, false)
+    assert.equal(byId.P1.evidence.counts.lost, 2)
+    assert.equal(byId.P1.evidence.counts.duplicated, 1)
+    for (const s of [...byId.P1.evidence.lost, ...byId.P1.evidence.duplicated]) assert.match(s.device, DEVICE)
+    othersPass(byId, ['P1', 'P4', 'P5', 'P6'])
+  })
+
+  test('P2: corrupted values name device, seq and field', async () => {
+    const { byId } = await failingRun(['--fault-hook', 'corrupt=2'])
+    assert.equal(byId.P2.pass, false)
+    assert.equal(byId.P2.evidence.corrupted, 2)
+    for (const s of byId.P2.evidence.samples) {
+      assert.match(s.device, DEVICE)
+      assert.match(s.detail, /≠ expected/)
+    }
+    othersPass(byId, ['P2', 'P4', 'P5'])
+  })
+
+  test('P3: a reordered reading names device and seq', async () => {
+    const { byId } = await failingRun(['--fault-hook', 'reorder=1'])
+    assert.equal(byId.P3.pass, false)
+    assert.equal(byId.P3.evidence.outOfOrder, 1)
+    assert.match(byId.P3.evidence.samples[0].device, DEVICE)
+  })
+
+  test('P4: an end-to-end p99 over the SLO, with the broker hop and schedule lag apart', async () => {
+    const { byId } = await failingRun(['--slo-p99-ms', '1'])
+    assert.equal(byId.P4.pass, false)
+    assert.ok(byId.P4.evidence.endToEnd.p99Ms > 1)
+    assert.ok(byId.P4.evidence.brokerHop.count > 0 && byId.P4.evidence.scheduleLag.count > 0)
+  })
+
+  test('P5: a dropped, an invented and a late alert are missed, spurious and late', async () => {
+    const { id, schema, byId } = await failingRun(['--fault-hook', 'dropAlert=1,spuriousAlert=1,delayAlert=1'])
+    const p5 = byId.P5
+    assert.equal(p5.pass, false)
+    assert.equal(p5.evidence.counts.spurious, 1, JSON.stringify(p5.evidence.spurious))
+    assert.equal(p5.evidence.counts.missed, 1, JSON.stringify(p5.evidence.missed))
+    assert.equal(p5.evidence.counts.late, 1, JSON.stringify(p5.evidence.late))
+    assert.ok(Number.isInteger(p5.evidence.spurious[0].alertId))
+    assert.match(p5.evidence.missed[0].device, DEVICE)
+    othersPass(byId, ['P4', 'P5', 'P6'])
+
+    // `iotbench verify` reproduces the verdict from the database alone.
+    const v = await runCli(['verify', id, ...TEST_EMBEDDED, '--db-schema', schema, '--results-dir', results])
+    assert.equal(v.code, 3, v.stdout + v.stderr)
+    const again = JSON.parse(readFileSync(join(results, id, 'verify.json'), 'utf8'))
+    for (const p of again.properties) {
+      assert.equal(p.pass, byId[p.id].pass, `${p.id} verdict differs`)
+      assert.equal(p.summary, byId[p.id].summary, `${p.id} summary differs`)
+    }
+    assert.ok(existsSync(join(results, id, 'junit.xml')))
+  })
+
+  test('P6: a stalled commit shows as ingest below the offered rate', async () => {
+    const { byId } = await failingRun(['--fault-hook', 'stallMs=9000'])
+    assert.equal(byId.P6.pass, false)
+    assert.ok(byId.P6.evidence.ingestRatio < 0.95, JSON.stringify(byId.P6.evidence))
+    assert.ok(byId.P6.evidence.timeline.length >= 8)
+  })
+
+  test('P7: valid readings in dead_letters are named (and lost for P1)', async () => {
+    const { byId } = await failingRun(['--fault-hook', 'deadLetter=2'])
+    assert.equal(byId.P7.pass, false)
+    assert.equal(byId.P7.evidence.validRejected.length, 2)
+    assert.match(byId.P7.evidence.validRejected[0].device, DEVICE)
+    assert.equal(byId.P7.evidence.found, byId.P7.evidence.injected, 'every injected malformed message is there')
+    assert.equal(byId.P1.evidence.counts.lost, 2)
+  })
+})
