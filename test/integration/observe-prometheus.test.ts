@@ -18,6 +18,7 @@ test('Prometheus scrapes a run and every dashboard query returns data', async (t
   const schema = uniqueName('observe')
   const results = tempResultsDir()
   const db = new pg.Client({ connectionString: databaseUrl })
+  let connected = false
   try {
     const startS = Math.floor(Date.now() / 1000) - 2
     const run = runCli(['run', '--profile', 'ci', ...SHORT_RUN, '--database-url', databaseUrl, '--db-schema', schema, '--results-dir', results, '--metrics-port', String(metricsPort), '--metrics-linger', '4'], {}, 150_000)
@@ -69,6 +70,7 @@ test('Prometheus scrapes a run and every dashboard query returns data', async (t
 
     // SQL panels (sensor values per farm) against the run's database: the same queries, Grafana's macros filled in.
     await db.connect()
+    connected = true
     const fill = (q: string, farms: readonly string[]): string =>
       q.replace(/\biotbench\./g, `${schema}.`)
         .replace(/\$\{run\}/g, runId)
@@ -92,8 +94,11 @@ test('Prometheus scrapes a run and every dashboard query returns data', async (t
     }
     assert.deepEqual(emptySql, [])
   } finally {
-    await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined)
-    await db.end().catch(() => undefined)
+    // A pg client that never connected queues queries forever: only clean up through a live one.
+    if (connected) {
+      await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined)
+      await db.end().catch(() => undefined)
+    }
     await prometheus.stop()
   }
 })
