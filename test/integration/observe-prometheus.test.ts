@@ -6,6 +6,8 @@ import { dashboards, promql, targets } from '../support/dashboards.js'
 import { freePort, pollUntil, queryRange, requirePrometheus, startPrometheus } from '../support/prometheus.js'
 import { requireService, uniqueName } from '../support/services.js'
 
+const THREADS = ['main', 'sim-0', 'ingest-0', 'ingest-1', 'broker']
+
 // A real Prometheus scrapes a real run; every query the dashboards hold must return data, so a
 // panel that would stay empty fails here. The SQL panels run against the run's own database.
 test('Prometheus scrapes a run and every dashboard query returns data', async (t) => {
@@ -29,10 +31,13 @@ test('Prometheus scrapes a run and every dashboard query returns data', async (t
       if (!running) throw new Error('the run ended before live metrics were seen')
       const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(3000) })).text()
       const published = /^iotbench_readings_published_total\{kind="collar"\} (\d+)/m.exec(text)
-      return /^iotbench_run_phase\{phase="load"\} 1$/m.test(text) && published && Number(published[1]) > 0 ? text : undefined
+      // Threads report on their own clocks (sim every 250 ms, ingest and broker every second): wait
+      // until every thread has reported once, rather than judging the first sample.
+      const threadsReported = THREADS.every((thread) => new RegExp(`^iotbench_thread_heap_used_bytes\\{thread="${thread}"\\} \\d+`, 'm').test(text))
+      return /^iotbench_run_phase\{phase="load"\} 1$/m.test(text) && published && Number(published[1]) > 0 && threadsReported ? text : undefined
     })
     assert.match(live, /^iotbench_broker_connections\{side="ingest"\} 2$/m, 'both ingest threads connected')
-    for (const thread of ['main', 'sim-0', 'ingest-0', 'ingest-1', 'broker']) {
+    for (const thread of THREADS) {
       assert.match(live, new RegExp(`^iotbench_thread_heap_used_bytes\\{thread="${thread}"\\} \\d+`, 'm'), `memory of thread ${thread}`)
       assert.match(live, new RegExp(`^iotbench_thread_event_loop_lag_seconds\\{thread="${thread}"\\} `, 'm'), `event-loop lag of thread ${thread}`)
     }
