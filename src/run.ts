@@ -19,7 +19,7 @@ import { createProgress } from './report/progress.js'
 import { RESULT_SCHEMA_VERSION, summaryText, writeResult, type RunResult } from './report/result.js'
 import type { SimResult } from './sim/messages.js'
 import { runSimulators } from './sim/pool.js'
-import { readingsPerDevice } from './sim/schedule.js'
+import { dueSeconds, readingsPerDevice } from './sim/schedule.js'
 import { simulationOf } from './sim/setup.js'
 import { epochClock } from './util/clock.js'
 import { initHistograms, summarizeEncoded } from './util/histogram.js'
@@ -29,7 +29,6 @@ import { sloOf, verifyRun } from './verify/verify.js'
 import { alertRulesOf } from './alerts/rules.js'
 import { badInputs } from './sim/bad-input.js'
 import { injectBadInput } from './sim/bad-input-publisher.js'
-import { dueSeconds } from './sim/schedule.js'
 import type { RateRecord, RateSample } from './verify/rates.js'
 import { writeJunit } from './verify/junit.js'
 
@@ -134,8 +133,9 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   let phase = 'load'
   const snapshot = (): void => {
     const t = ingest.totals()
-    progress.update({ elapsedS: (clock() - runStart) / 1000, offeredPerS: cfg.rate, sent: simProgress.sent, acked: simProgress.acked, ingested: t.committedRows, deadLetters: t.deadLetters, p99Ms: ingest.recentP99Ms(), phase })
-    metrics.tick((clock() - runStart) / 1000)
+    // The live p99 comes from the threads' last-second histograms merged exactly (never a max or mean of p99s).
+    const point = metrics.tick((clock() - runStart) / 1000)
+    progress.update({ elapsedS: (clock() - runStart) / 1000, offeredPerS: cfg.rate, sent: simProgress.sent, acked: simProgress.acked, ingested: t.committedRows, deadLetters: t.deadLetters, p99Ms: point.p99Ms, phase })
   }
   metrics.setPhase('load')
   const ticker = setInterval(snapshot, 1000)

@@ -37,8 +37,6 @@ export type FromIngest =
   | ({
       readonly kind: 'stats'
       readonly worker: number
-      /** End-to-end p99 of the readings committed since the previous stats message (ms; 0 if none). */
-      readonly recentP99Ms: number
       /** The same readings' end-to-end latencies, encoded HdrHistogram (µs): merged per second for the timeline. */
       readonly recentLatency?: string
       /** Everything this thread recorded for /metrics since it started (cumulative). */

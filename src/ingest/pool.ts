@@ -6,8 +6,6 @@ import type { MetricsSink } from '../metrics/thread-metrics.js'
 type Done = Extract<FromIngest, { kind: 'done' }>
 
 export interface IngestPool {
-  /** Highest end-to-end p99 over the ingest threads in their last second (ms): a live gauge, not the verdict. */
-  recentP99Ms(): number
   /** MQTT version the subscribers negotiated (5 where the broker has it, else 3.1.1 = 4). */
   readonly mqttVersion: 4 | 5
   totals(): IngestCounters
@@ -20,7 +18,6 @@ export interface IngestPool {
 /** Starts one ingest worker thread per entry; resolves once every one is subscribed and connected. */
 export async function startIngest(workers: readonly IngestWorkerData[], log: (line: string) => void, sink?: MetricsSink): Promise<IngestPool> {
   const stats = new Map<number, IngestCounters>()
-  const recentP99 = new Map<number, number>()
   const done = new Map<number, Done>()
   let fail: (err: Error) => void = () => undefined
   const failed = new Promise<never>((_, reject) => {
@@ -42,7 +39,6 @@ export async function startIngest(workers: readonly IngestWorkerData[], log: (li
               if (m.mqttVersion < mqttVersion) mqttVersion = m.mqttVersion
               return resolve()
             case 'stats':
-              recentP99.set(m.worker, m.recentP99Ms)
               if (m.metrics) sink?.update(`ingest-${m.worker}`, m.metrics)
               if (m.recentLatency) sink?.recentLatency?.(m.recentLatency)
               return void stats.set(m.worker, m)
@@ -70,7 +66,6 @@ export async function startIngest(workers: readonly IngestWorkerData[], log: (li
   return {
     mqttVersion,
     failed,
-    recentP99Ms: () => Math.max(0, ...recentP99.values()),
     totals() {
       const t = { received: 0, committedRows: 0, deadLetters: 0, batches: 0, retries: 0, duplicatesSkipped: 0 }
       for (const s of stats.values()) for (const k of Object.keys(t) as Array<keyof IngestCounters>) t[k] += s[k]

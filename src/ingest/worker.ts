@@ -265,13 +265,12 @@ port.on('message', (m: ToIngest) => {
 })
 
 const statsTimer = setInterval(() => {
-  const recentP99Ms = recent.totalCount > 0 ? recent.getValueAtPercentile(99) / 1000 : 0
   const recentLatency = encodeHistogram(recent)
   recent.reset()
   // Ingest lag: the oldest reading held uncommitted, in the filling batch or the one being written (spare).
   const oldestSent = Math.min(filling.sentTimes[0] ?? Infinity, spare.sentTimes[0] ?? Infinity)
   const lagSeconds = Number.isFinite(oldestSent) ? Math.max(0, clock() - oldestSent) / 1000 : 0
-  post({ kind: 'stats', worker: data.worker, recentP99Ms, recentLatency, metrics: metrics.snapshot(counters, lagSeconds, subscriber.connected), ...counters })
+  post({ kind: 'stats', worker: data.worker, recentLatency, metrics: metrics.snapshot(counters, lagSeconds, subscriber.connected), ...counters })
 }, 1000)
 port.once('close', () => {
   clearInterval(statsTimer)
