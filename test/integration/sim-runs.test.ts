@@ -16,10 +16,10 @@ import { anomalyWindows } from '../../src/sim/anomalies.js'
 import { generateReading } from '../../src/sim/generator.js'
 import { contextOf } from '../../src/sim/oracle.js'
 import type { RunManifest } from '../../src/verify/types.js'
-import { readResult, ROOT, runCli, runIdFrom, tempResultsDir, TEST_EMBEDDED } from '../support/cli.js'
+import { readResult, ROOT, runCli, runIdFrom, tempResultsDir, TEST_EMBEDDED, TEST_EMBEDDED_PG_PORT } from '../support/cli.js'
 import { uniqueName } from '../support/services.js'
 
-const EMBEDDED = { embeddedDir: join(ROOT, '.iotbench', 'test-postgres'), embeddedPgPort: 54339, databaseUrl: undefined }
+const EMBEDDED = { embeddedDir: join(ROOT, '.iotbench', 'test-postgres'), embeddedPgPort: TEST_EMBEDDED_PG_PORT, databaseUrl: undefined }
 // Latency is not what these tests check (the embedded-run test holds P4 to the ci SLO); a loaded CI
 // machine must not fail them on a slow start.
 const QUICK = ['--progress', 'plain', '--drain-timeout', '20', '--slo-p99-ms', '60000']

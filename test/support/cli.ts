@@ -52,5 +52,9 @@ export const readResult = (resultsDir: string, runId: string): any =>
 /** Short-run flags shared by the integration tests: small, quick, strict. */
 export const SHORT_RUN = ['--duration', '4', '--rate', '1500', '--progress', 'plain', '--drain-timeout', '20']
 
-/** A separate embedded PostgreSQL for the tests, so they never touch a user's data folder. */
-export const TEST_EMBEDDED = ['--embedded-dir', join(ROOT, '.iotbench', 'test-postgres'), '--embedded-pg-port', '54339']
+/**
+ * A separate embedded PostgreSQL for the tests, so they never touch a user's data folder. Its port is
+ * IOTBENCH_TEST_EMBEDDED_PG_PORT (default 54339), so checkouts side by side can run their suites at once.
+ */
+export const TEST_EMBEDDED_PG_PORT = Number(process.env['IOTBENCH_TEST_EMBEDDED_PG_PORT'] ?? 54339)
+export const TEST_EMBEDDED = ['--embedded-dir', join(ROOT, '.iotbench', 'test-postgres'), '--embedded-pg-port', String(TEST_EMBEDDED_PG_PORT)]
