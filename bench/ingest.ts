@@ -89,7 +89,8 @@ async function ingestBinary(clients: pg.Client[], from = 0, to = n, source: (r: 
       const batch = new Batch(1)
       const end = Math.min(to, from + (w + 1) * per)
       for (let r = from + w * per; r < end; r++) {
-        batch.addReading(source(r), sentMs, r)
+        const reading = source(r)
+        batch.addReading(reading, sentMs, r, reading.seq - 1)
         if (batch.rows >= BATCH) {
           await commitBatch(client, 1, w, batch)
           batch.reset()
@@ -109,7 +110,7 @@ function writeCsv(file: string): Promise<void> {
     const pump = (): void => {
       while (r < n) {
         const row = rowAt(r)
-        const line = `1,${row.device},${row.seq},${new Date(row.ts).toISOString()},${sentIso},${sentIso},${r},${row.values.join(',')}\n`
+        const line = `1,${row.device},${row.seq},${new Date(row.ts).toISOString()},${sentIso},${sentIso},${r},${row.seq - 1},${row.values.join(',')}\n`
         r++
         if (!out.write(line)) return void out.once('drain', pump)
       }

@@ -70,7 +70,7 @@ for (let seq = 0; seq < perDevice; seq++) {
   for (const d of devices) {
     const r = generateReading(ctx, d, seq)
     const reading = { kind: d.kind, device: d.id, seq, ts: r.ts, sent: simStartMs, values: KINDS[d.kind].fields.map((f) => r.values[f.name]!) }
-    batch.addReading(reading, simStartMs, rx++)
+    batch.addReading(reading, simStartMs, rx++, seq - 1)
     batch.alerts.push(...engine.evaluate(reading))
     if (batch.rows >= 100_000) {
       await commitBatch(client, runId, 0, batch)

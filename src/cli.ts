@@ -95,13 +95,22 @@ ${EXIT_HELP}`)
     .argument('<run-id>', 'the run to verify again (its name, as printed by run)')
     .description('re-run verification of a finished run from the database alone (seed, profile and source acknowledgements are stored with the run)')
   addOptions(verify, DB_KEYS)
+  verify
+    .option('--row-by-row', 'check P1–P3 row by row for every device, skipping the set-based pass (slower; the same verdict)')
+    .option('--regenerate-oracle', 'regenerate the oracle digests from the seed instead of using those stored with the run')
   verify.addHelpText('after', `
-Example:
+P1–P3 are checked set-based: one aggregate query per sensor table fingerprints each device's rows in
+the database and compares them with the oracle's digests (computed from the seed while the run's load
+ran, and stored with the run); only devices that differ are streamed out and checked row by row,
+which is what names the first lost, duplicated, corrupted or late (device, seq).
+
+Examples:
   iotbench verify 20261123-140512-ci-3fa2 --database-url postgres://…
+  iotbench verify 20261123-140512-ci-3fa2 --row-by-row          # every reading streamed and compared
 ${EXIT_HELP}`)
   verify.action(async (runName: string, opts: Record<string, unknown>) => {
     const cfg = resolveConfig({ profile: DEFAULTS.profile, env: process.env, flags: flagValues(opts) })
-    const outcome = await verifyStored(cfg, runName, log)
+    const outcome = await verifyStored(cfg, runName, log, { rowByRow: opts.rowByRow === true, regenerateDigests: opts.regenerateOracle === true })
     const dir = join(cfg.resultsDir, runName)
     mkdirSync(dir, { recursive: true })
     writeFileSync(join(dir, 'verify.json'), `${JSON.stringify(outcome.result, null, 2)}\n`)

@@ -11,8 +11,11 @@ export interface DeadLetter {
   readonly reason: string
 }
 
-/** Columns every reading table starts with, then the kind's own fields (see sql/001_core.sql). */
-export const COMMON_COLUMNS = ['run_id', 'device', 'seq', 'ts', 'sent', 'received', 'rx'] as const
+/**
+ * Columns every reading has, then the kind's own fields (sql/001_core.sql; prior_seq, the device's
+ * highest seq stored before this reading, sql/005_fast_verify.sql).
+ */
+export const COMMON_COLUMNS = ['run_id', 'device', 'seq', 'ts', 'sent', 'received', 'rx', 'prior_seq'] as const
 export const copyColumns = (kind: Kind): string[] => [...COMMON_COLUMNS, ...KINDS[kind].fields.map((f) => f.name)]
 
 /**
@@ -61,7 +64,8 @@ export class Batch {
     this.id = randomUUID()
   }
 
-  addReading(r: DecodedReading, received: number, rx: number): void {
+  /** `priorSeq`: the device's highest seq stored before this reading (−1 for its first), in receive order. */
+  addReading(r: DecodedReading, received: number, rx: number, priorSeq: number): void {
     const w = this.writers[r.kind]
     const fields = KINDS[r.kind].fields
     w.startRow(COMMON_COLUMNS.length + fields.length)
@@ -72,6 +76,7 @@ export class Batch {
     w.timestamptz(r.sent)
     w.timestamptz(received)
     w.int8(rx)
+    w.int4(priorSeq)
     for (let i = 0; i < fields.length; i++) {
       const v = r.values[i]!
       switch (fields[i]!.type) {

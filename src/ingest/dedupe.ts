@@ -9,6 +9,8 @@
  */
 export class SeqTracker {
   private readonly devices = new Map<string, { max: number; gaps: Array<[from: number, to: number]> }>()
+  /** Highest seq of each device placed in a batch so far, in the order readings were stored. */
+  private readonly stored = new Map<string, number>()
 
   /** True when (device, seq) is new and must be stored; false for a duplicate. */
   accept(device: string, seq: number): boolean {
@@ -35,10 +37,25 @@ export class SeqTracker {
     return false
   }
 
+  /**
+   * Records that (device, seq) is being stored and returns the device's highest seq stored before it
+   * (−1 for its first): the prior_seq column, from which the verifier tells a reading stored after a
+   * higher seq of its device (P3) without sorting the run.
+   */
+  storing(device: string, seq: number): number {
+    const prior = this.stored.get(device) ?? -1
+    if (seq > prior) this.stored.set(device, seq)
+    return prior
+  }
+
   /** Restores what a device already has in the database (sorted distinct seqs), e.g. after a restart. */
   restore(device: string, seqs: readonly number[]): void {
     this.devices.delete(device)
-    for (const s of seqs) this.accept(device, s)
+    this.stored.delete(device)
+    for (const s of seqs) {
+      this.accept(device, s)
+      this.storing(device, s)
+    }
   }
 
   get size(): number {

@@ -89,13 +89,13 @@ function writeReading(reading: DecodedReading, received: number): void {
   store(reading, received)
   if (fault.duplicate > 0) {
     fault.duplicate--
-    filling.addReading(reading, received, rx++)
+    filling.addReading(reading, received, rx++, tracker.storing(reading.device, reading.seq))
   }
 }
 
 /** Puts an accepted reading into the filling batch and runs the alert rules on it (never on a redelivery). */
 function store(reading: DecodedReading, received: number): void {
-  filling.addReading(reading, received, rx++)
+  filling.addReading(reading, received, rx++, tracker.storing(reading.device, reading.seq))
   const events = alerts.evaluate(reading)
   if (fault.spuriousAlert > 0 && reading.kind === 'collar') {
     fault.spuriousAlert--

@@ -14,9 +14,13 @@ export interface StoredReading {
 
 const SAMPLES = 20
 
-/** Device ids lo ≤ id < hi in code-point order (what ORDER BY … COLLATE "C" gives for ASCII ids). */
-export interface DeviceRange { readonly lo?: string; readonly hi?: string }
-export const inRange = (id: string, r: DeviceRange): boolean => (r.lo === undefined || id >= r.lo) && (r.hi === undefined || id < r.hi)
+/**
+ * Device ids lo ≤ id < hi in code-point order (what ORDER BY … COLLATE "C" gives for ASCII ids), and
+ * when `only` is given, just those ids (the devices the set-based pass could not clear).
+ */
+export interface DeviceRange { readonly lo?: string; readonly hi?: string; readonly only?: readonly string[] }
+export const inRange = (id: string, r: DeviceRange): boolean =>
+  (r.lo === undefined || id >= r.lo) && (r.hi === undefined || id < r.hi) && (r.only === undefined || r.only.includes(id))
 
 /** Classes of Jepsen's set checker, plus value integrity (P2) over the same pass. */
 export interface SetCounts {

@@ -60,27 +60,25 @@ function inThread(task: ShareTask): Promise<KindReport> {
 }
 
 /**
- * P1–P3 for every kind. A kind with many readings is split into contiguous ranges of device ids, each
- * checked by its own thread over its own connection (the oracle is CPU-bound: one core per share);
- * the reports merge exactly (counts add, samples and worst cases combine).
+ * P1–P3 for every kind, row by row. A kind with many readings is split into contiguous ranges of
+ * device ids, each checked by its own thread over its own connection (the oracle is CPU-bound: one
+ * core per share); the reports merge exactly (counts add, samples and worst cases combine).
  */
 export async function checkKinds(client: pg.Client, runId: number, manifest: RunManifest, threads = availableParallelism()): Promise<Map<Kind, KindReport>> {
   const out = new Map<Kind, KindReport>()
-  let where: { url: string; schema: string } | undefined
-  for (const kind of KIND_NAMES) {
-    const ids: string[] = []
-    for (let i = 0; i < fleetSize(manifest.fleet); i++) {
-      const d = deviceAt(manifest.fleet, i)
-      if (d.kind === kind) ids.push(d.id)
-    }
-    const parts = Math.min(threads, ids.length, Math.floor((ids.length * manifest.perDevice) / MIN_PARALLEL_READINGS))
-    if (parts < 2) {
-      out.set(kind, await checkKind(client, runId, manifest, kind))
-      continue
-    }
-    where ??= await whereIs(client)
-    const w = where
-    out.set(kind, mergeReports(await Promise.all(shares(ids, parts).map((range) => inThread({ ...w, runId, manifest, kind, range })))))
-  }
+  for (const kind of KIND_NAMES) out.set(kind, await checkKindExactly(client, runId, manifest, kind, threads))
   return out
+}
+
+/** P1–P3 of one kind row by row, over as many threads as its size is worth. */
+export async function checkKindExactly(client: pg.Client, runId: number, manifest: RunManifest, kind: Kind, threads = availableParallelism()): Promise<KindReport> {
+  const ids: string[] = []
+  for (let i = 0; i < fleetSize(manifest.fleet); i++) {
+    const d = deviceAt(manifest.fleet, i)
+    if (d.kind === kind) ids.push(d.id)
+  }
+  const parts = Math.min(threads, ids.length, Math.floor((ids.length * manifest.perDevice) / MIN_PARALLEL_READINGS))
+  if (parts < 2) return checkKind(client, runId, manifest, kind)
+  const where = await whereIs(client)
+  return mergeReports(await Promise.all(shares(ids, parts).map((range) => inThread({ ...where, runId, manifest, kind, range }))))
 }

@@ -5,7 +5,7 @@ import { redactUrl } from '../config/resolve.js'
 import { summaryText } from '../report/result.js'
 import { initHistograms, summarizeEncoded } from '../util/histogram.js'
 import type { PropertyResult, RunManifest } from './types.js'
-import { sloOf, verifyRun } from './verify.js'
+import { sloOf, verifyRun, type VerifyOptions } from './verify.js'
 import { migrate, pgSession } from '../db/migrate.js'
 import type { RateRecord } from './rates.js'
 
@@ -20,7 +20,7 @@ export interface VerifyOutcome {
 }
 
 /** `iotbench verify <run>`: the verdict again, from what the database holds for that run. */
-export async function verifyStored(cfg: RunConfig, runName: string, log: (line: string) => void): Promise<VerifyOutcome> {
+export async function verifyStored(cfg: RunConfig, runName: string, log: (line: string) => void, opts: VerifyOptions = {}): Promise<VerifyOutcome> {
   await initHistograms()
   return withDatabase(
     cfg,
@@ -48,7 +48,7 @@ export async function verifyStored(cfg: RunConfig, runName: string, log: (line: 
         scheduleLag: summarizeEncoded(histograms.scheduleLag),
       }
       const slo = sloOf(row.config)
-      const properties = await verifyRun(client, row.id, manifest, latency, slo, row.rates ?? undefined)
+      const properties = await verifyRun(client, row.id, manifest, latency, slo, row.rates ?? undefined, opts)
       const verdict = properties.every((p) => p.pass) ? 'pass' : 'fail'
       const environment = { broker: String(row.config.mqttUrl ?? 'embedded aedes'), database: cfg.databaseUrl ? redactUrl(cfg.databaseUrl) : 'embedded PostgreSQL', storage: row.storage }
       return {

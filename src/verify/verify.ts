@@ -2,7 +2,10 @@ import type pg from 'pg'
 import { KINDS, KIND_NAMES, type FieldValue, type Kind } from '../kinds.js'
 import type { LatencySummary } from '../util/histogram.js'
 import { SetChecker, type DeviceRange, type SetCounts, type SetReport } from './completeness.js'
-import { checkKinds } from './parallel.js'
+import { checkKinds, type KindReport } from './parallel.js'
+import { checkKindsFast } from './fast.js'
+import { digestsFor, type PendingDigests } from './oracle-digests.js'
+import { contextOf } from '../sim/oracle.js'
 import { OrderChecker, type OrderReport } from './ordering.js'
 import { copyRowBatches } from '../db/copy-rows.js'
 import type { PropertyResult, RunManifest, Sample } from './types.js'
@@ -50,7 +53,8 @@ export async function checkKind(client: pg.Client, runId: number, manifest: RunM
   const spec = KINDS[kind]
   const set = new SetChecker(manifest, kind, range)
   const cols = spec.fields.map((f) => f.name).join(', ')
-  const inRangeSql = `${range.lo !== undefined ? ` AND device COLLATE "C" >= ${sqlText(range.lo)}` : ''}${range.hi !== undefined ? ` AND device COLLATE "C" < ${sqlText(range.hi)}` : ''}`
+  const onlySql = range.only !== undefined ? ` AND device = ANY(ARRAY[${range.only.map(sqlText).join(', ') || "''"}]::text[])` : ''
+  const inRangeSql = `${range.lo !== undefined ? ` AND device COLLATE "C" >= ${sqlText(range.lo)}` : ''}${range.hi !== undefined ? ` AND device COLLATE "C" < ${sqlText(range.hi)}` : ''}${onlySql}`
   const byDeviceSeq = `SELECT device, seq, (extract(epoch FROM ts) * 1000)::bigint, ${cols} FROM ${spec.table}
     WHERE run_id = ${Number(runId)}${inRangeSql} ORDER BY device COLLATE "C", seq, rx`
   for await (const rows of copyRowBatches(client, byDeviceSeq)) {
@@ -73,9 +77,27 @@ const sumCounts = (reports: SetReport[]): SetCounts => {
 }
 const firstOf = (lists: Sample[][]): Sample[] => lists.flat().slice(0, 20)
 
-/** Checks P1–P4 for one run from the database (streamed, set-based) and the merged latency histograms. */
-export async function verifyRun(client: pg.Client, runId: number, manifest: RunManifest, latency: LatencyEvidence, slo: Slo, rates?: RateRecord): Promise<PropertyResult[]> {
-  const perKind = await checkKinds(client, runId, manifest)
+export interface VerifyOptions {
+  /** Oracle digests being computed while the run's load ran (src/verify/oracle-digests.ts). */
+  readonly pendingDigests?: PendingDigests
+  /** Check P1–P3 row by row for every device (no set-based pass). */
+  readonly rowByRow?: boolean
+  /** Regenerate the oracle digests from the seed even when the run has them stored. */
+  readonly regenerateDigests?: boolean
+}
+
+/** P1–P3 set-based in the database (src/verify/fast.ts), or row by row when asked to. */
+async function checkSets(client: pg.Client, runId: number, manifest: RunManifest, opts: VerifyOptions): Promise<{ perKind: Map<Kind, KindReport>; method: Record<string, unknown> }> {
+  if (opts.rowByRow) return { perKind: await checkKinds(client, runId, manifest), method: { method: 'row by row (--row-by-row)' } }
+  const spec = { ...contextOf(manifest), ...(manifest.replay && { replay: manifest.replay }), perDevice: manifest.perDevice }
+  const { digests, source } = await digestsFor(client, runId, spec, { ...(opts.pendingDigests && { pending: opts.pendingDigests }), ...(opts.regenerateDigests && { regenerate: true }) })
+  const { perKind, stats } = await checkKindsFast(client, runId, manifest, digests)
+  return { perKind, method: { method: 'set-based: per-device digests in the database, then row by row for devices that differ', oracleDigests: source, ...stats } }
+}
+
+/** Checks P1–P7 for one run from the database (set-based, then streamed where needed) and the merged latency histograms. */
+export async function verifyRun(client: pg.Client, runId: number, manifest: RunManifest, latency: LatencyEvidence, slo: Slo, rates?: RateRecord, opts: VerifyOptions = {}): Promise<PropertyResult[]> {
+  const { perKind, method } = await checkSets(client, runId, manifest, opts)
   const sets = KIND_NAMES.map((k) => perKind.get(k)!.set)
   const orders = KIND_NAMES.map((k) => perKind.get(k)!.order)
   const c = sumCounts(sets)
@@ -95,6 +117,7 @@ export async function verifyRun(client: pg.Client, runId: number, manifest: RunM
       lostByDevice: sets.flatMap((s) => s.lostByDevice).sort((a, b) => b[1] - a[1]).slice(0, 20),
       duplicated: firstOf(sets.map((s) => s.duplicated)),
       unexpected: firstOf(sets.map((s) => s.unexpected)),
+      checked: method,
       reproduce,
     },
   }

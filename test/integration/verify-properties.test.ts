@@ -103,4 +103,32 @@ describe('the fault hook fails each property with its evidence', () => {
     assert.equal(byId.P7.evidence.found, byId.P7.evidence.injected, 'every injected malformed message is there')
     assert.equal(byId.P1.evidence.counts.lost, 2)
   })
+
+  test('P1–P3 set-based and row by row give the same verdict, counts and evidence; only the faulty devices leave the database', async () => {
+    const { id, schema, byId } = await failingRun(['--fault-hook', 'drop=1,duplicate=1,reorder=1,corrupt=1'])
+    for (const p of ['P1', 'P2', 'P3']) assert.equal(byId[p].pass, false, `${p}: ${byId[p].summary}`)
+    const checked = byId.P1.evidence.checked
+    assert.match(checked.method, /^set-based/)
+    assert.equal(checked.oracleDigests, 'computed during the run')
+    // Four faults touch at most four devices (and at least one); every other device is cleared in the database.
+    assert.ok(checked.checkedRowByRow >= 1 && checked.checkedRowByRow <= 4, JSON.stringify(checked))
+    assert.equal(checked.clearedInDatabase + checked.checkedRowByRow, checked.devices, JSON.stringify(checked))
+
+    const verifyWith = async (extra: readonly string[]): Promise<Record<string, any>> => {
+      const v = await runCli(['verify', id, ...TEST_EMBEDDED, '--db-schema', schema, '--results-dir', results, ...extra])
+      assert.equal(v.code, 3, v.stdout + v.stderr)
+      const again = JSON.parse(readFileSync(join(results, id, 'verify.json'), 'utf8'))
+      return Object.fromEntries(again.properties.map((p: { id: string }) => [p.id, p]))
+    }
+    const rowByRow = await verifyWith(['--row-by-row'])
+    const stored = await verifyWith([])
+    assert.equal(rowByRow.P1.evidence.checked.method, 'row by row (--row-by-row)')
+    assert.equal(stored.P1.evidence.checked.oracleDigests, 'stored with the run')
+    for (const p of ['P1', 'P2', 'P3']) {
+      const { checked: _a, ...fast } = byId[p].evidence
+      const { checked: _b, ...slow } = rowByRow[p].evidence
+      assert.deepEqual(fast, slow, `${p}: set-based and row-by-row evidence differ`)
+      assert.equal(stored[p].summary, byId[p].summary)
+    }
+  })
 })

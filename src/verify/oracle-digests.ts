@@ -1,0 +1,90 @@
+import { availableParallelism } from 'node:os'
+import { Worker } from 'node:worker_threads'
+import type pg from 'pg'
+import { fleetSize } from '../fleet.js'
+import type { OracleSpec } from '../sim/oracle.js'
+import { splitRange } from '../util/shares.js'
+
+/** The oracle's fingerprint of one device's whole stream, seqs 0..perDevice−1 (src/verify/digest.ts). */
+export interface OracleDigest { readonly rows: number; readonly d1: number; readonly d2: number; readonly exact: boolean }
+export type OracleDigests = ReadonlyMap<string, OracleDigest>
+
+/** What the digest threads need: the oracle's constants and how many readings each device sends. */
+export interface DigestSpec extends OracleSpec { readonly perDevice: number }
+
+export interface DigestTask { readonly spec: DigestSpec; readonly from: number; readonly to: number; readonly paced: boolean }
+export type DigestRow = readonly [device: string, rows: number, d1: number, d2: number, exact: boolean]
+
+/** Oracle digests being computed in the background; `hurry` lifts the pacing once the load is over. */
+export interface PendingDigests {
+  readonly result: Promise<OracleDigests>
+  hurry(): void
+  stop(): Promise<void>
+}
+
+/**
+ * Regenerates every device's stream from the seed in worker threads and digests it. `paced` (during a
+ * run's load) keeps one thread at about a third of a core until `hurry`, so the load keeps its CPU;
+ * otherwise one thread per core works flat out.
+ */
+export function computeDigests(spec: DigestSpec, opts: { paced?: boolean; threads?: number } = {}): PendingDigests {
+  const devices = fleetSize(spec.fleet)
+  const threads = Math.max(1, Math.min(opts.paced ? 1 : (opts.threads ?? availableParallelism()), devices))
+  const workers = splitRange(devices, threads).map(([from, to]) => new Worker(new URL('./oracle-digest-worker.js', import.meta.url), { workerData: { spec, from, to, paced: opts.paced === true } satisfies DigestTask }))
+  for (const w of workers) w.unref()
+  const parts = workers.map(
+    (w) =>
+      new Promise<DigestRow[]>((resolve, reject) => {
+        w.once('message', (m: { ok: true; rows: DigestRow[] } | { ok: false; message: string }) => (m.ok ? resolve(m.rows) : reject(new Error(`oracle digests: ${m.message}`))))
+        w.once('error', reject)
+        w.once('exit', (code) => reject(new Error(`oracle digest thread exited with ${code}`)))
+      }),
+  )
+  const result = Promise.all(parts).then((all) => new Map(all.flat().map(([device, rows, d1, d2, exact]) => [device, { rows, d1, d2, exact }])))
+  result.catch(() => undefined) // a run that fails before verifying never awaits it
+  return {
+    result,
+    hurry: () => {
+      for (const w of workers) w.postMessage('hurry')
+    },
+    stop: async () => {
+      await Promise.all(workers.map((w) => w.terminate()))
+    },
+  }
+}
+
+/** The run's stored oracle digests, when every device of its fleet has one. */
+export async function loadDigests(client: pg.Client, runId: number, spec: DigestSpec): Promise<OracleDigests | undefined> {
+  const r = await client.query<{ device: string; rows: number; d1: string; d2: string; exact: boolean }>('SELECT device, rows, d1, d2, exact FROM oracle_digests WHERE run_id = $1', [runId])
+  if (r.rows.length !== fleetSize(spec.fleet) || r.rows.some((x) => x.rows !== spec.perDevice)) return undefined
+  return new Map(r.rows.map((x) => [x.device, { rows: x.rows, d1: Number(x.d1), d2: Number(x.d2), exact: x.exact }]))
+}
+
+export async function storeDigests(client: pg.Client, runId: number, digests: OracleDigests): Promise<void> {
+  const list = [...digests.entries()]
+  await client.query(
+    `INSERT INTO oracle_digests (run_id, device, rows, d1, d2, exact)
+     SELECT $1, * FROM unnest($2::text[], $3::int[], $4::int8[], $5::int8[], $6::bool[])
+     ON CONFLICT (run_id, device) DO UPDATE SET rows = excluded.rows, d1 = excluded.d1, d2 = excluded.d2, exact = excluded.exact`,
+    [runId, list.map(([d]) => d), list.map(([, x]) => x.rows), list.map(([, x]) => x.d1), list.map(([, x]) => x.d2), list.map(([, x]) => x.exact)],
+  )
+}
+
+/**
+ * The oracle digests of a run: `pending` (computed while its load ran), else those stored with the
+ * run, else regenerated now from the seed — and stored, so the next `iotbench verify` reuses them.
+ * `regenerate` ignores stored digests (and replaces them).
+ */
+export async function digestsFor(client: pg.Client, runId: number, spec: DigestSpec, opts: { pending?: PendingDigests; regenerate?: boolean } = {}): Promise<{ digests: OracleDigests; source: 'computed during the run' | 'stored with the run' | 'regenerated from the seed' }> {
+  if (opts.pending && !opts.regenerate) {
+    opts.pending.hurry()
+    const digests = await opts.pending.result
+    await storeDigests(client, runId, digests)
+    return { digests, source: 'computed during the run' }
+  }
+  const stored = opts.regenerate ? undefined : await loadDigests(client, runId, spec)
+  if (stored) return { digests: stored, source: 'stored with the run' }
+  const digests = await computeDigests(spec).result
+  await storeDigests(client, runId, digests)
+  return { digests, source: 'regenerated from the seed' }
+}
