@@ -94,7 +94,7 @@ ${EXIT_HELP}`)
     .command('verify')
     .argument('<run-id>', 'the run to verify again (its name, as printed by run)')
     .description('re-run verification of a finished run from the database alone (seed, profile and source acknowledgements are stored with the run)')
-  addOptions(verify, DB_KEYS)
+  addOptions(verify, [...DB_KEYS, 'dashboards'])
   verify.addHelpText('after', `
 Example:
   iotbench verify 20261123-140512-ci-3fa2 --database-url postgres://…
