@@ -172,3 +172,59 @@ export function comparePanelRows(found: ReadonlyArray<Record<string, unknown>>, 
   }
   return { compared: Math.max(e.length, f.length), differences, differing }
 }
+
+/**
+ * What each panel of the provisioned dashboards means, independently of its SQL: per farm and minute,
+ * `across` of one aggregate column over the farm's devices (times `scale`). The oracle computes this
+ * from its own buckets, so a panel whose query computes something else (max where it means avg, the
+ * wrong column, a lost filter) differs from it. A panel without a declared meaning is compared with
+ * the same query run over the oracle's aggregates (which checks its data, not its meaning).
+ */
+export interface PanelMeaning {
+  readonly title: string
+  readonly sources: ReadonlyArray<{ readonly view: string; readonly column: string }>
+  readonly across: 'avg' | 'max' | 'sum'
+  readonly scale?: number
+}
+
+export const PANEL_MEANINGS: readonly PanelMeaning[] = [
+  { title: 'Neck temperature, herd mean per farm (°C)', sources: [{ view: 'collar_1m', column: 'neck_temp_c' }], across: 'avg' },
+  { title: 'Hottest cow per farm (°C)', sources: [{ view: 'collar_1m', column: 'neck_temp_max_c' }], across: 'max' },
+  { title: 'Activity index, herd mean per farm', sources: [{ view: 'collar_1m', column: 'activity' }], across: 'avg' },
+  { title: 'Rumination, herd mean per farm (min/h)', sources: [{ view: 'collar_1m', column: 'rumination_min' }], across: 'avg', scale: 60 },
+  { title: 'Milk yield per farm (kg/min)', sources: [{ view: 'milk_1m', column: 'yield_kg' }], across: 'sum' },
+  { title: 'Conductivity per farm (mS/cm)', sources: [{ view: 'milk_1m', column: 'conductivity_ms_cm' }], across: 'avg' },
+  { title: 'Bulk-tank milk temperature per farm (°C)', sources: [{ view: 'chiller_1m', column: 'milk_temp_max_c' }], across: 'max' },
+  { title: 'Compressor duty per farm', sources: [{ view: 'chiller_1m', column: 'compressor_duty' }], across: 'avg' },
+  { title: 'Readings per minute per farm', sources: ['collar_1m', 'milk_1m', 'chiller_1m'].map((view) => ({ view, column: 'readings' })), across: 'sum' },
+]
+
+/** The oracle's series of one panel meaning: per (minute, farm), accumulated bucket by bucket. */
+export class FarmSeries {
+  private readonly acc = new Map<string, { t: number; farm: string; n: number; sum: number; max: number; nulls: number }>()
+  constructor(readonly meaning: PanelMeaning) {}
+
+  add(view: string, column: string, farm: string, t: number, value: number | null): void {
+    if (!this.meaning.sources.some((s) => s.view === view && s.column === column)) return
+    const k = `${t}|${farm}`
+    let a = this.acc.get(k)
+    if (!a) this.acc.set(k, (a = { t, farm, n: 0, sum: 0, max: -Infinity, nulls: 0 }))
+    if (value === null) {
+      a.nulls++
+      return
+    }
+    a.n++
+    a.sum += value
+    a.max = Math.max(a.max, value)
+  }
+
+  /** Rows shaped like the panel's result: time, metric (the farm), value. */
+  rows(): Array<Record<string, unknown>> {
+    const s = this.meaning.scale ?? 1
+    return [...this.acc.values()].map((a) => ({
+      time: new Date(a.t),
+      metric: a.farm,
+      value: a.n === 0 ? null : (this.meaning.across === 'avg' ? a.sum / a.n : this.meaning.across === 'sum' ? a.sum : a.max) * s,
+    }))
+  }
+}
