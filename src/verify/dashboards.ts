@@ -227,9 +227,11 @@ class OracleTables implements OracleSink {
   readonly uncheckedTimes = new Set<number>()
   /** The oracle's series of every declared panel meaning, by panel title. */
   readonly series = new Map(PANEL_MEANINGS.map((m) => [m.title, new FarmSeries(m)]))
-  constructor(private readonly db: SqlSession, private readonly runId: number) {}
+  /** `tables`: write the oracle's buckets into temporary tables, for panels without a declared meaning. */
+  constructor(private readonly db: SqlSession, private readonly runId: number, private readonly tables: boolean) {}
 
   async create(runName: string, startedAt: Date): Promise<void> {
+    if (!this.tables) return
     await this.drop()
     await this.db.query(`CREATE TEMP TABLE runs (id int, name text, profile text, started_at timestamptz)`)
     await this.db.query(`INSERT INTO pg_temp.runs VALUES ($1, $2, '', $3)`, [this.runId, runName, startedAt])
@@ -245,6 +247,7 @@ class OracleTables implements OracleSink {
       row[c.column] = b.values[i]
       for (const f of this.series.values()) f.add(spec.view, c.column, device.farm, b.t, b.values[i] ?? null)
     })
+    if (!this.tables) return
     rows.push(row)
     this.pending.set(spec.view, rows)
     if (rows.length >= FETCH) await this.flush(spec.view)
@@ -264,6 +267,7 @@ class OracleTables implements OracleSink {
 
   /** Temporary tables named like the schema's would shadow them for this session: always dropped. */
   async drop(): Promise<void> {
+    if (!this.tables) return
     for (const t of ['runs', ...AGGREGATES.map((a) => a.view)]) await this.db.query(`DROP TABLE IF EXISTS pg_temp.${t}`)
   }
 }
@@ -331,7 +335,9 @@ export async function checkDashboards(db: SqlSession, runId: number, manifest: R
     return j ? now.getTime() - intervalMs(j.config['drop_after']) : undefined
   }
 
-  const oracleTables = new OracleTables(db, runId)
+  // The oracle's buckets go into temporary tables only when a panel has no declared meaning.
+  const undeclared = loadSqlPanels(opts.dashboardsDir).panels.some((p) => !PANEL_MEANINGS.some((m) => m.title === p.panel))
+  const oracleTables = new OracleTables(db, runId, undeclared)
   const aggregates: AggregateReport[] = []
   let panels: { dashboards: number; panels: PanelReport[] }
   try {

