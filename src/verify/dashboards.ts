@@ -351,7 +351,9 @@ export async function checkDashboards(db: SqlSession, runId: number, manifest: R
     const lasts = aggregates.flatMap((a) => (a.lastBucket ? [Date.parse(a.lastBucket)] : []))
     const farms = Array.from({ length: manifest.fleet.farms }, (_, i) => farmId(manifest.fleet, i))
     panels = await checkPanels(db, schemaSql, opts.dashboardsDir, {
-      runName: run.name, farms, fromMs: Math.min(...firsts), toMs: Math.max(...lasts) + BUCKET_MS, skipTime: (t) => oracleTables.uncheckedTimes.has(t), meanings: oracleTables.series,
+      runName: run.name, farms,
+      // A run without a bucket (no readings) still gets a range: the panels then must show nothing and fail.
+      fromMs: firsts.length ? Math.min(...firsts) : manifest.simStartMs, toMs: lasts.length ? Math.max(...lasts) + BUCKET_MS : manifest.simStartMs + BUCKET_MS, skipTime: (t) => oracleTables.uncheckedTimes.has(t), meanings: oracleTables.series,
     })
   } finally {
     await oracleTables.drop()
