@@ -111,6 +111,13 @@ describe('P8 on TimescaleDB (PGlite + timescaledb, policies called by hand)', ()
     const panels = (p8.evidence.dashboards as { panels: Array<{ panel: string; pass: boolean; detail: string }> }).panels
     assert.equal(panels.length, 9)
     for (const p of panels) assert.match(p.detail, /rows equal the oracle's/, p.panel)
+
+    // Without a scheduler the policy jobs never run: P8 reads their real records and says so.
+    const withJobs = await checkDashboards(db, recentId, recent)
+    assert.equal(withJobs.pass, false)
+    assert.match(withJobs.summary, /policy jobs: job \d+ policy_\w+ on \w+ never ran/)
+    const jobs = (withJobs.evidence.jobs as { findings: Array<{ proc: string }> }).findings.map((f) => f.proc).sort()
+    assert.deepEqual(jobs, [...Array(3).fill('policy_compression'), ...Array(3).fill('policy_refresh_continuous_aggregate'), ...Array(3).fill('policy_retention')])
   })
 
   test('rows that arrive after a refresh are pending, not a mismatch, until the next refresh', async () => {
