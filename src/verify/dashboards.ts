@@ -376,9 +376,15 @@ export async function checkDashboards(db: SqlSession, runId: number, manifest: R
   const pass = mismatchCount === 0 && badPanels.length === 0 && (jobVerdict?.pass ?? true) && chunkProblems.length === 0
   const checked = aggregates.reduce((n, a) => n + a.checked, 0)
   const notRefreshed = aggregates.reduce((n, a) => n + a.notRefreshed, 0)
+  const uncertain = aggregates.reduce((n, a) => n + a.uncertain, 0)
+  const pastRetention = aggregates.reduce((n, a) => n + a.pastRetention, 0)
   const parts = [
     mismatchCount === 0
-      ? `${checked} aggregate buckets equal the raw rows and the oracle${notRefreshed ? ` (${notRefreshed} not refreshed yet, not compared)` : ''}`
+      ? `${checked} aggregate buckets equal the raw rows and the oracle${[
+        notRefreshed ? `${notRefreshed} not refreshed yet, not compared` : '',
+        uncertain ? `${uncertain} holding never-acknowledged readings, compared with the raw rows only` : '',
+        pastRetention ? `${pastRetention} past the retention window` : '',
+      ].filter(Boolean).map((x, i, all) => `${i === 0 ? ' (' : ''}${x}${i === all.length - 1 ? ')' : ''}`).join('; ')}`
       : `${mismatchCount} aggregate values differ (first: ${describe(aggregates.flatMap((a) => a.mismatches)[0]!)})`,
     badPanels.length === 0
       ? `${panels.panels.length} dashboard queries return the oracle's values`
