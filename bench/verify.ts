@@ -11,6 +11,7 @@
  *                       per-device digests in PostgreSQL against the stored oracle digests
  *   verify-p5           P5 alerts against the anomaly windows and the rules
  *   verify-all          P1–P7 as `iotbench verify` runs them (set-based P1–P3)
+ *   verify-p8           P8 dashboard data (aggregates and panels against the raw rows and the oracle)
  *   verify-p1-p3-row-by-row   the streaming checkers over every row (`iotbench verify --row-by-row`)
  *   oracle-1thread      the generator alone, one thread
  * Writes bench-results/verify-<time>.json and bench-results/verify-latest.json.
@@ -33,6 +34,7 @@ import { initHistograms } from '../src/util/histogram.js'
 import { sloOf, verifyRun } from '../src/verify/verify.js'
 import { checkKinds } from '../src/verify/parallel.js'
 import { checkKindsFast } from '../src/verify/fast.js'
+import { checkDashboards } from '../src/verify/dashboards.js'
 import { digestsFor, loadDigests } from '../src/verify/oracle-digests.js'
 import { AlertChecker } from '../src/verify/alerts.js'
 import type { RunManifest } from '../src/verify/types.js'
@@ -121,12 +123,17 @@ try {
       return `${r.counts.episodes} episodes, ${r.counts.raised} alerts`
     })
     await timed('verify-all', async () => {
-      const props = await verifyRun(client, runId, manifest, latency, sloOf({}), rates)
+      const props = await verifyRun(client, runId, manifest, latency, sloOf({}), rates, { skipDashboards: true })
       const failed = props.filter((p) => !p.pass)
       if (failed.length) throw new Error(`bench run does not verify: ${failed.map((p) => `${p.id} ${p.summary}`).join('; ')}`)
       return props.find((p) => p.id === 'P5')!.summary.split(';')[0]
     })
   }
+  await timed('verify-p8', async () => {
+    const p8 = await checkDashboards(pgSession(client), runId, manifest, {})
+    if (!p8.pass) throw new Error(`bench run does not verify P8: ${p8.summary}`)
+    return p8.summary
+  })
   await timed('verify-p1-p3-row-by-row', async () => {
     const bad = faults(await checkKinds(client, runId, manifest))
     if (bad > 0) throw new Error(`bench run does not verify: ${bad} faults in P1–P3`)
@@ -151,7 +158,7 @@ try {
     results,
     best: {
       verifyP1P3PerS: best('verify-p1-p3'), verifyP5PerS: best('verify-p5'), verifyAllPerS: best('verify-all'),
-      rowByRowP1P3PerS: best('verify-p1-p3-row-by-row'), oracleDigestsPerS: best('oracle-digests'), oracleOneThreadPerS: best('oracle-1thread'),
+      rowByRowP1P3PerS: best('verify-p1-p3-row-by-row'), verifyP8PerS: best('verify-p8'), oracleDigestsPerS: best('oracle-digests'), oracleOneThreadPerS: best('oracle-1thread'),
     },
     target: 'P1–P7 verified at ≥ 2,000,000 readings/s (iotbench verify, oracle digests stored with the run)',
     meetsTarget: best('verify-all') >= 2_000_000,

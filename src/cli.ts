@@ -94,7 +94,7 @@ ${EXIT_HELP}`)
     .command('verify')
     .argument('<run-id>', 'the run to verify again (its name, as printed by run)')
     .description('re-run verification of a finished run from the database alone (seed, profile and source acknowledgements are stored with the run)')
-  addOptions(verify, DB_KEYS)
+  addOptions(verify, [...DB_KEYS, 'dashboards'])
   verify
     .option('--row-by-row', 'check P1–P3 row by row for every device, skipping the set-based pass (slower; the same verdict)')
     .option('--regenerate-oracle', 'regenerate the oracle digests from the seed instead of using those stored with the run')

@@ -208,7 +208,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   log('verifying')
   metrics.setPhase('verify')
   const slo = sloOf(cfg as unknown as Record<string, unknown>)
-  const properties = await verifyRun(admin, dbRunId, manifest, latency, slo, rates, { pendingDigests: digests })
+  const properties = await verifyRun(admin, dbRunId, manifest, latency, slo, rates, { pendingDigests: digests, dashboardsDir: cfg.dashboards })
   const verdict = properties.every((p) => p.pass) ? 'pass' : 'fail'
   metrics.setProperties(properties)
   metrics.setPhase('done')

@@ -58,6 +58,8 @@ export interface RunConfig {
   readonly metricsLingerSeconds: number
   /** Test-only: make the ingest misbehave, e.g. "drop=3,duplicate=2,reorder=2". */
   readonly faultHook: string | undefined
+  /** Folder of Grafana dashboard JSON files whose SQL panels P8 checks (default: the provisioned ones). */
+  readonly dashboards: string | undefined
   /** Malformed messages injected on telemetry topics (P7). */
   readonly badInput: number
   readonly sloAlertRecall: number
@@ -122,6 +124,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'metricsHost', flag: 'metrics-host', type: 'string', pattern: /^[A-Za-z0-9.:_-]{1,253}$/, patternHelp: 'a host name or IP address', help: 'address the metrics endpoint binds to (0.0.0.0 to let a Prometheus in a container scrape it)' },
   { key: 'metricsLingerSeconds', flag: 'metrics-linger', type: 'number', min: 0, max: 3600, help: 'keep /metrics up this many seconds after the verdict, so Prometheus scrapes the final values' },
   { key: 'faultHook', flag: 'fault-hook', type: 'string', pattern: /^((drop|duplicate|reorder|corrupt|stallMs|dropAlert|spuriousAlert|delayAlert|deadLetter)=\d+)(,(drop|duplicate|reorder|corrupt|stallMs|dropAlert|spuriousAlert|delayAlert|deadLetter)=\d+)*$/, patternHelp: 'name=N,… with names drop, duplicate, reorder, corrupt, stallMs, dropAlert, spuriousAlert, delayAlert, deadLetter', hidden: true, help: 'test only: make the ingest drop, duplicate, reorder or corrupt readings, stall a commit, drop, invent or delay alerts, or reject valid readings (see src/ingest/fault-hook.ts)' },
+  { key: 'dashboards', flag: 'dashboards', type: 'string', help: 'folder of Grafana dashboard JSON files whose SQL panels P8 runs against the run and compares with the oracle (default: dashboards/grafana/dashboards)' },
   { key: 'badInput', flag: 'bad-input', type: 'int', min: 0, max: 1_000_000, profilePath: ['badInput'], help: 'malformed messages the simulators inject on telemetry topics (P7: each must land in dead_letters with its reason)' },
   { key: 'sloAlertRecall', flag: 'slo-alert-recall', type: 'number', min: 0, max: 1, profilePath: ['slo', 'alertRecall'], help: 'P5 fails when fewer detectable injected anomalies than this share raised their alert in time' },
   { key: 'sloAlertPrecision', flag: 'slo-alert-precision', type: 'number', min: 0, max: 1, profilePath: ['slo', 'alertPrecision'], help: 'P5 fails when fewer alerts than this share map to an injected anomaly (or the rule’s condition)' },
@@ -170,6 +173,7 @@ export const DEFAULTS: RunConfig = {
   metricsHost: '127.0.0.1',
   metricsLingerSeconds: 0,
   faultHook: undefined,
+  dashboards: undefined,
   badInput: 0,
   sloAlertRecall: 1,
   sloAlertPrecision: 1,

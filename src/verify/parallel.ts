@@ -16,7 +16,7 @@ const SAMPLES = 20
 const MIN_PARALLEL_READINGS = 200_000
 
 /** Connection URL and schema of an open client, for worker threads to open their own. */
-async function whereIs(client: pg.Client): Promise<{ url: string; schema: string }> {
+export async function whereIs(client: pg.Client): Promise<{ url: string; schema: string }> {
   const p = (client as unknown as { connectionParameters: { user: string; password?: string; host: string; port: number; database: string } }).connectionParameters
   const schema = String((await client.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s)
   const auth = `${encodeURIComponent(p.user)}${p.password ? `:${encodeURIComponent(p.password)}` : ''}@`

@@ -48,7 +48,7 @@ export async function verifyStored(cfg: RunConfig, runName: string, log: (line: 
         scheduleLag: summarizeEncoded(histograms.scheduleLag),
       }
       const slo = sloOf(row.config)
-      const properties = await verifyRun(client, row.id, manifest, latency, slo, row.rates ?? undefined, opts)
+      const properties = await verifyRun(client, row.id, manifest, latency, slo, row.rates ?? undefined, { ...opts, dashboardsDir: cfg.dashboards })
       const verdict = properties.every((p) => p.pass) ? 'pass' : 'fail'
       const environment = { broker: String(row.config.mqttUrl ?? 'embedded aedes'), database: cfg.databaseUrl ? redactUrl(cfg.databaseUrl) : 'embedded PostgreSQL', storage: row.storage }
       return {

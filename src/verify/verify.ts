@@ -2,7 +2,8 @@ import type pg from 'pg'
 import { KINDS, KIND_NAMES, type FieldValue, type Kind } from '../kinds.js'
 import type { LatencySummary } from '../util/histogram.js'
 import { SetChecker, type DeviceRange, type SetCounts, type SetReport } from './completeness.js'
-import { checkKinds, type KindReport } from './parallel.js'
+import { checkKinds, whereIs, type KindReport } from './parallel.js'
+import { connect } from '../db/connect.js'
 import { checkKindsFast } from './fast.js'
 import { digestsFor, type PendingDigests } from './oracle-digests.js'
 import { contextOf } from '../sim/oracle.js'
@@ -14,6 +15,8 @@ import { defaultSensorModels } from '../sim/models.js'
 import { AlertChecker, percentiles, type StoredAlert } from './alerts.js'
 import { checkDeadLetters, type DeadLetterReport } from './dead-letters.js'
 import { checkRates, type RateRecord } from './rates.js'
+import { checkDashboards, type DashboardCheckOptions } from './dashboards.js'
+import { pgSession } from '../db/migrate.js'
 
 export interface Slo {
   readonly p99Ms: number
@@ -77,13 +80,15 @@ const sumCounts = (reports: SetReport[]): SetCounts => {
 }
 const firstOf = (lists: Sample[][]): Sample[] => lists.flat().slice(0, 20)
 
-export interface VerifyOptions {
+export interface VerifyOptions extends DashboardCheckOptions {
   /** Oracle digests being computed while the run's load ran (src/verify/oracle-digests.ts). */
   readonly pendingDigests?: PendingDigests
   /** Check P1–P3 row by row for every device (no set-based pass). */
   readonly rowByRow?: boolean
   /** Regenerate the oracle digests from the seed even when the run has them stored. */
   readonly regenerateDigests?: boolean
+  /** Leave P8 out (bench:verify times it on its own). */
+  readonly skipDashboards?: boolean
 }
 
 /** P1–P3 set-based in the database (src/verify/fast.ts), or row by row when asked to. */
@@ -95,11 +100,13 @@ async function checkSets(client: pg.Client, runId: number, manifest: RunManifest
   return { perKind, method: { method: 'set-based: per-device digests in the database, then row by row for devices that differ', oracleDigests: source, ...stats } }
 }
 
-/** Checks P1–P7 for one run from the database (set-based, then streamed where needed) and the merged latency histograms. */
+/** Checks P1–P8 for one run from the database (P1–P3 set-based, then streamed where needed) and the merged latency histograms. */
 export async function verifyRun(client: pg.Client, runId: number, manifest: RunManifest, latency: LatencyEvidence, slo: Slo, rates?: RateRecord, opts: VerifyOptions = {}): Promise<PropertyResult[]> {
-  // P5 and P7 are mostly JavaScript, P1–P3 mostly PostgreSQL: run them side by side (one connection,
-  // its queries queue; the CPU work overlaps).
-  const [{ perKind, method }, p5, p7] = await Promise.all([checkSets(client, runId, manifest, opts), checkAlerts(client, runId, manifest, slo), checkBadInput(client, runId, manifest)])
+  // P5 and P7 are mostly JavaScript, P1–P3 mostly PostgreSQL: run them side by side, on a connection of their own.
+  const where = await whereIs(client)
+  const side = await connect(where.url, where.schema, 'iotbench-verify')
+  const sideChecks = (async () => [await checkAlerts(side, runId, manifest, slo), await checkBadInput(side, runId, manifest)] as const)()
+  const [{ perKind, method }, [p5, p7]] = await Promise.all([checkSets(client, runId, manifest, opts), sideChecks]).finally(() => side.end().catch(() => undefined))
   const sets = KIND_NAMES.map((k) => perKind.get(k)!.set)
   const orders = KIND_NAMES.map((k) => perKind.get(k)!.order)
   const c = sumCounts(sets)
@@ -148,7 +155,9 @@ export async function verifyRun(client: pg.Client, runId: number, manifest: RunM
     summary: e.count === 0 ? 'no latency was recorded' : `end-to-end p50 ${e.p50Ms} ms, p99 ${e.p99Ms} ms (SLO ≤ ${slo.p99Ms} ms), max ${e.maxMs} ms; broker hop p99 ${latency.brokerHop.p99Ms} ms`,
     evidence: { sloP99Ms: slo.p99Ms, endToEnd: e, brokerHop: latency.brokerHop, scheduleLag: latency.scheduleLag, measuredFrom: 'intended send time (open-loop schedule)', measuredTo: 'commit of the batch holding the reading' },
   }
-  return [p1, p2, p3, p4, p5, checkThroughput(rates, latency.scheduleLag, slo), p7]
+  const properties = [p1, p2, p3, p4, p5, checkThroughput(rates, latency.scheduleLag, slo), p7]
+  if (!opts.skipDashboards) properties.push(await checkDashboards(pgSession(client), runId, manifest, opts))
+  return properties
 }
 
 async function checkAlerts(client: pg.Client, runId: number, manifest: RunManifest, slo: Slo): Promise<PropertyResult> {

