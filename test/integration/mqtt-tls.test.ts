@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { Kafka, logLevel } from 'kafkajs'
+import mqtt from 'mqtt'
+import { KafkaBridge } from '../../src/transport/kafka/bridge.js'
+import { mqttJsOptions, mqttSecurityOf } from '../../src/transport/mqtt-options.js'
 import { readResult, runCli, runIdFrom, SHORT_RUN, tempResultsDir } from '../support/cli.js'
 import { requireService, uniqueName } from '../support/services.js'
 import { makePki, startTlsMosquitto, type Pki, type TlsBroker } from '../support/tls.js'
@@ -69,6 +73,35 @@ describe('MQTT over TLS with client certificates and a password', () => {
     assert.equal(r.code, 5, `exit ${r.code}\n${r.stdout}\n${r.stderr}`)
     assert.match(r.stderr, /cannot connect to the broker at mqtts:\/\/127\.0\.0\.1:\d+/)
     assert.match(r.stderr, /--mqtt-cert/)
+  })
+
+  test('the Kafka bridge subscribes through TLS with the same security and moves every message', async (t) => {
+    const kafkaUrl = await requireService(t, 'kafka')
+    if (!kafkaUrl) return
+    const brokers = [new URL(kafkaUrl).host]
+    const prefix = `${uniqueName('kbtls')}/`
+    const kafkaTopic = uniqueName('tls_telemetry')
+    const kafka = new Kafka({ clientId: uniqueName('test'), brokers, logLevel: logLevel.NOTHING })
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.createTopics({ topics: [{ topic: kafkaTopic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true })
+    await admin.disconnect()
+    const security = mqttSecurityOf({ mqttUrl: broker.url, mqttUsername: 'bench', mqttPassword: password, mqttCa: pki.caCert, mqttCert: pki.clientCert, mqttKey: pki.clientKey })
+    const bridge = new KafkaBridge({
+      mqttUrl: broker.url, mqttSecurity: security, mqttProtocol: 'auto', clientId: uniqueName('bridge'), filters: [`${prefix}farm/+/+/+/telemetry`],
+      topicPrefix: prefix, brokers, kafkaTopic, maxBatch: 500, window: 5_000, log: () => undefined,
+    })
+    await bridge.start()
+    const publisher = await mqtt.connectAsync(broker.url, { ...mqttJsOptions(security), clientId: uniqueName('pub'), protocolVersion: 4 })
+    const n = 300
+    for (let seq = 0; seq < n; seq++) await publisher.publishAsync(`${prefix}farm/farm01/collar/farm01-collar-0001/telemetry`, JSON.stringify({ seq }), { qos: 1 })
+    await publisher.endAsync()
+    const deadline = Date.now() + 30_000
+    while (bridge.stats.acked < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    const stats = await bridge.stop()
+    assert.equal(stats.received, n)
+    assert.equal(stats.produced, n)
+    assert.equal(stats.acked, n, 'acknowledged over TLS after Kafka had them')
   })
 
   test('the bridge checks the same credentials before it starts', async () => {
