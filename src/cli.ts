@@ -81,6 +81,9 @@ Examples:
   iotbench run --profile ci                                   # nothing installed: embedded aedes + PostgreSQL
   iotbench run --mqtt-url mqtt://127.0.0.1:1883 --database-url postgres://postgres:postgres@127.0.0.1:5432/postgres
   IOTBENCH_RATE=5000 iotbench run --duration 60               # env and flags override the profile
+  IOTBENCH_MQTT_PASSWORD=… iotbench run --mqtt-url mqtts://broker:8883 --mqtt-username bench \\
+    --mqtt-ca ca.crt --mqtt-cert client.crt --mqtt-key client.key \\
+    --database-url 'postgres://bench@db/iotbench?sslmode=verify-full' --database-ca db-ca.crt   # TLS everywhere
 ${LAYERS_HELP}
 ${EXIT_HELP}`)
   run.action(async (opts: Record<string, unknown>) => {
