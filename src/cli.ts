@@ -81,6 +81,9 @@ Examples:
   iotbench run --profile ci                                   # nothing installed: embedded aedes + PostgreSQL
   iotbench run --mqtt-url mqtt://127.0.0.1:1883 --database-url postgres://postgres:postgres@127.0.0.1:5432/postgres
   IOTBENCH_RATE=5000 iotbench run --duration 60               # env and flags override the profile
+  IOTBENCH_MQTT_PASSWORD=… iotbench run --mqtt-url mqtts://broker:8883 --mqtt-username bench \\
+    --mqtt-ca ca.crt --mqtt-cert client.crt --mqtt-key client.key \\
+    --database-url 'postgres://bench@db/iotbench?sslmode=verify-full' --database-ca db-ca.crt   # TLS everywhere
 ${LAYERS_HELP}
 ${EXIT_HELP}`)
   run.action(async (opts: Record<string, unknown>) => {
@@ -178,7 +181,7 @@ Exit codes:
     }
   })
 
-  program
+  const bridge = program
     .command('bridge')
     .description('move MQTT telemetry into a Kafka topic keyed by device, acknowledging MQTT only once Kafka has each record; runs until Ctrl-C')
     .option('--mqtt-url <url>', 'the broker to bridge from (required)')
@@ -187,12 +190,14 @@ Exit codes:
     .option('--kafka-brokers <host:port,…>', 'Kafka bootstrap brokers (required)')
     .option('--kafka-topic <name>', 'the Kafka topic (created if missing)', 'iotbench-telemetry')
     .option('--partitions <n>', 'partitions when the topic is created', '8')
+  for (const spec of OPTIONS.filter((o) => ['mqttUsername', 'mqttPassword', 'mqttCa', 'mqttCert', 'mqttKey'].includes(o.key))) bridge.option(`--${spec.flag} <value>`, spec.help)
+  bridge
     .addHelpText('after', `
 Example:
   bash infra/kafka/start-kafka.sh            # Apache Kafka from Maven Central jars on 127.0.0.1:19092
   iotbench bridge --mqtt-url mqtt://127.0.0.1:1883 --kafka-brokers 127.0.0.1:19092`)
     .action(async (opts: BridgeCommandOptions) => {
-      const resolved = resolveBridge(opts)
+      const resolved = resolveBridge(opts, process.env)
       const stop = new AbortController()
       for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort())
       const stats = await runBridgeCommand(resolved, log, stop.signal)

@@ -5,6 +5,8 @@ import type pg from 'pg'
 import { connect } from './db/connect.js'
 import { startEmbeddedDatabase } from './db/embedded.js'
 import type { MetricsSink } from './metrics/thread-metrics.js'
+import { databaseUrlOf } from './db/tls.js'
+import { checkBroker, mqttSecurityOf, type MqttSecurity, type MqttSecurityConfig } from './transport/mqtt-options.js'
 
 export interface Service {
   readonly url: string
@@ -16,19 +18,32 @@ export interface Service {
 const noop = async (): Promise<void> => undefined
 
 /** The database of a run: the one named by --database-url, or the embedded PostgreSQL. */
-export async function openDatabase(cfg: Pick<RunConfig, 'databaseUrl' | 'embeddedDir' | 'embeddedPgPort'>, log: (line: string) => void): Promise<Service> {
-  if (cfg.databaseUrl) return { url: cfg.databaseUrl, description: redactUrl(cfg.databaseUrl), stop: noop }
+export async function openDatabase(cfg: Pick<RunConfig, 'databaseUrl' | 'embeddedDir' | 'embeddedPgPort'> & { readonly databaseCa?: string | undefined }, log: (line: string) => void): Promise<Service> {
+  // Every connection of the run (main, ingest workers, verifier threads) uses this one URL, TLS settings included.
+  if (cfg.databaseUrl) return { url: databaseUrlOf(cfg)!, description: redactUrl(cfg.databaseUrl), stop: noop }
   log(`starting the embedded PostgreSQL (data folder ${cfg.embeddedDir}, port ${cfg.embeddedPgPort})`)
   const db = await startEmbeddedDatabase(cfg.embeddedDir, cfg.embeddedPgPort, log)
   return { url: db.url, description: `embedded PostgreSQL (${db.dataDir})`, stop: () => db.stop() }
 }
 
-/** The broker of a run: the one named by --mqtt-url, or aedes in its own thread on 127.0.0.1. */
-export async function openBroker(cfg: Pick<RunConfig, 'mqttUrl'>, log: (line: string) => void, sink?: MetricsSink): Promise<Service> {
-  if (cfg.mqttUrl) return { url: cfg.mqttUrl, description: redactUrl(cfg.mqttUrl), stop: noop }
+/** A broker and how every client of the run connects to it (credentials, TLS). */
+export interface BrokerService extends Service {
+  readonly security: MqttSecurity
+}
+
+/**
+ * The broker of a run: the one named by --mqtt-url (checked once with the run's credentials and TLS,
+ * so a wrong password or an untrusted certificate is one clear error), or aedes in its own thread on 127.0.0.1.
+ */
+export async function openBroker(cfg: MqttSecurityConfig, log: (line: string) => void, sink?: MetricsSink): Promise<BrokerService> {
+  if (cfg.mqttUrl) {
+    const security = mqttSecurityOf(cfg)
+    await checkBroker(cfg.mqttUrl, security)
+    return { url: cfg.mqttUrl, description: redactUrl(cfg.mqttUrl), security, stop: noop }
+  }
   const b = await startEmbeddedBroker(0, '127.0.0.1', sink)
   log(`embedded aedes broker on ${b.url} (zero-install default: use a real broker such as Mosquitto for loss figures at high rates)`)
-  return { url: b.url, description: `embedded aedes 1.2 (${b.url})`, stop: () => b.stop() }
+  return { url: b.url, description: `embedded aedes 1.2 (${b.url})`, security: {}, stop: () => b.stop() }
 }
 
 /** Runs `fn` with a client on the configured database (embedded or not), then closes everything. */

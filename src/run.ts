@@ -8,7 +8,7 @@ import { connect } from './db/connect.js'
 import { migrate, pgSession } from './db/migrate.js'
 import { errorMessage } from './errors.js'
 import { farmFilter, farmId, fleetSize, type FleetShape } from './fleet.js'
-import { openBroker, openDatabase, type Service } from './infra.js'
+import { openBroker, openDatabase, type BrokerService, type Service } from './infra.js'
 import type { IngestWorkerData } from './ingest/messages.js'
 import { startIngest } from './ingest/pool.js'
 import { RunMetrics } from './metrics/run-metrics.js'
@@ -32,6 +32,7 @@ import { badInputs } from './sim/bad-input.js'
 import { injectBadInput } from './sim/bad-input-publisher.js'
 import type { RateRecord, RateSample } from './verify/rates.js'
 import { writeJunit } from './verify/junit.js'
+import { MemorySampler, driftResults } from './report/soak.js'
 
 export interface RunOutcome {
   readonly result: RunResult
@@ -50,7 +51,7 @@ export function newRunId(profile: string, now = new Date()): string {
 
 /** The config as stored in result.json and the runs table: secrets redacted. */
 export function publicConfig(c: RunConfig): Record<string, unknown> {
-  return { ...c, mqttUrl: c.mqttUrl && redactUrl(c.mqttUrl), databaseUrl: c.databaseUrl && redactUrl(c.databaseUrl) }
+  return { ...c, mqttUrl: c.mqttUrl && redactUrl(c.mqttUrl), mqttPassword: c.mqttPassword && '***', databaseUrl: c.databaseUrl && redactUrl(c.databaseUrl) }
 }
 
 /** The whole bench: infrastructure, migrations, ingest, simulators, drain, verification, result. */
@@ -77,7 +78,7 @@ export async function runBench(cfg: RunConfig, log: (line: string) => void): Pro
   }
 }
 
-async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database: Service, broker: Service, log: (line: string) => void, metrics: RunMetrics): Promise<RunOutcome> {
+async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database: Service, broker: BrokerService, log: (line: string) => void, metrics: RunMetrics): Promise<RunOutcome> {
   const clock = epochClock
   const startedAt = new Date()
   const { storage, applied } = await migrate(pgSession(admin), cfg.dbSchema)
@@ -106,6 +107,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     worker,
     runId: dbRunId,
     mqttUrl: broker.url,
+    mqttSecurity: broker.security,
     mqttProtocol: cfg.mqttProtocol,
     clientId: `iotbench-${runId}-ingest-${worker}`,
     filters: farms.slice(from, to).map((f) => farmFilter(cfg.topicPrefix, f)),
@@ -134,10 +136,12 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   const runStart = clock()
   let simProgress = { sent: 0, acked: 0 }
   let phase = 'load'
+  const memory = new MemorySampler(() => process.memoryUsage.rss(), () => metrics.hub.gaugeValues('heapUsed').reduce((n, g) => n + g.value, 0))
   const snapshot = (): void => {
     const t = ingest.totals()
     // The live p99 comes from the threads' last-second histograms merged exactly (never a max or mean of p99s).
     const point = metrics.tick((clock() - runStart) / 1000)
+    memory.sample(point.t, point.phase)
     progress.update({ elapsedS: (clock() - runStart) / 1000, offeredPerS: cfg.rate, sent: simProgress.sent, acked: simProgress.acked, ingested: t.committedRows, deadLetters: t.deadLetters, p99Ms: point.p99Ms, phase })
   }
   metrics.setPhase('load')
@@ -148,12 +152,13 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   const rateTicker = setInterval(sampleRates, 1000)
   // P7: malformed messages on the telemetry topics, spread over the load, deterministic from the seed.
   const badInput = badInputs(cfg.seed, fleet, cfg.topicPrefix, cfg.badInput)
-  const injecting = injectBadInput(broker.url, `iotbench-${runId}-bad-input`, badInput, cfg.durationSeconds * 1000, log)
+  const injecting = injectBadInput(broker.url, broker.security, `iotbench-${runId}-bad-input`, badInput, cfg.durationSeconds * 1000, log)
   let sims: SimResult[]
   try {
     const tasks = splitRange(devices, cfg.simWorkers).map(([from, to], worker) => ({
       worker,
       mqttUrl: broker.url,
+      mqttSecurity: broker.security,
       clientId: `iotbench-${runId}-sim-${worker}`,
       topicPrefix: cfg.topicPrefix,
       qos: cfg.qos,
@@ -208,7 +213,8 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   log('verifying')
   metrics.setPhase('verify')
   const slo = sloOf(cfg as unknown as Record<string, unknown>)
-  const properties = await verifyRun(admin, dbRunId, manifest, latency, slo, rates, { pendingDigests: digests, dashboardsDir: cfg.dashboards })
+  const soak = driftResults(cfg, memory.all(), metrics.results(cfg.load).timeline.points)
+  const properties = [...(await verifyRun(admin, dbRunId, manifest, latency, slo, rates, { pendingDigests: digests, dashboardsDir: cfg.dashboards })), ...soak.properties]
   const verdict = properties.every((p) => p.pass) ? 'pass' : 'fail'
   metrics.setProperties(properties)
   metrics.setPhase('done')
@@ -256,6 +262,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     properties,
     ...metrics.results(cfg.load),
     latencyDistribution: latencyDistribution(histograms),
+    ...(soak.drift && { drift: soak.drift }),
   }
   const resultFile = writeResult(join(cfg.resultsDir, runId), result)
   writeReports(join(cfg.resultsDir, runId), result)

@@ -42,6 +42,14 @@ export interface RunConfig {
   readonly sloMaxLost: number
   readonly mqttUrl: string | undefined
   readonly mqttProtocol: 'auto' | '4' | '5'
+  /** Broker credentials and TLS (src/transport/mqtt-options.ts); the password is never logged or stored. */
+  readonly mqttUsername: string | undefined
+  readonly mqttPassword: string | undefined
+  readonly mqttCa: string | undefined
+  readonly mqttCert: string | undefined
+  readonly mqttKey: string | undefined
+  /** CA file for TLS to the database (src/db/tls.ts). */
+  readonly databaseCa: string | undefined
   readonly databaseUrl: string | undefined
   readonly dbSchema: string
   readonly topicPrefix: string
@@ -69,6 +77,10 @@ export interface RunConfig {
   readonly sloRateTolerance: number
   /** Default: sloP99Ms. */
   readonly sloMaxScheduleLagMs: number | undefined
+  /** Drift (soak): seconds of load left out of the memory and latency lines. */
+  readonly driftWarmupSeconds: number
+  /** S1: fails when RSS grows this much (%) or more after the warm-up; unset: no S1. */
+  readonly sloMaxRssGrowthPct: number | undefined
 }
 
 export type OptionKey = keyof RunConfig
@@ -110,9 +122,15 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'drainTimeoutSeconds', flag: 'drain-timeout', type: 'number', min: 1, max: 3600, profilePath: ['drainTimeoutSeconds'], help: 'seconds to wait for acks and ingest after the load stops' },
   { key: 'sloP99Ms', flag: 'slo-p99-ms', type: 'number', min: 1, max: 3_600_000, profilePath: ['slo', 'p99Ms'], help: 'P4 fails when end-to-end p99 exceeds this (ms)' },
   { key: 'sloMaxLost', flag: 'slo-max-lost', type: 'int', min: 0, max: 1e12, profilePath: ['slo', 'maxLost'], help: 'P1 fails when more acknowledged readings than this are lost' },
-  { key: 'mqttUrl', flag: 'mqtt-url', type: 'url', protocols: ['mqtt:', 'tcp:'], help: 'external broker (default: embedded aedes on 127.0.0.1)' },
+  { key: 'mqttUrl', flag: 'mqtt-url', type: 'url', protocols: ['mqtt:', 'tcp:', 'mqtts:', 'ssl:', 'tls:'], help: 'external broker, mqtt://[user[:password]@]host:1883 or mqtts://host:8883 for TLS (default: embedded aedes on 127.0.0.1)' },
+  { key: 'mqttUsername', flag: 'mqtt-username', type: 'string', help: 'user name for the broker (instead of user@ in --mqtt-url)' },
+  { key: 'mqttPassword', flag: 'mqtt-password', type: 'string', help: 'password for the broker; prefer the variable IOTBENCH_MQTT_PASSWORD (a flag shows in the process list). Never logged or stored' },
+  { key: 'mqttCa', flag: 'mqtt-ca', type: 'string', help: 'PEM file of the CA that signed the broker’s certificate (mqtts://; default: the system’s trusted CAs)' },
+  { key: 'mqttCert', flag: 'mqtt-cert', type: 'string', help: 'PEM file of a client certificate, for brokers that require one (with --mqtt-key)' },
+  { key: 'mqttKey', flag: 'mqtt-key', type: 'string', help: 'PEM file of the client certificate’s private key (with --mqtt-cert)' },
   { key: 'mqttProtocol', flag: 'mqtt-protocol', type: 'enum', values: ['auto', '4', '5'], help: 'MQTT version of the ingest subscriber (auto: 5, else 3.1.1)' },
   { key: 'databaseUrl', flag: 'database-url', type: 'url', protocols: ['postgres:', 'postgresql:'], help: 'PostgreSQL/TimescaleDB (default: embedded PostgreSQL)' },
+  { key: 'databaseCa', flag: 'database-ca', type: 'string', help: 'PEM file of the CA that signed the database server’s certificate (sslmode=verify-full unless the URL sets sslmode); libpq’s sslmode in --database-url works as in psql' },
   { key: 'dbSchema', flag: 'db-schema', type: 'string', pattern: /^[a-z_][a-z0-9_]{0,62}$/, patternHelp: 'a lower-case SQL identifier', help: 'schema that holds the bench tables (runs are isolated by run id inside it)' },
   { key: 'topicPrefix', flag: 'topic-prefix', type: 'string', pattern: /^([A-Za-z0-9_.-]+\/)*$/, patternHelp: 'empty, or segments of [A-Za-z0-9_.-] each ending in "/"', help: 'prefix of every topic, to share a broker between runs' },
   { key: 'resultsDir', flag: 'results-dir', type: 'string', help: 'where bench-results/<run-id>/ is written' },
@@ -131,6 +149,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'sloDetectionP99Ms', flag: 'slo-detection-p99-ms', type: 'number', min: 1, max: 86_400_000, profilePath: ['slo', 'detectionP99Ms'], help: 'P5 fails when the wall-clock detection delay p99 (intended send of the triggering reading → alert) exceeds this (ms); default: --slo-p99-ms' },
   { key: 'sloRateTolerance', flag: 'slo-rate-tolerance', type: 'number', min: 0, max: 1, profilePath: ['slo', 'rateTolerance'], help: 'P6 fails when the achieved send or ingest rate is below the offered rate × this' },
   { key: 'sloMaxScheduleLagMs', flag: 'slo-max-schedule-lag-ms', type: 'number', min: 1, max: 3_600_000, profilePath: ['slo', 'maxScheduleLagMs'], help: 'P6 fails when the simulators fell behind their schedule by more than this at p99 (ms): back-pressure is never silent; default: --slo-p99-ms' },
+  { key: 'driftWarmupSeconds', flag: 'drift-warmup', type: 'number', min: 0, max: 7 * 24 * 3600, profilePath: ['drift', 'warmupSeconds'], help: 'seconds of load before the memory and p99 drift lines start (result.json "drift", needs 30 s of load after it)' },
+  { key: 'sloMaxRssGrowthPct', flag: 'slo-max-rss-growth-pct', type: 'number', min: 0, max: 10_000, profilePath: ['slo', 'maxRssGrowthPct'], help: 'S1 fails when resident memory grows this many % or more along its fitted line after the warm-up (soak)' },
 ]
 
 export const envName = (key: OptionKey): string => `IOTBENCH_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`
@@ -161,6 +181,12 @@ export const DEFAULTS: RunConfig = {
   sloMaxLost: 0,
   mqttUrl: undefined,
   mqttProtocol: 'auto',
+  mqttUsername: undefined,
+  mqttPassword: undefined,
+  mqttCa: undefined,
+  mqttCert: undefined,
+  mqttKey: undefined,
+  databaseCa: undefined,
   databaseUrl: undefined,
   dbSchema: 'iotbench',
   topicPrefix: '',
@@ -180,4 +206,6 @@ export const DEFAULTS: RunConfig = {
   sloDetectionP99Ms: undefined,
   sloRateTolerance: 0.9,
   sloMaxScheduleLagMs: undefined,
+  driftWarmupSeconds: 60,
+  sloMaxRssGrowthPct: undefined,
 }

@@ -1,13 +1,14 @@
 import pg from 'pg'
 import { InfraError, errorMessage } from '../errors.js'
 import { redactUrl } from '../config/resolve.js'
+import { databaseTlsHint, pgConnectionString } from './tls.js'
 
 export type Storage = 'timescaledb' | 'postgresql'
 
 /** A client whose search_path is the run's schema (then public, where TimescaleDB's functions live). */
 export async function connect(url: string, schema: string, applicationName = 'iotbench'): Promise<pg.Client> {
   const client = new pg.Client({
-    connectionString: url,
+    connectionString: pgConnectionString(url),
     application_name: applicationName,
     options: `-c search_path=${quoteIdent(schema)},public`,
     connectionTimeoutMillis: 10_000,
@@ -17,7 +18,7 @@ export async function connect(url: string, schema: string, applicationName = 'io
   } catch (err) {
     throw new InfraError(
       `cannot reach the database at ${redactUrl(url)}: ${errorMessage(err)}`,
-      'is PostgreSQL running and is the URL right? Leave out --database-url to use the embedded PostgreSQL.',
+      databaseTlsHint(err) ?? 'is PostgreSQL running and is the URL right? Leave out --database-url to use the embedded PostgreSQL.',
       { cause: err },
     )
   }

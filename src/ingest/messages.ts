@@ -1,11 +1,14 @@
 import type { AlertRules } from '../alerts/rules.js'
 import type { ThreadSnapshot } from '../metrics/thread-metrics.js'
+import type { MqttSecurity } from '../transport/mqtt-options.js'
 
 /** Typed messages between the main thread and ingest worker threads. */
 export interface IngestWorkerData {
   readonly worker: number
   readonly runId: number
   readonly mqttUrl: string
+  /** Credentials and TLS (holds the password: never log it). */
+  readonly mqttSecurity?: MqttSecurity
   readonly mqttProtocol: 'auto' | '4' | '5'
   readonly clientId: string
   readonly filters: readonly string[]

@@ -1,6 +1,7 @@
-import { connect as netConnect, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import * as mqttPacket from 'mqtt-packet'
 import { errorMessage } from '../errors.js'
+import { connackReason, credentialsOf, openMqttSocket, type MqttSecurity } from '../transport/mqtt-options.js'
 
 /**
  * A QoS 1 subscriber on raw mqtt-packet that sends PUBACKs when told to, not when a message arrives.
@@ -13,6 +14,8 @@ import { errorMessage } from '../errors.js'
  */
 export interface SubscriberOptions {
   readonly url: string
+  /** Credentials and TLS for mqtts:// (src/transport/mqtt-options.ts); the URL's user:password@ otherwise. */
+  readonly security?: MqttSecurity
   readonly clientId: string
   readonly protocol: 'auto' | '4' | '5'
   readonly filters: readonly string[]
@@ -60,10 +63,20 @@ export class MqttSubscriber {
   }
 
   private connectOnce(version: 4 | 5): Promise<void> {
-    const u = new URL(this.opts.url)
-    const port = Number(u.port || 1883)
     return new Promise((resolve, reject) => {
-      const socket = netConnect({ host: u.hostname, port })
+      const socket = openMqttSocket(this.opts.url, this.opts.security, () => {
+        const connect: mqttPacket.IConnectPacket = {
+          cmd: 'connect',
+          protocolId: 'MQTT',
+          protocolVersion: version,
+          clientId: this.opts.clientId,
+          clean: false, // persistent session: the broker keeps what we have not acknowledged
+          keepalive: this.opts.keepaliveSeconds ?? 30,
+          ...credentialsOf(this.opts.url, this.opts.security),
+          ...(version === 5 ? { properties: { sessionExpiryInterval: 3600, receiveMaximum: this.opts.window } } : {}),
+        }
+        socket.write(mqttPacket.generate(connect))
+      })
       socket.setNoDelay(true)
       const parser = mqttPacket.parser({ protocolVersion: version })
       let connected = false
@@ -73,25 +86,11 @@ export class MqttSubscriber {
         reject(new Error(why))
       }
       const timer = setTimeout(() => failConnect('no CONNACK within 10 s'), 10_000)
-      socket.once('connect', () => {
-        const connect: mqttPacket.IConnectPacket = {
-          cmd: 'connect',
-          protocolId: 'MQTT',
-          protocolVersion: version,
-          clientId: this.opts.clientId,
-          clean: false, // persistent session: the broker keeps what we have not acknowledged
-          keepalive: this.opts.keepaliveSeconds ?? 30,
-          ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-          ...(u.password ? { password: Buffer.from(decodeURIComponent(u.password)) } : {}),
-          ...(version === 5 ? { properties: { sessionExpiryInterval: 3600, receiveMaximum: this.opts.window } } : {}),
-        }
-        socket.write(mqttPacket.generate(connect))
-      })
       parser.on('packet', (packet: mqttPacket.Packet) => {
         switch (packet.cmd) {
           case 'connack': {
             const code = (packet as mqttPacket.IConnackPacket).reasonCode ?? (packet as mqttPacket.IConnackPacket).returnCode ?? 0
-            if (code !== 0) return failConnect(`CONNACK refused with code ${code}`)
+            if (code !== 0) return failConnect(connackReason(code))
             connected = true
             clearTimeout(timer)
             this.socket = socket

@@ -238,6 +238,7 @@ async function commitWithRetry(batch: Batch): Promise<void> {
 
 const subscriber = new MqttSubscriber({
   url: data.mqttUrl,
+  ...(data.mqttSecurity && { security: data.mqttSecurity }),
   clientId: data.clientId,
   protocol: data.mqttProtocol,
   filters: data.filters,

@@ -1,4 +1,5 @@
 import type { RunResult } from './result.js'
+import { driftMarkdown } from './soak.js'
 import type { TimelinePoint } from './timeline.js'
 
 const fmt = (n: number): string => (Number.isInteger(n) ? n.toLocaleString('en-US') : n.toLocaleString('en-US', { maximumFractionDigits: 3 }))
@@ -82,6 +83,7 @@ export function renderMarkdown(r: RunResult): string {
       if (tl.events.length > 50) L.push(`| … | ${tl.events.length - 50} more in result.json | | |`)
     }
   }
+  if (r.drift) L.push('', ...driftMarkdown(r.drift))
   L.push('')
   L.push('Plots: `report.html` beside this file. Raw data: `result.json`.')
   return `${L.join('\n')}\n`

@@ -1,15 +1,16 @@
 import mqtt from 'mqtt'
 import { errorMessage } from '../errors.js'
 import type { BadMessage } from './bad-input.js'
+import { mqttJsOptions, type MqttSecurity } from '../transport/mqtt-options.js'
 
 /**
  * Publishes the run's malformed messages (QoS 1) spread evenly over the load. Resolves when all are
  * acknowledged by the broker; a failure is logged (P7 then names what is missing), never thrown.
  */
-export async function injectBadInput(url: string, clientId: string, messages: readonly BadMessage[], overMs: number, log: (line: string) => void): Promise<void> {
+export async function injectBadInput(url: string, security: MqttSecurity | undefined, clientId: string, messages: readonly BadMessage[], overMs: number, log: (line: string) => void): Promise<void> {
   if (messages.length === 0) return
   try {
-    const client = await mqtt.connectAsync(url, { clientId, protocolVersion: 4, clean: true, reconnectPeriod: 0 })
+    const client = await mqtt.connectAsync(url, { ...mqttJsOptions(security), clientId, protocolVersion: 4, clean: true, reconnectPeriod: 0 })
     try {
       const gap = overMs / (messages.length + 1)
       for (const m of messages) {

@@ -3,11 +3,14 @@ import type { ThreadSnapshot } from '../metrics/thread-metrics.js'
 import type { GeneratorContext } from './generator.js'
 import type { ReplayRef } from './replay.js'
 import type { Schedule } from './schedule.js'
+import type { MqttSecurity } from '../transport/mqtt-options.js'
 
 /** One piscina task: publish the readings of devices [from, to) on the schedule. */
 export interface SimTask {
   readonly worker: number
   readonly mqttUrl: string
+  /** Credentials and TLS (holds the password: never log it). */
+  readonly mqttSecurity?: MqttSecurity
   readonly clientId: string
   readonly topicPrefix: string
   readonly qos: 0 | 1

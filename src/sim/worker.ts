@@ -1,4 +1,5 @@
 import mqtt from 'mqtt'
+import { mqttJsOptions } from '../transport/mqtt-options.js'
 import { deviceAt } from '../fleet.js'
 import { telemetryTopic } from '../fleet.js'
 import { epochClock } from '../util/clock.js'
@@ -41,6 +42,7 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
   const metrics = new SimMetrics(devices.map((d) => d.kind))
 
   const client = await mqtt.connectAsync(task.mqttUrl, {
+    ...mqttJsOptions(task.mqttSecurity),
     clientId: task.clientId,
     protocolVersion: 4,
     clean: true,

@@ -2,9 +2,12 @@ import { Kafka, logLevel, type Producer } from 'kafkajs'
 import { errorMessage } from '../../errors.js'
 import { parseTopic } from '../../ingest/decode.js'
 import { MqttSubscriber } from '../../ingest/mqtt-subscriber.js'
+import type { MqttSecurity } from '../mqtt-options.js'
 
 export interface BridgeOptions {
   readonly mqttUrl: string
+  /** Credentials and TLS, as the run's own clients use them (src/transport/mqtt-options.ts). */
+  readonly mqttSecurity?: MqttSecurity
   readonly mqttProtocol: 'auto' | '4' | '5'
   readonly clientId: string
   /** MQTT filters to bridge, e.g. farm/+/+/+/telemetry. */
@@ -42,6 +45,7 @@ export class KafkaBridge {
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
     this.subscriber = new MqttSubscriber({
       url: opts.mqttUrl,
+      ...(opts.mqttSecurity && { security: opts.mqttSecurity }),
       clientId: opts.clientId,
       protocol: opts.mqttProtocol,
       filters: opts.filters,

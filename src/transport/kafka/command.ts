@@ -1,10 +1,17 @@
 import { Kafka, logLevel } from 'kafkajs'
 import { ConfigError, InfraError, errorMessage } from '../../errors.js'
 import { KafkaBridge, type BridgeStats } from './bridge.js'
+import { redactUrl } from '../../config/resolve.js'
+import { checkBroker, mqttSecurityChecks, mqttSecurityOf, type MqttSecurity } from '../mqtt-options.js'
 
 export interface BridgeCommandOptions {
   readonly mqttUrl?: string
   readonly mqttProtocol?: string
+  readonly mqttUsername?: string
+  readonly mqttPassword?: string
+  readonly mqttCa?: string
+  readonly mqttCert?: string
+  readonly mqttKey?: string
   readonly topicPrefix?: string
   readonly kafkaBrokers?: string
   readonly kafkaTopic?: string
@@ -13,6 +20,7 @@ export interface BridgeCommandOptions {
 
 export interface ResolvedBridge {
   readonly mqttUrl: string
+  readonly mqttSecurity: MqttSecurity
   readonly mqttProtocol: 'auto' | '4' | '5'
   readonly topicPrefix: string
   readonly brokers: string[]
@@ -21,10 +29,12 @@ export interface ResolvedBridge {
 }
 
 /** Validates `iotbench bridge` options, every problem at once. */
-export function resolveBridge(o: BridgeCommandOptions): ResolvedBridge {
+export function resolveBridge(o: BridgeCommandOptions, env: NodeJS.ProcessEnv = {}): ResolvedBridge {
   const problems: string[] = []
   if (!o.mqttUrl) problems.push('--mqtt-url is required (the broker whose telemetry to bridge)')
-  else if (!/^(mqtt|tcp):\/\/[^/]+/.test(o.mqttUrl)) problems.push(`--mqtt-url must look like mqtt://host:port (got ${JSON.stringify(o.mqttUrl.replace(/:[^:@/]*@/, ':***@'))})`)
+  else if (!/^(mqtts?|tcp|ssl|tls):\/\/[^/]+/.test(o.mqttUrl)) problems.push(`--mqtt-url must look like mqtt://host:port or mqtts://host:port (got ${JSON.stringify(redactUrl(o.mqttUrl))})`)
+  const security = { mqttUrl: o.mqttUrl, mqttUsername: o.mqttUsername ?? env['IOTBENCH_MQTT_USERNAME'], mqttPassword: o.mqttPassword ?? env['IOTBENCH_MQTT_PASSWORD'], mqttCa: o.mqttCa, mqttCert: o.mqttCert, mqttKey: o.mqttKey }
+  if (o.mqttUrl && problems.length === 0) problems.push(...mqttSecurityChecks(security))
   const protocol = o.mqttProtocol ?? 'auto'
   if (!['auto', '4', '5'].includes(protocol)) problems.push(`--mqtt-protocol must be auto, 4 or 5 (got ${JSON.stringify(protocol)})`)
   const brokers = (o.kafkaBrokers ?? '').split(',').map((b) => b.trim()).filter(Boolean)
@@ -37,11 +47,12 @@ export function resolveBridge(o: BridgeCommandOptions): ResolvedBridge {
   const prefix = o.topicPrefix ?? ''
   if (!/^([A-Za-z0-9_.-]+\/)*$/.test(prefix)) problems.push(`--topic-prefix must be empty or segments ending in "/" (got ${JSON.stringify(prefix)})`)
   if (problems.length) throw new ConfigError(problems)
-  return { mqttUrl: o.mqttUrl!, mqttProtocol: protocol as 'auto' | '4' | '5', topicPrefix: prefix, brokers, kafkaTopic: topic, partitions }
+  return { mqttUrl: o.mqttUrl!, mqttSecurity: mqttSecurityOf(security), mqttProtocol: protocol as 'auto' | '4' | '5', topicPrefix: prefix, brokers, kafkaTopic: topic, partitions }
 }
 
 /** `iotbench bridge`: runs until SIGINT/SIGTERM, then drains what it received into Kafka. */
 export async function runBridgeCommand(b: ResolvedBridge, log: (line: string) => void, signal: AbortSignal): Promise<BridgeStats> {
+  await checkBroker(b.mqttUrl, b.mqttSecurity)
   const kafka = new Kafka({ clientId: 'iotbench-bridge-admin', brokers: b.brokers, logLevel: logLevel.NOTHING })
   const admin = kafka.admin()
   try {
@@ -55,6 +66,7 @@ export async function runBridgeCommand(b: ResolvedBridge, log: (line: string) =>
   }
   const bridge = new KafkaBridge({
     mqttUrl: b.mqttUrl,
+    mqttSecurity: b.mqttSecurity,
     mqttProtocol: b.mqttProtocol,
     clientId: `iotbench-bridge-${process.pid}`,
     filters: [`${b.topicPrefix}farm/+/+/+/telemetry`],
@@ -70,7 +82,7 @@ export async function runBridgeCommand(b: ResolvedBridge, log: (line: string) =>
   } catch (err) {
     throw new InfraError(`the bridge could not start: ${errorMessage(err)}`, 'check --mqtt-url and --kafka-brokers', { cause: err })
   }
-  log(`bridging ${b.mqttUrl} ${b.topicPrefix}farm/+/+/+/telemetry → Kafka ${b.kafkaTopic}; Ctrl-C to stop`)
+  log(`bridging ${redactUrl(b.mqttUrl)} ${b.topicPrefix}farm/+/+/+/telemetry → Kafka ${b.kafkaTopic}; Ctrl-C to stop`)
   const timer = setInterval(() => log(`bridge: received ${bridge.stats.received}, in Kafka ${bridge.stats.produced}, acknowledged ${bridge.stats.acked}, produce errors ${bridge.stats.sendErrors}`), 5000)
   await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
   clearInterval(timer)
