@@ -31,6 +31,7 @@ import { badInputs } from './sim/bad-input.js'
 import { injectBadInput } from './sim/bad-input-publisher.js'
 import type { RateRecord, RateSample } from './verify/rates.js'
 import { writeJunit } from './verify/junit.js'
+import { openLive, type LiveRun } from './live/run-live.js'
 
 export interface RunOutcome {
   readonly result: RunResult
@@ -65,9 +66,11 @@ export async function runBench(cfg: RunConfig, log: (line: string) => void): Pro
     services.push(database)
     const broker = await openBroker(cfg, log, metrics)
     services.push(broker)
+    const live = await openLive(cfg, log)
+    if (live) services.push({ url: live.url, description: 'live feed', stop: () => live.stop() })
     const admin = await connect(database.url, cfg.dbSchema, 'iotbench-main')
     try {
-      return await runWith(cfg, runId, admin, database, broker, log, metrics)
+      return await runWith(cfg, runId, admin, database, broker, log, metrics, live)
     } finally {
       await admin.end().catch(() => undefined)
     }
@@ -76,7 +79,7 @@ export async function runBench(cfg: RunConfig, log: (line: string) => void): Pro
   }
 }
 
-async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database: Service, broker: Service, log: (line: string) => void, metrics: RunMetrics): Promise<RunOutcome> {
+async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database: Service, broker: Service, log: (line: string) => void, metrics: RunMetrics, live?: LiveRun): Promise<RunOutcome> {
   const clock = epochClock
   const startedAt = new Date()
   const { storage, applied } = await migrate(pgSession(admin), cfg.dbSchema)
@@ -116,10 +119,11 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     window: Math.min(60_000, Math.max(1_000, cfg.batchRows * 4)),
     faultHook: worker === 0 ? cfg.faultHook : undefined,
     alertRules: alertRulesOf(cfg.models),
+    live: live !== undefined,
   }))
   metrics.setRunInfo(runId, cfg.profile, broker.description, storage)
   metrics.declareAlertRules([...new Set(Object.values(ingestData[0]?.alertRules ?? {}).flatMap((rules) => rules.map((r) => r.name)))])
-  const ingest = await startIngest(ingestData, log, metrics)
+  const ingest = await startIngest(ingestData, log, metrics, live && ((m) => live.publish(m.readings, m.alerts)))
   const mqttVersion = ingest.mqttVersion
   log(`ingest ready: ${cfg.ingestWorkers} workers subscribed with MQTT ${mqttVersion === 5 ? '5' : '3.1.1'}, batches of ${cfg.batchRows} rows or ${cfg.batchMs} ms`)
 
@@ -179,6 +183,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   }
   sampleRates()
   const ingestDone = await ingest.stop()
+  const liveEvidence = await live?.finish(join(cfg.resultsDir, runId))
   snapshot()
   progress.done()
   const loadSeconds = Math.max(...sims.map((s) => s.lastSendMs)) / 1000 - Math.min(...sims.map((s) => s.firstSendMs)) / 1000
@@ -204,7 +209,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   log('verifying')
   metrics.setPhase('verify')
   const slo = sloOf(cfg as unknown as Record<string, unknown>)
-  const properties = await verifyRun(admin, dbRunId, manifest, latency, slo, rates)
+  const properties = await verifyRun(admin, dbRunId, manifest, latency, slo, rates, liveEvidence)
   const verdict = properties.every((p) => p.pass) ? 'pass' : 'fail'
   metrics.setProperties(properties)
   metrics.setPhase('done')

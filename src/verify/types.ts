@@ -3,7 +3,7 @@ import type { BadMessage } from '../sim/bad-input.js'
 import type { UnackedRange } from '../sim/messages.js'
 import type { SimManifest } from '../sim/setup.js'
 
-export type PropertyId = 'P1' | 'P2' | 'P3' | 'P4' | 'P5' | 'P6' | 'P7'
+export type PropertyId = 'P1' | 'P2' | 'P3' | 'P4' | 'P5' | 'P6' | 'P7' | 'P9'
 
 export interface PropertyResult {
   readonly id: PropertyId

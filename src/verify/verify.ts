@@ -11,6 +11,8 @@ import { defaultSensorModels } from '../sim/models.js'
 import { AlertChecker, percentiles, type StoredAlert } from './alerts.js'
 import { checkDeadLetters, type DeadLetterReport } from './dead-letters.js'
 import { checkRates, type RateRecord } from './rates.js'
+import { checkLive } from '../live/verify-live.js'
+import type { LiveEvidence } from '../live/run-live.js'
 
 export interface Slo {
   readonly p99Ms: number
@@ -74,7 +76,7 @@ const sumCounts = (reports: SetReport[]): SetCounts => {
 const firstOf = (lists: Sample[][]): Sample[] => lists.flat().slice(0, 20)
 
 /** Checks P1–P4 for one run from the database (streamed, set-based) and the merged latency histograms. */
-export async function verifyRun(client: pg.Client, runId: number, manifest: RunManifest, latency: LatencyEvidence, slo: Slo, rates?: RateRecord): Promise<PropertyResult[]> {
+export async function verifyRun(client: pg.Client, runId: number, manifest: RunManifest, latency: LatencyEvidence, slo: Slo, rates?: RateRecord, live?: LiveEvidence): Promise<PropertyResult[]> {
   const perKind = await checkKinds(client, runId, manifest)
   const sets = KIND_NAMES.map((k) => perKind.get(k)!.set)
   const orders = KIND_NAMES.map((k) => perKind.get(k)!.order)
@@ -123,7 +125,7 @@ export async function verifyRun(client: pg.Client, runId: number, manifest: RunM
     summary: e.count === 0 ? 'no latency was recorded' : `end-to-end p50 ${e.p50Ms} ms, p99 ${e.p99Ms} ms (SLO ≤ ${slo.p99Ms} ms), max ${e.maxMs} ms; broker hop p99 ${latency.brokerHop.p99Ms} ms`,
     evidence: { sloP99Ms: slo.p99Ms, endToEnd: e, brokerHop: latency.brokerHop, scheduleLag: latency.scheduleLag, measuredFrom: 'intended send time (open-loop schedule)', measuredTo: 'commit of the batch holding the reading' },
   }
-  return [p1, p2, p3, p4, await checkAlerts(client, runId, manifest, slo), checkThroughput(rates, latency.scheduleLag, slo), await checkBadInput(client, runId, manifest)]
+  return [p1, p2, p3, p4, await checkAlerts(client, runId, manifest, slo), checkThroughput(rates, latency.scheduleLag, slo), await checkBadInput(client, runId, manifest), await checkLive(client, runId, live, slo.p99Ms)]
 }
 
 async function checkAlerts(client: pg.Client, runId: number, manifest: RunManifest, slo: Slo): Promise<PropertyResult> {
