@@ -16,7 +16,7 @@ h1{font-size:18px;margin:0 0 4px}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:12px}
 .card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px}
 .card h2{font-size:14px;margin:0 0 6px}
-canvas{width:100%;height:240px}
+.plot{position:relative;height:240px}
 table{border-collapse:collapse;width:100%;font-size:12px}td,th{text-align:left;padding:2px 6px;border-bottom:1px solid #eee}
 .bad{color:#b00020}
 </style></head><body>
@@ -24,10 +24,10 @@ table{border-collapse:collapse;width:100%;font-size:12px}td,th{text-align:left;p
 <div>farms: ${options}</div>
 <div id="status">connecting…</div>
 <div class="grid">
-<div class="card"><h2>Bulk tank milk temperature (°C), sensor time</h2><canvas id="tank"></canvas></div>
-<div class="card"><h2>Collar neck temperature (°C): <span id="cow"></span></h2><canvas id="collar"></canvas></div>
-<div class="card"><h2>Milk yield per milking (kg), by stall</h2><canvas id="milk"></canvas></div>
-<div class="card"><h2>Alerts raised, by rule</h2><canvas id="alerts"></canvas>
+<div class="card"><h2>Bulk tank milk temperature (°C), sensor time</h2><div class="plot"><canvas id="tank"></canvas></div></div>
+<div class="card"><h2>Collar neck temperature (°C): <span id="cow"></span></h2><div class="plot"><canvas id="collar"></canvas></div></div>
+<div class="card"><h2>Milk yield per milking (kg), by stall</h2><div class="plot"><canvas id="milk"></canvas></div></div>
+<div class="card"><h2>Alerts raised, by rule</h2><div class="plot"><canvas id="alerts"></canvas></div>
 <table><thead><tr><th>device</th><th>rule</th><th>event</th><th>seq</th><th>value</th></tr></thead><tbody id="alert-rows"></tbody></table></div>
 </div>
 <script src="/chart.umd.min.js"></script>
