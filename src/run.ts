@@ -31,7 +31,7 @@ import { badInputs } from './sim/bad-input.js'
 import { injectBadInput } from './sim/bad-input-publisher.js'
 import type { RateRecord, RateSample } from './verify/rates.js'
 import { writeJunit } from './verify/junit.js'
-import { openLive, type LiveRun } from './live/run-live.js'
+import { openLive, storedLive, type LiveRun } from './live/run-live.js'
 
 export interface RunOutcome {
   readonly result: RunResult
@@ -204,7 +204,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     scheduleLag: sims.map((s) => s.scheduleLag),
     publishAck: sims.map((s) => s.ackLatency),
   }
-  await admin.query('UPDATE runs SET finished_at = now(), evidence = $2 WHERE id = $1', [dbRunId, JSON.stringify({ manifest, histograms })])
+  await admin.query('UPDATE runs SET finished_at = now(), evidence = $2 WHERE id = $1', [dbRunId, JSON.stringify({ manifest, histograms, ...(liveEvidence && { live: storedLive(liveEvidence) }) })])
 
   log('verifying')
   metrics.setPhase('verify')

@@ -1,5 +1,5 @@
-import { createWriteStream, mkdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import type { RunConfig } from '../config/options.js'
 import { farmId } from '../fleet.js'
@@ -31,6 +31,17 @@ export interface LiveRun {
 }
 
 type LiveConfig = Pick<RunConfig, 'farms' | 'cowsPerFarm' | 'stallsPerFarm' | 'tanksPerFarm' | 'durationSeconds' | 'livePort' | 'liveHost' | 'liveClients' | 'liveFarmsPerClient' | 'liveReconnects' | 'liveReplayEvents' | 'liveClientBufferBytes' | 'liveLingerSeconds' | 'drainTimeoutSeconds'>
+
+/** What the runs table keeps (the client records stay in their file), so `iotbench verify` can check P9 again. */
+export type StoredLive = Omit<LiveEvidence, 'reports'>
+export const storedLive = ({ reports: _, ...rest }: LiveEvidence): StoredLive => rest
+
+/** The evidence again from the runs table and the client records file; undefined when the file is gone. */
+export function loadLive(stored: StoredLive | undefined): LiveEvidence | undefined {
+  if (!stored || !existsSync(stored.file)) return undefined
+  const reports = readFileSync(stored.file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as ClientReport)
+  return { ...stored, reports }
+}
 
 /** The simulated clients: client i follows farms i·k … i·k + k − 1 (mod farms); reconnect j drops client j mod n. */
 export function clientSpecs(farms: readonly string[], clients: number, farmsPerClient: number, reconnects: number, durationMs: number): ClientSpec[] {
@@ -93,7 +104,7 @@ export async function openLive(cfg: LiveConfig, log: (line: string) => void): Pr
       for (const w of workers) w.postMessage({ kind: 'finish', deadlineMs: cfg.drainTimeoutSeconds * 1000 } satisfies ToClients)
       const results = await Promise.all(done)
       mkdirSync(dir, { recursive: true })
-      const file = join(dir, 'live-clients.jsonl')
+      const file = resolve(join(dir, 'live-clients.jsonl'))
       const out = createWriteStream(file)
       for (const r of results) for (const rep of r.reports) out.write(`${JSON.stringify(rep)}\n`)
       await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())))

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import pg from 'pg'
 import type { ClientReport } from '../../src/live/client-record.js'
@@ -59,6 +60,11 @@ describe('P9 live feed in a ci-profile run', () => {
     assert.ok(ev.reconnects.happened >= 4, `reconnects: ${JSON.stringify(ev.reconnects)}`)
     assert.ok(ev.latency.count > 0 && ev.latency.p99Ms <= ev.sloP99Ms)
     assert.match(r.stdout, /ok {3}P9 live feed: 50 clients/)
+    // `iotbench verify` checks P9 again from the runs table and the client records file.
+    const v = await runCli(['verify', id, '--database-url', url, '--db-schema', schema, '--results-dir', results])
+    const again = JSON.parse(readFileSync(join(results, id, 'verify.json'), 'utf8'))
+    const p9again = again.properties.find((p: { id: string }) => p.id === 'P9')
+    assert.equal(p9again.summary, p9.summary, v.stdout + v.stderr)
 
     // The dropped clients' own records against the database (not P9's verdict).
     const db = await stored(url, schema, id)
