@@ -129,7 +129,8 @@ export class LiveFeed {
       if (!farm) continue // a farm outside this run's fleet (another publisher on the topics): not ours to show
       const pos = farm.buffer.append(events)
       this.stats.eventsPublished += events.length
-      const frame = frameOf(name, pos, events)
+      // Encoded once for every subscriber (ws would encode a string again per send).
+      const frame = Buffer.from(frameOf(name, pos, events))
       for (const c of farm.clients) {
         if (c.catchingUp || c.sent.get(name) !== pos - 1) {
           this.pump(c)
@@ -266,8 +267,8 @@ export class LiveFeed {
     if (this.ended) this.send(c, JSON.stringify({ type: 'end', heads: this.ended }))
   }
 
-  private send(c: Client, frame: string): void {
-    c.ws.send(frame)
+  private send(c: Client, frame: string | Buffer): void {
+    c.ws.send(frame, { binary: false })
     this.stats.framesSent++
     this.stats.bytesSent += frame.length
     const buffered = c.ws.bufferedAmount
