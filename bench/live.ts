@@ -3,9 +3,9 @@
  * profile's p99 (sensor-to-client, intended send time → receipt by the client).
  *
  * Runs the real pipeline, `iotbench run --profile ci`, once per client count (IOTBENCH_BENCH_LIVE_CLIENTS,
- * default 100,250,500,1000; each client follows the ci profile's 2 farms of 4, so it receives half the
- * fleet's readings), stopping at the first count whose P9 fails. Every step reports P9's delivery counts
- * and latency, P4's end-to-end p99 beside it (the cost the feed adds to the ingest), and the feed's
+ * default 100,250,500,1000; each client follows one farm of the ci profile's 4, as the ci profile's clients
+ * do, so it receives a quarter of the fleet's readings), stopping at the first count whose P9 fails.
+ * Every step reports P9's delivery counts and latency, P4's end-to-end p99 beside it (the cost the feed adds to the ingest), and the feed's
  * counters (bytes sent, slow-client disconnects). Writes bench-results/live-<time>.json and
  * bench-results/live-latest.json.
  *
@@ -55,7 +55,7 @@ const SLO_MS = 1000 // the ci profile's p99
 async function feedStep(clients: number, seconds: number): Promise<Record<string, unknown>> {
   const fleet = { farms: 4, cowsPerFarm: 60, stallsPerFarm: 4, tanksPerFarm: 1 }
   const devices = Array.from({ length: fleetSize(fleet) }, (_, i) => deviceAt(fleet, i))
-  const live = await openLive({ ...fleet, durationSeconds: seconds, livePort: undefined, liveHost: '127.0.0.1', liveClients: clients, liveFarmsPerClient: 2, liveReconnects: 0, liveReplayEvents: 50_000, liveClientBufferBytes: 4 << 20, liveLingerSeconds: 0, drainTimeoutSeconds: 30 }, (l) => process.stderr.write(`${l}\n`))
+  const live = await openLive({ ...fleet, durationSeconds: seconds, livePort: undefined, liveHost: '127.0.0.1', liveClients: clients, liveFarmsPerClient: 1, liveReconnects: 0, liveReplayEvents: 50_000, liveClientBufferBytes: 4 << 20, liveLingerSeconds: 0, drainTimeoutSeconds: 30 }, (l) => process.stderr.write(`${l}\n`))
   if (!live) throw new Error('no live feed')
   const rate = 2000
   const total = rate * seconds
