@@ -36,17 +36,22 @@ async function stored(url: string, schema: string, runName: string): Promise<Map
 }
 
 describe('P9 live feed in a ci-profile run', () => {
-  test('every simulated client got every committed reading and alert once, in order; dropped clients resumed with nothing missing or doubled', async (t) => {
+  // One run serves the first two tests: P9's verdict, and the dropped clients' own records.
+  let shared: Promise<{ url: string; schema: string; id: string; stdout: string; p9: any }> | undefined
+  const ciRun = (url: string): Promise<{ url: string; schema: string; id: string; stdout: string; p9: any }> =>
+    (shared ??= (async () => {
+      const schema = uniqueName('live')
+      const r = await runCli([...RUN, '--live-reconnects', '4', '--database-url', url, '--db-schema', schema, '--results-dir', results])
+      const id = runIdFrom(r.stdout)
+      const result = readResult(results, id)
+      assert.equal(result.properties.at(-1).id, 'P9', 'P9 is reported, after P7')
+      return { url, schema, id, stdout: r.stdout, p9: result.properties.find((p: { id: string }) => p.id === 'P9') }
+    })())
+
+  test('P9 passes with its evidence: every client got every committed reading and alert of its farms once, in order, within the p99', async (t) => {
     const url = await requireService(t, 'database')
     if (!url) return
-    const schema = uniqueName('live')
-    const r = await runCli([...RUN, '--live-reconnects', '4', '--database-url', url, '--db-schema', schema, '--results-dir', results])
-    const id = runIdFrom(r.stdout)
-    const result = readResult(results, id)
-    const p9 = result.properties.find((p: { id: string }) => p.id === 'P9')
-    assert.ok(p9, 'P9 is reported')
-    assert.equal(result.properties.at(-1).id, 'P9')
-    assert.equal(p9.pass, true, `${p9.summary}\n${r.stdout}`)
+    const { schema, id, stdout, p9 } = await ciRun(url)
     const ev = p9.evidence
     assert.equal(ev.classes.steady.clients + ev.classes.reconnecting.clients, 50)
     assert.equal(ev.classes.reconnecting.clients, 4)
@@ -55,20 +60,25 @@ describe('P9 live feed in a ci-profile run', () => {
       assert.ok(c.readingsExpected > 0)
       assert.equal(c.readingsReceived, c.readingsExpected, cls)
       assert.deepEqual([c.missing, c.duplicated, c.unexpected, c.alertMismatches], [0, 0, 0, 0], cls)
-      assert.ok(c.alertsExpected > 0, `${cls}: the run raised alerts on the clients' farms`)
     }
+    assert.ok(ev.classes.steady.alertsExpected > 0, 'the run raised alerts on the clients\' farms')
     assert.ok(ev.reconnects.happened >= 4, `reconnects: ${JSON.stringify(ev.reconnects)}`)
-    assert.ok(ev.latency.count > 0 && ev.latency.p99Ms <= ev.sloP99Ms)
-    assert.match(r.stdout, /ok {3}P9 live feed: 50 clients/)
+    assert.ok(ev.latency.count > 0)
     // `iotbench verify` checks P9 again from the runs table and the client records file.
     const v = await runCli(['verify', id, '--database-url', url, '--db-schema', schema, '--results-dir', results])
     const again = JSON.parse(readFileSync(join(results, id, 'verify.json'), 'utf8'))
-    const p9again = again.properties.find((p: { id: string }) => p.id === 'P9')
-    assert.equal(p9again.summary, p9.summary, v.stdout + v.stderr)
+    assert.equal(again.properties.find((p: { id: string }) => p.id === 'P9').summary, p9.summary, v.stdout + v.stderr)
+    // Last: the latency SLO, the one assertion a saturated machine can fail.
+    assert.equal(p9.pass, true, `${p9.summary}\n${stdout}`)
+    assert.match(stdout, /ok {3}P9 live feed: 50 clients/)
+  })
 
-    // The dropped clients' own records against the database (not P9's verdict).
+  test('clients dropped mid-run resumed by cursor with nothing missing or doubled (their own records against the database)', async (t) => {
+    const url = await requireService(t, 'database')
+    if (!url) return
+    const { schema, id, p9 } = await ciRun(url)
     const db = await stored(url, schema, id)
-    const records = readFileSync(ev.clientRecords, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ClientReport)
+    const records = readFileSync(p9.evidence.clientRecords, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ClientReport)
     assert.equal(records.length, 50)
     const dropped = records.filter((c) => c.cls === 'reconnecting')
     assert.equal(dropped.length, 4)
@@ -76,6 +86,7 @@ describe('P9 live feed in a ci-profile run', () => {
       assert.ok(c.connects >= 2, `client ${c.client} reconnected (${c.connects} connections)`)
       assert.ok((c.closes['1006'] ?? 0) >= 1, `client ${c.client} lost its connection abruptly: ${JSON.stringify(c.closes)}`)
       assert.equal(c.error, null)
+      assert.equal(c.ended, true)
       assert.deepEqual(c.positionFaults, [])
       let devices = 0
       for (const [device, s] of db) {
@@ -85,6 +96,7 @@ describe('P9 live feed in a ci-profile run', () => {
         assert.ok(rec, `client ${c.client}: ${device} received`)
         assert.deepEqual({ first: rec.first, last: rec.last, count: rec.count, repeats: rec.repeats, gaps: rec.gaps }, { first: s.lo, last: s.hi, count: s.n, repeats: 0, gaps: [] }, `client ${c.client}, ${device}`)
       }
+      assert.ok(devices > 0)
       assert.equal(devices, Object.keys(c.devices).length, `client ${c.client}: no device outside its farms`)
     }
   })
@@ -107,10 +119,11 @@ describe('P9 live feed in a ci-profile run', () => {
     assert.equal(typeof m.client, 'number')
     assert.equal(typeof m.seq, 'number')
     // every client of that farm missed the same reading, and only that one
-    const clientsOfFarm = JSON.parse(JSON.stringify(p9.evidence.classes))
-    const total = clientsOfFarm.steady.missing + clientsOfFarm.reconnecting.missing
     assert.ok(missing.every((x) => x.device === m.device && x.seq === m.seq), JSON.stringify(missing))
-    assert.equal(total, missing.length < 20 ? missing.length : total)
+    const records = readFileSync(p9.evidence.clientRecords, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ClientReport)
+    const following = records.filter((c) => c.farms.includes(m.device.split('-')[0]!)).length
+    assert.ok(following > 0)
+    assert.equal(p9.evidence.classes.steady.missing + p9.evidence.classes.reconnecting.missing, following, 'one reading missing per client of that farm')
     assert.equal(p9.evidence.classes.steady.duplicated, 0)
     assert.match(p9.summary, new RegExp(`first: client ${m.client}, device ${m.device}, seq ${m.seq}`))
     const db = await stored(url, schema, id)
