@@ -81,6 +81,7 @@ Examples:
   iotbench run --profile ci                                   # nothing installed: embedded aedes + PostgreSQL
   iotbench run --mqtt-url mqtt://127.0.0.1:1883 --database-url postgres://postgres:postgres@127.0.0.1:5432/postgres
   IOTBENCH_RATE=5000 iotbench run --duration 60               # env and flags override the profile
+  iotbench run --live-port 8088                               # watch farm01 live at http://127.0.0.1:8088/
 ${LAYERS_HELP}
 ${EXIT_HELP}`)
   run.action(async (opts: Record<string, unknown>) => {
