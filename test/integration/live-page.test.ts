@@ -72,10 +72,14 @@ test('the live page draws a farm in real time in headless Chromium, ending on th
     await page.waitForFunction('window.__iotbenchLive.state.readings > 0 && window.__iotbenchLive.state.updates > 0', undefined, { timeout: 60_000, polling: 100 })
     const early = (await page.evaluate(READ_STATE)) as PageState
     // The charts keep updating while the load runs: more points drawn a moment later, same connection.
-    await page.waitForFunction(`(() => { const s = window.__iotbenchLive.state; return s.updates > ${early.updates} && s.readings > ${early.readings} })()`, undefined, { timeout: 30_000, polling: 100 })
+    const drawn = `[...window.__iotbenchLive.charts.tank.data.datasets, ...window.__iotbenchLive.charts.collar.data.datasets].reduce((n, d) => n + d.data.length, 0)`
+    const drawnEarly = (await page.evaluate(drawn)) as number
+    await page.waitForFunction(`(() => { const s = window.__iotbenchLive.state; return s.updates > ${early.updates} && s.readings > ${early.readings} && ${drawn} > ${drawnEarly} })()`, undefined, { timeout: 60_000, polling: 100 })
     const later = (await page.evaluate(READ_STATE)) as PageState
     assert.ok(later.readings > early.readings, `readings grew: ${early.readings} → ${later.readings}`)
-    assert.ok(later.tank[0]!.n + later.collar[0]!.n > early.tank[0]!.n + early.collar[0]!.n || later.tank[0]!.last!.x > early.tank[0]!.last!.x, 'the charts drew new points')
+    const points = (p: PageState): number => [...p.tank, ...p.collar].reduce((n, d) => n + d.n, 0)
+    const newest = (p: PageState): number => Math.max(0, ...[...p.tank, ...p.collar].map((d) => d.last?.x ?? 0))
+    assert.ok(points(later) > points(early) || newest(later) > newest(early), `the charts drew new points (${points(early)} → ${points(later)})`)
     await page.waitForFunction('window.__iotbenchLive.state.ended', undefined, { timeout: 120_000, polling: 200 })
     await new Promise((r) => setTimeout(r, 400)) // the next render tick (every 250 ms)
     const end = (await page.evaluate(READ_STATE)) as PageState
