@@ -2,6 +2,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import type { RunConfig } from '../config/options.js'
+import { InfraError } from '../errors.js'
 import { farmId } from '../fleet.js'
 import { shareOf } from '../util/shares.js'
 import type { ClientReport } from './client-record.js'
@@ -59,7 +60,10 @@ export async function openLive(cfg: LiveConfig, log: (line: string) => void): Pr
   const fleet = { farms: cfg.farms, cowsPerFarm: cfg.cowsPerFarm, stallsPerFarm: cfg.stallsPerFarm, tanksPerFarm: cfg.tanksPerFarm }
   const farms = Array.from({ length: cfg.farms }, (_, i) => farmId(fleet, i))
   const feed = new LiveFeed({ farms, replayEvents: cfg.liveReplayEvents, clientBufferBytes: cfg.liveClientBufferBytes })
-  const url = await feed.listen(cfg.livePort === undefined ? '127.0.0.1' : cfg.liveHost, cfg.livePort ?? 0)
+  const host = cfg.livePort === undefined ? '127.0.0.1' : cfg.liveHost
+  const url = await feed.listen(host, cfg.livePort ?? 0).catch((err: NodeJS.ErrnoException) => {
+    throw new InfraError(`the live page cannot listen on ${host}:${cfg.livePort ?? 0}: ${err.message}`, err.code === 'EADDRINUSE' ? 'pick another --live-port (0: any free port)' : 'check --live-host and --live-port', { cause: err })
+  })
   if (cfg.livePort !== undefined) log(`live page: ${url}  (feed: ${url.replace(/^http/, 'ws')}feed)`)
 
   const specs = clientSpecs(farms, cfg.liveClients, cfg.liveFarmsPerClient, cfg.liveReconnects, cfg.durationSeconds * 1000)
