@@ -84,6 +84,7 @@ Examples:
   IOTBENCH_MQTT_PASSWORD=… iotbench run --mqtt-url mqtts://broker:8883 --mqtt-username bench \\
     --mqtt-ca ca.crt --mqtt-cert client.crt --mqtt-key client.key \\
     --database-url 'postgres://bench@db/iotbench?sslmode=verify-full' --database-ca db-ca.crt   # TLS everywhere
+  iotbench run --live-port 8088                               # watch farm01 live at http://127.0.0.1:8088/
 ${LAYERS_HELP}
 ${EXIT_HELP}`)
   run.action(async (opts: Record<string, unknown>) => {

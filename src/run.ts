@@ -33,6 +33,7 @@ import { injectBadInput } from './sim/bad-input-publisher.js'
 import type { RateRecord, RateSample } from './verify/rates.js'
 import { writeJunit } from './verify/junit.js'
 import { MemorySampler, driftResults } from './report/soak.js'
+import { openLive, storedLive, type LiveRun } from './live/run-live.js'
 
 export interface RunOutcome {
   readonly result: RunResult
@@ -67,9 +68,11 @@ export async function runBench(cfg: RunConfig, log: (line: string) => void): Pro
     services.push(database)
     const broker = await openBroker(cfg, log, metrics)
     services.push(broker)
+    const live = await openLive(cfg, log)
+    if (live) services.push({ url: live.url, description: 'live feed', stop: () => live.stop() })
     const admin = await connect(database.url, cfg.dbSchema, 'iotbench-main')
     try {
-      return await runWith(cfg, runId, admin, database, broker, log, metrics)
+      return await runWith(cfg, runId, admin, database, broker, log, metrics, live)
     } finally {
       await admin.end().catch(() => undefined)
     }
@@ -78,7 +81,7 @@ export async function runBench(cfg: RunConfig, log: (line: string) => void): Pro
   }
 }
 
-async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database: Service, broker: BrokerService, log: (line: string) => void, metrics: RunMetrics): Promise<RunOutcome> {
+async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database: Service, broker: BrokerService, log: (line: string) => void, metrics: RunMetrics, live?: LiveRun): Promise<RunOutcome> {
   const clock = epochClock
   const startedAt = new Date()
   const { storage, applied } = await migrate(pgSession(admin), cfg.dbSchema)
@@ -119,10 +122,11 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     window: Math.min(60_000, Math.max(1_000, cfg.batchRows * 4)),
     faultHook: worker === 0 ? cfg.faultHook : undefined,
     alertRules: alertRulesOf(cfg.models),
+    live: live !== undefined,
   }))
   metrics.setRunInfo(runId, cfg.profile, broker.description, storage)
   metrics.declareAlertRules([...new Set(Object.values(ingestData[0]?.alertRules ?? {}).flatMap((rules) => rules.map((r) => r.name)))])
-  const ingest = await startIngest(ingestData, log, metrics)
+  const ingest = await startIngest(ingestData, log, metrics, live && ((m) => live.publish(m.readings, m.alerts)))
   const mqttVersion = ingest.mqttVersion
   log(`ingest ready: ${cfg.ingestWorkers} workers subscribed with MQTT ${mqttVersion === 5 ? '5' : '3.1.1'}, batches of ${cfg.batchRows} rows or ${cfg.batchMs} ms`)
 
@@ -188,6 +192,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   }
   sampleRates()
   const ingestDone = await ingest.stop()
+  const liveEvidence = await live?.finish(join(cfg.resultsDir, runId))
   snapshot()
   progress.done()
   const loadSeconds = Math.max(...sims.map((s) => s.lastSendMs)) / 1000 - Math.min(...sims.map((s) => s.firstSendMs)) / 1000
@@ -208,13 +213,13 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     scheduleLag: sims.map((s) => s.scheduleLag),
     publishAck: sims.map((s) => s.ackLatency),
   }
-  await admin.query('UPDATE runs SET finished_at = now(), evidence = $2 WHERE id = $1', [dbRunId, JSON.stringify({ manifest, histograms })])
+  await admin.query('UPDATE runs SET finished_at = now(), evidence = $2 WHERE id = $1', [dbRunId, JSON.stringify({ manifest, histograms, ...(liveEvidence && { live: storedLive(liveEvidence) }) })])
 
   log('verifying')
   metrics.setPhase('verify')
   const slo = sloOf(cfg as unknown as Record<string, unknown>)
   const soak = driftResults(cfg, memory.all(), metrics.results(cfg.load).timeline.points)
-  const properties = [...(await verifyRun(admin, dbRunId, manifest, latency, slo, rates, { pendingDigests: digests, dashboardsDir: cfg.dashboards })), ...soak.properties]
+  const properties = [...(await verifyRun(admin, dbRunId, manifest, latency, slo, rates, { pendingDigests: digests, dashboardsDir: cfg.dashboards, ...(liveEvidence && { live: liveEvidence }) })), ...soak.properties]
   const verdict = properties.every((p) => p.pass) ? 'pass' : 'fail'
   metrics.setProperties(properties)
   metrics.setPhase('done')

@@ -81,6 +81,19 @@ export interface RunConfig {
   readonly driftWarmupSeconds: number
   /** S1: fails when RSS grows this much (%) or more after the warm-up; unset: no S1. */
   readonly sloMaxRssGrowthPct: number | undefined
+  /** Serve the live page and WebSocket feed on this port (0: any free port; unset: only for simulated clients, on loopback). */
+  readonly livePort: number | undefined
+  readonly liveHost: string
+  /** Simulated dashboard clients on the live feed (P9); 0: P9 not checked. */
+  readonly liveClients: number
+  readonly liveFarmsPerClient: number
+  /** Connections the simulated clients drop (abruptly) and resume by cursor during the load. */
+  readonly liveReconnects: number
+  /** Events kept per farm for resuming clients. */
+  readonly liveReplayEvents: number
+  /** Bound of each live client's send buffer (bytes): past it the client is disconnected (4003) and resumes. */
+  readonly liveClientBufferBytes: number
+  readonly liveLingerSeconds: number
 }
 
 export type OptionKey = keyof RunConfig
@@ -141,13 +154,21 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'metricsPort', flag: 'metrics-port', type: 'int', min: 0, max: 65535, help: 'serve Prometheus metrics at http://<metrics-host>:<port>/metrics during the run (0: any free port)' },
   { key: 'metricsHost', flag: 'metrics-host', type: 'string', pattern: /^[A-Za-z0-9.:_-]{1,253}$/, patternHelp: 'a host name or IP address', help: 'address the metrics endpoint binds to (0.0.0.0 to let a Prometheus in a container scrape it)' },
   { key: 'metricsLingerSeconds', flag: 'metrics-linger', type: 'number', min: 0, max: 3600, help: 'keep /metrics up this many seconds after the verdict, so Prometheus scrapes the final values' },
-  { key: 'faultHook', flag: 'fault-hook', type: 'string', pattern: /^((drop|duplicate|reorder|corrupt|stallMs|dropAlert|spuriousAlert|delayAlert|deadLetter)=\d+)(,(drop|duplicate|reorder|corrupt|stallMs|dropAlert|spuriousAlert|delayAlert|deadLetter)=\d+)*$/, patternHelp: 'name=N,… with names drop, duplicate, reorder, corrupt, stallMs, dropAlert, spuriousAlert, delayAlert, deadLetter', hidden: true, help: 'test only: make the ingest drop, duplicate, reorder or corrupt readings, stall a commit, drop, invent or delay alerts, or reject valid readings (see src/ingest/fault-hook.ts)' },
+  { key: 'faultHook', flag: 'fault-hook', type: 'string', pattern: /^((drop|duplicate|reorder|corrupt|stallMs|dropAlert|spuriousAlert|delayAlert|deadLetter|dropLive)=\d+)(,(drop|duplicate|reorder|corrupt|stallMs|dropAlert|spuriousAlert|delayAlert|deadLetter|dropLive)=\d+)*$/, patternHelp: 'name=N,… with names drop, duplicate, reorder, corrupt, stallMs, dropAlert, spuriousAlert, delayAlert, deadLetter, dropLive', hidden: true, help: 'test only: make the ingest drop, duplicate, reorder or corrupt readings, stall a commit, drop, invent or delay alerts, reject valid readings, or keep readings from the live feed (see src/ingest/fault-hook.ts)' },
   { key: 'dashboards', flag: 'dashboards', type: 'string', help: 'folder of Grafana dashboard JSON files whose SQL panels P8 runs against the run and compares with the oracle (default: dashboards/grafana/dashboards)' },
   { key: 'badInput', flag: 'bad-input', type: 'int', min: 0, max: 1_000_000, profilePath: ['badInput'], help: 'malformed messages the simulators inject on telemetry topics (P7: each must land in dead_letters with its reason)' },
   { key: 'sloAlertRecall', flag: 'slo-alert-recall', type: 'number', min: 0, max: 1, profilePath: ['slo', 'alertRecall'], help: 'P5 fails when fewer detectable injected anomalies than this share raised their alert in time' },
   { key: 'sloAlertPrecision', flag: 'slo-alert-precision', type: 'number', min: 0, max: 1, profilePath: ['slo', 'alertPrecision'], help: 'P5 fails when fewer alerts than this share map to an injected anomaly (or the rule’s condition)' },
   { key: 'sloDetectionP99Ms', flag: 'slo-detection-p99-ms', type: 'number', min: 1, max: 86_400_000, profilePath: ['slo', 'detectionP99Ms'], help: 'P5 fails when the wall-clock detection delay p99 (intended send of the triggering reading → alert) exceeds this (ms); default: --slo-p99-ms' },
   { key: 'sloRateTolerance', flag: 'slo-rate-tolerance', type: 'number', min: 0, max: 1, profilePath: ['slo', 'rateTolerance'], help: 'P6 fails when the achieved send or ingest rate is below the offered rate × this' },
+  { key: 'livePort', flag: 'live-port', type: 'int', min: 0, max: 65535, help: 'serve the live page (real-time charts of one farm) and its WebSocket feed at http://<live-host>:<port>/ during the run (0: any free port)' },
+  { key: 'liveHost', flag: 'live-host', type: 'string', pattern: /^[A-Za-z0-9.:_-]{1,253}$/, patternHelp: 'a host name or IP address', help: 'address the live page binds to (loopback unless told otherwise)' },
+  { key: 'liveClients', flag: 'live-clients', type: 'int', min: 0, max: 100_000, profilePath: ['live', 'clients'], help: 'simulated dashboard clients on the live feed, on loopback (P9 checks each got every committed reading and alert of its farms, once, in order)' },
+  { key: 'liveFarmsPerClient', flag: 'live-farms-per-client', type: 'int', min: 1, max: 10_000, profilePath: ['live', 'farmsPerClient'], help: 'farms each simulated live client subscribes to' },
+  { key: 'liveReconnects', flag: 'live-reconnects', type: 'int', min: 0, max: 1_000_000, profilePath: ['live', 'reconnects'], help: 'connections the simulated live clients drop during the load and resume by cursor' },
+  { key: 'liveReplayEvents', flag: 'live-replay-events', type: 'int', min: 100, max: 10_000_000, profilePath: ['live', 'replayEvents'], help: 'events kept per farm for clients that resume (an older cursor is refused with close code 4001, never skipped)' },
+  { key: 'liveClientBufferBytes', flag: 'live-client-buffer-bytes', type: 'int', min: 1024, max: 1 << 30, profilePath: ['live', 'clientBufferBytes'], help: 'bound of each live client’s send buffer; a client past it is disconnected (close code 4003, counted) and resumes from its cursor' },
+  { key: 'liveLingerSeconds', flag: 'live-linger', type: 'number', min: 0, max: 3600, help: 'keep the live page up this many seconds after the verdict' },
   { key: 'sloMaxScheduleLagMs', flag: 'slo-max-schedule-lag-ms', type: 'number', min: 1, max: 3_600_000, profilePath: ['slo', 'maxScheduleLagMs'], help: 'P6 fails when the simulators fell behind their schedule by more than this at p99 (ms): back-pressure is never silent; default: --slo-p99-ms' },
   { key: 'driftWarmupSeconds', flag: 'drift-warmup', type: 'number', min: 0, max: 7 * 24 * 3600, profilePath: ['drift', 'warmupSeconds'], help: 'seconds of load before the memory and p99 drift lines start (result.json "drift", needs 30 s of load after it)' },
   { key: 'sloMaxRssGrowthPct', flag: 'slo-max-rss-growth-pct', type: 'number', min: 0, max: 10_000, profilePath: ['slo', 'maxRssGrowthPct'], help: 'S1 fails when resident memory grows this many % or more along its fitted line after the warm-up (soak)' },
@@ -208,4 +229,12 @@ export const DEFAULTS: RunConfig = {
   sloMaxScheduleLagMs: undefined,
   driftWarmupSeconds: 60,
   sloMaxRssGrowthPct: undefined,
+  livePort: undefined,
+  liveHost: '127.0.0.1',
+  liveClients: 0,
+  liveFarmsPerClient: 1,
+  liveReconnects: 0,
+  liveReplayEvents: 50_000,
+  liveClientBufferBytes: 4 << 20,
+  liveLingerSeconds: 0,
 }

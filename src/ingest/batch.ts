@@ -39,6 +39,8 @@ export class Batch {
   ackConnections: number[] = []
   /** Intended send times of the rows, for the end-to-end latency recorded at commit. */
   sentTimes: number[] = []
+  /** The accepted readings, kept only when the live feed is on (handed over after the commit). */
+  live: DecodedReading[] = []
   rows = 0
   openedAt = 0
   /** Written with the batch (ingest_batches), so a retry after an unknown COMMIT outcome can tell. */
@@ -59,6 +61,7 @@ export class Batch {
     this.ackIds = []
     this.ackConnections = []
     this.sentTimes = []
+    this.live = []
     this.rows = 0
     this.openedAt = 0
     this.id = randomUUID()

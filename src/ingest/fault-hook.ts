@@ -8,6 +8,7 @@
  *   spuriousAlert              write N raises no rule made (P5: spurious)
  *   delayAlert                 write N raises one reading later than their rule allows (P5: late)
  *   deadLetter                 reject N valid readings into dead_letters (P7, and P1: lost)
+ *   dropLive                   store N readings but keep them from the live feed (P9: missing)
  */
 export interface FaultBudget {
   drop: number
@@ -19,12 +20,13 @@ export interface FaultBudget {
   spuriousAlert: number
   delayAlert: number
   deadLetter: number
+  dropLive: number
 }
 
-export const FAULT_NAMES = ['drop', 'duplicate', 'reorder', 'corrupt', 'stallMs', 'dropAlert', 'spuriousAlert', 'delayAlert', 'deadLetter'] as const
+export const FAULT_NAMES = ['drop', 'duplicate', 'reorder', 'corrupt', 'stallMs', 'dropAlert', 'spuriousAlert', 'delayAlert', 'deadLetter', 'dropLive'] as const
 
 export function parseFaultHook(spec: string | undefined): FaultBudget {
-  const budget: FaultBudget = { drop: 0, duplicate: 0, reorder: 0, corrupt: 0, stallMs: 0, dropAlert: 0, spuriousAlert: 0, delayAlert: 0, deadLetter: 0 }
+  const budget: FaultBudget = { drop: 0, duplicate: 0, reorder: 0, corrupt: 0, stallMs: 0, dropAlert: 0, spuriousAlert: 0, delayAlert: 0, deadLetter: 0, dropLive: 0 }
   for (const part of (spec ?? '').split(',').filter(Boolean)) {
     const [name, n] = part.split('=') as [keyof FaultBudget, string]
     budget[name] = Number(n)

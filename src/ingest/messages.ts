@@ -1,6 +1,8 @@
 import type { AlertRules } from '../alerts/rules.js'
 import type { ThreadSnapshot } from '../metrics/thread-metrics.js'
 import type { MqttSecurity } from '../transport/mqtt-options.js'
+import type { AlertEvent } from '../alerts/engine.js'
+import type { DecodedReading } from './decode.js'
 
 /** Typed messages between the main thread and ingest worker threads. */
 export interface IngestWorkerData {
@@ -21,6 +23,8 @@ export interface IngestWorkerData {
   readonly faultHook: string | undefined
   /** Alert rules per sensor kind, as data (sensor-profiles/sensors/*.json "alerts"). */
   readonly alertRules: AlertRules
+  /** Hand each committed batch's readings and alerts to the live feed (main thread). */
+  readonly live?: boolean
 }
 
 export interface IngestCounters {
@@ -58,5 +62,7 @@ export type FromIngest =
       /** The thread's final metrics (cumulative). */
       readonly metrics?: ThreadSnapshot
     } & IngestCounters)
+  /** A committed batch's readings (receive order) and alert rows, for the live feed. */
+  | { readonly kind: 'live'; readonly worker: number; readonly readings: readonly DecodedReading[]; readonly alerts: readonly AlertEvent[] }
   | { readonly kind: 'log'; readonly worker: number; readonly line: string }
   | { readonly kind: 'fatal'; readonly worker: number; readonly message: string }

@@ -16,7 +16,7 @@ export interface IngestPool {
 }
 
 /** Starts one ingest worker thread per entry; resolves once every one is subscribed and connected. */
-export async function startIngest(workers: readonly IngestWorkerData[], log: (line: string) => void, sink?: MetricsSink): Promise<IngestPool> {
+export async function startIngest(workers: readonly IngestWorkerData[], log: (line: string) => void, sink?: MetricsSink, onLive?: (m: Extract<FromIngest, { kind: 'live' }>) => void): Promise<IngestPool> {
   const stats = new Map<number, IngestCounters>()
   const done = new Map<number, Done>()
   let fail: (err: Error) => void = () => undefined
@@ -46,6 +46,7 @@ export async function startIngest(workers: readonly IngestWorkerData[], log: (li
               if (m.metrics) sink?.update(`ingest-${m.worker}`, m.metrics)
               sink?.finish(`ingest-${m.worker}`)
               return void done.set(m.worker, m)
+            case 'live': return onLive?.(m)
             case 'log': return log(`ingest ${m.worker}: ${m.line}`)
             case 'fatal': {
               const err = new IngestError(`ingest worker ${m.worker}: ${m.message}`, false)

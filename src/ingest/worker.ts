@@ -96,6 +96,7 @@ function writeReading(reading: DecodedReading, received: number): void {
 /** Puts an accepted reading into the filling batch and runs the alert rules on it (never on a redelivery). */
 function store(reading: DecodedReading, received: number): void {
   filling.addReading(reading, received, rx++, tracker.storing(reading.device, reading.seq))
+  if (data.live) filling.live.push(reading)
   const events = alerts.evaluate(reading)
   if (fault.spuriousAlert > 0 && reading.kind === 'collar') {
     fault.spuriousAlert--
@@ -174,6 +175,7 @@ function flush(): Promise<void> {
     counters.deadLetters += batch.deadLetters.length
     counters.batches++
     ackInOrder(batch)
+    if (data.live) postLive(batch)
     batch.reset()
   })().catch(() => {
     failed = true // the fatal message has been posted; the main thread ends the run
@@ -193,6 +195,17 @@ function publishAlerts(events: readonly AlertEvent[]): void {
     metrics.alert(e.rule)
     subscriber.publish(`${data.topicPrefix}farm/${e.device.split('-')[0]}/alerts`, JSON.stringify({ device: e.device, kind: e.kind, rule: e.rule, seq: e.seq, ts: e.ts, value: e.value, reading: e.reading }))
   }
+}
+
+/** The committed batch goes to the live feed (one message a batch; the feed assigns positions). */
+function postLive(batch: Batch): void {
+  let readings = batch.live
+  if (fault.dropLive > 0 && readings.length > 0) {
+    const n = Math.min(fault.dropLive, readings.length)
+    fault.dropLive -= n
+    readings = readings.slice(n)
+  }
+  post({ kind: 'live', worker: data.worker, readings, alerts: batch.alerts })
 }
 
 function ackInOrder(batch: Batch): void {

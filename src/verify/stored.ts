@@ -8,10 +8,12 @@ import type { PropertyResult, RunManifest } from './types.js'
 import { sloOf, verifyRun, type VerifyOptions } from './verify.js'
 import { migrate, pgSession } from '../db/migrate.js'
 import type { RateRecord } from './rates.js'
+import { loadLive, type StoredLive } from '../live/run-live.js'
 
 interface StoredEvidence {
   readonly manifest: RunManifest
   readonly histograms: { readonly endToEnd: string[]; readonly brokerHop: string[]; readonly scheduleLag: string[] }
+  readonly live?: StoredLive
 }
 
 export interface VerifyOutcome {
@@ -48,7 +50,7 @@ export async function verifyStored(cfg: RunConfig, runName: string, log: (line: 
         scheduleLag: summarizeEncoded(histograms.scheduleLag),
       }
       const slo = sloOf(row.config)
-      const properties = await verifyRun(client, row.id, manifest, latency, slo, row.rates ?? undefined, { ...opts, dashboardsDir: cfg.dashboards })
+      const properties = await verifyRun(client, row.id, manifest, latency, slo, row.rates ?? undefined, { ...opts, dashboardsDir: cfg.dashboards, live: loadLive(row.evidence.live) })
       const verdict = properties.every((p) => p.pass) ? 'pass' : 'fail'
       const environment = { broker: String(row.config.mqttUrl ?? 'embedded aedes'), database: cfg.databaseUrl ? redactUrl(cfg.databaseUrl) : 'embedded PostgreSQL', storage: row.storage }
       return {

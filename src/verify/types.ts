@@ -3,8 +3,8 @@ import type { BadMessage } from '../sim/bad-input.js'
 import type { UnackedRange } from '../sim/messages.js'
 import type { SimManifest } from '../sim/setup.js'
 
-/** P1–P8 from the verifier; S1 (memory drift) from a run with a soak SLO (src/report/soak.ts). */
-export type PropertyId = 'P1' | 'P2' | 'P3' | 'P4' | 'P5' | 'P6' | 'P7' | 'P8' | 'S1'
+/** P1–P9 from the verifier; S1 (memory drift) from a run with a soak SLO (src/report/soak.ts). */
+export type PropertyId = 'P1' | 'P2' | 'P3' | 'P4' | 'P5' | 'P6' | 'P7' | 'P8' | 'P9' | 'S1'
 
 export interface PropertyResult {
   readonly id: PropertyId

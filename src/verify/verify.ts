@@ -17,6 +17,8 @@ import { checkDeadLetters, type DeadLetterReport } from './dead-letters.js'
 import { checkRates, type RateRecord } from './rates.js'
 import { checkDashboards, type DashboardCheckOptions } from './dashboards.js'
 import { pgSession } from '../db/migrate.js'
+import { checkLive } from '../live/verify-live.js'
+import type { LiveEvidence } from '../live/run-live.js'
 
 export interface Slo {
   readonly p99Ms: number
@@ -87,6 +89,8 @@ export interface VerifyOptions extends DashboardCheckOptions {
   readonly rowByRow?: boolean
   /** Regenerate the oracle digests from the seed even when the run has them stored. */
   readonly regenerateDigests?: boolean
+  /** What the run's simulated live clients received (P9). */
+  readonly live?: LiveEvidence | undefined
   /** Leave P8 out (bench:verify times it on its own). */
   readonly skipDashboards?: boolean
 }
@@ -100,7 +104,7 @@ async function checkSets(client: pg.Client, runId: number, manifest: RunManifest
   return { perKind, method: { method: 'set-based: per-device digests in the database, then row by row for devices that differ', oracleDigests: source, ...stats } }
 }
 
-/** Checks P1–P8 for one run from the database (P1–P3 set-based, then streamed where needed) and the merged latency histograms. */
+/** Checks P1–P9 for one run from the database (P1–P3 set-based, then streamed where needed) and the merged latency histograms. */
 export async function verifyRun(client: pg.Client, runId: number, manifest: RunManifest, latency: LatencyEvidence, slo: Slo, rates?: RateRecord, opts: VerifyOptions = {}): Promise<PropertyResult[]> {
   // P5 and P7 are mostly JavaScript, P1–P3 mostly PostgreSQL: run them side by side, on a connection of their own.
   const where = await whereIs(client)
@@ -157,6 +161,7 @@ export async function verifyRun(client: pg.Client, runId: number, manifest: RunM
   }
   const properties = [p1, p2, p3, p4, p5, checkThroughput(rates, latency.scheduleLag, slo), p7]
   if (!opts.skipDashboards) properties.push(await checkDashboards(pgSession(client), runId, manifest, opts))
+  properties.push(await checkLive(client, runId, opts.live, slo.p99Ms))
   return properties
 }
 

@@ -18,7 +18,7 @@ describe('iotbench run on the embedded defaults', () => {
     const result = readResult(results, runId)
     assert.equal(result.schemaVersion, 1)
     assert.equal(result.verdict, 'pass')
-    assert.deepEqual(result.properties.map((p: { id: string }) => p.id), ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8'])
+    assert.deepEqual(result.properties.map((p: { id: string }) => p.id), ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9'])
     for (const p of result.properties) assert.equal(p.pass, true, `${p.id}: ${p.summary}`)
     assert.match(result.environment.broker, /embedded aedes/)
     assert.equal(result.counts.published, result.counts.offered)

@@ -1,0 +1,28 @@
+import type { ClientReport } from './client-record.js'
+
+/** Typed messages between the main thread and a thread of simulated dashboard clients. */
+export interface ClientSpec {
+  readonly client: number
+  readonly farms: readonly string[]
+  /** Milliseconds after its first events frame at which the client drops its connection (abruptly) and resumes. */
+  readonly dropsAtMs: readonly number[]
+}
+
+export interface ClientsWorkerData {
+  readonly url: string
+  readonly clients: readonly ClientSpec[]
+  /** Pause between a dropped connection and the resume, so the client really misses events. */
+  readonly reconnectDelayMs: number
+}
+
+export type ToClients = { readonly kind: 'finish'; readonly deadlineMs: number }
+
+export type FromClients =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'log'; readonly line: string }
+  | {
+      readonly kind: 'done'
+      readonly reports: readonly ClientReport[]
+      /** Sensor-to-client latency (intended send → receipt), encoded HdrHistogram (µs), per client class. */
+      readonly latency: { readonly steady: string; readonly reconnecting: string }
+    }
