@@ -31,6 +31,7 @@ import { badInputs } from './sim/bad-input.js'
 import { injectBadInput } from './sim/bad-input-publisher.js'
 import type { RateRecord, RateSample } from './verify/rates.js'
 import { writeJunit } from './verify/junit.js'
+import { startKafkaIngest } from './transport/kafka/run-kafka.js'
 
 export interface RunOutcome {
   readonly result: RunResult
@@ -119,7 +120,9 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   }))
   metrics.setRunInfo(runId, cfg.profile, broker.description, storage)
   metrics.declareAlertRules([...new Set(Object.values(ingestData[0]?.alertRules ?? {}).flatMap((rules) => rules.map((r) => r.name)))])
-  const ingest = await startIngest(ingestData, log, metrics)
+  const ingest = cfg.transport === 'kafka'
+    ? await startKafkaIngest({ kafkaUrl: cfg.kafkaUrl!, partitions: cfg.kafkaPartitions, consumers: cfg.ingestWorkers, runName: runId, mqttUrl: broker.url, base: ingestData[0]! }, log, metrics)
+    : await startIngest(ingestData, log, metrics)
   const mqttVersion = ingest.mqttVersion
   log(`ingest ready: ${cfg.ingestWorkers} workers subscribed with MQTT ${mqttVersion === 5 ? '5' : '3.1.1'}, batches of ${cfg.batchRows} rows or ${cfg.batchMs} ms`)
 
@@ -165,10 +168,11 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     metrics.setPhase('drain')
     const published = sims.reduce((n, s) => n + s.published, 0)
     const deadline = clock() + cfg.drainTimeoutSeconds * 1000
-    while (ingest.totals().received < published && clock() < deadline) {
+    const caughtUp = async (): Promise<boolean> => (ingest.caughtUp ? ingest.caughtUp(published) : ingest.totals().received >= published)
+    while (!(await caughtUp()) && clock() < deadline) {
       await Promise.race([new Promise((r) => setTimeout(r, 50)), ingest.failed])
     }
-    if (ingest.totals().received < published) log(`drain timeout: the ingest received ${ingest.totals().received} of ${published} published readings`)
+    if (!(await caughtUp())) log(`drain timeout: the ingest received ${ingest.totals().received} of ${published} published readings`)
   } catch (err) {
     await ingest.stop().catch(() => undefined)
     throw err
@@ -252,6 +256,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     properties,
     ...metrics.results(cfg.load),
     latencyDistribution: latencyDistribution(histograms),
+    ...(ingest.evidence && { transport: ingest.evidence() }),
   }
   const resultFile = writeResult(join(cfg.resultsDir, runId), result)
   writeReports(join(cfg.resultsDir, runId), result)

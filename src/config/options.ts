@@ -42,6 +42,10 @@ export interface RunConfig {
   readonly sloMaxLost: number
   readonly mqttUrl: string | undefined
   readonly mqttProtocol: 'auto' | '4' | '5'
+  /** mqtt: ingest subscribes to the broker; kafka: a bridge moves telemetry into Kafka, ingest is a consumer group. */
+  readonly transport: 'mqtt' | 'kafka'
+  readonly kafkaUrl: string | undefined
+  readonly kafkaPartitions: number
   readonly databaseUrl: string | undefined
   readonly dbSchema: string
   readonly topicPrefix: string
@@ -110,6 +114,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'sloMaxLost', flag: 'slo-max-lost', type: 'int', min: 0, max: 1e12, profilePath: ['slo', 'maxLost'], help: 'P1 fails when more acknowledged readings than this are lost' },
   { key: 'mqttUrl', flag: 'mqtt-url', type: 'url', protocols: ['mqtt:', 'tcp:'], help: 'external broker (default: embedded aedes on 127.0.0.1)' },
   { key: 'mqttProtocol', flag: 'mqtt-protocol', type: 'enum', values: ['auto', '4', '5'], help: 'MQTT version of the ingest subscriber (auto: 5, else 3.1.1)' },
+  { key: 'transport', flag: 'transport', type: 'enum', values: ['mqtt', 'kafka'], profilePath: ['transport'], help: 'mqtt: ingest workers subscribe to the broker; kafka: a bridge moves the telemetry into a run-unique Kafka topic and the ingest is a consumer group of --ingest-workers processes (needs --kafka-url)' },
+  { key: 'kafkaUrl', flag: 'kafka-url', type: 'url', protocols: ['kafka:'], help: 'Kafka bootstrap broker for --transport kafka, e.g. kafka://127.0.0.1:19092' },
+  { key: 'kafkaPartitions', flag: 'kafka-partitions', type: 'int', min: 1, max: 10_000, profilePath: ['kafkaPartitions'], help: 'partitions of the run’s Kafka topic (the most consumers that can share the load)' },
   { key: 'databaseUrl', flag: 'database-url', type: 'url', protocols: ['postgres:', 'postgresql:'], help: 'PostgreSQL/TimescaleDB (default: embedded PostgreSQL)' },
   { key: 'dbSchema', flag: 'db-schema', type: 'string', pattern: /^[a-z_][a-z0-9_]{0,62}$/, patternHelp: 'a lower-case SQL identifier', help: 'schema that holds the bench tables (runs are isolated by run id inside it)' },
   { key: 'topicPrefix', flag: 'topic-prefix', type: 'string', pattern: /^([A-Za-z0-9_.-]+\/)*$/, patternHelp: 'empty, or segments of [A-Za-z0-9_.-] each ending in "/"', help: 'prefix of every topic, to share a broker between runs' },
@@ -158,6 +165,9 @@ export const DEFAULTS: RunConfig = {
   sloMaxLost: 0,
   mqttUrl: undefined,
   mqttProtocol: 'auto',
+  transport: 'mqtt',
+  kafkaUrl: undefined,
+  kafkaPartitions: 12,
   databaseUrl: undefined,
   dbSchema: 'iotbench',
   topicPrefix: '',

@@ -18,6 +18,17 @@ export interface IngestWorkerData {
   readonly faultHook: string | undefined
   /** Alert rules per sensor kind, as data (sensor-profiles/sensors/*.json "alerts"). */
   readonly alertRules: AlertRules
+  /** Consume from Kafka (a member of a consumer group) instead of subscribing to MQTT. */
+  readonly kafka?: KafkaIngest
+}
+
+export interface KafkaIngest {
+  readonly brokers: readonly string[]
+  readonly topic: string
+  readonly groupId: string
+  readonly partitions: number
+  /** A dead member's partitions move to the others after this long without its heartbeat. */
+  readonly sessionTimeoutMs: number
 }
 
 export interface IngestCounters {
@@ -49,6 +60,8 @@ export type FromIngest =
       readonly endToEnd: string
       /** Intended send time → received by the ingest (the broker hop), encoded HdrHistogram (µs). */
       readonly brokerHop: string
+      /** Kafka transport: the record's Kafka timestamp (bridge produce) → received by the consumer (µs). */
+      readonly kafkaHop?: string
       readonly deadLetterReasons: Readonly<Record<string, number>>
       /** Alerts this thread raised and committed. */
       readonly alertsRaised?: number
@@ -56,4 +69,6 @@ export type FromIngest =
       readonly metrics?: ThreadSnapshot
     } & IngestCounters)
   | { readonly kind: 'log'; readonly worker: number; readonly line: string }
+  /** Kafka transport: the group gave this member its partitions (join counts this member's joins). */
+  | { readonly kind: 'assigned'; readonly worker: number; readonly pid: number; readonly join: number; readonly memberId: string; readonly partitions: readonly number[] }
   | { readonly kind: 'fatal'; readonly worker: number; readonly message: string }

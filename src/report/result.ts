@@ -50,6 +50,8 @@ export interface RunResult {
   readonly countsByKind?: CountsByKind
   /** Percentile spectra of the merged latency histograms, for the report's distribution plot. */
   readonly latencyDistribution?: LatencyDistribution
+  /** What the transport adds (--transport kafka: topic, group assignments, consumer exits, Kafka hop). */
+  readonly transport?: Record<string, unknown>
 }
 
 export function writeResult(dir: string, result: RunResult): string {
