@@ -81,6 +81,8 @@ Examples:
   iotbench run --profile ci                                   # nothing installed: embedded aedes + PostgreSQL
   iotbench run --mqtt-url mqtt://127.0.0.1:1883 --database-url postgres://postgres:postgres@127.0.0.1:5432/postgres
   IOTBENCH_RATE=5000 iotbench run --duration 60               # env and flags override the profile
+  iotbench run --mqtt-url mqtt://127.0.0.1:1883 --transport kafka --kafka-url kafka://127.0.0.1:19092 --ingest-workers 3
+                                                              # MQTT → bridge → Kafka → a consumer group of 3 processes
 ${LAYERS_HELP}
 ${EXIT_HELP}`)
   run.action(async (opts: Record<string, unknown>) => {

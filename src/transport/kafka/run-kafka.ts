@@ -74,6 +74,9 @@ export async function startKafkaIngest(o: KafkaRunOptions, log: (line: string) =
       try {
         finals = await group.stop()
         bridgeFinal = { ...(await bridge.stop()), pending: 0 }
+        const hops = finals.flatMap((d) => (d.kafkaHop ? [d.kafkaHop] : []))
+        const hop = hops.length ? `, Kafka hop p99 ${summarizeEncoded(hops).p99Ms} ms` : ''
+        log(`Kafka: bridge produced ${bridgeFinal.produced}${hop}; ${group.assignments.length} assignments, ${group.exits.length} consumers exited`)
         await admin.deleteTopics({ topics: [topic] }).catch((err: unknown) => log(`deleting Kafka topic ${topic} failed: ${errorMessage(err)}`))
       } finally {
         await admin.disconnect().catch(() => undefined)
