@@ -23,7 +23,7 @@ describe('schema on TimescaleDB (PGlite + timescaledb, test only)', () => {
   test('migrations make hypertables, columnstore settings, continuous aggregates and policies', async () => {
     const first = await migrate(db, schema)
     assert.equal(first.storage, 'timescaledb')
-    assert.deepEqual(first.applied, ['001_core.sql', '002_ingest_batches.sql', '003_aggregates.timescaledb.sql', '004_alerts.sql'])
+    assert.deepEqual(first.applied, ['001_core.sql', '002_ingest_batches.sql', '003_aggregates.timescaledb.sql', '004_alerts.sql', '005_kafka_offsets.sql'])
     const again = await migrate(db, schema)
     assert.deepEqual(again.applied, [], 'idempotent: nothing applied twice')
 
