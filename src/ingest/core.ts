@@ -142,8 +142,9 @@ export class IngestCore {
     }
     const held = this.held
     if (held && held.reading.device === reading.device) {
-      this.store(reading, received, rx)
-      this.store(held.reading, held.received, held.rx)
+      // The held reading goes in after this one: it takes the later receive order.
+      this.store(reading, received, held.rx)
+      this.store(held.reading, held.received, rx)
       this.held = undefined
       return
     }
@@ -155,7 +156,7 @@ export class IngestCore {
     this.store(reading, received, rx)
     if (fault.duplicate > 0) {
       fault.duplicate--
-      this.filling.addReading(reading, received, rx)
+      this.filling.addReading(reading, received, this.rx++)
     }
   }
 
