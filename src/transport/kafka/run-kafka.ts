@@ -57,11 +57,14 @@ export async function startKafkaIngest(o: KafkaRunOptions, log: (line: string) =
   failed.catch(() => undefined)
   let finals: Awaited<ReturnType<typeof group.stop>> = []
   let bridgeFinal = bridge.stats()
+  let stored: { committedRows?: number; deadLetters?: number; batches?: number } = {}
   for (const [w, pid] of group.pids()) log(`ingest consumer ${w}: pid ${pid}`)
   return {
     mqttVersion: group.mqttVersion,
     failed,
-    totals: () => group.totals(),
+    // After the stop, rows, dead letters and batches come from ingest_batches: a killed member never
+    // reported its last second, but everything it committed is there.
+    totals: () => ({ ...group.totals(), ...stored }),
     async caughtUp(published) {
       const b = bridge.stats()
       if (b.pending > 0 || b.received < published || b.produced < b.received) return false
@@ -74,6 +77,9 @@ export async function startKafkaIngest(o: KafkaRunOptions, log: (line: string) =
       try {
         finals = await group.stop()
         bridgeFinal = { ...(await bridge.stop()), pending: 0 }
+        const r = await db.query<{ rows: string | null; dead: string | null; batches: string }>(
+          'SELECT sum(rows) AS rows, sum(dead_letters) AS dead, count(*) AS batches FROM ingest_batches WHERE run_id = $1', [o.base.runId])
+        stored = { committedRows: Number(r.rows[0]?.rows ?? 0), deadLetters: Number(r.rows[0]?.dead ?? 0), batches: Number(r.rows[0]?.batches ?? 0) }
         const hops = finals.flatMap((d) => (d.kafkaHop ? [d.kafkaHop] : []))
         const hop = hops.length ? `, Kafka hop p99 ${summarizeEncoded(hops).p99Ms} ms` : ''
         log(`Kafka: bridge produced ${bridgeFinal.produced}${hop}; ${group.assignments.length} assignments, ${group.exits.length} consumers exited`)
