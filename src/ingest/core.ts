@@ -108,6 +108,21 @@ export class IngestCore {
     return received
   }
 
+  private flushScheduled = false
+
+  /**
+   * Flushes once the current turn of the event loop is over: a Kafka fetch hands every partition's
+   * records over in one turn, so they make one batch without waiting for --batch-ms.
+   */
+  flushSoon(): void {
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    setImmediate(() => {
+      this.flushScheduled = false
+      void this.flush()
+    })
+  }
+
   /** Resolves once the batch now filling has committed (rejects if it never will). */
   whenCommitted(): Promise<void> {
     if (this.failed) return Promise.reject(new Error('the ingest failed'))

@@ -108,6 +108,7 @@ export class KafkaSource implements IngestSource {
     }
     if (took !== undefined) {
       const committed = this.core.whenCommitted()
+      this.core.flushSoon()
       // Keep the session alive while the database works (a long outage must not cost the partitions).
       for (;;) {
         const done = await Promise.race([committed.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 1000))])
@@ -118,7 +119,8 @@ export class KafkaSource implements IngestSource {
     if (handled !== undefined) resolveOffset(handled)
     if (took !== undefined) {
       // Informational (lag tools read it); the database's offset is the one a member starts from.
-      await commitOffsetsIfNecessary({ topics: [{ topic: this.kafka.topic, partitions: [{ partition: p, offset: String(took + 1) }] }] }).catch(() => undefined)
+      // Not awaited: a round trip per partition and batch would hold up the next fetch.
+      void commitOffsetsIfNecessary({ topics: [{ topic: this.kafka.topic, partitions: [{ partition: p, offset: String(took + 1) }] }] }).catch(() => undefined)
     }
     // A rebalance waits until here: this member's records of the partition are stored by now.
     await heartbeat().catch(() => undefined)
