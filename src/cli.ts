@@ -85,6 +85,8 @@ Examples:
     --mqtt-ca ca.crt --mqtt-cert client.crt --mqtt-key client.key \\
     --database-url 'postgres://bench@db/iotbench?sslmode=verify-full' --database-ca db-ca.crt   # TLS everywhere
   iotbench run --live-port 8088                               # watch farm01 live at http://127.0.0.1:8088/
+  iotbench run --mqtt-url mqtt://127.0.0.1:1883 --transport kafka --kafka-url kafka://127.0.0.1:19092 --ingest-workers 3
+                                                              # MQTT → bridge → Kafka → a consumer group of 3 processes
 ${LAYERS_HELP}
 ${EXIT_HELP}`)
   run.action(async (opts: Record<string, unknown>) => {

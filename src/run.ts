@@ -34,6 +34,7 @@ import type { RateRecord, RateSample } from './verify/rates.js'
 import { writeJunit } from './verify/junit.js'
 import { MemorySampler, driftResults } from './report/soak.js'
 import { openLive, storedLive, type LiveRun } from './live/run-live.js'
+import { startKafkaIngest } from './transport/kafka/run-kafka.js'
 
 export interface RunOutcome {
   readonly result: RunResult
@@ -126,7 +127,9 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   }))
   metrics.setRunInfo(runId, cfg.profile, broker.description, storage)
   metrics.declareAlertRules([...new Set(Object.values(ingestData[0]?.alertRules ?? {}).flatMap((rules) => rules.map((r) => r.name)))])
-  const ingest = await startIngest(ingestData, log, metrics, live && ((m) => live.publish(m.readings, m.alerts)))
+  const ingest = cfg.transport === 'kafka'
+    ? await startKafkaIngest({ kafkaUrl: cfg.kafkaUrl!, partitions: cfg.kafkaPartitions, consumers: cfg.ingestWorkers, runName: runId, mqttUrl: broker.url, base: ingestData[0]! }, log, metrics)
+    : await startIngest(ingestData, log, metrics, live && ((m) => live.publish(m.readings, m.alerts)))
   const mqttVersion = ingest.mqttVersion
   log(`ingest ready: ${cfg.ingestWorkers} workers subscribed with MQTT ${mqttVersion === 5 ? '5' : '3.1.1'}, batches of ${cfg.batchRows} rows or ${cfg.batchMs} ms`)
 
@@ -177,10 +180,11 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     metrics.setPhase('drain')
     const published = sims.reduce((n, s) => n + s.published, 0)
     const deadline = clock() + cfg.drainTimeoutSeconds * 1000
-    while (ingest.totals().received < published && clock() < deadline) {
+    const caughtUp = async (): Promise<boolean> => (ingest.caughtUp ? ingest.caughtUp(published) : ingest.totals().received >= published)
+    while (!(await caughtUp()) && clock() < deadline) {
       await Promise.race([new Promise((r) => setTimeout(r, 50)), ingest.failed])
     }
-    if (ingest.totals().received < published) log(`drain timeout: the ingest received ${ingest.totals().received} of ${published} published readings`)
+    if (!(await caughtUp())) log(`drain timeout: the ingest received ${ingest.totals().received} of ${published} published readings`)
   } catch (err) {
     await ingest.stop().catch(() => undefined)
     await digests.stop()
@@ -268,6 +272,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     ...metrics.results(cfg.load),
     latencyDistribution: latencyDistribution(histograms),
     ...(soak.drift && { drift: soak.drift }),
+    ...(ingest.evidence && { transport: ingest.evidence() }),
   }
   const resultFile = writeResult(join(cfg.resultsDir, runId), result)
   writeReports(join(cfg.resultsDir, runId), result)

@@ -50,6 +50,10 @@ export interface RunConfig {
   readonly mqttKey: string | undefined
   /** CA file for TLS to the database (src/db/tls.ts). */
   readonly databaseCa: string | undefined
+  /** mqtt: ingest subscribes to the broker; kafka: a bridge moves telemetry into Kafka, ingest is a consumer group. */
+  readonly transport: 'mqtt' | 'kafka'
+  readonly kafkaUrl: string | undefined
+  readonly kafkaPartitions: number
   readonly databaseUrl: string | undefined
   readonly dbSchema: string
   readonly topicPrefix: string
@@ -142,6 +146,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'mqttCert', flag: 'mqtt-cert', type: 'string', help: 'PEM file of a client certificate, for brokers that require one (with --mqtt-key)' },
   { key: 'mqttKey', flag: 'mqtt-key', type: 'string', help: 'PEM file of the client certificate’s private key (with --mqtt-cert)' },
   { key: 'mqttProtocol', flag: 'mqtt-protocol', type: 'enum', values: ['auto', '4', '5'], help: 'MQTT version of the ingest subscriber (auto: 5, else 3.1.1)' },
+  { key: 'transport', flag: 'transport', type: 'enum', values: ['mqtt', 'kafka'], profilePath: ['transport'], help: 'mqtt: ingest workers subscribe to the broker; kafka: a bridge moves the telemetry into a run-unique Kafka topic and the ingest is a consumer group of --ingest-workers processes (needs --kafka-url)' },
+  { key: 'kafkaUrl', flag: 'kafka-url', type: 'url', protocols: ['kafka:'], help: 'Kafka bootstrap broker for --transport kafka, e.g. kafka://127.0.0.1:19092' },
+  { key: 'kafkaPartitions', flag: 'kafka-partitions', type: 'int', min: 1, max: 10_000, profilePath: ['kafkaPartitions'], help: 'partitions of the run’s Kafka topic (the most consumers that can share the load)' },
   { key: 'databaseUrl', flag: 'database-url', type: 'url', protocols: ['postgres:', 'postgresql:'], help: 'PostgreSQL/TimescaleDB (default: embedded PostgreSQL)' },
   { key: 'databaseCa', flag: 'database-ca', type: 'string', help: 'PEM file of the CA that signed the database server’s certificate (sslmode=verify-full unless the URL sets sslmode); libpq’s sslmode in --database-url works as in psql' },
   { key: 'dbSchema', flag: 'db-schema', type: 'string', pattern: /^[a-z_][a-z0-9_]{0,62}$/, patternHelp: 'a lower-case SQL identifier', help: 'schema that holds the bench tables (runs are isolated by run id inside it)' },
@@ -208,6 +215,9 @@ export const DEFAULTS: RunConfig = {
   mqttCert: undefined,
   mqttKey: undefined,
   databaseCa: undefined,
+  transport: 'mqtt',
+  kafkaUrl: undefined,
+  kafkaPartitions: 12,
   databaseUrl: undefined,
   dbSchema: 'iotbench',
   topicPrefix: '',

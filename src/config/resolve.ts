@@ -2,6 +2,7 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs'
 import { join, basename } from 'node:path'
 import { Ajv } from 'ajv'
 import { ConfigError } from '../errors.js'
+import { kafkaChecks } from '../transport/kafka/config.js'
 import { PROFILES_DIR } from '../paths.js'
 import { SAMPLE_INTERVAL_S } from '../sim/context.js'
 import { fleetChecks, loadSensorModels } from '../sim/models.js'
@@ -278,7 +279,8 @@ function resolveModels(m: Record<string, unknown>, problems: string[]): void {
 /** Rules that involve more than one option. */
 function crossChecks(c: RunConfig): string[] {
   const problems: string[] = []
-  if (c.ingestWorkers > c.farms) problems.push(`ingest-workers (${c.ingestWorkers}) must be ≤ farms (${c.farms}): ingest splits the fleet by farm`)
+  if (c.transport === 'mqtt' && c.ingestWorkers > c.farms) problems.push(`ingest-workers (${c.ingestWorkers}) must be ≤ farms (${c.farms}): ingest splits the fleet by farm`)
+  if (c.transport === 'kafka') problems.push(...kafkaChecks(c))
   const devices = c.farms * (c.cowsPerFarm + c.stallsPerFarm + c.tanksPerFarm)
   if (c.simWorkers > devices) problems.push(`sim-workers (${c.simWorkers}) must be ≤ the number of devices (${devices})`)
   const offered = offeredBy(c.rate, c.durationSeconds, c.load?.spikes)

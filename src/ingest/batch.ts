@@ -3,6 +3,7 @@ import { KINDS, KIND_NAMES, type Kind } from '../kinds.js'
 import { BinaryCopyWriter } from './copy-binary.js'
 import type { DecodedReading } from './decode.js'
 import type { AlertEvent } from '../alerts/engine.js'
+import { addOffset, type OffsetRange } from './kafka-offsets.js'
 
 export interface DeadLetter {
   readonly received: number
@@ -37,6 +38,10 @@ export class Batch {
   readonly devices = new Set<string>()
   ackIds: number[] = []
   ackConnections: number[] = []
+  /** Kafka transport: per partition, the offsets this batch holds (stored with it, see kafka-offsets.ts). */
+  offsets = new Map<number, OffsetRange>()
+  /** Called once the batch committed (or with the error that ended it): Kafka handlers wait on this. */
+  waiters: Array<(err?: Error) => void> = []
   /** Intended send times of the rows, for the end-to-end latency recorded at commit. */
   sentTimes: number[] = []
   /** The accepted readings, kept only when the live feed is on (handed over after the commit). */
@@ -60,6 +65,8 @@ export class Batch {
     this.devices.clear()
     this.ackIds = []
     this.ackConnections = []
+    this.offsets = new Map()
+    this.waiters = []
     this.sentTimes = []
     this.live = []
     this.rows = 0
@@ -95,6 +102,17 @@ export class Batch {
 
   addDeadLetter(d: DeadLetter): void {
     this.deadLetters.push(d)
+  }
+
+  addOffset(partition: number, offset: number): void {
+    addOffset(this.offsets, partition, offset)
+  }
+
+  /** Tells everyone waiting on this batch that it committed (no error) or never will. */
+  settle(err?: Error): void {
+    const waiters = this.waiters
+    this.waiters = []
+    for (const w of waiters) w(err)
   }
 
   addAck(messageId: number, connection: number): void {

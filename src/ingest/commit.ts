@@ -2,6 +2,7 @@ import type pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import { KINDS, KIND_NAMES } from '../kinds.js'
 import { copyColumns, type Batch } from './batch.js'
+import { writeOffsets } from './kafka-offsets.js'
 
 async function copyInto(client: pg.Client, table: string, columns: readonly string[], data: Buffer): Promise<void> {
   const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN (FORMAT binary)`))
@@ -20,11 +21,13 @@ export async function batchCommitted(client: pg.Client, batch: Batch): Promise<b
 
 /**
  * Writes one batch in one transaction: a binary COPY per kind, its dead letters, and its row in
- * ingest_batches (so the batch is all there or not at all, and a retry can check which).
+ * ingest_batches, and with the Kafka transport the consumed offsets (so the batch is all there or not at all, and a retry can check which).
  */
-export async function commitBatch(client: pg.Client, runId: number, worker: number, batch: Batch): Promise<void> {
+export async function commitBatch(client: pg.Client, runId: number, worker: number, batch: Batch, kafkaTopic?: string): Promise<void> {
   await client.query('BEGIN')
   try {
+    // First, so a consumer whose partitions moved away fails before it writes a row.
+    if (kafkaTopic !== undefined) await writeOffsets(client, runId, kafkaTopic, worker, batch.offsets)
     for (const kind of KIND_NAMES) {
       const w = batch.writers[kind]
       if (w.rows > 0) await copyInto(client, KINDS[kind].table, copyColumns(kind), w.finish())

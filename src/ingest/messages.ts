@@ -25,6 +25,17 @@ export interface IngestWorkerData {
   readonly alertRules: AlertRules
   /** Hand each committed batch's readings and alerts to the live feed (main thread). */
   readonly live?: boolean
+  /** Consume from Kafka (a member of a consumer group) instead of subscribing to MQTT. */
+  readonly kafka?: KafkaIngest
+}
+
+export interface KafkaIngest {
+  readonly brokers: readonly string[]
+  readonly topic: string
+  readonly groupId: string
+  readonly partitions: number
+  /** A dead member's partitions move to the others after this long without its heartbeat. */
+  readonly sessionTimeoutMs: number
 }
 
 export interface IngestCounters {
@@ -56,6 +67,8 @@ export type FromIngest =
       readonly endToEnd: string
       /** Intended send time → received by the ingest (the broker hop), encoded HdrHistogram (µs). */
       readonly brokerHop: string
+      /** Kafka transport: the record's Kafka timestamp (bridge produce) → received by the consumer (µs). */
+      readonly kafkaHop?: string
       readonly deadLetterReasons: Readonly<Record<string, number>>
       /** Alerts this thread raised and committed. */
       readonly alertsRaised?: number
@@ -65,4 +78,6 @@ export type FromIngest =
   /** A committed batch's readings (receive order) and alert rows, for the live feed. */
   | { readonly kind: 'live'; readonly worker: number; readonly readings: readonly DecodedReading[]; readonly alerts: readonly AlertEvent[] }
   | { readonly kind: 'log'; readonly worker: number; readonly line: string }
+  /** Kafka transport: the group gave this member its partitions (join counts this member's joins). */
+  | { readonly kind: 'assigned'; readonly worker: number; readonly pid: number; readonly join: number; readonly memberId: string; readonly partitions: readonly number[] }
   | { readonly kind: 'fatal'; readonly worker: number; readonly message: string }

@@ -53,6 +53,8 @@ export interface RunResult {
   readonly latencyDistribution?: LatencyDistribution
   /** Memory and p99 lines after the warm-up (src/report/soak.ts); absent for runs too short to fit one. */
   readonly drift?: Drift
+  /** What the transport adds (--transport kafka: topic, group assignments, consumer exits, Kafka hop). */
+  readonly transport?: Record<string, unknown>
 }
 
 export function writeResult(dir: string, result: RunResult): string {

@@ -25,7 +25,7 @@ describe('schema on TimescaleDB (PGlite + timescaledb, test only)', () => {
     assert.equal(first.storage, 'timescaledb')
     // Every migration of sql/ for TimescaleDB, in order, the TimescaleDB variant where there are two.
     const expected = listMigrations().filter((m) => m.storage !== 'postgresql').map((m) => m.file)
-    assert.ok(expected.includes('003_aggregates.timescaledb.sql') && expected.includes('005_fast_verify.sql'))
+    assert.ok(expected.includes('003_aggregates.timescaledb.sql') && expected.includes('005_fast_verify.sql') && expected.includes('006_kafka_offsets.sql'))
     assert.deepEqual(first.applied, expected)
     const again = await migrate(db, schema)
     assert.deepEqual(again.applied, [], 'idempotent: nothing applied twice')

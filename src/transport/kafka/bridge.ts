@@ -21,6 +21,14 @@ export interface BridgeOptions {
   readonly log: (line: string) => void
 }
 
+/**
+ * The producer settings that make the bridge's Kafka writes exactly-once per send: idempotent (the broker
+ * drops a retried batch it already has), which kafkajs allows only with acks from all in-sync replicas
+ * (-1, set on every send) and one request in flight (KIP-98; more would let a retry reorder batches).
+ */
+export const BRIDGE_PRODUCER = { idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false } as const
+export const BRIDGE_ACKS = -1
+
 export interface BridgeStats { received: number; produced: number; acked: number; sendErrors: number }
 
 interface Pending { readonly key: string; readonly value: Buffer; readonly mqttTopic: string; readonly messageId: number | undefined; readonly connection: number }
@@ -42,7 +50,7 @@ export class KafkaBridge {
 
   constructor(private readonly opts: BridgeOptions) {
     const kafka = new Kafka({ clientId: opts.clientId, brokers: [...opts.brokers], logLevel: logLevel.NOTHING })
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
+    this.producer = kafka.producer({ ...BRIDGE_PRODUCER })
     this.subscriber = new MqttSubscriber({
       url: opts.mqttUrl,
       ...(opts.mqttSecurity && { security: opts.mqttSecurity }),
@@ -54,6 +62,11 @@ export class KafkaBridge {
       onConnectionLost: (reason) => opts.log(`bridge: ${reason}; reconnecting`),
       log: (line) => opts.log(`bridge: ${line}`),
     })
+  }
+
+  /** Records received and not yet in Kafka. */
+  get pendingCount(): number {
+    return this.pending.length
   }
 
   async start(): Promise<void> {
@@ -77,7 +90,7 @@ export class KafkaBridge {
       try {
         await this.producer.send({
           topic: this.opts.kafkaTopic,
-          acks: -1,
+          acks: BRIDGE_ACKS,
           messages: batch.map((p) => ({ key: p.key, value: p.value, headers: { 'mqtt-topic': p.mqttTopic } })),
         })
       } catch (err) {

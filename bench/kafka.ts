@@ -1,0 +1,94 @@
+/**
+ * npm run bench:kafka — end-to-end readings/s and p99 through Mosquitto → bridge → Kafka → consumer
+ * group → PostgreSQL, beside the same runs through Mosquitto alone, at rising offered rates.
+ *
+ * Each step is a real `iotbench run` (ci profile, QoS 1, the given rate for IOTBENCH_BENCH_SECONDS).
+ * Per step: verdict, lost and duplicated (P1), achieved send rate, ingested, end-to-end p50/p99, the
+ * broker hop and (Kafka) the Kafka hop, the simulators' schedule lag, and the limiting component named
+ * from those: generator (the simulators fell behind their schedule), bridge (MQTT → Kafka took most of
+ * the broker hop), Kafka → consumer (the Kafka hop dominates), or ingest/database (see limiting()). The load
+ * average before and after each step is recorded: the machine is shared, and figures from a loaded
+ * machine say so.
+ * Writes bench-results/kafka-<time>.json and bench-results/kafka-latest.json.
+ *
+ * Services: IOTBENCH_TEST_DATABASE_URL, IOTBENCH_TEST_MQTT_URL, IOTBENCH_TEST_KAFKA_URL (as the tests).
+ * IOTBENCH_BENCH_RATES (default 2000,5000,10000), IOTBENCH_BENCH_TRANSPORTS (default kafka,mqtt).
+ */
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const db = process.env['IOTBENCH_TEST_DATABASE_URL']
+const mqtt = process.env['IOTBENCH_TEST_MQTT_URL']
+const kafka = process.env['IOTBENCH_TEST_KAFKA_URL']
+if (!db || !mqtt || !kafka) {
+  process.stderr.write('set IOTBENCH_TEST_DATABASE_URL, IOTBENCH_TEST_MQTT_URL and IOTBENCH_TEST_KAFKA_URL (see README, "Kafka transport")\n')
+  process.exit(5)
+}
+const rates = (process.env['IOTBENCH_BENCH_RATES'] ?? '2000,5000,10000').split(',').map(Number)
+const transports = (process.env['IOTBENCH_BENCH_TRANSPORTS'] ?? 'kafka,mqtt').split(',')
+const seconds = Number(process.env['IOTBENCH_BENCH_SECONDS'] ?? 10)
+const results = mkdtempSync(join(tmpdir(), 'iotbench-bench-kafka-'))
+const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
+
+interface Latency { p50Ms: number; p99Ms: number }
+/**
+ * The component that held readings longest at p99: the simulators' schedule lag (generator, or the
+ * broker pushing back on their publishes), MQTT + bridge (broker hop minus Kafka hop minus schedule
+ * lag), Kafka → consumer (the Kafka hop), ingest/database (commit minus receive). Percentiles do not
+ * add up exactly; this is a pointer, not a proof.
+ */
+function limiting(r: any): string {
+  const lag = r.latency.scheduleLag.p99Ms as number
+  const broker = r.latency.brokerHop.p99Ms as number
+  const kafkaHop = (r.transport?.kafkaHop?.p99Ms as number | undefined) ?? 0
+  const e2e = r.latency.endToEnd.p99Ms as number
+  const shares: Array<[string, number]> = [
+    ['generator (simulators behind schedule)', lag],
+    [r.transport ? 'MQTT broker + bridge' : 'MQTT broker', broker - kafkaHop - lag],
+    ['Kafka → consumer group', kafkaHop],
+    ['ingest / database commit', e2e - broker],
+  ]
+  return shares.sort((a, b) => b[1] - a[1])[0]![0]
+}
+
+const steps: unknown[] = []
+for (const transport of transports) {
+  for (const rate of rates) {
+    const before = loadavg()[0]
+    const prefix = `bench-${stamp}-${transport}-${rate}/`
+    const args = ['bin/iotbench.js', 'run', '--profile', 'ci', '--rate', String(rate), '--duration', String(seconds), '--progress', 'off', '--drain-timeout', '60',
+      '--mqtt-url', mqtt, '--database-url', db, '--db-schema', 'iotbench_bench_kafka', '--topic-prefix', prefix, '--results-dir', results,
+      '--farms', '8', '--ingest-workers', '2', '--sim-workers', '2',
+      ...(transport === 'kafka' ? ['--transport', 'kafka', '--kafka-url', kafka] : [])]
+    const started = Date.now()
+    const run = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', timeout: 600_000 })
+    const m = /^iotbench (\S+) — profile/m.exec(run.stdout ?? '')
+    if (!m) {
+      steps.push({ transport, rate, error: `exit ${run.status}: ${(run.stderr ?? '').slice(-500)}` })
+      continue
+    }
+    const r = JSON.parse(readFileSync(join(results, m[1]!, 'result.json'), 'utf8'))
+    const p1 = r.properties.find((p: any) => p.id === 'P1')
+    const e2e = r.latency.endToEnd as Latency
+    const step = {
+      transport, rate, verdict: r.verdict,
+      failed: r.properties.filter((p: any) => !p.pass).map((p: any) => p.id),
+      lost: /lost (\d+)/.exec(p1.summary)?.[1] !== undefined ? Number(/lost (\d+)/.exec(p1.summary)![1]) : null,
+      duplicated: /duplicated (\d+)/.exec(p1.summary)?.[1] !== undefined ? Number(/duplicated (\d+)/.exec(p1.summary)![1]) : null,
+      offered: r.counts.offered, ingested: r.counts.ingested, achievedSendPerS: r.rates.achievedSendPerS,
+      endToEndP50Ms: e2e.p50Ms, endToEndP99Ms: e2e.p99Ms, brokerHopP99Ms: r.latency.brokerHop.p99Ms,
+      kafkaHopP99Ms: r.transport?.kafkaHop?.p99Ms ?? null, scheduleLagP99Ms: r.latency.scheduleLag.p99Ms,
+      limiting: limiting(r), loadAverage: { before, after: loadavg()[0] }, wallSeconds: Math.round((Date.now() - started) / 1000),
+    }
+    steps.push(step)
+    process.stdout.write(`${JSON.stringify(step)}\n`)
+  }
+}
+const summary = { bench: 'kafka', at: new Date().toISOString(), cpus: cpus().length, node: process.version, seconds, note: 'shared 2-core machine: see loadAverage per step', steps }
+mkdirSync(join(ROOT, 'bench-results'), { recursive: true })
+writeFileSync(join(ROOT, 'bench-results', `kafka-${stamp}.json`), `${JSON.stringify(summary, null, 2)}\n`)
+writeFileSync(join(ROOT, 'bench-results', 'kafka-latest.json'), `${JSON.stringify(summary, null, 2)}\n`)

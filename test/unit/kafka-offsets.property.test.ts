@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import fc from 'fast-check'
+import { OffsetLedger, addOffset, fenceBreaks, type OffsetRange } from '../../src/ingest/kafka-offsets.js'
+
+/**
+ * A consumer group against a model of Kafka and the database, driven by the real ledger, batch ranges
+ * and fence: consumers take records, commit batches (offsets stored in the same "transaction" as the
+ * rows, Kafka's committed offset moved only afterwards), crash with a batch open, and lose or gain
+ * partitions while a batch is still being written (zombies). Whatever the schedule, every record must
+ * be stored exactly once and each partition in offset order.
+ */
+interface Member {
+  ledger: OffsetLedger
+  owned: Set<number>
+  fetchAt: Map<number, number>
+  ranges: Map<number, OffsetRange>
+  records: Array<[partition: number, offset: number]>
+}
+
+type Step =
+  | { kind: 'consume'; member: number; partition: number; count: number }
+  | { kind: 'commit'; member: number }
+  | { kind: 'crash'; member: number }
+  /** owner[p] = the member given partition p; seekMissed: fetch starts at Kafka's (lagging) committed offset. */
+  | { kind: 'rebalance'; owner: number[]; seekMissed: boolean }
+
+const MEMBERS = 3
+
+function simulate(lengths: readonly number[], steps: readonly Step[]): { rows: Array<[number, number]> } {
+  const stored = lengths.map(() => 0)
+  const kafkaCommitted = lengths.map(() => 0)
+  const rows: Array<[number, number]> = []
+  const fresh = (): Member => ({ ledger: new OffsetLedger(), owned: new Set(), fetchAt: new Map(), ranges: new Map(), records: [] })
+  const members = Array.from({ length: MEMBERS }, fresh)
+
+  const rebalance = (owner: readonly number[], seekMissed: boolean): void => {
+    members.forEach((m, i) => {
+      const now = new Set(owner.flatMap((o, p) => (o === i ? [p] : [])))
+      m.ledger.forget([...m.owned].filter((p) => !now.has(p))) // as KafkaSource.onJoin
+      for (const p of now) {
+        if (m.ledger.has(p)) continue
+        m.ledger.seed(p, stored[p]!) // loadOffsets
+        m.fetchAt.set(p, seekMissed ? kafkaCommitted[p]! : stored[p]!)
+      }
+      m.owned = now
+    })
+  }
+  const commit = (i: number): void => {
+    const m = members[i]!
+    if (m.records.length === 0) return
+    const broken = fenceBreaks(new Map(stored.map((s, p) => [p, s])), m.ranges)
+    if (broken.length > 0) {
+      members[i] = fresh() // StaleOffsetsError: rolled back; the process leaves and a fresh one rejoins
+      return
+    }
+    rows.push(...m.records) // COPY, in the transaction that moves the offsets
+    for (const [p, r] of m.ranges) stored[p] = r.next
+    for (const [p, r] of m.ranges) kafkaCommitted[p] = Math.max(kafkaCommitted[p]!, r.next) // after COMMIT
+    m.ranges = new Map()
+    m.records = []
+  }
+  const consume = (i: number, p: number, count: number): void => {
+    const m = members[i]!
+    if (!m.owned.has(p)) return
+    let at = m.fetchAt.get(p)!
+    for (let n = 0; n < count && at < lengths[p]!; n++, at++) {
+      if (!m.ledger.take(p, at)) continue
+      addOffset(m.ranges, p, at)
+      m.records.push([p, at])
+    }
+    m.fetchAt.set(p, at)
+  }
+
+  for (const s of steps) {
+    if (s.kind === 'consume') consume(s.member, s.partition, s.count)
+    else if (s.kind === 'commit') commit(s.member)
+    else if (s.kind === 'crash') members[s.member] = fresh()
+    else rebalance(s.owner, s.seekMissed)
+  }
+  // Drain: every open batch commits or is fenced off, then member 0 takes everything to the end (a
+  // fenced member comes back fresh and is assigned again, as the pool restarts it; twice is enough).
+  for (let i = 0; i < MEMBERS; i++) commit(i)
+  for (let round = 0; round < 2; round++) {
+    rebalance(lengths.map(() => 0), true)
+    lengths.forEach((len, p) => consume(0, p, len))
+    commit(0)
+  }
+  return { rows }
+}
+
+const scenario = fc.integer({ min: 1, max: 4 }).chain((partitions) =>
+  fc.tuple(
+    fc.array(fc.integer({ min: 0, max: 25 }), { minLength: partitions, maxLength: partitions }),
+    fc.array(
+      fc.oneof(
+        fc.record({ kind: fc.constant('consume' as const), member: fc.integer({ min: 0, max: MEMBERS - 1 }), partition: fc.integer({ min: 0, max: partitions - 1 }), count: fc.integer({ min: 1, max: 8 }) }),
+        fc.record({ kind: fc.constant('commit' as const), member: fc.integer({ min: 0, max: MEMBERS - 1 }) }),
+        fc.record({ kind: fc.constant('crash' as const), member: fc.integer({ min: 0, max: MEMBERS - 1 }) }),
+        fc.record({ kind: fc.constant('rebalance' as const), owner: fc.array(fc.integer({ min: 0, max: MEMBERS - 1 }), { minLength: partitions, maxLength: partitions }), seekMissed: fc.boolean() }),
+      ),
+      { maxLength: 60 },
+    ),
+  ),
+)
+
+describe('Kafka offsets stored with the batch (kafka-offsets.ts)', () => {
+  test('crashes, rebalances and zombie batches: every record stored exactly once, in offset order per partition', () => {
+    fc.assert(
+      fc.property(scenario, ([lengths, steps]) => {
+        const { rows } = simulate(lengths, steps)
+        const seen = new Set<string>()
+        const last = new Map<number, number>()
+        for (const [p, o] of rows) {
+          const key = `${p}:${o}`
+          assert.ok(!seen.has(key), `record ${key} stored twice`)
+          seen.add(key)
+          assert.ok(o > (last.get(p) ?? -1), `partition ${p}: offset ${o} stored after ${last.get(p)}`)
+          last.set(p, o)
+        }
+        assert.equal(rows.length, lengths.reduce((a, b) => a + b, 0), 'every record stored')
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  test('the ledger skips records below the stored offset and takes each record once', () => {
+    const l = new OffsetLedger()
+    l.seed(0, 5)
+    assert.equal(l.take(0, 3), false, 'a redelivery below the stored offset')
+    assert.equal(l.take(0, 5), true)
+    assert.equal(l.take(0, 5), false, 'the same record again')
+    assert.equal(l.take(0, 6), true)
+    l.forget([0])
+    assert.throws(() => l.take(0, 7), /no stored offset/, 'a partition given up must be reloaded first')
+  })
+
+  test('the fence: a batch commits only where the stored offset stands', () => {
+    const ranges = new Map<number, OffsetRange>()
+    addOffset(ranges, 1, 10)
+    addOffset(ranges, 1, 11)
+    addOffset(ranges, 2, 0)
+    assert.deepEqual(ranges.get(1), { first: 10, next: 12 })
+    assert.deepEqual(fenceBreaks(new Map([[1, 10], [2, 0]]), ranges), [])
+    assert.deepEqual(fenceBreaks(new Map([[1, 12], [2, 0]]), ranges), [1], 'another member stored past the batch')
+    assert.deepEqual(fenceBreaks(new Map([[1, 8], [2, 0]]), ranges), [1], 'a gap: records nobody stored')
+  })
+})
