@@ -28,7 +28,7 @@ export interface ConsumerGroup {
  * partitions to the others. A member that left to rejoin (its batch lost its partitions) is started
  * again. The run fails only when no member is left.
  */
-export async function startConsumerGroup(workers: readonly IngestWorkerData[], log: (line: string) => void, sink?: MetricsSink): Promise<ConsumerGroup> {
+export async function startConsumerGroup(workers: readonly IngestWorkerData[], log: (line: string) => void, sink?: MetricsSink, onLive?: (m: Extract<FromIngest, { kind: 'live' }>) => void): Promise<ConsumerGroup> {
   const tracker = ingestTracker(log, sink)
   const entry = fileURLToPath(new URL('./worker.js', import.meta.url))
   const live = new Map<number, ChildProcess>()
@@ -51,6 +51,7 @@ export async function startConsumerGroup(workers: readonly IngestWorkerData[], l
         const m = tracker.handle(key, message)
         switch (m?.kind) {
           case 'ready': return resolve()
+          case 'live': return onLive?.(m)
           case 'assigned': return void assignments.push({ ...m, at: Date.now() })
           case 'fatal': {
             const err = new IngestError(`ingest consumer ${key}: ${m.message}`, false)

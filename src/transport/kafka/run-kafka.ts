@@ -28,7 +28,7 @@ export interface KafkaRunOptions {
  * that store the consumed offsets with each batch. Caught up when the bridge holds nothing and the
  * stored offsets reach the topic's end.
  */
-export async function startKafkaIngest(o: KafkaRunOptions, log: (line: string) => void, sink?: MetricsSink): Promise<IngestPool> {
+export async function startKafkaIngest(o: KafkaRunOptions, log: (line: string) => void, sink?: MetricsSink, onLive?: Parameters<typeof startConsumerGroup>[3]): Promise<IngestPool> {
   const brokers = [new URL(o.kafkaUrl).host]
   const topic = `iotbench-${o.runName}`
   const groupId = `${topic}-ingest`
@@ -48,7 +48,7 @@ export async function startKafkaIngest(o: KafkaRunOptions, log: (line: string) =
   }, log)
   const kafka = { brokers, topic, groupId, partitions: o.partitions, sessionTimeoutMs: SESSION_TIMEOUT_MS }
   const workers = Array.from({ length: o.consumers }, (_, worker): IngestWorkerData => ({ ...o.base, worker, clientId: `${topic}-ingest-${worker}`, filters: [], kafka, faultHook: worker === 0 ? o.base.faultHook : undefined }))
-  const group = await startConsumerGroup(workers, log, sink).catch(async (err: unknown) => {
+  const group = await startConsumerGroup(workers, log, sink, onLive).catch(async (err: unknown) => {
     await bridge.stop().catch(() => undefined)
     await admin.disconnect().catch(() => undefined)
     throw err
