@@ -31,6 +31,8 @@ import { badInputs } from './sim/bad-input.js'
 import { injectBadInput } from './sim/bad-input-publisher.js'
 import type { RateRecord, RateSample } from './verify/rates.js'
 import { writeJunit } from './verify/junit.js'
+import { deviceReport, RunFaults, withFaults } from './faults/run-faults.js'
+import { faultSummaryLines } from './faults/report.js'
 
 export interface RunOutcome {
   readonly result: RunResult
@@ -65,9 +67,11 @@ export async function runBench(cfg: RunConfig, log: (line: string) => void): Pro
     services.push(database)
     const broker = await openBroker(cfg, log, metrics)
     services.push(broker)
+    const faults = await RunFaults.open(cfg, broker, database, log)
+    services.push({ url: '', description: 'fault proxies', stop: () => faults.close() })
     const admin = await connect(database.url, cfg.dbSchema, 'iotbench-main')
     try {
-      return await runWith(cfg, runId, admin, database, broker, log, metrics)
+      return await runWith(cfg, runId, admin, database, broker, log, metrics, faults)
     } finally {
       await admin.end().catch(() => undefined)
     }
@@ -76,7 +80,7 @@ export async function runBench(cfg: RunConfig, log: (line: string) => void): Pro
   }
 }
 
-async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database: Service, broker: Service, log: (line: string) => void, metrics: RunMetrics): Promise<RunOutcome> {
+async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database: Service, broker: Service, log: (line: string) => void, metrics: RunMetrics, faults: RunFaults): Promise<RunOutcome> {
   const clock = epochClock
   const startedAt = new Date()
   const { storage, applied } = await migrate(pgSession(admin), cfg.dbSchema)
@@ -104,12 +108,12 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   const ingestData: IngestWorkerData[] = splitRange(cfg.farms, cfg.ingestWorkers).map(([from, to], worker) => ({
     worker,
     runId: dbRunId,
-    mqttUrl: broker.url,
+    mqttUrl: faults.ingestBrokerUrl,
     mqttProtocol: cfg.mqttProtocol,
     clientId: `iotbench-${runId}-ingest-${worker}`,
     filters: farms.slice(from, to).map((f) => farmFilter(cfg.topicPrefix, f)),
     topicPrefix: cfg.topicPrefix,
-    databaseUrl: database.url,
+    databaseUrl: faults.ingestDatabaseUrl,
     dbSchema: cfg.dbSchema,
     batchRows: cfg.batchRows,
     batchMs: cfg.batchMs,
@@ -129,6 +133,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   const ctx = sim.ctx
   const progress = createProgress(cfg.progress)
   const runStart = clock()
+  faults.start(t0Ms, runStart, broker, database, ingest, log, clock)
   let simProgress = { sent: 0, acked: 0 }
   let phase = 'load'
   const snapshot = (): void => {
@@ -150,7 +155,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   try {
     const tasks = splitRange(devices, cfg.simWorkers).map(([from, to], worker) => ({
       worker,
-      mqttUrl: broker.url,
+      mqttUrl: faults.simBrokerUrl,
       clientId: `iotbench-${runId}-sim-${worker}`,
       topicPrefix: cfg.topicPrefix,
       qos: cfg.qos,
@@ -159,16 +164,18 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
       schedule,
       devices: [from, to] as const,
       drainTimeoutMs: cfg.drainTimeoutSeconds * 1000,
+      deviceQueue: cfg.deviceQueue,
+      deviceQueuePolicy: cfg.deviceQueuePolicy,
     }))
     sims = await Promise.race([runSimulators(tasks, (p) => (simProgress = p), log, metrics), ingest.failed])
     phase = 'drain'
     metrics.setPhase('drain')
     const published = sims.reduce((n, s) => n + s.published, 0)
     const deadline = clock() + cfg.drainTimeoutSeconds * 1000
-    while (ingest.totals().received < published && clock() < deadline) {
+    while (!faults.drained(ingest.totals(), published) && clock() < deadline) {
       await Promise.race([new Promise((r) => setTimeout(r, 50)), ingest.failed])
     }
-    if (ingest.totals().received < published) log(`drain timeout: the ingest received ${ingest.totals().received} of ${published} published readings`)
+    if (!faults.drained(ingest.totals(), published)) log(`drain timeout: the ingest received ${ingest.totals().received} of ${published} published readings`)
   } catch (err) {
     await ingest.stop().catch(() => undefined)
     throw err
@@ -178,6 +185,8 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     await injecting
   }
   sampleRates()
+  await faults.settle(cfg.drainTimeoutSeconds * 1000)
+  admin = await faults.healthyAdmin(admin, cfg.dbSchema)
   const ingestDone = await ingest.stop()
   snapshot()
   progress.done()
@@ -204,7 +213,8 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   log('verifying')
   metrics.setPhase('verify')
   const slo = sloOf(cfg as unknown as Record<string, unknown>)
-  const properties = await verifyRun(admin, dbRunId, manifest, latency, slo, rates)
+  const faultReport = await faults.analyse(admin, dbRunId, schedule, manifest, sims, metrics.results(cfg.load).timeline, runStart)
+  const { timeline, properties } = withFaults(metrics.results(cfg.load).timeline, await verifyRun(admin, dbRunId, manifest, latency, slo, rates), faultReport)
   const verdict = properties.every((p) => p.pass) ? 'pass' : 'fail'
   metrics.setProperties(properties)
   metrics.setPhase('done')
@@ -251,10 +261,13 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     deadLetterReasons,
     properties,
     ...metrics.results(cfg.load),
+    timeline,
     latencyDistribution: latencyDistribution(histograms),
+    ...(faultReport && { faults: faultReport }),
+    devices: deviceReport(cfg, sims),
   }
   const resultFile = writeResult(join(cfg.resultsDir, runId), result)
   writeReports(join(cfg.resultsDir, runId), result)
   writeJunit(join(cfg.resultsDir, runId), runId, cfg.profile, properties, Math.round((Date.now() - startedAt.getTime()) / 1000))
-  return { result, resultFile, summary: summaryText(result) }
+  return { result, resultFile, summary: [summaryText(result), ...faultSummaryLines(result)].join('\n') }
 }

@@ -1,5 +1,6 @@
 import type { RunResult } from './result.js'
 import type { TimelinePoint } from './timeline.js'
+import { faultsMarkdown } from '../faults/report.js'
 
 const fmt = (n: number): string => (Number.isInteger(n) ? n.toLocaleString('en-US') : n.toLocaleString('en-US', { maximumFractionDigits: 3 }))
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
@@ -82,6 +83,7 @@ export function renderMarkdown(r: RunResult): string {
       if (tl.events.length > 50) L.push(`| … | ${tl.events.length - 50} more in result.json | | |`)
     }
   }
+  L.push(...faultsMarkdown(r))
   L.push('')
   L.push('Plots: `report.html` beside this file. Raw data: `result.json`.')
   return `${L.join('\n')}\n`

@@ -3,6 +3,8 @@ import { join } from 'node:path'
 import type { LatencySummary } from '../util/histogram.js'
 import type { PropertyResult } from '../verify/types.js'
 import type { CountsByKind, LatencyDistribution, RunTimeline } from './timeline.js'
+import type { FaultReport } from '../faults/analysis.js'
+import type { DeviceReport } from '../faults/run-faults.js'
 
 /** bench-results/<run>/result.json. Bump RESULT_SCHEMA_VERSION on any incompatible change. */
 export const RESULT_SCHEMA_VERSION = 1
@@ -50,6 +52,10 @@ export interface RunResult {
   readonly countsByKind?: CountsByKind
   /** Percentile spectra of the merged latency histograms, for the report's distribution plot. */
   readonly latencyDistribution?: LatencyDistribution
+  /** Injected faults: when each began and ended, loss per fault window, latency recovery per fault (src/faults/). */
+  readonly faults?: FaultReport
+  /** How the simulated devices behaved: queue bound and policy, readings it dropped, reconnects. */
+  readonly devices?: DeviceReport
 }
 
 export function writeResult(dir: string, result: RunResult): string {
