@@ -113,7 +113,9 @@ export async function startIngest(workers: readonly IngestWorkerData[], log: (li
         threads.map(
           (w) =>
             new Promise<void>((resolve) => {
-              w.once('exit', () => resolve())
+              // A thread that cannot finish (it failed, or hangs) is terminated rather than waited for forever.
+              const timer = setTimeout(() => void w.terminate(), 60_000)
+              w.once('exit', () => (clearTimeout(timer), resolve()))
               w.postMessage({ kind: 'stop' } satisfies ToIngest)
             }),
         ),

@@ -309,9 +309,28 @@ async function restoreAlerts(): Promise<void> {
   if (r.rows.length) log(`restored the alert rule state of ${r.rows.length} devices`)
 }
 
+/** Startup reads from the database; a worker respawned during a database outage waits for it (as a commit would). */
+async function withDbRetry(what: () => Promise<void>): Promise<void> {
+  const deadline = clock() + 120_000
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await what()
+    } catch (err) {
+      const retriable = isRetriableDbError(err) || (err as Error).name === 'InfraError'
+      if (!retriable || clock() > deadline) throw err
+      const old = db
+      db = undefined
+      await old?.end().catch(() => undefined)
+      const delay = Math.min(5000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2)
+      log(`database not reachable at startup (${errorMessage(err)}); retry ${attempt + 1} in ${Math.round(delay)} ms`)
+      await new Promise((r) => setTimeout(r, delay))
+    }
+  }
+}
+
 try {
-  await restoreTracker()
-  await restoreAlerts()
+  await withDbRetry(restoreTracker)
+  await withDbRetry(restoreAlerts)
   await subscriber.start()
   post({ kind: 'ready', worker: data.worker, mqttVersion: subscriber.version })
 } catch (err) {
