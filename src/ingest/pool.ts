@@ -41,6 +41,7 @@ export async function startIngest(workers: readonly IngestWorkerData[], log: (li
   failed.catch(() => undefined)
   let mqttVersion: 4 | 5 = 5
   const killed = new WeakSet<Worker>()
+  const incarnations: number[] = []
 
   const spawn = (data: IngestWorkerData): { worker: Worker; ready: Promise<void> } => {
     const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: data })
@@ -51,6 +52,9 @@ export async function startIngest(workers: readonly IngestWorkerData[], log: (li
         switch (m.kind) {
           case 'ready':
             if (m.mqttVersion < mqttVersion) mqttVersion = m.mqttVersion
+            // A respawned thread counted what its predecessors committed in the database: exact, where
+            // their last stats message may have been up to a second old.
+            if (data.respawned && m.restoredRows !== undefined) retired.set(data.worker, { ...(retired.get(data.worker) ?? ZERO), committedRows: m.restoredRows })
             return resolve()
           case 'stats':
             if (m.metrics) sink?.update(`ingest-${m.worker}`, m.metrics)
@@ -103,7 +107,9 @@ export async function startIngest(workers: readonly IngestWorkerData[], log: (li
       stats.delete(index)
       log(`ingest ${index}: thread terminated (fault); respawning in ${Math.round(downMs)} ms`)
       await new Promise((r) => setTimeout(r, downMs))
-      const next = spawn(workers[index]!)
+      // The MQTT version the pool negotiated, so a transient error cannot make the new thread fall back to 3.1.1.
+      incarnations[index] = (incarnations[index] ?? 0) + 1
+      const next = spawn({ ...workers[index]!, mqttProtocol: mqttVersion === 5 ? '5' : '4', respawned: true, incarnation: incarnations[index] })
       threads[index] = next.worker
       await Promise.race([next.ready, failed])
       log(`ingest ${index}: respawned and subscribed`)

@@ -36,8 +36,11 @@ const alerts = new AlertEngine(data.alertRules, clock)
 /** delayAlert fault: raises held back until their device reaches `dueSeq`. */
 const delayed = new Map<string, { event: AlertEvent; dueSeq: number }>()
 let alertsRaised = 0
-/** Receive order across this worker; the high bits keep workers apart. */
-let rx = data.worker * 2 ** 40
+/**
+ * Receive order across this worker; the high bits keep workers apart, the next ones incarnations of a
+ * worker respawned after a fault (each later than the last, so P3 still sees one receive order).
+ */
+let rx = data.worker * 2 ** 40 + Math.min(63, data.incarnation ?? 0) * 2 ** 34
 
 let filling = new Batch(data.runId)
 let spare = new Batch(data.runId)
@@ -278,13 +281,17 @@ port.once('close', () => {
 })
 
 /** What this run already stored (a restarted worker resumes without storing anything twice). */
+let restoredRows = 0
 async function restoreTracker(): Promise<void> {
   const client = await database()
+  const mine = new Set(data.filters.map((f) => f.slice(data.topicPrefix.length).split('/')[1]!))
+  restoredRows = 0
   for (const kind of KIND_NAMES) {
     let device = ''
     let seqs: number[] = []
     const q = `SELECT device, seq FROM ${KINDS[kind].table} WHERE run_id = ${Number(data.runId)} ORDER BY device COLLATE "C", seq`
     for await (const [d, s] of copyRows(client, q)) {
+      if (mine.has(d!.split('-')[0]!)) restoredRows++
       if (d !== device) {
         if (seqs.length) tracker.restore(device, seqs)
         device = d!
@@ -309,30 +316,39 @@ async function restoreAlerts(): Promise<void> {
   if (r.rows.length) log(`restored the alert rule state of ${r.rows.length} devices`)
 }
 
-/** Startup reads from the database; a worker respawned during a database outage waits for it (as a commit would). */
-async function withDbRetry(what: () => Promise<void>): Promise<void> {
+/**
+ * Startup steps retried with backoff while `retriable` says so (up to 2 minutes): a worker respawned
+ * during a database outage or a broker fault waits for it, as a commit would.
+ */
+async function retrying(what: () => Promise<void>, name: string, retriable: (err: unknown) => boolean): Promise<void> {
   const deadline = clock() + 120_000
   for (let attempt = 0; ; attempt++) {
     try {
       return await what()
     } catch (err) {
-      const retriable = isRetriableDbError(err) || (err as Error).name === 'InfraError'
-      if (!retriable || clock() > deadline) throw err
-      const old = db
-      db = undefined
-      await old?.end().catch(() => undefined)
+      if (!retriable(err) || clock() > deadline) throw err
       const delay = Math.min(5000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2)
-      log(`database not reachable at startup (${errorMessage(err)}); retry ${attempt + 1} in ${Math.round(delay)} ms`)
+      log(`${name} not reachable at startup (${errorMessage(err)}); retry ${attempt + 1} in ${Math.round(delay)} ms`)
       await new Promise((r) => setTimeout(r, delay))
     }
   }
 }
+const dbRetriable = (err: unknown): boolean => {
+  const yes = isRetriableDbError(err) || (err as Error).name === 'InfraError'
+  if (yes) {
+    const old = db
+    db = undefined
+    void old?.end().catch(() => undefined)
+  }
+  return yes
+}
 
 try {
-  await withDbRetry(restoreTracker)
-  await withDbRetry(restoreAlerts)
-  await subscriber.start()
-  post({ kind: 'ready', worker: data.worker, mqttVersion: subscriber.version })
+  await retrying(restoreTracker, 'database', dbRetriable)
+  await retrying(restoreAlerts, 'database', dbRetriable)
+  // A first start fails fast (exit 5: the broker is not there); a respawned worker waits for the broker.
+  await retrying(() => subscriber.start(), 'broker', () => data.respawned === true)
+  post({ kind: 'ready', worker: data.worker, mqttVersion: subscriber.version, restoredRows })
 } catch (err) {
   post({ kind: 'fatal', worker: data.worker, message: errorMessage(err) })
   clearInterval(statsTimer)

@@ -41,6 +41,7 @@ const PAGE_SCRIPT = `
     if (chart.canvas.id !== 'throughput' && chart.canvas.id !== 'latency-time') return;
     var x = chart.scales.x, a = chart.chartArea, g = chart.ctx;
     data.faults.forEach(function (f) {
+      if (f.to < x.min || f.from > x.max) return;
       var l = Math.max(a.left, x.getPixelForValue(f.from)), r = Math.min(a.right, Math.max(l + 2, x.getPixelForValue(f.to)));
       g.save(); g.fillStyle = 'rgba(214, 39, 40, 0.12)'; g.fillRect(l, a.top, r - l, a.bottom - a.top);
       g.fillStyle = '#a11'; g.font = '11px sans-serif'; g.fillText(f.label, l + 2, a.top + 11); g.restore();
