@@ -27,7 +27,7 @@ export interface WindowLoss {
 export interface FaultRecovery {
   readonly label: string
   readonly endS: number
-  /** The worst one-second p99 in the 10 s before the fault (the pre-fault band's top); null if no data. */
+  /** The worst one-second p99 of the last 10 undisturbed seconds before the fault (no fault, nor 5 s after one): the pre-fault band's top; null if none. */
   readonly preFaultP99Ms: number | null
   /** The worst one-second p99 from the fault's start until it recovered. */
   readonly peakP99Ms: number
@@ -121,7 +121,9 @@ export async function attributeLoss(client: pg.Client, input: LossInput, records
  */
 export function recoveryTimes(points: readonly TimelinePoint[], records: readonly FaultRecord[], sloP99Ms: number): FaultRecovery[] {
   return records.map((r) => {
-    const before = points.filter((p) => p.t >= r.startS - 10 && p.t < r.startS && p.latencyCount > 0)
+    // The band: the last 10 seconds with data before this fault that no fault (or its first 5 s after) disturbed.
+    const disturbed = (t: number): boolean => records.some((o) => t > o.startS && t <= o.endS + 5)
+    const before = points.filter((p) => p.t < r.startS && p.latencyCount > 0 && !disturbed(p.t)).slice(-10)
     const pre = before.length ? Math.max(...before.map((p) => p.p99Ms)) : null
     const after = points.filter((p) => p.t >= r.endS)
     const settle = (bound: number): number | null => {
