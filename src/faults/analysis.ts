@@ -27,7 +27,7 @@ export interface WindowLoss {
 export interface FaultRecovery {
   readonly label: string
   readonly endS: number
-  /** The worst one-second p99 of the last 10 undisturbed seconds before the fault (no fault, nor 5 s after one): the pre-fault band's top; null if none. */
+  /** The pre-fault band's top (see preFaultBand); null if there is no undisturbed second to measure it on. */
   readonly preFaultP99Ms: number | null
   /** The worst one-second p99 from the fault's start until it recovered. */
   readonly peakP99Ms: number
@@ -115,16 +115,28 @@ export async function attributeLoss(client: pg.Client, input: LossInput, records
 }
 
 /**
+ * The pre-fault band's top: the worst one-second p99 of the last 10 seconds with data before the first
+ * fault (the undisturbed baseline); when the schedule starts too early for 3 such seconds, the last 10
+ * seconds before this fault that no fault (nor its first 5 s after) disturbed.
+ */
+function preFaultBand(points: readonly TimelinePoint[], records: readonly FaultRecord[], r: FaultRecord): number | null {
+  const first = Math.min(...records.map((o) => o.startS))
+  let before = points.filter((p) => p.t < first && p.latencyCount > 0).slice(-10)
+  if (before.length < 3) {
+    const disturbed = (t: number): boolean => records.some((o) => t > o.startS && t <= o.endS + 5)
+    before = points.filter((p) => p.t < r.startS && p.latencyCount > 0 && !disturbed(p.t)).slice(-10)
+  }
+  return before.length ? Math.max(...before.map((p) => p.p99Ms)) : null
+}
+
+/**
  * Recovery time per fault from the one-second timeline: from the fault's end, the first second from
  * which the p99 of the readings committed in each second stayed within the bound for 3 seconds with
  * data. A second with nothing committed is not a recovered second.
  */
 export function recoveryTimes(points: readonly TimelinePoint[], records: readonly FaultRecord[], sloP99Ms: number): FaultRecovery[] {
   return records.map((r) => {
-    // The band: the last 10 seconds with data before this fault that no fault (or its first 5 s after) disturbed.
-    const disturbed = (t: number): boolean => records.some((o) => t > o.startS && t <= o.endS + 5)
-    const before = points.filter((p) => p.t < r.startS && p.latencyCount > 0 && !disturbed(p.t)).slice(-10)
-    const pre = before.length ? Math.max(...before.map((p) => p.p99Ms)) : null
+    const pre = preFaultBand(points, records, r)
     const after = points.filter((p) => p.t >= r.endS)
     const settle = (bound: number): number | null => {
       let run = 0

@@ -28,7 +28,7 @@ export function faultsMarkdown(r: Pick<RunResult, 'faults' | 'devices'>): string
   if (f) {
     L.push('', '## Faults', '')
     L.push(`Missing readings are attributed to the fault whose window (start − ${f.loss.graceBeforeS} s … end + ${f.loss.graceAfterS} s) holds their intended send time. ` +
-      'Recovery: seconds from the fault’s end until the one-second p99 stayed under the SLO (or within 1.5 × the worst one-second p99 of the last 10 undisturbed seconds before the fault) for 3 s.')
+      'Recovery: seconds from the fault’s end until the one-second p99 stayed under the SLO (or within 1.5 × the pre-fault band: the worst one-second p99 of the 10 s before the first fault) for 3 s.')
     L.push('')
     L.push('| fault | planned at (s) | began (s) | ended (s) | lost | never acked | queue overflow | pre-fault p99 (ms) | peak p99 (ms) | back under SLO | back in band | detail |')
     L.push('|---|---|---|---|---|---|---|---|---|---|---|---|')
