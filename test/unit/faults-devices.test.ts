@@ -90,3 +90,21 @@ describe('recovery times', () => {
     assert.equal(r!.recoveredToBandS, null)
   })
 })
+
+describe('faults configuration', () => {
+  it('the faults profile validates, and against external services it names every missing restart command at once', async () => {
+    const { resolveConfig } = await import('../../src/config/resolve.js')
+    const embedded = resolveConfig({ profile: 'faults', env: {}, flags: {} })
+    assert.equal(embedded.faults?.length, 9)
+    assert.throws(
+      () => resolveConfig({ profile: 'faults', env: {}, flags: { mqttUrl: 'mqtt://127.0.0.1:1883', databaseUrl: 'postgres://u:p@127.0.0.1:5432/d', faultTimeScale: '0.2', durationSeconds: '36' } }),
+      (err: Error & { problems?: string[] }) => {
+        const problems = err.problems ?? []
+        assert.ok(problems.some((p) => /broker-restart at 5 s\): restarting an external broker needs --broker-restart-command/.test(p)), problems.join('\n'))
+        assert.ok(problems.some((p) => /db-restart at 19 s\): restarting an external database needs --db-restart-command/.test(p)), problems.join('\n'))
+        return true
+      },
+    )
+    assert.throws(() => resolveConfig({ profile: 'faults', env: {}, flags: { faults: '[{"kind":"meteor","atSeconds":1,"seconds":1}]' } }), /--faults\/0\/kind must be equal to one of the allowed values/)
+  })
+})
