@@ -13,6 +13,8 @@ export interface Service {
   /** What ran, for the verdict (the broker's name matters: aedes is not a broker to trust with loss figures). */
   readonly description: string
   stop(): Promise<void>
+  /** A fault (src/faults/): stop the service, wait `downMs`, start it again on the same address. Embedded services only. */
+  restart?(downMs: number): Promise<void>
 }
 
 const noop = async (): Promise<void> => undefined
@@ -23,7 +25,7 @@ export async function openDatabase(cfg: Pick<RunConfig, 'databaseUrl' | 'embedde
   if (cfg.databaseUrl) return { url: databaseUrlOf(cfg)!, description: redactUrl(cfg.databaseUrl), stop: noop }
   log(`starting the embedded PostgreSQL (data folder ${cfg.embeddedDir}, port ${cfg.embeddedPgPort})`)
   const db = await startEmbeddedDatabase(cfg.embeddedDir, cfg.embeddedPgPort, log)
-  return { url: db.url, description: `embedded PostgreSQL (${db.dataDir})`, stop: () => db.stop() }
+  return { url: db.url, description: `embedded PostgreSQL (${db.dataDir})`, stop: () => db.stop(), restart: (downMs) => db.restart(downMs) }
 }
 
 /** A broker and how every client of the run connects to it (credentials, TLS). */
@@ -41,9 +43,14 @@ export async function openBroker(cfg: MqttSecurityConfig, log: (line: string) =>
     await checkBroker(cfg.mqttUrl, security)
     return { url: cfg.mqttUrl, description: redactUrl(cfg.mqttUrl), security, stop: noop }
   }
-  const b = await startEmbeddedBroker(0, '127.0.0.1', sink)
+  let b = await startEmbeddedBroker(0, '127.0.0.1', sink)
   log(`embedded aedes broker on ${b.url} (zero-install default: use a real broker such as Mosquitto for loss figures at high rates)`)
-  return { url: b.url, description: `embedded aedes 1.2 (${b.url})`, security: {}, stop: () => b.stop() }
+  const restart = async (downMs: number): Promise<void> => {
+    await b.stop()
+    await new Promise((r) => setTimeout(r, downMs))
+    b = await startEmbeddedBroker(b.port, '127.0.0.1', sink)
+  }
+  return { url: b.url, description: `embedded aedes 1.2 (${b.url})`, security: {}, stop: () => b.stop(), restart }
 }
 
 /** Runs `fn` with a client on the configured database (embedded or not), then closes everything. */

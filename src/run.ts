@@ -35,6 +35,8 @@ import { writeJunit } from './verify/junit.js'
 import { MemorySampler, driftResults } from './report/soak.js'
 import { openLive, storedLive, type LiveRun } from './live/run-live.js'
 import { startKafkaIngest } from './transport/kafka/run-kafka.js'
+import { deviceReport, RunFaults, withFaults } from './faults/run-faults.js'
+import { faultSummaryLines } from './faults/report.js'
 
 export interface RunOutcome {
   readonly result: RunResult
@@ -71,9 +73,11 @@ export async function runBench(cfg: RunConfig, log: (line: string) => void): Pro
     services.push(broker)
     const live = await openLive(cfg, log)
     if (live) services.push({ url: live.url, description: 'live feed', stop: () => live.stop() })
+    const faults = await RunFaults.open(cfg, broker, database, log)
+    services.push({ url: '', description: 'fault proxies', stop: () => faults.close() })
     const admin = await connect(database.url, cfg.dbSchema, 'iotbench-main')
     try {
-      return await runWith(cfg, runId, admin, database, broker, log, metrics, live)
+      return await runWith(cfg, runId, admin, database, broker, log, metrics, faults, live)
     } finally {
       await admin.end().catch(() => undefined)
     }
@@ -82,7 +86,7 @@ export async function runBench(cfg: RunConfig, log: (line: string) => void): Pro
   }
 }
 
-async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database: Service, broker: BrokerService, log: (line: string) => void, metrics: RunMetrics, live?: LiveRun): Promise<RunOutcome> {
+async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database: Service, broker: BrokerService, log: (line: string) => void, metrics: RunMetrics, faults: RunFaults, live?: LiveRun): Promise<RunOutcome> {
   const clock = epochClock
   const startedAt = new Date()
   const { storage, applied } = await migrate(pgSession(admin), cfg.dbSchema)
@@ -110,13 +114,13 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   const ingestData: IngestWorkerData[] = splitRange(cfg.farms, cfg.ingestWorkers).map(([from, to], worker) => ({
     worker,
     runId: dbRunId,
-    mqttUrl: broker.url,
+    mqttUrl: faults.ingestBrokerUrl,
     mqttSecurity: broker.security,
     mqttProtocol: cfg.mqttProtocol,
     clientId: `iotbench-${runId}-ingest-${worker}`,
     filters: farms.slice(from, to).map((f) => farmFilter(cfg.topicPrefix, f)),
     topicPrefix: cfg.topicPrefix,
-    databaseUrl: database.url,
+    databaseUrl: faults.ingestDatabaseUrl,
     dbSchema: cfg.dbSchema,
     batchRows: cfg.batchRows,
     batchMs: cfg.batchMs,
@@ -142,6 +146,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   const digests = computeDigests({ ...ctx, ...(sim.replay && { replay: sim.replay }), perDevice }, { paced: true })
   const progress = createProgress(cfg.progress)
   const runStart = clock()
+  faults.start(t0Ms, runStart, broker, database, ingest, log, clock)
   let simProgress = { sent: 0, acked: 0 }
   let phase = 'load'
   const memory = new MemorySampler(() => process.memoryUsage.rss(), () => metrics.hub.gaugeValues('heapUsed').reduce((n, g) => n + g.value, 0))
@@ -165,7 +170,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   try {
     const tasks = splitRange(devices, cfg.simWorkers).map(([from, to], worker) => ({
       worker,
-      mqttUrl: broker.url,
+      mqttUrl: faults.simBrokerUrl,
       mqttSecurity: broker.security,
       clientId: `iotbench-${runId}-sim-${worker}`,
       topicPrefix: cfg.topicPrefix,
@@ -175,13 +180,16 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
       schedule,
       devices: [from, to] as const,
       drainTimeoutMs: cfg.drainTimeoutSeconds * 1000,
+      deviceQueue: cfg.deviceQueue,
+      deviceQueuePolicy: cfg.deviceQueuePolicy,
     }))
     sims = await Promise.race([runSimulators(tasks, (p) => (simProgress = p), log, metrics), ingest.failed])
     phase = 'drain'
     metrics.setPhase('drain')
     const published = sims.reduce((n, s) => n + s.published, 0)
     const deadline = clock() + cfg.drainTimeoutSeconds * 1000
-    const caughtUp = async (): Promise<boolean> => (ingest.caughtUp ? ingest.caughtUp(published) : ingest.totals().received >= published)
+    // Kafka: everything stored (ingest_batches); faults: everything committed; else received ≥ published.
+    const caughtUp = async (): Promise<boolean> => (ingest.caughtUp ? ingest.caughtUp(published) : faults.drained(ingest.totals(), published))
     while (!(await caughtUp()) && clock() < deadline) {
       await Promise.race([new Promise((r) => setTimeout(r, 50)), ingest.failed])
     }
@@ -196,6 +204,8 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     await injecting
   }
   sampleRates()
+  await faults.settle(cfg.drainTimeoutSeconds * 1000)
+  admin = await faults.healthyAdmin(admin, cfg.dbSchema)
   const ingestDone = await ingest.stop()
   const liveEvidence = await live?.finish(join(cfg.resultsDir, runId))
   snapshot()
@@ -224,7 +234,10 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   metrics.setPhase('verify')
   const slo = sloOf(cfg as unknown as Record<string, unknown>)
   const soak = driftResults(cfg, memory.all(), metrics.results(cfg.load).timeline.points)
-  const properties = [...(await verifyRun(admin, dbRunId, manifest, latency, slo, rates, { pendingDigests: digests, dashboardsDir: cfg.dashboards, ...(liveEvidence && { live: liveEvidence }) })), ...soak.properties]
+  const faultReport = await faults.analyse(admin, dbRunId, schedule, manifest, sims, metrics.results(cfg.load).timeline, runStart)
+  const verified = await verifyRun(admin, dbRunId, manifest, latency, slo, rates, { pendingDigests: digests, dashboardsDir: cfg.dashboards, ...(liveEvidence && { live: liveEvidence }) })
+  const { timeline, properties: withFaultEvidence } = withFaults(metrics.results(cfg.load).timeline, verified, faultReport)
+  const properties = [...withFaultEvidence, ...soak.properties]
   const verdict = properties.every((p) => p.pass) ? 'pass' : 'fail'
   metrics.setProperties(properties)
   metrics.setPhase('done')
@@ -271,12 +284,15 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     deadLetterReasons,
     properties,
     ...metrics.results(cfg.load),
+    timeline,
     latencyDistribution: latencyDistribution(histograms),
     ...(soak.drift && { drift: soak.drift }),
     ...(ingest.evidence && { transport: ingest.evidence() }),
+    ...(faultReport && { faults: faultReport }),
+    devices: deviceReport(cfg, sims),
   }
   const resultFile = writeResult(join(cfg.resultsDir, runId), result)
   writeReports(join(cfg.resultsDir, runId), result)
   writeJunit(join(cfg.resultsDir, runId), runId, cfg.profile, properties, Math.round((Date.now() - startedAt.getTime()) / 1000))
-  return { result, resultFile, summary: summaryText(result) }
+  return { result, resultFile, summary: [summaryText(result), ...faultSummaryLines(result)].join('\n') }
 }

@@ -1,5 +1,6 @@
 import { overridesSchema, type SensorModels } from '../sim/models.js'
 import { loadShapeSchema, type LoadShape } from './load.js'
+import { faultScheduleSchema, type FaultSpec } from '../faults/schedule.js'
 
 /**
  * Every run option in one table: its flag, its IOTBENCH_* environment variable, where it sits in a
@@ -98,6 +99,15 @@ export interface RunConfig {
   /** Bound of each live client's send buffer (bytes): past it the client is disconnected (4003) and resumes. */
   readonly liveClientBufferBytes: number
   readonly liveLingerSeconds: number
+  /** Faults injected during the run (profile "faults"; src/faults/). */
+  readonly faults: readonly FaultSpec[] | undefined
+  /** Every fault's start and duration multiplied by this (a short CI run of a real schedule). */
+  readonly faultTimeScale: number
+  readonly brokerRestartCommand: string | undefined
+  readonly dbRestartCommand: string | undefined
+  /** Readings each simulated device buffers while offline; past it the overflow policy drops (counted). */
+  readonly deviceQueue: number
+  readonly deviceQueuePolicy: 'drop-oldest' | 'drop-newest'
 }
 
 export type OptionKey = keyof RunConfig
@@ -179,6 +189,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'sloMaxScheduleLagMs', flag: 'slo-max-schedule-lag-ms', type: 'number', min: 1, max: 3_600_000, profilePath: ['slo', 'maxScheduleLagMs'], help: 'P6 fails when the simulators fell behind their schedule by more than this at p99 (ms): back-pressure is never silent; default: --slo-p99-ms' },
   { key: 'driftWarmupSeconds', flag: 'drift-warmup', type: 'number', min: 0, max: 7 * 24 * 3600, profilePath: ['drift', 'warmupSeconds'], help: 'seconds of load before the memory and p99 drift lines start (result.json "drift", needs 30 s of load after it)' },
   { key: 'sloMaxRssGrowthPct', flag: 'slo-max-rss-growth-pct', type: 'number', min: 0, max: 10_000, profilePath: ['slo', 'maxRssGrowthPct'], help: 'S1 fails when resident memory grows this many % or more along its fitted line after the warm-up (soak)' },
+  { key: 'faults', flag: 'faults', type: 'json', schema: faultScheduleSchema, profilePath: ['faults'], help: 'faults to inject as JSON, e.g. [{"kind":"db-outage","atSeconds":20,"seconds":30}]; kinds broker-restart, db-restart, db-outage, ingest-kill, network (see README "Faults")' },
+  { key: 'faultTimeScale', flag: 'fault-time-scale', type: 'number', min: 0.001, max: 1000, profilePath: ['faultTimeScale'], help: 'multiply every fault’s start and duration by this (e.g. 0.25 with --duration 45 for a short run of the faults profile)' },
+  { key: 'brokerRestartCommand', flag: 'broker-restart-command', type: 'string', help: 'shell command that restarts an external broker for a broker-restart fault (IOTBENCH_FAULT_SECONDS: the planned downtime)' },
+  { key: 'dbRestartCommand', flag: 'db-restart-command', type: 'string', help: 'shell command that restarts an external database for a db-restart fault (IOTBENCH_FAULT_SECONDS: the planned downtime)' },
+  { key: 'deviceQueue', flag: 'device-queue', type: 'int', min: 1, max: 10_000_000, profilePath: ['device', 'queue'], help: 'readings each simulated device buffers while offline or disconnected' },
+  { key: 'deviceQueuePolicy', flag: 'device-queue-policy', type: 'enum', values: ['drop-oldest', 'drop-newest'], profilePath: ['device', 'queuePolicy'], help: 'what a full device queue drops (counted, and classified by P1)' },
 ]
 
 export const envName = (key: OptionKey): string => `IOTBENCH_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`
@@ -247,4 +263,10 @@ export const DEFAULTS: RunConfig = {
   liveReplayEvents: 50_000,
   liveClientBufferBytes: 4 << 20,
   liveLingerSeconds: 0,
+  faults: undefined,
+  faultTimeScale: 1,
+  brokerRestartCommand: undefined,
+  dbRestartCommand: undefined,
+  deviceQueue: 10_000,
+  deviceQueuePolicy: 'drop-oldest',
 }

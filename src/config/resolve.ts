@@ -11,6 +11,7 @@ import { dueSeconds, offeredBy } from '../sim/schedule.js'
 import { loadChecks } from './load.js'
 import { mqttSecurityChecks } from '../transport/mqtt-options.js'
 import { databaseTlsChecks } from '../db/tls.js'
+import { faultChecks } from '../faults/config.js'
 import { DEFAULTS, OPTIONS, envName, type OptionSpec, type RunConfig } from './options.js'
 
 type Partial_ = { -readonly [K in keyof RunConfig]?: RunConfig[K] }
@@ -286,5 +287,6 @@ function crossChecks(c: RunConfig): string[] {
   const offered = offeredBy(c.rate, c.durationSeconds, c.load?.spikes)
   if (offered < devices) problems.push(`rate × duration (${Math.floor(offered)}) must give every one of the ${devices} devices at least one reading`)
   problems.push(...mqttSecurityChecks(c), ...databaseTlsChecks(c))
+  problems.push(...faultChecks(c))
   return problems
 }

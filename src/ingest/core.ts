@@ -72,7 +72,8 @@ export class IngestCore {
     this.metrics = new IngestMetrics(data.topicPrefix)
     this.fault = parseFaultHook(data.faultHook)
     this.alerts = new AlertEngine(data.alertRules, this.clock)
-    this.rx = data.worker * 2 ** 40
+    // The next bits keep incarnations of a worker respawned after a fault apart (each later than the last).
+    this.rx = data.worker * 2 ** 40 + Math.min(63, data.incarnation ?? 0) * 2 ** 34
     this.filling = new Batch(data.runId)
     this.spare = new Batch(data.runId)
   }
@@ -340,15 +341,21 @@ export class IngestCore {
     return encoded
   }
 
+  /** Readings of this worker's farms the run had already stored at the last restore (what earlier incarnations committed). */
+  restoredRows = 0
+
   /** What this run already stored (a restarted worker resumes without storing anything twice). */
   async restoreTracker(): Promise<void> {
     const client = await this.database()
     const tracker = new SeqTracker()
+    const mine = new Set(this.data.filters.map((f) => f.slice(this.data.topicPrefix.length).split('/')[1]!))
+    let restored = 0
     for (const kind of KIND_NAMES) {
       let device = ''
       let seqs: number[] = []
       const q = `SELECT device, seq FROM ${KINDS[kind].table} WHERE run_id = ${Number(this.data.runId)} ORDER BY device COLLATE "C", seq`
       for await (const [d, s] of copyRows(client, q)) {
+        if (mine.has(d!.split('-')[0]!)) restored++
         if (d !== device) {
           if (seqs.length) tracker.restore(device, seqs)
           device = d!
@@ -359,6 +366,14 @@ export class IngestCore {
       if (seqs.length) tracker.restore(device, seqs)
     }
     this.tracker = tracker
+    this.restoredRows = restored
+  }
+
+  /** Drops the database connection after a failure, so the next attempt opens a fresh one. */
+  resetDatabase(): void {
+    const old = this.db
+    this.db = undefined
+    void old?.end().catch(() => undefined)
   }
 
   /** Rule state as the last committed batch left it (alert_state): of the given farms, or of every device. */

@@ -23,6 +23,10 @@ export interface IngestWorkerData {
   readonly faultHook: string | undefined
   /** Alert rules per sensor kind, as data (sensor-profiles/sensors/*.json "alerts"). */
   readonly alertRules: AlertRules
+  /** Started again after a fault killed the thread: waits for the broker and database instead of failing. */
+  readonly respawned?: boolean
+  /** How many times this worker was respawned (0 at first). */
+  readonly incarnation?: number
   /** Hand each committed batch's readings and alerts to the live feed (main thread). */
   readonly live?: boolean
   /** Consume from Kafka (a member of a consumer group) instead of subscribing to MQTT. */
@@ -51,7 +55,8 @@ export interface IngestCounters {
 export type ToIngest = { readonly kind: 'stop' }
 
 export type FromIngest =
-  | { readonly kind: 'ready'; readonly worker: number; readonly mqttVersion: 4 | 5 }
+  /** restoredRows: readings of this worker's farms the run had already stored (what earlier incarnations committed). */
+  | { readonly kind: 'ready'; readonly worker: number; readonly mqttVersion: 4 | 5; readonly restoredRows?: number }
   | ({
       readonly kind: 'stats'
       readonly worker: number

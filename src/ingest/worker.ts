@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { errorMessage } from '../errors.js'
+import { isRetriableDbError } from '../db/errors.js'
 import { encodeHistogram, initHistograms } from '../util/histogram.js'
 import { IngestCore, type IngestSource } from './core.js'
 import { KafkaSource } from './kafka-source.js'
@@ -98,12 +99,36 @@ function stopStats(): void {
   core.metrics.thread.stopRuntime()
 }
 
+/**
+ * Startup steps retried with backoff while `retriable` says so (up to 2 minutes): a worker respawned
+ * during a database outage or a broker fault waits for it, as a commit would.
+ */
+async function retrying(what: () => Promise<void>, name: string, retriable: (err: unknown) => boolean): Promise<void> {
+  const deadline = Date.now() + 120_000
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await what()
+    } catch (err) {
+      if (!retriable(err) || Date.now() > deadline) throw err
+      const delay = Math.min(5000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2)
+      core.log(`${name} not reachable at startup (${errorMessage(err)}); retry ${attempt + 1} in ${Math.round(delay)} ms`)
+      await new Promise((r) => setTimeout(r, delay))
+    }
+  }
+}
+const dbRetriable = (err: unknown): boolean => {
+  const yes = isRetriableDbError(err) || (err as Error).name === 'InfraError'
+  if (yes) core.resetDatabase()
+  return yes
+}
+
 try {
-  await core.restoreTracker()
+  await retrying(() => core.restoreTracker(), 'database', dbRetriable)
   // MQTT workers own whole farms; a Kafka consumer may be given any device's partition.
-  await core.restoreAlerts(data.kafka ? undefined : data.filters.map((f) => f.slice(data.topicPrefix.length).split('/')[1]!))
-  await source.start()
-  post({ kind: 'ready', worker: data.worker, mqttVersion: source.version ?? 5 })
+  await retrying(() => core.restoreAlerts(data.kafka ? undefined : data.filters.map((f) => f.slice(data.topicPrefix.length).split('/')[1]!)), 'database', dbRetriable)
+  // A first start fails fast (exit 5: the broker is not there); a respawned worker waits for the broker.
+  await retrying(() => source.start(), 'broker', () => data.respawned === true)
+  post({ kind: 'ready', worker: data.worker, mqttVersion: source.version ?? 5, restoredRows: core.restoredRows })
 } catch (err) {
   post({ kind: 'fatal', worker: data.worker, message: errorMessage(err) })
   stopStats()

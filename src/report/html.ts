@@ -21,6 +21,8 @@ export function plotData(r: RunResult): Record<string, unknown> {
     })),
     kinds: Object.entries(r.countsByKind ?? {}).map(([kind, k]) => ({ kind, published: k.published, acked: k.acked, ingested: k.ingested, missing: Math.max(0, k.published - k.ingested), deadLetters: k.deadLetters })),
     events: (r.timeline?.events ?? []).map((e) => ({ t: e.t, type: e.type, name: e.name, count: e.count, seconds: e.seconds ?? 0 })),
+    // Fault windows, shaded on the throughput and latency plots.
+    faults: (r.faults?.schedule ?? []).map((f) => ({ label: f.label, from: f.startS, to: f.endS })),
     loadWindow: load.length ? [Math.max(0, load[0]!.t - 1), load[load.length - 1]!.t] : points.length ? [0, points[points.length - 1]!.t] : [0, r.rates.loadSeconds],
   }
 }
@@ -35,6 +37,17 @@ const PAGE_SCRIPT = `
   Chart.defaults.animation = false;
   Chart.defaults.responsive = false;
   Chart.defaults.font.size = 12;
+  var faultWindows = { id: 'faultWindows', beforeDatasetsDraw: function (chart) {
+    if (chart.canvas.id !== 'throughput' && chart.canvas.id !== 'latency-time') return;
+    var x = chart.scales.x, a = chart.chartArea, g = chart.ctx;
+    data.faults.forEach(function (f) {
+      if (f.to < x.min || f.from > x.max) return;
+      var l = Math.max(a.left, x.getPixelForValue(f.from)), r = Math.min(a.right, Math.max(l + 2, x.getPixelForValue(f.to)));
+      g.save(); g.fillStyle = 'rgba(214, 39, 40, 0.12)'; g.fillRect(l, a.top, r - l, a.bottom - a.top);
+      g.fillStyle = '#a11'; g.font = '11px sans-serif'; g.fillText(f.label, l + 2, a.top + 11); g.restore();
+    });
+  } };
+  Chart.register(faultWindows);
   function lines(sets) {
     return sets.map(function (s, i) { return { label: s.label, data: s.data, borderColor: palette[i % palette.length], backgroundColor: palette[i % palette.length], pointRadius: 0, borderWidth: 2, tension: 0 }; });
   }
@@ -67,12 +80,12 @@ const PAGE_SCRIPT = `
   draw('loss', { type: 'bar', data: { labels: kinds, datasets: bars },
     options: { scales: { x: axis('sensor kind', {}), y: axis('readings', { beginAtZero: true }) } } }, kinds.length > 0);
 
-  var rows = ['load', 'spike', 'outage', 'alert', 'dead-letter', 'db-retry'];
+  var rows = ['load', 'spike', 'outage', 'fault', 'alert', 'dead-letter', 'db-retry'];
   var sets = [{ label: 'load phase', data: [{ x: data.loadWindow[0], y: 'load' }, { x: data.loadWindow[1], y: 'load' }], showLine: true, borderColor: '#999', backgroundColor: '#999', borderWidth: 6, pointRadius: 0 }];
   data.events.forEach(function (e) {
     if (e.seconds > 0) sets.push({ label: e.type + ': ' + e.name, data: [{ x: e.t, y: e.type, n: e.count, what: e.name }, { x: e.t + e.seconds, y: e.type, n: e.count, what: e.name }], showLine: true, borderColor: palette[rows.indexOf(e.type) % palette.length], borderWidth: 6, pointRadius: 0 });
   });
-  rows.slice(3).forEach(function (type, i) {
+  rows.slice(4).forEach(function (type, i) {
     var pts = data.events.filter(function (e) { return e.type === type; }).map(function (e) { return { x: e.t, y: type, n: e.count, what: e.name }; });
     if (pts.length) sets.push({ label: type, data: pts, backgroundColor: palette[(i + 3) % palette.length], pointRadius: 5 });
   });
@@ -117,7 +130,7 @@ ${plot('throughput', 'Throughput over time', 'Readings per second at each hop: o
 ${plot('latency-time', 'Latency percentiles over time', 'End to end (intended send → commit) of the readings committed in each second; per-second HdrHistograms of every ingest thread, merged.')}
 ${plot('latency-distribution', 'Latency distribution', 'Percentile spectrum of the whole run (merged HdrHistograms); the x axis counts nines.')}
 ${plot('loss', 'Loss per kind', 'Per sensor kind: published, acknowledged, ingested; missing = published − ingested (unacknowledged at QoS 0/1 or lost); dead letters.')}
-${plot('events', 'Alerts and faults', 'Load phase, load spikes and fleet outages (windows), alerts raised, dead letters and database retries, per second.')}
+${plot('events', 'Alerts and faults', 'Load phase, load spikes, fleet outages and injected faults (windows; faults are also shaded on the throughput and latency plots), alerts raised, dead letters and database retries, per second.')}
 <p class="note">Charts: Chart.js ${esc(lib.version)} (MIT), inlined. Data: result.json.</p>
 <script id="plot-data" type="application/json">${jsonForScript(plotData(r))}</script>
 <script>${lib.source}</script>

@@ -1,6 +1,7 @@
 import type { RunResult } from './result.js'
 import { driftMarkdown } from './soak.js'
 import type { TimelinePoint } from './timeline.js'
+import { faultsMarkdown } from '../faults/report.js'
 
 const fmt = (n: number): string => (Number.isInteger(n) ? n.toLocaleString('en-US') : n.toLocaleString('en-US', { maximumFractionDigits: 3 }))
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
@@ -84,6 +85,7 @@ export function renderMarkdown(r: RunResult): string {
     }
   }
   if (r.drift) L.push('', ...driftMarkdown(r.drift))
+  L.push(...faultsMarkdown(r))
   L.push('')
   L.push('Plots: `report.html` beside this file. Raw data: `result.json`.')
   return `${L.join('\n')}\n`

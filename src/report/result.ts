@@ -4,6 +4,8 @@ import type { LatencySummary } from '../util/histogram.js'
 import type { PropertyResult } from '../verify/types.js'
 import type { Drift } from './soak.js'
 import type { CountsByKind, LatencyDistribution, RunTimeline } from './timeline.js'
+import type { FaultReport } from '../faults/analysis.js'
+import type { DeviceReport } from '../faults/run-faults.js'
 
 /** bench-results/<run>/result.json. Bump RESULT_SCHEMA_VERSION on any incompatible change. */
 export const RESULT_SCHEMA_VERSION = 1
@@ -55,6 +57,10 @@ export interface RunResult {
   readonly drift?: Drift
   /** What the transport adds (--transport kafka: topic, group assignments, consumer exits, Kafka hop). */
   readonly transport?: Record<string, unknown>
+  /** Injected faults: when each began and ended, loss per fault window, latency recovery per fault (src/faults/). */
+  readonly faults?: FaultReport
+  /** How the simulated devices behaved: queue bound and policy, readings it dropped, reconnects. */
+  readonly devices?: DeviceReport
 }
 
 export function writeResult(dir: string, result: RunResult): string {

@@ -25,7 +25,7 @@ export interface TimelinePoint {
 /** Something that happened at a moment (or over a window) of the run: drawn on the alerts and faults timeline. */
 export interface TimelineEvent {
   readonly t: number
-  readonly type: 'alert' | 'dead-letter' | 'db-retry' | 'spike' | 'outage'
+  readonly type: 'alert' | 'dead-letter' | 'db-retry' | 'spike' | 'outage' | 'fault'
   readonly name: string
   readonly count: number
   /** For windows (spikes, outages): how long. */

@@ -10,15 +10,25 @@ import { mqttJsOptions, type MqttSecurity } from '../transport/mqtt-options.js'
 export async function injectBadInput(url: string, security: MqttSecurity | undefined, clientId: string, messages: readonly BadMessage[], overMs: number, log: (line: string) => void): Promise<void> {
   if (messages.length === 0) return
   try {
-    const client = await mqtt.connectAsync(url, { ...mqttJsOptions(security), clientId, protocolVersion: 4, clean: true, reconnectPeriod: 0 })
+    // Reconnects (a fault may restart the broker): MQTT.js resends what was not acknowledged. Bounded, so a
+    // broker that never comes back cannot hold the run.
+    const client = await mqtt.connectAsync(url, { ...mqttJsOptions(security), clientId, protocolVersion: 4, clean: true, reconnectPeriod: 500 })
+    let timer: NodeJS.Timeout | undefined
     try {
       const gap = overMs / (messages.length + 1)
-      for (const m of messages) {
-        await new Promise((r) => setTimeout(r, gap))
-        await client.publishAsync(m.topic, Buffer.from(m.payload, 'base64'), { qos: 1 })
-      }
+      const all = (async () => {
+        for (const m of messages) {
+          await new Promise((r) => setTimeout(r, gap))
+          await client.publishAsync(m.topic, Buffer.from(m.payload, 'base64'), { qos: 1 })
+        }
+      })()
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`not all acknowledged ${Math.round(overMs / 1000) + 60} s after the load started`)), overMs + 60_000)
+      })
+      await Promise.race([all, deadline])
     } finally {
-      await client.endAsync()
+      clearTimeout(timer)
+      await client.endAsync(true)
     }
   } catch (err) {
     log(`injecting bad input failed: ${errorMessage(err)}`)

@@ -21,6 +21,9 @@ export interface SimTask {
   readonly devices: readonly [from: number, to: number]
   /** After the last publish, how long to wait for outstanding acknowledgements. */
   readonly drainTimeoutMs: number
+  /** Readings each device buffers while it cannot publish, and what a full queue drops. */
+  readonly deviceQueue: number
+  readonly deviceQueuePolicy: 'drop-oldest' | 'drop-newest'
   readonly progress: MessagePort
 }
 
@@ -45,4 +48,12 @@ export interface SimResult {
   readonly lastSendMs: number
   /** The thread's final metrics (cumulative): the last progress message may race the task's end. */
   readonly metrics?: ThreadSnapshot
+  /** Readings the device queues dropped by their overflow policy (never published). */
+  readonly queueDropped?: number
+  /** The dropped readings as (device, from, to) ranges. */
+  readonly overflow?: readonly UnackedRange[]
+  /** Times the connection to the broker was re-established. */
+  readonly reconnects?: number
+  /** Readings published again after a connection died before their PUBACK. */
+  readonly republished?: number
 }

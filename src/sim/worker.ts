@@ -1,5 +1,3 @@
-import mqtt from 'mqtt'
-import { mqttJsOptions } from '../transport/mqtt-options.js'
 import { deviceAt } from '../fleet.js'
 import { telemetryTopic } from '../fleet.js'
 import { epochClock } from '../util/clock.js'
@@ -10,12 +8,24 @@ import type { FromSim, SimResult, SimTask, UnackedRange } from './messages.js'
 import { generatorOracle, replayOracle } from './oracle.js'
 import { intendedMs } from './schedule.js'
 import { SimMetrics } from '../metrics/sim-metrics.js'
+import { Backoff, DeviceQueues } from './device-queue.js'
+import { BrokerLink } from './broker-link.js'
+import { uniform } from './random.js'
+
+/** Random stream of the reconnect jitter (deterministic per seed and worker, like everything else). */
+const JITTER_STREAM = 0x6a17
 
 /**
  * piscina entry point: publishes one exact shard of the fleet, open loop, then waits for its acks.
  * A device in an offline window publishes nothing; on reconnect (its first reading after the window,
  * or the end of the run) it flushes the buffered readings at once, in seq order, each with its own
  * intended send time in `sent`, so the outage counts in its latency.
+ *
+ * Devices behave like devices when the broker goes away: QoS 1 with a persistent session (clean
+ * session 0, so what was in flight is resent on reconnect), reconnect with exponential backoff and
+ * jitter, and while disconnected every reading waits in its device's bounded queue (DeviceQueues:
+ * drop-oldest or drop-newest when full, every drop counted and reported), flushed in seq order once
+ * the connection is back.
  */
 export default async function publishShard(task: SimTask): Promise<SimResult> {
   await initHistograms()
@@ -29,7 +39,9 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
   const oracle = task.replay ? replayOracle(task.replay) : generatorOracle(task.ctx)
   const offline = devices.map((d) => (task.replay ? [] : offlineIntervals(task.ctx, d, perDevice)))
   const offlineAt = new Uint32Array(width) // index of each device's next offline interval
-  const buffered: number[][] = devices.map(() => [])
+  const queues = new DeviceQueues(width, task.deviceQueue, task.deviceQueuePolicy)
+  /** Whether each device is inside its own offline window now (its queue waits for the window to end). */
+  const inOfflineWindow = new Uint8Array(width)
   const acked = new Uint8Array(total)
   const lag = newHistogram()
   const ackLatency = newHistogram()
@@ -41,16 +53,40 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
   const post = (m: FromSim): void => task.progress.postMessage(m)
   const metrics = new SimMetrics(devices.map((d) => d.kind))
 
-  const client = await mqtt.connectAsync(task.mqttUrl, {
-    ...mqttJsOptions(task.mqttSecurity),
+  // A persistent session at QoS 1: the broker keeps the session across a reconnect, and every reading
+  // not yet acknowledged when a connection dies is published again, first, in seq order (BrokerLink).
+  // QoS 0 has nothing to resend: a clean session, and what was on the wire is lost (counted).
+  const persistent = task.qos > 0
+  let jitterSeq = 0
+  /** Slots published on the current connection and not yet acknowledged (QoS 1). */
+  const pending = new Set<number>()
+  /** Slots published at least once (a republished reading is not counted as published again). */
+  const publishedOnce = new Uint8Array(total)
+  let republished = 0
+  const link = new BrokerLink({
+    url: task.mqttUrl,
+    ...(task.mqttSecurity && { security: task.mqttSecurity }),
     clientId: task.clientId,
-    protocolVersion: 4,
-    clean: true,
-    reconnectPeriod: 1000,
-    connectTimeout: 10_000,
-    keepalive: 30,
+    persistent,
+    backoff: new Backoff(() => uniform(task.ctx.seed, task.worker, jitterSeq++, JITTER_STREAM)),
+    onError: (message) => post({ kind: 'error', worker: task.worker, message }),
+    onLost: () => {
+      // Back to the front of each device's queue, oldest first.
+      const bySeq = [...pending].sort((a, b) => a - b)
+      pending.clear()
+      const perDevice = new Map<number, number[]>()
+      for (const slot of bySeq) {
+        const j = slot % width
+        const list = perDevice.get(j) ?? []
+        list.push(Math.floor(slot / width))
+        perDevice.set(j, list)
+      }
+      for (const [j, seqs] of perDevice) queues.requeue(j, seqs)
+    },
+    onConnect: () => {
+      for (let j = 0; j < width; j++) if (!inOfflineWindow[j]) flush(j)
+    },
   })
-  client.on('error', (err) => post({ kind: 'error', worker: task.worker, message: err.message }))
 
   const publish = (j: number, seq: number): void => {
     const due = intendedMs(task.schedule, from + j, seq)
@@ -58,19 +94,32 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
     const actual = clock()
     if (sent === 0) firstSendMs = actual
     lastSendMs = actual
-    client.publish(topics[j]!, encodePayload(oracle.expected(devices[j]!, seq), due), { qos: task.qos }, (err) => {
-      if (err) return
+    if (persistent) pending.add(slot)
+    link.publish(topics[j]!, encodePayload(oracle.expected(devices[j]!, seq), due), task.qos, () => {
+      pending.delete(slot)
+      if (acked[slot]) return
       acked[slot] = 1
       ackCount++
       metrics.acked[j]!.value++
       recordMs(ackLatency, clock() - due)
     })
+    if (publishedOnce[slot]) {
+      republished++
+      return
+    }
+    publishedOnce[slot] = 1
     sent++
     metrics.published[j]!.value++
   }
   const flush = (j: number): void => {
-    for (const seq of buffered[j]!) publish(j, seq)
-    buffered[j] = []
+    if (!link.connected || queues.size(j) === 0) return
+    for (const seq of queues.drain(j)) publish(j, seq)
+  }
+  /** A reading that is due and whose device is online: published, or queued while disconnected. */
+  const emit = (j: number, seq: number): void => {
+    if (!link.connected) return queues.push(j, seq)
+    flush(j) // the backlog first, in seq order
+    publish(j, seq)
   }
   const isOffline = (j: number, seq: number): boolean => {
     const list = offline[j]!
@@ -79,8 +128,9 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
     return w !== undefined && w[0] <= seq
   }
 
+  await link.start(30_000)
   let lastMetrics = metrics.snapshot(false)
-  const progress = (): void => post({ kind: 'progress', worker: task.worker, sent, acked: ackCount, metrics: (lastMetrics = metrics.snapshot(client.connected)) })
+  const progress = (): void => post({ kind: 'progress', worker: task.worker, sent, acked: ackCount, metrics: (lastMetrics = metrics.snapshot(link.connected)) })
   const progressTimer = setInterval(progress, 250)
   try {
     await new Promise<void>((resolve) => {
@@ -95,12 +145,13 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
           cursor++
           metrics.offered[j]!.value++
           if (isOffline(j, seq)) {
-            buffered[j]!.push(seq)
+            inOfflineWindow[j] = 1
+            queues.push(j, seq)
             continue
           }
+          inOfflineWindow[j] = 0
           recordMs(lag, clock() - due)
-          if (buffered[j]!.length > 0) flush(j) // reconnect: the backlog first, in seq order
-          publish(j, seq)
+          emit(j, seq)
         }
         if (cursor >= total) return resolve()
         const next = intendedMs(task.schedule, from + (cursor % width), Math.floor(cursor / width))
@@ -108,13 +159,16 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
       }
       tick()
     })
-    // Devices still offline when the load ends reconnect now.
-    for (let j = 0; j < width; j++) flush(j)
+    // Devices still offline when the load ends reconnect now (once the broker connection is back).
     const deadline = clock() + task.drainTimeoutMs
-    while (ackCount < total && clock() < deadline) await new Promise((r) => setTimeout(r, 20))
+    inOfflineWindow.fill(0)
+    while (!link.connected && clock() < deadline) await new Promise((r) => setTimeout(r, 20))
+    for (let j = 0; j < width; j++) flush(j)
+    const expected = total - queues.dropped
+    while (ackCount < expected && clock() < deadline) await new Promise((r) => setTimeout(r, 20))
   } finally {
     clearInterval(progressTimer)
-    await client.endAsync(true).catch(() => undefined)
+    await link.end()
     progress() // the last one: final counts, connection closed
     metrics.thread.stopRuntime()
   }
@@ -142,8 +196,13 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
     firstSendMs,
     lastSendMs,
     metrics: lastMetrics,
+    queueDropped: queues.dropped,
+    overflow: queues.droppedAsRanges(from),
+    reconnects: Math.max(0, link.connections - 1),
+    republished,
   }
   lag.destroy()
   ackLatency.destroy()
   return result
 }
+
