@@ -67,6 +67,14 @@ export interface RunConfig {
   readonly sloRateTolerance: number
   /** Default: sloP99Ms. */
   readonly sloMaxScheduleLagMs: number | undefined
+  /** This agent's share of a run made by several agents: "i/n" (src/shard/plan.ts). */
+  readonly shard: string | undefined
+  /** When the open-loop schedule starts (ISO 8601 or epoch ms): the same for every agent of a sharded run. */
+  readonly startAt: string | undefined
+  /** MQTT connections of the simulated devices: one per simulator thread, or one per device. */
+  readonly connections: 'per-thread' | 'per-device'
+  /** Loopback source addresses the per-device connections are spread over (ephemeral ports run out near 28k per address). */
+  readonly sourceAddresses: number
 }
 
 export type OptionKey = keyof RunConfig
@@ -127,6 +135,10 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'sloAlertPrecision', flag: 'slo-alert-precision', type: 'number', min: 0, max: 1, profilePath: ['slo', 'alertPrecision'], help: 'P5 fails when fewer alerts than this share map to an injected anomaly (or the rule’s condition)' },
   { key: 'sloDetectionP99Ms', flag: 'slo-detection-p99-ms', type: 'number', min: 1, max: 86_400_000, profilePath: ['slo', 'detectionP99Ms'], help: 'P5 fails when the wall-clock detection delay p99 (intended send of the triggering reading → alert) exceeds this (ms); default: --slo-p99-ms' },
   { key: 'sloRateTolerance', flag: 'slo-rate-tolerance', type: 'number', min: 0, max: 1, profilePath: ['slo', 'rateTolerance'], help: 'P6 fails when the achieved send or ingest rate is below the offered rate × this' },
+  { key: 'shard', flag: 'shard', type: 'string', pattern: /^\d+\/\d+$/, patternHelp: 'i/n, e.g. 1/2', help: 'be agent i of n that make one run (an exact share of the farms, published and ingested here); needs the same --run-id, --seed, --start-at, broker and database on every agent; then: iotbench merge' },
+  { key: 'startAt', flag: 'start-at', type: 'string', help: 'start the open-loop schedule at this time (ISO 8601 or epoch ms), e.g. the same time on every shard agent' },
+  { key: 'connections', flag: 'connections', type: 'enum', values: ['per-thread', 'per-device'], profilePath: ['connections'], help: 'MQTT connections of the devices: one multiplexed connection per simulator thread, or one per device as real collars connect' },
+  { key: 'sourceAddresses', flag: 'source-addresses', type: 'int', min: 1, max: 250, profilePath: ['sourceAddresses'], help: 'with --connections per-device to a loopback broker: spread the connections over 127.0.0.1, 127.0.0.2, … (about 28k ephemeral ports each)' },
   { key: 'sloMaxScheduleLagMs', flag: 'slo-max-schedule-lag-ms', type: 'number', min: 1, max: 3_600_000, profilePath: ['slo', 'maxScheduleLagMs'], help: 'P6 fails when the simulators fell behind their schedule by more than this at p99 (ms): back-pressure is never silent; default: --slo-p99-ms' },
 ]
 
@@ -176,4 +188,8 @@ export const DEFAULTS: RunConfig = {
   sloDetectionP99Ms: undefined,
   sloRateTolerance: 0.9,
   sloMaxScheduleLagMs: undefined,
+  shard: undefined,
+  startAt: undefined,
+  connections: 'per-thread',
+  sourceAddresses: 1,
 }

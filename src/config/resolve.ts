@@ -8,6 +8,7 @@ import { fleetChecks, loadSensorModels } from '../sim/models.js'
 import { loadReplay } from '../sim/replay.js'
 import { dueSeconds, offeredBy } from '../sim/schedule.js'
 import { loadChecks } from './load.js'
+import { shardChecks } from '../shard/plan.js'
 import { DEFAULTS, OPTIONS, envName, type OptionSpec, type RunConfig } from './options.js'
 
 type Partial_ = { -readonly [K in keyof RunConfig]?: RunConfig[K] }
@@ -281,5 +282,6 @@ function crossChecks(c: RunConfig): string[] {
   if (c.simWorkers > devices) problems.push(`sim-workers (${c.simWorkers}) must be ≤ the number of devices (${devices})`)
   const offered = offeredBy(c.rate, c.durationSeconds, c.load?.spikes)
   if (offered < devices) problems.push(`rate × duration (${Math.floor(offered)}) must give every one of the ${devices} devices at least one reading`)
+  problems.push(...shardChecks(c))
   return problems
 }
