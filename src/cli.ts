@@ -6,6 +6,7 @@ import { listProfiles, loadProfile, profileSchema, resolveConfig } from './confi
 import { ConfigError, Exit, InfraError, type ExitCode } from './errors.js'
 import { runBench } from './run.js'
 import { mergeShardResults } from './shard/merge.js'
+import { runMaxSearch } from './max/run-max.js'
 import { verifyStored } from './verify/stored.js'
 import { writeJunit } from './verify/junit.js'
 import { dropRuns, listRuns } from './runs.js'
@@ -82,10 +83,16 @@ Examples:
   iotbench run --profile ci                                   # nothing installed: embedded aedes + PostgreSQL
   iotbench run --mqtt-url mqtt://127.0.0.1:1883 --database-url postgres://postgres:postgres@127.0.0.1:5432/postgres
   IOTBENCH_RATE=5000 iotbench run --duration 60               # env and flags override the profile
+  iotbench run --profile max --mqtt-url mqtt://127.0.0.1:1883 # the highest rate at which every property holds
 ${LAYERS_HELP}
 ${EXIT_HELP}`)
   run.action(async (opts: Record<string, unknown>) => {
     const cfg: RunConfig = resolveConfig({ profile: String(opts.profile), env: process.env, flags: flagValues(opts) })
+    if (cfg.maxCeiling !== undefined) {
+      const max = await runMaxSearch(cfg, log)
+      process.stdout.write(`${max.summary}\n  result: ${max.file}\n`)
+      return setExit(max.result.maxRate !== undefined ? Exit.Ok : Exit.PropertyFailed)
+    }
     const outcome = await runBench(cfg, log)
     process.stdout.write(`${outcome.summary}\n  result: ${outcome.resultFile}\n`)
     setExit(outcome.pending || outcome.result.verdict === 'pass' ? Exit.Ok : Exit.PropertyFailed)

@@ -33,6 +33,7 @@ import type { RateRecord, RateSample } from './verify/rates.js'
 import { writeJunit } from './verify/junit.js'
 import { isSharded, parseStartAt, shardFarmIds, shardPlan } from './shard/plan.js'
 import { finishShard } from './shard/agent.js'
+import { stageTimes } from './max/stages.js'
 
 /** A verified run, or (`pending`) one agent's share of a sharded run, verified later by `iotbench merge`. */
 export type RunOutcome =
@@ -137,7 +138,9 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   const mqttVersion = ingest.mqttVersion
   log(`ingest ready: ${cfg.ingestWorkers} workers subscribed with MQTT ${mqttVersion === 5 ? '5' : '3.1.1'}, batches of ${cfg.batchRows} rows or ${cfg.batchMs} ms`)
 
-  const t0Ms = startAtMs ?? clock() + 250
+  // The simulators connect before the schedule starts: one connection a thread is quick, one a device takes longer.
+  const connectMs = cfg.connections === 'per-device' ? 1000 + (plan.devices[1] - plan.devices[0]) / 2 : 250
+  const t0Ms = startAtMs ?? clock() + connectMs
   if (t0Ms < clock()) log(`--start-at ${cfg.startAt} has passed: the schedule is already ${Math.round(clock() - t0Ms)} ms late (schedule lag shows it)`)
   const schedule = { t0Ms, rate: cfg.rate, devices, perDevice, spikes: cfg.load?.spikes ?? [] }
   const sim = simulationOf(cfg, simStartMs, fleet, devices)
@@ -175,6 +178,8 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
       schedule,
       devices: [plan.devices[0] + from, plan.devices[0] + to] as const,
       drainTimeoutMs: cfg.drainTimeoutSeconds * 1000,
+      connections: cfg.connections,
+      sourceAddresses: cfg.sourceAddresses,
     }))
     sims = await Promise.race([runSimulators(tasks, (p) => (simProgress = p), log, metrics), ingest.failed])
     phase = 'drain'
@@ -196,6 +201,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   sampleRates()
   const ingestDone = await ingest.stop()
   sampleRates() // stopping flushed the last batches: their commits belong in the timeline too
+  const stages = stageTimes(metrics.hub, ingestData.length, (clock() - t0Ms) / 1000)
   snapshot()
   progress.done()
   const loadSeconds = Math.max(...sims.map((s) => s.lastSendMs)) / 1000 - Math.min(...sims.map((s) => s.firstSendMs)) / 1000
@@ -275,6 +281,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     properties,
     ...metrics.results(cfg.load),
     latencyDistribution: latencyDistribution(histograms),
+    stages,
   }
   const resultFile = writeResult(join(cfg.resultsDir, runId), result)
   writeReports(join(cfg.resultsDir, runId), result)

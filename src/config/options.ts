@@ -75,6 +75,12 @@ export interface RunConfig {
   readonly connections: 'per-thread' | 'per-device'
   /** Loopback source addresses the per-device connections are spread over (ephemeral ports run out near 28k per address). */
   readonly sourceAddresses: number
+  /** --profile max: search for the highest rate that passes, up to this ceiling (unset: a single run). */
+  readonly maxCeiling: number | undefined
+  /** --profile max: stop when the highest pass and the lowest fail are this close (readings/s). */
+  readonly maxResolution: number
+  /** --profile max: the whole search's time budget (s). */
+  readonly maxBudgetSeconds: number
 }
 
 export type OptionKey = keyof RunConfig
@@ -139,6 +145,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'startAt', flag: 'start-at', type: 'string', help: 'start the open-loop schedule at this time (ISO 8601 or epoch ms), e.g. the same time on every shard agent' },
   { key: 'connections', flag: 'connections', type: 'enum', values: ['per-thread', 'per-device'], profilePath: ['connections'], help: 'MQTT connections of the devices: one multiplexed connection per simulator thread, or one per device as real collars connect' },
   { key: 'sourceAddresses', flag: 'source-addresses', type: 'int', min: 1, max: 250, profilePath: ['sourceAddresses'], help: 'with --connections per-device to a loopback broker: spread the connections over 127.0.0.1, 127.0.0.2, … (about 28k ephemeral ports each)' },
+  { key: 'maxCeiling', flag: 'max-ceiling', type: 'number', min: 1, max: 1e6, profilePath: ['max', 'ceiling'], help: 'search for the highest offered rate at which every property holds, from --rate up to this (the max profile sets it): steps ×2, then a binary search' },
+  { key: 'maxResolution', flag: 'max-resolution', type: 'number', min: 1, max: 1e6, profilePath: ['max', 'resolution'], help: 'max search: stop when the highest passing and lowest failing rates are this close (readings/s)' },
+  { key: 'maxBudgetSeconds', flag: 'max-budget', type: 'number', min: 1, max: 7 * 24 * 3600, profilePath: ['max', 'budgetSeconds'], help: 'max search: start no new step after this many seconds' },
   { key: 'sloMaxScheduleLagMs', flag: 'slo-max-schedule-lag-ms', type: 'number', min: 1, max: 3_600_000, profilePath: ['slo', 'maxScheduleLagMs'], help: 'P6 fails when the simulators fell behind their schedule by more than this at p99 (ms): back-pressure is never silent; default: --slo-p99-ms' },
 ]
 
@@ -192,4 +201,7 @@ export const DEFAULTS: RunConfig = {
   startAt: undefined,
   connections: 'per-thread',
   sourceAddresses: 1,
+  maxCeiling: undefined,
+  maxResolution: 250,
+  maxBudgetSeconds: 900,
 }

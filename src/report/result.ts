@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { LatencySummary } from '../util/histogram.js'
 import type { PropertyResult } from '../verify/types.js'
+import type { StageTimes } from '../max/stages.js'
 import type { CountsByKind, LatencyDistribution, RunTimeline } from './timeline.js'
 
 /** bench-results/<run>/result.json. Bump RESULT_SCHEMA_VERSION on any incompatible change. */
@@ -50,6 +51,8 @@ export interface RunResult {
   readonly countsByKind?: CountsByKind
   /** Percentile spectra of the merged latency histograms, for the report's distribution plot. */
   readonly latencyDistribution?: LatencyDistribution
+  /** Where the ingest's time went (COPY/commit share), for naming a limiting component (src/max/). */
+  readonly stages?: StageTimes
 }
 
 export function writeResult(dir: string, result: RunResult): string {

@@ -18,6 +18,10 @@ export interface SimTask {
   readonly devices: readonly [from: number, to: number]
   /** After the last publish, how long to wait for outstanding acknowledgements. */
   readonly drainTimeoutMs: number
+  /** One MQTT connection per device instead of one per thread (src/sim/connections.ts). */
+  readonly connections?: 'per-thread' | 'per-device'
+  /** Loopback source addresses the per-device connections are spread over. */
+  readonly sourceAddresses?: number
   readonly progress: MessagePort
 }
 

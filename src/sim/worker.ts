@@ -9,6 +9,7 @@ import type { FromSim, SimResult, SimTask, UnackedRange } from './messages.js'
 import { generatorOracle, replayOracle } from './oracle.js'
 import { intendedMs } from './schedule.js'
 import { SimMetrics } from '../metrics/sim-metrics.js'
+import { DeviceConnections } from './connections.js'
 
 /**
  * piscina entry point: publishes one exact shard of the fleet, open loop, then waits for its acks.
@@ -16,6 +17,36 @@ import { SimMetrics } from '../metrics/sim-metrics.js'
  * or the end of the run) it flushes the buffered readings at once, in seq order, each with its own
  * intended send time in `sent`, so the outage counts in its latency.
  */
+/** How a simulator thread's devices reach the broker: one multiplexed MQTT.js client, or a connection per device. */
+interface Link {
+  publish(j: number, topic: string, payload: string, qos: 0 | 1, onAck: () => void): void
+  /** Connections open now. */
+  connected(): number
+  end(): Promise<void>
+}
+
+async function openLink(task: SimTask, deviceIds: readonly string[], onError: (message: string) => void): Promise<Link> {
+  if (task.connections === 'per-device') {
+    const conns = new DeviceConnections({ url: task.mqttUrl, clientIds: deviceIds.map((id) => `${task.clientId}-${id}`), sourceAddresses: task.sourceAddresses ?? 1, onError: (i, m) => onError(`device ${deviceIds[i]}: ${m}`) })
+    await conns.connectAll()
+    return { publish: (j, topic, payload, qos, onAck) => void conns.publish(j, topic, payload, qos, onAck), connected: () => conns.open, end: () => conns.end() }
+  }
+  const client = await mqtt.connectAsync(task.mqttUrl, {
+    clientId: task.clientId,
+    protocolVersion: 4,
+    clean: true,
+    reconnectPeriod: 1000,
+    connectTimeout: 10_000,
+    keepalive: 30,
+  })
+  client.on('error', (err) => onError(err.message))
+  return {
+    publish: (_j, topic, payload, qos, onAck) => void client.publish(topic, payload, { qos }, (err) => !err && onAck()),
+    connected: () => (client.connected ? 1 : 0),
+    end: () => client.endAsync(true),
+  }
+}
+
 export default async function publishShard(task: SimTask): Promise<SimResult> {
   await initHistograms()
   const clock = epochClock
@@ -40,15 +71,7 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
   const post = (m: FromSim): void => task.progress.postMessage(m)
   const metrics = new SimMetrics(devices.map((d) => d.kind))
 
-  const client = await mqtt.connectAsync(task.mqttUrl, {
-    clientId: task.clientId,
-    protocolVersion: 4,
-    clean: true,
-    reconnectPeriod: 1000,
-    connectTimeout: 10_000,
-    keepalive: 30,
-  })
-  client.on('error', (err) => post({ kind: 'error', worker: task.worker, message: err.message }))
+  const link = await openLink(task, devices.map((d) => d.id), (message) => post({ kind: 'error', worker: task.worker, message }))
 
   const publish = (j: number, seq: number): void => {
     const due = intendedMs(task.schedule, from + j, seq)
@@ -56,8 +79,7 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
     const actual = clock()
     if (sent === 0) firstSendMs = actual
     lastSendMs = actual
-    client.publish(topics[j]!, encodePayload(oracle.expected(devices[j]!, seq), due), { qos: task.qos }, (err) => {
-      if (err) return
+    link.publish(j, topics[j]!, encodePayload(oracle.expected(devices[j]!, seq), due), task.qos, () => {
       acked[slot] = 1
       ackCount++
       metrics.acked[j]!.value++
@@ -78,7 +100,7 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
   }
 
   let lastMetrics = metrics.snapshot(false)
-  const progress = (): void => post({ kind: 'progress', worker: task.worker, sent, acked: ackCount, metrics: (lastMetrics = metrics.snapshot(client.connected)) })
+  const progress = (): void => post({ kind: 'progress', worker: task.worker, sent, acked: ackCount, metrics: (lastMetrics = metrics.snapshot(link.connected())) })
   const progressTimer = setInterval(progress, 250)
   try {
     await new Promise<void>((resolve) => {
@@ -112,7 +134,7 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
     while (ackCount < total && clock() < deadline) await new Promise((r) => setTimeout(r, 20))
   } finally {
     clearInterval(progressTimer)
-    await client.endAsync(true).catch(() => undefined)
+    await link.end().catch(() => undefined)
     progress() // the last one: final counts, connection closed
     metrics.thread.stopRuntime()
   }
