@@ -138,10 +138,13 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   const mqttVersion = ingest.mqttVersion
   log(`ingest ready: ${cfg.ingestWorkers} workers subscribed with MQTT ${mqttVersion === 5 ? '5' : '3.1.1'}, batches of ${cfg.batchRows} rows or ${cfg.batchMs} ms`)
 
-  // The simulators connect before the schedule starts: one connection a thread is quick, one a device takes longer.
-  const connectMs = cfg.connections === 'per-device' ? 1000 + (plan.devices[1] - plan.devices[0]) / 2 : 250
-  const t0Ms = startAtMs ?? clock() + connectMs
-  if (t0Ms < clock()) log(`--start-at ${cfg.startAt} has passed: the schedule is already ${Math.round(clock() - t0Ms)} ms late (schedule lag shows it)`)
+  // The schedule starts when every simulator thread is connected (--start-at: at that time, the same for every agent).
+  let t0Ms = startAtMs ?? Number.POSITIVE_INFINITY
+  const startSchedule = (): number => {
+    t0Ms = startAtMs ?? clock() + 50
+    if (t0Ms < clock()) log(`--start-at ${cfg.startAt} has passed: the schedule is already ${Math.round(clock() - t0Ms)} ms late (schedule lag shows it)`)
+    return t0Ms
+  }
   const schedule = { t0Ms, rate: cfg.rate, devices, perDevice, spikes: cfg.load?.spikes ?? [] }
   const sim = simulationOf(cfg, simStartMs, fleet, devices)
   const ctx = sim.ctx
@@ -181,7 +184,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
       connections: cfg.connections,
       sourceAddresses: cfg.sourceAddresses,
     }))
-    sims = await Promise.race([runSimulators(tasks, (p) => (simProgress = p), log, metrics), ingest.failed])
+    sims = await Promise.race([runSimulators(tasks, (p) => (simProgress = p), log, metrics, startSchedule), ingest.failed])
     phase = 'drain'
     metrics.setPhase('drain')
     const published = sims.reduce((n, s) => n + s.published, 0)

@@ -25,7 +25,11 @@ export interface SimTask {
   readonly progress: MessagePort
 }
 
+/** Main → simulator, on the task's port: every thread is connected, the schedule starts at t0Ms. */
+export type ToSim = { readonly kind: 'start'; readonly t0Ms: number }
+
 export type FromSim =
+  | { readonly kind: 'ready'; readonly worker: number }
   | { readonly kind: 'progress'; readonly worker: number; readonly sent: number; readonly acked: number; readonly metrics?: ThreadSnapshot }
   | { readonly kind: 'error'; readonly worker: number; readonly message: string }
 

@@ -5,7 +5,7 @@ import { epochClock } from '../util/clock.js'
 import { encodeHistogram, initHistograms, newHistogram, recordMs } from '../util/histogram.js'
 import { offlineIntervals } from './anomalies.js'
 import { encodePayload } from './generator.js'
-import type { FromSim, SimResult, SimTask, UnackedRange } from './messages.js'
+import type { FromSim, SimResult, SimTask, ToSim, UnackedRange } from './messages.js'
 import { generatorOracle, replayOracle } from './oracle.js'
 import { intendedMs } from './schedule.js'
 import { SimMetrics } from '../metrics/sim-metrics.js'
@@ -72,9 +72,13 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
   const metrics = new SimMetrics(devices.map((d) => d.kind))
 
   const link = await openLink(task, devices.map((d) => d.id), (message) => post({ kind: 'error', worker: task.worker, message }))
+  // The schedule starts once every thread is connected (connecting is not load): the main thread says when.
+  const started = new Promise<number>((resolve) => task.progress.once('message', (m: ToSim) => resolve(m.t0Ms)))
+  post({ kind: 'ready', worker: task.worker })
+  const schedule = { ...task.schedule, t0Ms: await started }
 
   const publish = (j: number, seq: number): void => {
-    const due = intendedMs(task.schedule, from + j, seq)
+    const due = intendedMs(schedule, from + j, seq)
     const slot = seq * width + j
     const actual = clock()
     if (sent === 0) firstSendMs = actual
@@ -110,7 +114,7 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
         while (cursor < total) {
           const seq = Math.floor(cursor / width)
           const j = cursor % width
-          const due = intendedMs(task.schedule, from + j, seq)
+          const due = intendedMs(schedule, from + j, seq)
           if (due > now) break
           cursor++
           metrics.offered[j]!.value++
@@ -123,7 +127,7 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
           publish(j, seq)
         }
         if (cursor >= total) return resolve()
-        const next = intendedMs(task.schedule, from + (cursor % width), Math.floor(cursor / width))
+        const next = intendedMs(schedule, from + (cursor % width), Math.floor(cursor / width))
         setTimeout(tick, Math.max(0, Math.min(20, next - clock())))
       }
       tick()

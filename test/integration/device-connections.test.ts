@@ -25,7 +25,9 @@ describe('--connections per-device', () => {
       }
     }
     const r = await runCli(
-      ['run', '--profile', 'ci', ...SHORT_RUN, '--sim-workers', '2', '--connections', 'per-device', '--source-addresses', '2', '--metrics-port', '0', '--results-dir', results, ...TEST_EMBEDDED],
+      // The latency SLO is wide: this test is about delivery over one connection per device (P1–P3, P7),
+      // and on the shared 2-core machine even the multiplexed ci run missed p99 ≤ 1 s at a load average of 20.
+      ['run', '--profile', 'ci', ...SHORT_RUN, '--slo-p99-ms', '20000', '--sim-workers', '2', '--connections', 'per-device', '--source-addresses', '2', '--metrics-port', '0', '--results-dir', results, ...TEST_EMBEDDED],
       {},
       240_000,
       (stderr) => {
