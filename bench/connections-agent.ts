@@ -20,10 +20,11 @@ async function main(): Promise<void> {
     return new DeviceConnections({ url, clientIds: ids, sourceAddresses: Number(sourcesArg), concurrency: 100, connectTimeoutMs: 60_000, onError: () => undefined })
   })
   const start = Date.now()
-  await Promise.all(groups.map((g) => g.connectAll()))
+  const outcomes = await Promise.all(groups.map((g) => g.connectAll(true)))
   const held = groups.reduce((n, g) => n + g.open, 0)
   global.gc?.()
-  say({ connected: held, ms: Date.now() - start, rssBytes: process.memoryUsage().rss })
+  const failed = outcomes.reduce((n, o) => n + o.failed, 0)
+  say({ connected: held, failed, firstError: outcomes.find((o) => o.firstError)?.firstError, ms: Date.now() - start, rssBytes: process.memoryUsage().rss })
   // Publish at `rate`/s for `seconds`, round robin over the connections, in 10-ms ticks (open loop).
   const rate = Number(rateArg)
   const seconds = Number(secondsArg)

@@ -68,7 +68,7 @@ async function startMosquitto(dir: string): Promise<{ url: string; proc: ChildPr
   throw new Error(`mosquitto on ${port} did not start`)
 }
 
-interface AgentReport { connected: number; ms: number; rssBytes: number; published?: number; acked?: number; sendSeconds?: number; stillOpen?: number; error?: string }
+interface AgentReport { connected: number; failed?: number; firstError?: string; ms: number; rssBytes: number; published?: number; acked?: number; sendSeconds?: number; stillOpen?: number; error?: string }
 
 /** Runs the agents; returns their first (connected) and second (publish) reports. */
 async function runAgents(urls: string[], total: number, sources: number, onConnected: () => void): Promise<{ connected: AgentReport[]; published: AgentReport[] }> {
@@ -88,7 +88,7 @@ async function runAgents(urls: string[], total: number, sources: number, onConne
           if (m.published !== undefined) published.push(m)
           else {
             connected.push(m)
-            process.stderr.write(`agent ${a}: ${m.connected ?? 0} connections in ${m.ms ?? '?'} ms\n`)
+            process.stderr.write(`agent ${a}: ${m.connected ?? 0} connections in ${m.ms ?? '?'} ms${m.failed ? `, ${m.failed} failed (${m.firstError})` : ''}\n`)
             if (--waiting === 0) onConnected()
           }
         })
@@ -135,6 +135,8 @@ async function measure(broker: string): Promise<Record<string, unknown>> {
     broker: broker === 'mosquitto' ? `own Mosquitto processes (max_connections -1), ${urls.length}` : 'embedded aedes 1.2 (own thread, this process)',
     target,
     connectionsHeld: held,
+    connectionsFailed: connected.reduce((n, r) => n + (r.failed ?? 0), 0),
+    firstConnectError: connected.find((r) => r.firstError)?.firstError,
     stillOpenAfterPublishing: published.reduce((n, r) => n + (r.stillOpen ?? 0), 0),
     connectSeconds: Math.round((Date.now() - t0) / 100) / 10,
     clientProcesses: connected.length,

@@ -94,13 +94,27 @@ export class DeviceConnections {
     return this.upCount
   }
 
-  /** Opens every connection, `concurrency` handshakes at a time; rejects with the first failure. */
-  async connectAll(): Promise<void> {
+  /**
+   * Opens every connection, `concurrency` handshakes at a time. Rejects with the first failure, or with
+   * `tolerate: true` keeps going and returns the failures (a bench counts what it could hold).
+   */
+  async connectAll(tolerate = false): Promise<{ failed: number; firstError: string | undefined }> {
     let next = 0
+    let failed = 0
+    let firstError: string | undefined
     const lane = async (): Promise<void> => {
-      while (next < this.conns.length) await this.connectOne(next++)
+      while (next < this.conns.length) {
+        try {
+          await this.connectOne(next++)
+        } catch (err) {
+          if (!tolerate) throw err
+          failed++
+          firstError ??= (err as Error).message
+        }
+      }
     }
     await Promise.all(Array.from({ length: Math.min(this.o.concurrency ?? 200, this.conns.length) }, lane))
+    return { failed, firstError }
   }
 
   private localAddress(i: number): string | undefined {
