@@ -34,6 +34,7 @@ import { writeJunit } from './verify/junit.js'
 import { isSharded, parseStartAt, shardFarmIds, shardPlan } from './shard/plan.js'
 import { finishShard } from './shard/agent.js'
 import { stageTimes } from './max/stages.js'
+import { shardBarrier } from './shard/barrier.js'
 
 /** A verified run, or (`pending`) one agent's share of a sharded run, verified later by `iotbench merge`. */
 export type RunOutcome =
@@ -140,8 +141,9 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
 
   // The schedule starts when every simulator thread is connected (--start-at: at that time, the same for every agent).
   let t0Ms = startAtMs ?? Number.POSITIVE_INFINITY
-  const startSchedule = (): number => {
-    t0Ms = startAtMs ?? clock() + 50
+  const startSchedule = async (): Promise<number> => {
+    // A sharded run without --start-at waits for every agent in the database (src/shard/barrier.ts).
+    t0Ms = startAtMs ?? (isSharded(plan) ? await shardBarrier(admin, dbRunId, plan, 120_000, log) : clock() + 50)
     if (t0Ms < clock()) log(`--start-at ${cfg.startAt} has passed: the schedule is already ${Math.round(clock() - t0Ms)} ms late (schedule lag shows it)`)
     return t0Ms
   }

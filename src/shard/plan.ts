@@ -59,7 +59,6 @@ export function shardChecks(c: Pick<RunConfig, 'shard' | 'startAt' | 'runId' | '
   if (s.count > c.farms) problems.push(`shard count ${s.count} must be ≤ farms (${c.farms}): agents split the fleet by farm`)
   if (s.count > 1) {
     if (c.runId === undefined) problems.push('a sharded run needs --run-id: every agent of the run gives the same one')
-    if (c.startAt === undefined) problems.push('a sharded run needs --start-at: every agent starts the same open-loop schedule at that time')
     if (c.mqttUrl === undefined) problems.push('a sharded run needs --mqtt-url: the agents share one broker')
     if (c.databaseUrl === undefined) problems.push('a sharded run needs --database-url: the agents share one database')
     if (c.replay !== undefined) problems.push('--replay cannot be sharded')

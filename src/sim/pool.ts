@@ -12,7 +12,7 @@ export async function runSimulators(
   log: (line: string) => void,
   sink?: MetricsSink,
   /** Called once every thread is connected; returns the schedule's start (epoch ms) sent to all of them. */
-  startAt: () => number = () => Date.now(),
+  startAt: () => number | Promise<number> = () => Date.now(),
 ): Promise<SimResult[]> {
   const pool = new Piscina({
     filename: new URL('./worker.js', import.meta.url).href,
@@ -23,8 +23,11 @@ export async function runSimulators(
   const perWorker = new Map<number, SimProgress>()
   const ports: MessagePort[] = []
   let ready = 0
+  let failStart: (err: Error) => void = () => undefined
+  const startFailed = new Promise<never>((_, reject) => (failStart = reject))
+  startFailed.catch(() => undefined)
   try {
-    return await Promise.all(
+    return await raceStart(startFailed, Promise.all(
       tasks.map((task) => {
         const channel = new MessageChannel()
         ports.push(channel.port2)
@@ -32,8 +35,12 @@ export async function runSimulators(
           if (m.kind === 'error') return log(`sim ${m.worker}: ${m.message}`)
           if (m.kind === 'ready') {
             if (++ready === tasks.length) {
-              const t0Ms = startAt()
-              for (const p of ports) p.postMessage({ kind: 'start', t0Ms } satisfies ToSim)
+              void Promise.resolve(startAt()).then(
+                (t0Ms) => {
+                  for (const p of ports) p.postMessage({ kind: 'start', t0Ms } satisfies ToSim)
+                },
+                (err: Error) => failStart(err),
+              )
             }
             return
           }
@@ -57,8 +64,11 @@ export async function runSimulators(
             sink?.finish(`sim-${task.worker}`)
           }) as Promise<SimResult>
       }),
-    )
+    ))
   } finally {
     await pool.destroy()
   }
 }
+
+/** The simulators' results, unless the schedule could not start (e.g. a shard barrier timed out). */
+const raceStart = <T>(startFailed: Promise<never>, all: Promise<T>): Promise<T> => Promise.race([all, startFailed])

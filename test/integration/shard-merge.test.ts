@@ -42,14 +42,15 @@ describe('iotbench run --shard i/n and iotbench merge', () => {
     assert.equal(whole.code, 0, `unsharded run: exit ${whole.code}\n${whole.stdout}\n${whole.stderr}`)
     const wholeResult = readResult(results, runIdFrom(whole.stdout))
 
-    // Two agents as two processes (started 20 s ahead: a loaded 2-core machine takes long to start two agents): the same run id, seed, start time, broker and database.
+    // Two agents as two processes: the same run id, seed, broker and database; no --start-at, so they
+    // start the schedule together at a barrier in the database.
     const runId = uniqueName('fleet').replace(/_/g, '-')
-    const startAt = new Date(Date.now() + 20_000).toISOString()
     const prefix = `${uniqueName('sharded')}/`
-    const agent = (i: number): ReturnType<typeof runCli> => runCli(['run', ...common, '--topic-prefix', prefix, '--shard', `${i}/2`, '--run-id', runId, '--start-at', startAt])
+    const agent = (i: number): ReturnType<typeof runCli> => runCli(['run', ...common, '--topic-prefix', prefix, '--shard', `${i}/2`, '--run-id', runId])
     const [a1, a2] = await Promise.all([agent(1), agent(2)])
     for (const a of [a1, a2]) assert.equal(a.code, 0, `agent: exit ${a.code}\n${a.stdout}\n${a.stderr}`)
     assert.match(a1.stdout, /shard 1\/2 — done, not verified/)
+    assert.match(a1.stderr + a2.stderr, /waiting for the other agents \(database barrier\)/)
     const dirs = [1, 2].map((i) => join(results, `${runId}.shard-${i}of2`))
     const shards = dirs.map((d) => JSON.parse(readFileSync(join(d, 'shard.json'), 'utf8')))
     assert.equal(shards[0].dbRunId, shards[1].dbRunId, 'both agents joined one run row')
