@@ -126,7 +126,7 @@ async function measure(broker: string): Promise<Record<string, unknown>> {
   const t0 = Date.now()
   const { connected, published } = await runAgents(urls, target, sources, () => (brokerHeld = brokerRss()))
   const held = connected.reduce((n, r) => n + (r.connected ?? 0), 0)
-  const clientRss = connected.reduce((n, r) => n + r.rssBytes, 0)
+  const clientRss = connected.reduce((n, r) => n + (r.rssBytes ?? 0), 0)
   const pub = published.reduce((n, r) => n + (r.published ?? 0), 0)
   const ack = published.reduce((n, r) => n + (r.acked ?? 0), 0)
   const sendSeconds = Math.max(...published.map((r) => r.sendSeconds ?? SECONDS))
