@@ -7,17 +7,19 @@ import { runCli, tempResultsDir, TEST_EMBEDDED } from '../support/cli.js'
 describe('iotbench run --profile max', () => {
   test('a short bounded search finds a rate, names a limiting component and writes every step', async () => {
     const results = tempResultsDir()
+    // The embedded database is kept between test runs: a run id of its own every time.
+    const id = `max-it-${process.pid}-${Date.now()}`
     // Tiny steps and a low ceiling keep it bounded: 2-s runs from 300/s, ceiling 1,200/s, resolution 300/s,
     // at most 150 s. The latency SLO is wide (the shared machine's load must not decide whether a rate passes
     // at all); the search, the steps and the component are what is tested here.
     const r = await runCli(
-      ['run', '--profile', 'max', '--farms', '2', '--duration', '2', '--rate', '300', '--max-ceiling', '1200', '--max-resolution', '300', '--max-budget', '150', '--slo-p99-ms', '20000', '--results-dir', results, '--run-id', 'max-it', ...TEST_EMBEDDED],
+      ['run', '--profile', 'max', '--farms', '2', '--duration', '2', '--rate', '300', '--max-ceiling', '1200', '--max-resolution', '300', '--max-budget', '150', '--slo-p99-ms', '20000', '--results-dir', results, '--run-id', id, ...TEST_EMBEDDED],
       {},
       280_000,
     )
     assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`)
     assert.match(r.stderr, /max: step 1: 300\/s (PASS|FAIL)/, 'progress is printed per step')
-    const max = JSON.parse(readFileSync(join(results, 'max-it', 'max.json'), 'utf8'))
+    const max = JSON.parse(readFileSync(join(results, id, 'max.json'), 'utf8'))
     assert.equal(max.kind, 'iotbench-max')
     assert.ok(max.maxRate >= 300 && max.maxRate <= 1200, `max rate ${max.maxRate}`)
     assert.ok(['generator', 'broker', 'ingest', 'database'].includes(max.limitingComponent), `component ${max.limitingComponent}`)
