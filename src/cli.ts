@@ -124,10 +124,9 @@ ${EXIT_HELP}`)
     .description('combine the agents of a sharded run (iotbench run --shard i/n) into one result: histograms merged exactly, counts summed, the whole fleet verified (P1–P7) from the shared database')
   addOptions(merge, DB_KEYS)
   merge.addHelpText('after', `
-Example (two agents, one broker and database, the same run id, seed and start time):
-  T=$(date -u -d '+20 seconds' +%FT%TZ)
-  iotbench run --shard 1/2 --run-id fleet-1 --start-at $T --mqtt-url mqtt://broker:1883 --database-url postgres://…   # machine A
-  iotbench run --shard 2/2 --run-id fleet-1 --start-at $T --mqtt-url mqtt://broker:1883 --database-url postgres://…   # machine B
+Example (two agents, one broker and database, the same run id and seed; they start together at a barrier in the database):
+  iotbench run --shard 1/2 --run-id fleet-1 --mqtt-url mqtt://broker:1883 --database-url postgres://…   # machine A
+  iotbench run --shard 2/2 --run-id fleet-1 --mqtt-url mqtt://broker:1883 --database-url postgres://…   # machine B
   iotbench merge a/bench-results/fleet-1.shard-1of2 b/bench-results/fleet-1.shard-2of2 --database-url postgres://…
 ${EXIT_HELP}`)
   merge.action(async (refs: string[], opts: Record<string, unknown>) => {
