@@ -5,6 +5,8 @@ import { DEFAULTS, OPTIONS, type OptionKey, type RunConfig } from './config/opti
 import { listProfiles, loadProfile, profileSchema, resolveConfig } from './config/resolve.js'
 import { ConfigError, Exit, InfraError, type ExitCode } from './errors.js'
 import { runBench } from './run.js'
+import { mergeShardResults } from './shard/merge.js'
+import { runMaxSearch } from './max/run-max.js'
 import { verifyStored } from './verify/stored.js'
 import { writeJunit } from './verify/junit.js'
 import { dropRuns, listRuns } from './runs.js'
@@ -87,13 +89,19 @@ Examples:
   iotbench run --live-port 8088                               # watch farm01 live at http://127.0.0.1:8088/
   iotbench run --mqtt-url mqtt://127.0.0.1:1883 --transport kafka --kafka-url kafka://127.0.0.1:19092 --ingest-workers 3
                                                               # MQTT → bridge → Kafka → a consumer group of 3 processes
+  iotbench run --profile max --mqtt-url mqtt://127.0.0.1:1883 # the highest rate at which every property holds
 ${LAYERS_HELP}
 ${EXIT_HELP}`)
   run.action(async (opts: Record<string, unknown>) => {
     const cfg: RunConfig = resolveConfig({ profile: String(opts.profile), env: process.env, flags: flagValues(opts) })
+    if (cfg.maxCeiling !== undefined) {
+      const max = await runMaxSearch(cfg, log)
+      process.stdout.write(`${max.summary}\n  result: ${max.file}\n`)
+      return setExit(max.result.maxRate !== undefined ? Exit.Ok : Exit.PropertyFailed)
+    }
     const outcome = await runBench(cfg, log)
     process.stdout.write(`${outcome.summary}\n  result: ${outcome.resultFile}\n`)
-    setExit(outcome.result.verdict === 'pass' ? Exit.Ok : Exit.PropertyFailed)
+    setExit(outcome.pending || outcome.result.verdict === 'pass' ? Exit.Ok : Exit.PropertyFailed)
   })
 
   const verify = program
@@ -122,6 +130,24 @@ ${EXIT_HELP}`)
     writeFileSync(join(dir, 'verify.json'), `${JSON.stringify(outcome.result, null, 2)}\n`)
     writeJunit(dir, runName, outcome.result.profile, outcome.result.properties)
     process.stdout.write(`${outcome.summary}\n  written: ${join(dir, 'verify.json')}\n`)
+    setExit(outcome.result.verdict === 'pass' ? Exit.Ok : Exit.PropertyFailed)
+  })
+
+  const merge = program
+    .command('merge')
+    .argument('<shard-results...>', 'the folders (or shard.json files) the agents of one sharded run wrote: <results-dir>/<run-id>.shard-IofN')
+    .description('combine the agents of a sharded run (iotbench run --shard i/n) into one result: histograms merged exactly, counts summed, the whole fleet verified (P1–P7) from the shared database')
+  addOptions(merge, DB_KEYS)
+  merge.addHelpText('after', `
+Example (two agents, one broker and database, the same run id and seed; they start together at a barrier in the database):
+  iotbench run --shard 1/2 --run-id fleet-1 --mqtt-url mqtt://broker:1883 --database-url postgres://…   # machine A
+  iotbench run --shard 2/2 --run-id fleet-1 --mqtt-url mqtt://broker:1883 --database-url postgres://…   # machine B
+  iotbench merge a/bench-results/fleet-1.shard-1of2 b/bench-results/fleet-1.shard-2of2 --database-url postgres://…
+${EXIT_HELP}`)
+  merge.action(async (refs: string[], opts: Record<string, unknown>) => {
+    const cfg = resolveConfig({ profile: DEFAULTS.profile, env: process.env, flags: flagValues(opts) })
+    const outcome = await mergeShardResults(cfg, refs, log)
+    process.stdout.write(`${outcome.summary}\n  result: ${outcome.resultFile}\n`)
     setExit(outcome.result.verdict === 'pass' ? Exit.Ok : Exit.PropertyFailed)
   })
 

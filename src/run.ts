@@ -7,7 +7,7 @@ import { redactUrl } from './config/resolve.js'
 import { connect } from './db/connect.js'
 import { migrate, pgSession } from './db/migrate.js'
 import { errorMessage } from './errors.js'
-import { farmFilter, farmId, fleetSize, type FleetShape } from './fleet.js'
+import { farmFilter, fleetSize, type FleetShape } from './fleet.js'
 import { openBroker, openDatabase, type BrokerService, type Service } from './infra.js'
 import type { IngestWorkerData } from './ingest/messages.js'
 import { startIngest } from './ingest/pool.js'
@@ -37,12 +37,15 @@ import { openLive, storedLive, type LiveRun } from './live/run-live.js'
 import { startKafkaIngest } from './transport/kafka/run-kafka.js'
 import { deviceReport, RunFaults, withFaults } from './faults/run-faults.js'
 import { faultSummaryLines } from './faults/report.js'
+import { isSharded, parseStartAt, shardFarmIds, shardPlan } from './shard/plan.js'
+import { finishShard } from './shard/agent.js'
+import { stageTimes } from './max/stages.js'
+import { shardBarrier } from './shard/barrier.js'
 
-export interface RunOutcome {
-  readonly result: RunResult
-  readonly resultFile: string
-  readonly summary: string
-}
+/** A verified run, or (`pending`) one agent's share of a sharded run, verified later by `iotbench merge`. */
+export type RunOutcome =
+  | { readonly pending?: undefined; readonly result: RunResult; readonly resultFile: string; readonly summary: string }
+  | { readonly pending: true; readonly resultFile: string; readonly summary: string }
 
 const DAY_MS = 86_400_000
 
@@ -95,29 +98,42 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
 
   const fleet = fleetOf(cfg)
   const devices = fleetSize(fleet)
+  // --shard i/n: this agent publishes and ingests an exact share of the farms (src/shard/plan.ts).
+  const plan = shardPlan(fleet, cfg.shard)
+  const startAtMs = cfg.startAt === undefined ? undefined : parseStartAt(cfg.startAt)
   const perDevice = readingsPerDevice(cfg.rate, cfg.durationSeconds, devices, cfg.load?.spikes)
   // Sensor time starts at midnight UTC of the run's day: recent enough for retention policies, and
   // stored with the run, so the oracle regenerates the same readings later.
-  const simStartMs = Math.floor(startedAt.getTime() / DAY_MS) * DAY_MS
+  const simStartMs = Math.floor((startAtMs ?? startedAt.getTime()) / DAY_MS) * DAY_MS
   const simEndMs = simStartMs + perDevice * Math.max(...KIND_NAMES.map((k) => KINDS[k].intervalSeconds)) * 1000
-  for (const k of KIND_NAMES) {
-    await admin.query('SELECT iotbench_ensure_partitions($1, $2, $3)', [KINDS[k].table, new Date(simStartMs), new Date(simEndMs)])
+  // Agents of a sharded run set up the same partitions and run row at once: one at a time.
+  await admin.query('SELECT pg_advisory_lock(7707)')
+  try {
+    for (const k of KIND_NAMES) {
+      await admin.query('SELECT iotbench_ensure_partitions($1, $2, $3)', [KINDS[k].table, new Date(simStartMs), new Date(simEndMs)])
+    }
+  } finally {
+    await admin.query('SELECT pg_advisory_unlock(7707)')
   }
   const inserted = await admin.query<{ id: number }>(
-    'INSERT INTO runs (name, profile, seed, config, storage, started_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id',
+    // Every agent of a sharded run names the same run: the first creates it, the others join it.
+    `INSERT INTO runs (name, profile, seed, config, storage, started_at) VALUES ($1, $2, $3, $4, $5, $6)${isSharded(plan) ? ' ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name' : ''} RETURNING id`,
     [runId, cfg.profile, cfg.seed, JSON.stringify({ ...publicConfig(cfg), simStartMs, perDevice }), storage, startedAt],
   )
   const dbRunId = inserted.rows[0]!.id
   log(`run ${runId} (#${dbRunId}): ${devices} devices × ${perDevice} readings at ${cfg.rate}/s, QoS ${cfg.qos}, storage ${storage}`)
+  if (isSharded(plan)) log(`shard ${plan.index + 1}/${plan.count}: farms ${plan.farms[0] + 1}–${plan.farms[1]}, devices ${plan.devices[0]}–${plan.devices[1] - 1}`)
 
-  const farms = Array.from({ length: cfg.farms }, (_, i) => farmId(fleet, i))
-  const ingestData: IngestWorkerData[] = splitRange(cfg.farms, cfg.ingestWorkers).map(([from, to], worker) => ({
+  const farms = shardFarmIds(fleet, plan)
+  // MQTT client ids must differ between the agents of a run, or the broker would take one's session over for the other.
+  const clientBase = isSharded(plan) ? `iotbench-${runId}-s${plan.index + 1}` : `iotbench-${runId}`
+  const ingestData: IngestWorkerData[] = splitRange(farms.length, Math.min(cfg.ingestWorkers, farms.length)).map(([from, to], worker) => ({
     worker,
     runId: dbRunId,
     mqttUrl: faults.ingestBrokerUrl,
     mqttSecurity: broker.security,
     mqttProtocol: cfg.mqttProtocol,
-    clientId: `iotbench-${runId}-ingest-${worker}`,
+    clientId: `${clientBase}-ingest-${worker}`,
     filters: farms.slice(from, to).map((f) => farmFilter(cfg.topicPrefix, f)),
     topicPrefix: cfg.topicPrefix,
     databaseUrl: faults.ingestDatabaseUrl,
@@ -138,7 +154,14 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   const mqttVersion = ingest.mqttVersion
   log(`ingest ready: ${cfg.ingestWorkers} workers subscribed with MQTT ${mqttVersion === 5 ? '5' : '3.1.1'}, batches of ${cfg.batchRows} rows or ${cfg.batchMs} ms`)
 
-  const t0Ms = clock() + 250
+  // The schedule starts when every simulator thread is connected (--start-at: at that time, the same for every agent).
+  let t0Ms = startAtMs ?? Number.POSITIVE_INFINITY
+  const startSchedule = async (): Promise<number> => {
+    // A sharded run without --start-at waits for every agent in the database (src/shard/barrier.ts).
+    t0Ms = startAtMs ?? (isSharded(plan) ? await shardBarrier(admin, dbRunId, plan, 120_000, log) : clock() + 50)
+    if (t0Ms < clock()) log(`--start-at ${cfg.startAt} has passed: the schedule is already ${Math.round(clock() - t0Ms)} ms late (schedule lag shows it)`)
+    return t0Ms
+  }
   const schedule = { t0Ms, rate: cfg.rate, devices, perDevice, spikes: cfg.load?.spikes ?? [] }
   const sim = simulationOf(cfg, simStartMs, fleet, devices)
   const ctx = sim.ctx
@@ -161,29 +184,32 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   const ticker = setInterval(snapshot, 1000)
   // P6: achieved vs offered, one sample a second from the schedule's t0.
   const rateSamples: RateSample[] = []
-  const sampleRates = (): void => void rateSamples.push({ t: (clock() - t0Ms) / 1000, sent: simProgress.sent, ingested: ingest.totals().committedRows })
+  const sampleRates = (): void => void (clock() >= t0Ms && rateSamples.push({ t: (clock() - t0Ms) / 1000, sent: simProgress.sent, ingested: ingest.totals().committedRows }))
   const rateTicker = setInterval(sampleRates, 1000)
   // P7: malformed messages on the telemetry topics, spread over the load, deterministic from the seed.
-  const badInput = badInputs(cfg.seed, fleet, cfg.topicPrefix, cfg.badInput)
-  const injecting = injectBadInput(broker.url, broker.security, `iotbench-${runId}-bad-input`, badInput, cfg.durationSeconds * 1000, log)
+  const badInput = badInputs(cfg.seed, fleet, cfg.topicPrefix, cfg.badInput).filter((m) => farms.some((f) => m.topic.startsWith(`${cfg.topicPrefix}farm/${f}/`)))
+  const injecting = injectBadInput(broker.url, broker.security, `${clientBase}-bad-input`, badInput, cfg.durationSeconds * 1000, log)
   let sims: SimResult[]
   try {
-    const tasks = splitRange(devices, cfg.simWorkers).map(([from, to], worker) => ({
+    const shardDevices = plan.devices[1] - plan.devices[0]
+    const tasks = splitRange(shardDevices, Math.min(cfg.simWorkers, shardDevices)).map(([from, to], worker) => ({
       worker,
       mqttUrl: faults.simBrokerUrl,
       mqttSecurity: broker.security,
-      clientId: `iotbench-${runId}-sim-${worker}`,
+      clientId: `${clientBase}-sim-${worker}`,
       topicPrefix: cfg.topicPrefix,
       qos: cfg.qos,
       ctx,
       ...(sim.replay && { replay: sim.replay }),
       schedule,
-      devices: [from, to] as const,
+      devices: [plan.devices[0] + from, plan.devices[0] + to] as const,
       drainTimeoutMs: cfg.drainTimeoutSeconds * 1000,
       deviceQueue: cfg.deviceQueue,
       deviceQueuePolicy: cfg.deviceQueuePolicy,
+      connections: cfg.connections,
+      sourceAddresses: cfg.sourceAddresses,
     }))
-    sims = await Promise.race([runSimulators(tasks, (p) => (simProgress = p), log, metrics), ingest.failed])
+    sims = await Promise.race([runSimulators(tasks, (p) => (simProgress = p), log, metrics, startSchedule), ingest.failed])
     phase = 'drain'
     metrics.setPhase('drain')
     const published = sims.reduce((n, s) => n + s.published, 0)
@@ -207,6 +233,8 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   await faults.settle(cfg.drainTimeoutSeconds * 1000)
   admin = await faults.healthyAdmin(admin, cfg.dbSchema)
   const ingestDone = await ingest.stop()
+  sampleRates() // stopping flushed the last batches: their commits belong in the timeline too
+  const stages = stageTimes(metrics.hub, ingestData.length, (clock() - t0Ms) / 1000)
   const liveEvidence = await live?.finish(join(cfg.resultsDir, runId))
   snapshot()
   progress.done()
@@ -214,8 +242,8 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
 
   const published = sims.reduce((n, s) => n + s.published, 0)
   const manifest: RunManifest = { seed: cfg.seed, simStartMs, fleet, perDevice, unacked: sims.flatMap((s) => s.unacked), published, ...sim.manifest, ...(badInput.length > 0 && { badInput }) }
-  const rates: RateRecord = { rate: cfg.rate, spikes: schedule.spikes, offered: devices * perDevice, plannedSeconds: dueSeconds(cfg.rate, devices * perDevice, schedule.spikes), samples: rateSamples }
-  await admin.query('UPDATE runs SET rates = $2 WHERE id = $1', [dbRunId, JSON.stringify(rates)])
+  const share = (plan.devices[1] - plan.devices[0]) / devices
+  const rates: RateRecord = { rate: cfg.rate * share, spikes: schedule.spikes, offered: (plan.devices[1] - plan.devices[0]) * perDevice, plannedSeconds: dueSeconds(cfg.rate, devices * perDevice, schedule.spikes), samples: rateSamples }
   const latency = {
     endToEnd: summarizeEncoded(ingestDone.map((d) => d.endToEnd)),
     brokerHop: summarizeEncoded(ingestDone.map((d) => d.brokerHop)),
@@ -228,6 +256,14 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     scheduleLag: sims.map((s) => s.scheduleLag),
     publishAck: sims.map((s) => s.ackLatency),
   }
+  if (isSharded(plan)) {
+    // A shard agent does not verify (iotbench merge does, regenerating the oracle digests then).
+    await digests.stop()
+    const totals = ingest.totals()
+    return finishShard({ cfg, runId, dbRunId, plan, startedAt, t0Ms, simStartMs, perDevice, sims, ingestDone, totals, manifest, rates, histograms, countsByKind: metrics.results(cfg.load).countsByKind,
+      environment: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: cpus().length, broker: broker.description, database: database.description, storage, serverVersion, mqttVersion }, config: { ...publicConfig(cfg), simStartMs, perDevice } })
+  }
+  await admin.query('UPDATE runs SET rates = $2 WHERE id = $1', [dbRunId, JSON.stringify(rates)])
   await admin.query('UPDATE runs SET finished_at = now(), evidence = $2 WHERE id = $1', [dbRunId, JSON.stringify({ manifest, histograms, ...(liveEvidence && { live: storedLive(liveEvidence) }) })])
 
   log('verifying')
@@ -290,6 +326,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     ...(ingest.evidence && { transport: ingest.evidence() }),
     ...(faultReport && { faults: faultReport }),
     devices: deviceReport(cfg, sims),
+    stages,
   }
   const resultFile = writeResult(join(cfg.resultsDir, runId), result)
   writeReports(join(cfg.resultsDir, runId), result)

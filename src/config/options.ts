@@ -108,6 +108,20 @@ export interface RunConfig {
   /** Readings each simulated device buffers while offline; past it the overflow policy drops (counted). */
   readonly deviceQueue: number
   readonly deviceQueuePolicy: 'drop-oldest' | 'drop-newest'
+  /** This agent's share of a run made by several agents: "i/n" (src/shard/plan.ts). */
+  readonly shard: string | undefined
+  /** When the open-loop schedule starts (ISO 8601 or epoch ms): the same for every agent of a sharded run. */
+  readonly startAt: string | undefined
+  /** MQTT connections of the simulated devices: one per simulator thread, or one per device. */
+  readonly connections: 'per-thread' | 'per-device'
+  /** Loopback source addresses the per-device connections are spread over (ephemeral ports run out near 28k per address). */
+  readonly sourceAddresses: number
+  /** --profile max: search for the highest rate that passes, up to this ceiling (unset: a single run). */
+  readonly maxCeiling: number | undefined
+  /** --profile max: stop when the highest pass and the lowest fail are this close (readings/s). */
+  readonly maxResolution: number
+  /** --profile max: the whole search's time budget (s). */
+  readonly maxBudgetSeconds: number
 }
 
 export type OptionKey = keyof RunConfig
@@ -186,6 +200,13 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'liveReplayEvents', flag: 'live-replay-events', type: 'int', min: 100, max: 10_000_000, profilePath: ['live', 'replayEvents'], help: 'events kept per farm for clients that resume (an older cursor is refused with close code 4001, never skipped)' },
   { key: 'liveClientBufferBytes', flag: 'live-client-buffer-bytes', type: 'int', min: 1024, max: 1 << 30, profilePath: ['live', 'clientBufferBytes'], help: 'bound of each live client’s send buffer; a client past it is disconnected (close code 4003, counted) and resumes from its cursor' },
   { key: 'liveLingerSeconds', flag: 'live-linger', type: 'number', min: 0, max: 3600, help: 'keep the live page up this many seconds after the verdict' },
+  { key: 'shard', flag: 'shard', type: 'string', pattern: /^\d+\/\d+$/, patternHelp: 'i/n, e.g. 1/2', help: 'be agent i of n that make one run (an exact share of the farms, published and ingested here); needs the same --run-id, --seed, broker and database on every agent (they meet at a barrier in the database, or at --start-at); then: iotbench merge' },
+  { key: 'startAt', flag: 'start-at', type: 'string', help: 'start the open-loop schedule at this time (ISO 8601 or epoch ms), e.g. the same time on every shard agent' },
+  { key: 'connections', flag: 'connections', type: 'enum', values: ['per-thread', 'per-device'], profilePath: ['connections'], help: 'MQTT connections of the devices: one multiplexed connection per simulator thread, or one per device as real collars connect' },
+  { key: 'sourceAddresses', flag: 'source-addresses', type: 'int', min: 1, max: 250, profilePath: ['sourceAddresses'], help: 'with --connections per-device to a loopback broker: spread the connections over 127.0.0.1, 127.0.0.2, … (about 28k ephemeral ports each)' },
+  { key: 'maxCeiling', flag: 'max-ceiling', type: 'number', min: 1, max: 1e6, profilePath: ['max', 'ceiling'], help: 'search for the highest offered rate at which every property holds, from --rate up to this (the max profile sets it): steps ×2, then a binary search' },
+  { key: 'maxResolution', flag: 'max-resolution', type: 'number', min: 1, max: 1e6, profilePath: ['max', 'resolution'], help: 'max search: stop when the highest passing and lowest failing rates are this close (readings/s)' },
+  { key: 'maxBudgetSeconds', flag: 'max-budget', type: 'number', min: 1, max: 7 * 24 * 3600, profilePath: ['max', 'budgetSeconds'], help: 'max search: start no new step after this many seconds' },
   { key: 'sloMaxScheduleLagMs', flag: 'slo-max-schedule-lag-ms', type: 'number', min: 1, max: 3_600_000, profilePath: ['slo', 'maxScheduleLagMs'], help: 'P6 fails when the simulators fell behind their schedule by more than this at p99 (ms): back-pressure is never silent; default: --slo-p99-ms' },
   { key: 'driftWarmupSeconds', flag: 'drift-warmup', type: 'number', min: 0, max: 7 * 24 * 3600, profilePath: ['drift', 'warmupSeconds'], help: 'seconds of load before the memory and p99 drift lines start (result.json "drift", needs 30 s of load after it)' },
   { key: 'sloMaxRssGrowthPct', flag: 'slo-max-rss-growth-pct', type: 'number', min: 0, max: 10_000, profilePath: ['slo', 'maxRssGrowthPct'], help: 'S1 fails when resident memory grows this many % or more along its fitted line after the warm-up (soak)' },
@@ -269,4 +290,11 @@ export const DEFAULTS: RunConfig = {
   dbRestartCommand: undefined,
   deviceQueue: 10_000,
   deviceQueuePolicy: 'drop-oldest',
+  shard: undefined,
+  startAt: undefined,
+  connections: 'per-thread',
+  sourceAddresses: 1,
+  maxCeiling: undefined,
+  maxResolution: 250,
+  maxBudgetSeconds: 900,
 }

@@ -12,6 +12,7 @@ import { loadChecks } from './load.js'
 import { mqttSecurityChecks } from '../transport/mqtt-options.js'
 import { databaseTlsChecks } from '../db/tls.js'
 import { faultChecks } from '../faults/config.js'
+import { shardChecks } from '../shard/plan.js'
 import { DEFAULTS, OPTIONS, envName, type OptionSpec, type RunConfig } from './options.js'
 
 type Partial_ = { -readonly [K in keyof RunConfig]?: RunConfig[K] }
@@ -288,5 +289,6 @@ function crossChecks(c: RunConfig): string[] {
   if (offered < devices) problems.push(`rate × duration (${Math.floor(offered)}) must give every one of the ${devices} devices at least one reading`)
   problems.push(...mqttSecurityChecks(c), ...databaseTlsChecks(c))
   problems.push(...faultChecks(c))
+  problems.push(...shardChecks(c))
   return problems
 }

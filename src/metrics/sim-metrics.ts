@@ -18,8 +18,9 @@ export class SimMetrics {
     this.acked = per('acked')
   }
 
-  snapshot(connected: boolean): ThreadSnapshot {
-    this.thread.gauge('connections', 'sim').value = connected ? 1 : 0
+  /** `connections`: MQTT connections the thread holds open (1 multiplexed, or one per device). */
+  snapshot(connections: number | boolean): ThreadSnapshot {
+    this.thread.gauge('connections', 'sim').value = Number(connections)
     return this.thread.snapshot()
   }
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import type { LatencySummary } from '../util/histogram.js'
 import type { PropertyResult } from '../verify/types.js'
 import type { Drift } from './soak.js'
+import type { StageTimes } from '../max/stages.js'
 import type { CountsByKind, LatencyDistribution, RunTimeline } from './timeline.js'
 import type { FaultReport } from '../faults/analysis.js'
 import type { DeviceReport } from '../faults/run-faults.js'
@@ -61,6 +62,8 @@ export interface RunResult {
   readonly faults?: FaultReport
   /** How the simulated devices behaved: queue bound and policy, readings it dropped, reconnects. */
   readonly devices?: DeviceReport
+  /** Where the ingest's time went (COPY/commit share), for naming a limiting component (src/max/). */
+  readonly stages?: StageTimes
 }
 
 export function writeResult(dir: string, result: RunResult): string {

@@ -24,10 +24,18 @@ export interface SimTask {
   /** Readings each device buffers while it cannot publish, and what a full queue drops. */
   readonly deviceQueue: number
   readonly deviceQueuePolicy: 'drop-oldest' | 'drop-newest'
+  /** One MQTT connection per device instead of one per thread (src/sim/connections.ts). */
+  readonly connections?: 'per-thread' | 'per-device'
+  /** Loopback source addresses the per-device connections are spread over. */
+  readonly sourceAddresses?: number
   readonly progress: MessagePort
 }
 
+/** Main → simulator, on the task's port: every thread is connected, the schedule starts at t0Ms. */
+export type ToSim = { readonly kind: 'start'; readonly t0Ms: number }
+
 export type FromSim =
+  | { readonly kind: 'ready'; readonly worker: number }
   | { readonly kind: 'progress'; readonly worker: number; readonly sent: number; readonly acked: number; readonly metrics?: ThreadSnapshot }
   | { readonly kind: 'error'; readonly worker: number; readonly message: string }
 

@@ -1,6 +1,6 @@
-import { MessageChannel } from 'node:worker_threads'
+import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import { Piscina } from 'piscina'
-import type { FromSim, SimResult, SimTask } from './messages.js'
+import type { FromSim, SimResult, SimTask, ToSim } from './messages.js'
 import type { MetricsSink } from '../metrics/thread-metrics.js'
 
 export interface SimProgress { sent: number; acked: number }
@@ -11,6 +11,8 @@ export async function runSimulators(
   onProgress: (total: SimProgress) => void,
   log: (line: string) => void,
   sink?: MetricsSink,
+  /** Called once every thread is connected; returns the schedule's start (epoch ms) sent to all of them. */
+  startAt: () => number | Promise<number> = () => Date.now(),
 ): Promise<SimResult[]> {
   const pool = new Piscina({
     filename: new URL('./worker.js', import.meta.url).href,
@@ -19,12 +21,29 @@ export async function runSimulators(
     idleTimeout: 1000,
   })
   const perWorker = new Map<number, SimProgress>()
+  const ports: MessagePort[] = []
+  let ready = 0
+  let failStart: (err: Error) => void = () => undefined
+  const startFailed = new Promise<never>((_, reject) => (failStart = reject))
+  startFailed.catch(() => undefined)
   try {
-    return await Promise.all(
+    return await raceStart(startFailed, Promise.all(
       tasks.map((task) => {
         const channel = new MessageChannel()
+        ports.push(channel.port2)
         channel.port2.on('message', (m: FromSim) => {
           if (m.kind === 'error') return log(`sim ${m.worker}: ${m.message}`)
+          if (m.kind === 'ready') {
+            if (++ready === tasks.length) {
+              void Promise.resolve(startAt()).then(
+                (t0Ms) => {
+                  for (const p of ports) p.postMessage({ kind: 'start', t0Ms } satisfies ToSim)
+                },
+                (err: Error) => failStart(err),
+              )
+            }
+            return
+          }
           if (m.metrics) sink?.update(`sim-${m.worker}`, m.metrics)
           perWorker.set(m.worker, { sent: m.sent, acked: m.acked })
           const total = { sent: 0, acked: 0 }
@@ -45,8 +64,11 @@ export async function runSimulators(
             sink?.finish(`sim-${task.worker}`)
           }) as Promise<SimResult>
       }),
-    )
+    ))
   } finally {
     await pool.destroy()
   }
 }
+
+/** The simulators' results, unless the schedule could not start (e.g. a shard barrier timed out). */
+const raceStart = <T>(startFailed: Promise<never>, all: Promise<T>): Promise<T> => Promise.race([all, startFailed])

@@ -4,7 +4,7 @@ import { epochClock } from '../util/clock.js'
 import { encodeHistogram, initHistograms, newHistogram, recordMs } from '../util/histogram.js'
 import { offlineIntervals } from './anomalies.js'
 import { encodePayload } from './generator.js'
-import type { FromSim, SimResult, SimTask, UnackedRange } from './messages.js'
+import type { FromSim, SimResult, SimTask, ToSim, UnackedRange } from './messages.js'
 import { generatorOracle, replayOracle } from './oracle.js'
 import { intendedMs } from './schedule.js'
 import { SimMetrics } from '../metrics/sim-metrics.js'
@@ -14,6 +14,7 @@ import { uniform } from './random.js'
 
 /** Random stream of the reconnect jitter (deterministic per seed and worker, like everything else). */
 const JITTER_STREAM = 0x6a17
+import { DeviceConnections } from './connections.js'
 
 /**
  * piscina entry point: publishes one exact shard of the fleet, open loop, then waits for its acks.
@@ -27,6 +28,54 @@ const JITTER_STREAM = 0x6a17
  * drop-oldest or drop-newest when full, every drop counted and reported), flushed in seq order once
  * the connection is back.
  */
+/**
+ * How a simulator thread's devices reach the broker: one multiplexed connection with a persistent
+ * session, reconnects and republishing (BrokerLink), or one raw connection per device (as real collars
+ * connect; src/sim/connections.ts: no reconnect — a dropped device's readings count as never acknowledged).
+ */
+interface Link {
+  /** Whether readings can be published now (BrokerLink: connected; per device: every connection open). */
+  readonly connected: boolean
+  /** Connections open now (the metrics gauge). */
+  open(): number
+  /** Established connections so far, the first included (reconnects = this − 1 for one link). */
+  readonly connections: number
+  start(timeoutMs: number): Promise<void>
+  publish(j: number, topic: string, payload: string, qos: 0 | 1, onAck: () => void): void
+  end(): Promise<void>
+}
+
+function perDeviceLink(task: SimTask, deviceIds: readonly string[], onError: (message: string) => void): Link {
+  const conns = new DeviceConnections({ url: task.mqttUrl, clientIds: deviceIds.map((id) => `${task.clientId}-${id}`), sourceAddresses: task.sourceAddresses ?? 1, onError: (i, m) => onError(`device ${deviceIds[i]}: ${m}`) })
+  let started = false
+  return {
+    get connected() {
+      return started
+    },
+    open: () => conns.open,
+    connections: 1,
+    start: async () => {
+      await conns.connectAll()
+      started = true
+    },
+    publish: (j, topic, payload, qos, onAck) => void conns.publish(j, topic, payload, qos, onAck),
+    end: () => conns.end(),
+  }
+}
+
+const sharedLink = (l: BrokerLink): Link => ({
+  get connected() {
+    return l.connected
+  },
+  open: () => (l.connected ? 1 : 0),
+  get connections() {
+    return l.connections
+  },
+  start: (timeoutMs) => l.start(timeoutMs),
+  publish: (_j, topic, payload, qos, onAck) => l.publish(topic, payload, qos, onAck),
+  end: () => l.end(),
+})
+
 export default async function publishShard(task: SimTask): Promise<SimResult> {
   await initHistograms()
   const clock = epochClock
@@ -63,7 +112,8 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
   /** Slots published at least once (a republished reading is not counted as published again). */
   const publishedOnce = new Uint8Array(total)
   let republished = 0
-  const link = new BrokerLink({
+  const onError = (message: string): void => post({ kind: 'error', worker: task.worker, message })
+  const link: Link = task.connections === 'per-device' ? perDeviceLink(task, devices.map((d) => d.id), onError) : sharedLink(new BrokerLink({
     url: task.mqttUrl,
     ...(task.mqttSecurity && { security: task.mqttSecurity }),
     clientId: task.clientId,
@@ -86,16 +136,16 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
     onConnect: () => {
       for (let j = 0; j < width; j++) if (!inOfflineWindow[j]) flush(j)
     },
-  })
+  }))
 
   const publish = (j: number, seq: number): void => {
-    const due = intendedMs(task.schedule, from + j, seq)
+    const due = intendedMs(schedule, from + j, seq)
     const slot = seq * width + j
     const actual = clock()
     if (sent === 0) firstSendMs = actual
     lastSendMs = actual
     if (persistent) pending.add(slot)
-    link.publish(topics[j]!, encodePayload(oracle.expected(devices[j]!, seq), due), task.qos, () => {
+    link.publish(j, topics[j]!, encodePayload(oracle.expected(devices[j]!, seq), due), task.qos, () => {
       pending.delete(slot)
       if (acked[slot]) return
       acked[slot] = 1
@@ -129,8 +179,12 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
   }
 
   await link.start(30_000)
+  // The schedule starts once every thread is connected (connecting is not load): the main thread says when.
+  const started = new Promise<number>((resolve) => task.progress.once('message', (m: ToSim) => resolve(m.t0Ms)))
+  post({ kind: 'ready', worker: task.worker })
+  const schedule = { ...task.schedule, t0Ms: await started }
   let lastMetrics = metrics.snapshot(false)
-  const progress = (): void => post({ kind: 'progress', worker: task.worker, sent, acked: ackCount, metrics: (lastMetrics = metrics.snapshot(link.connected)) })
+  const progress = (): void => post({ kind: 'progress', worker: task.worker, sent, acked: ackCount, metrics: (lastMetrics = metrics.snapshot(link.open())) })
   const progressTimer = setInterval(progress, 250)
   try {
     await new Promise<void>((resolve) => {
@@ -140,7 +194,7 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
         while (cursor < total) {
           const seq = Math.floor(cursor / width)
           const j = cursor % width
-          const due = intendedMs(task.schedule, from + j, seq)
+          const due = intendedMs(schedule, from + j, seq)
           if (due > now) break
           cursor++
           metrics.offered[j]!.value++
@@ -154,7 +208,7 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
           emit(j, seq)
         }
         if (cursor >= total) return resolve()
-        const next = intendedMs(task.schedule, from + (cursor % width), Math.floor(cursor / width))
+        const next = intendedMs(schedule, from + (cursor % width), Math.floor(cursor / width))
         setTimeout(tick, Math.max(0, Math.min(20, next - clock())))
       }
       tick()
@@ -168,7 +222,7 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
     while (ackCount < expected && clock() < deadline) await new Promise((r) => setTimeout(r, 20))
   } finally {
     clearInterval(progressTimer)
-    await link.end()
+    await link.end().catch(() => undefined)
     progress() // the last one: final counts, connection closed
     metrics.thread.stopRuntime()
   }

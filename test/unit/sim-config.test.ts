@@ -44,7 +44,7 @@ describe('sensor models', () => {
   test('the shipped models load, and listProfiles shows bench profiles only', () => {
     const m = loadSensorModels()
     assert.deepEqual([m.collar.kind, m.milk.kind, m.chiller.kind], ['collar', 'milk', 'chiller'])
-    assert.deepEqual(listProfiles(), ['burst', 'ci', 'faults', 'soak'])
+    assert.deepEqual(listProfiles(), ['burst', 'ci', 'faults', 'max', 'soak'])
   })
 
   test('every problem in every model file is reported at once', () => {

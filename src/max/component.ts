@@ -1,0 +1,54 @@
+import type { RunResult } from '../report/result.js'
+
+export type Component = 'generator' | 'broker' | 'ingest' | 'database'
+
+export interface ComponentVerdict {
+  readonly component: Component
+  /** The numbers that named it. */
+  readonly why: string
+}
+
+const num = (x: unknown): number | undefined => (typeof x === 'number' && Number.isFinite(x) ? x : undefined)
+
+/**
+ * Which stage of the pipeline limits a run, from what every run records (result.json: latency split by
+ * hop, P6's send and commit ratios, P1's losses, and the ingest's COPY/commit time share). In order:
+ * - generator: the simulators fell behind their open-loop schedule (P6's send ratio, or schedule lag
+ *   p99 above half the latency SLO): the load never reached the broker as offered;
+ * - database: the ingest threads spent most of the run (≥ 60 %) inside COPY and COMMIT;
+ * - ingest: more of the p99 is spent after the ingest received a reading (batch wait, decode, write)
+ *   than between publish and receipt;
+ * - broker: readings waited between publish and receipt (the broker hop beyond schedule lag
+ *   dominates) while the ingest was not busy writing, or the broker lost acknowledged readings;
+ * - otherwise ingest: it received late because it was busy (it reads no more while a window of
+ *   unacknowledged readings waits for its commit).
+ */
+export function limitingComponent(r: Pick<RunResult, 'latency' | 'properties' | 'stages'>, sloP99Ms: number): ComponentVerdict {
+  const lag = r.latency.scheduleLag.p99Ms
+  const hop = r.latency.brokerHop.p99Ms
+  const e2e = r.latency.endToEnd.p99Ms
+  const p6 = r.properties.find((p) => p.id === 'P6')?.evidence ?? {}
+  const p1 = r.properties.find((p) => p.id === 'P1')
+  const sendRatio = num(p6['sendRatio']) ?? 1
+  const tolerance = num(p6['tolerance']) ?? 0
+  const copyShare = r.stages?.copyShare ?? 0
+  const meanCopy = r.stages?.meanCopyMs ?? 0
+  const f = (x: number): string => `${Math.round(x * 10) / 10}`
+  if (sendRatio < tolerance || lag > sloP99Ms / 2) {
+    return { component: 'generator', why: `simulators behind their schedule: sent ${f(sendRatio * 100)} % on time, schedule lag p99 ${f(lag)} ms` }
+  }
+  if (copyShare >= 0.6) {
+    return { component: 'database', why: `ingest threads spent ${f(copyShare * 100)} % of the run in COPY/COMMIT (mean ${f(meanCopy)} ms a batch)` }
+  }
+  const afterReceipt = Math.max(0, e2e - hop)
+  const inBroker = Math.max(0, hop - lag)
+  const lost = num((p1?.evidence['counts'] as Record<string, unknown> | undefined)?.['lost']) ?? 0
+  if (lost > 0 && afterReceipt <= inBroker) return { component: 'broker', why: `${lost} acknowledged readings lost between publish and ingest; broker hop p99 ${f(hop)} ms` }
+  if (afterReceipt > inBroker) {
+    return { component: 'ingest', why: `p99 after receipt (batch wait, decode, write) ${f(afterReceipt)} ms > in the broker ${f(inBroker)} ms; COPY/COMMIT ${f(copyShare * 100)} % of ingest time` }
+  }
+  if (copyShare < 0.3) {
+    return { component: 'broker', why: `broker hop p99 ${f(hop)} ms (${f(inBroker)} ms beyond schedule lag) while the ingest wrote only ${f(copyShare * 100)} % of the time` }
+  }
+  return { component: 'ingest', why: `readings waited in the broker (hop p99 ${f(hop)} ms) while the ingest was busy writing (${f(copyShare * 100)} % of its time in COPY/COMMIT)` }
+}
