@@ -17,7 +17,7 @@ describe('iotbench run --transport kafka', () => {
     assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`)
     const result = readResult(results, runIdFrom(r.stdout))
     assert.equal(result.verdict, 'pass')
-    assert.deepEqual(result.properties.map((p: { id: string }) => p.id), ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7'])
+    assert.deepEqual(result.properties.map((p: { id: string }) => p.id), ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9'])
     assert.equal(result.counts.ingested, result.counts.offered)
     assert.equal(result.transport.kind, 'kafka')
     assert.equal(result.transport.bridge.produced, result.counts.published + 12, 'every reading and malformed message went through Kafka')

@@ -34,7 +34,7 @@ describe('MQTT over TLS with client certificates and a password', () => {
     )
     assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`)
     const result = readResult(results, runIdFrom(r.stdout))
-    assert.deepEqual(result.properties.map((p: { id: string; pass: boolean }) => [p.id, p.pass]), ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7'].map((id) => [id, true]))
+    assert.deepEqual(result.properties.map((p: { id: string; pass: boolean }) => [p.id, p.pass]), ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9'].map((id) => [id, true]))
     assert.equal(result.counts.ingested, result.counts.offered)
     assert.ok(result.counts.deadLetters > 0, 'the bad-input publisher got through TLS too (P7 has messages)')
     assert.equal(result.config.mqttPassword, undefined, 'a password from the environment is not in the config')
