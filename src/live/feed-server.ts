@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { KINDS, type FieldValue, type Kind } from '../kinds.js'
 import { chartLibrary } from '../report/chart-library.js'
-import { CLOSE, farmOfDevice, type SubscribeMessage } from './protocol.js'
+import { CLOSE, farmOfDevice, type CommittedAlert, type SubscribeMessage } from './protocol.js'
 import { ReplayBuffer } from './replay-buffer.js'
 import { decideSend, newSendCounters, type SendCounters } from './send-policy.js'
 import { livePage } from './page.js'
@@ -18,17 +18,7 @@ export interface CommittedReading {
   readonly sent: number
   readonly values: readonly FieldValue[]
 }
-/** A committed alert row (raise or clear). */
-export interface CommittedAlert {
-  readonly device: string
-  readonly kind: Kind
-  readonly rule: string
-  readonly event: 'raise' | 'clear'
-  readonly seq: number
-  readonly ts: number
-  readonly sent: number
-  readonly value: number
-}
+export type { CommittedAlert }
 
 export interface FeedOptions {
   readonly farms: readonly string[]

@@ -1,3 +1,4 @@
+import type { AlertEvent } from '../alerts/engine.js'
 import type { FieldValue, Kind } from '../kinds.js'
 
 /**
@@ -32,16 +33,11 @@ export interface LiveReadingEvent {
   readonly values: Readonly<Record<string, FieldValue>>
 }
 
-export interface LiveAlertEvent {
+/** A committed alert row (raise or clear), as the feed carries it: the alert engine's event without its internals. */
+export type CommittedAlert = Pick<AlertEvent, 'device' | 'kind' | 'rule' | 'event' | 'seq' | 'ts' | 'sent' | 'value'>
+
+export interface LiveAlertEvent extends CommittedAlert {
   readonly type: 'alert'
-  readonly device: string
-  readonly kind: Kind
-  readonly rule: string
-  readonly event: 'raise' | 'clear'
-  readonly seq: number
-  readonly ts: number
-  readonly sent: number
-  readonly value: number
 }
 
 export type LiveEvent = LiveReadingEvent | LiveAlertEvent
