@@ -160,6 +160,9 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     // A sharded run without --start-at waits for every agent in the database (src/shard/barrier.ts).
     t0Ms = startAtMs ?? (isSharded(plan) ? await shardBarrier(admin, dbRunId, plan, 120_000, log) : clock() + 50)
     if (t0Ms < clock()) log(`--start-at ${cfg.startAt} has passed: the schedule is already ${Math.round(clock() - t0Ms)} ms late (schedule lag shows it)`)
+    schedule.t0Ms = t0Ms
+    // The fault schedule counts from the load's start.
+    faults.start(t0Ms, runStart, broker, database, ingest, log, clock)
     return t0Ms
   }
   const schedule = { t0Ms, rate: cfg.rate, devices, perDevice, spikes: cfg.load?.spikes ?? [] }
@@ -169,7 +172,6 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   const digests = computeDigests({ ...ctx, ...(sim.replay && { replay: sim.replay }), perDevice }, { paced: true })
   const progress = createProgress(cfg.progress)
   const runStart = clock()
-  faults.start(t0Ms, runStart, broker, database, ingest, log, clock)
   let simProgress = { sent: 0, acked: 0 }
   let phase = 'load'
   const memory = new MemorySampler(() => process.memoryUsage.rss(), () => metrics.hub.gaugeValues('heapUsed').reduce((n, g) => n + g.value, 0))

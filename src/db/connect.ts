@@ -6,6 +6,10 @@ import { databaseTlsHint, pgConnectionString } from './tls.js'
 export type Storage = 'timescaledb' | 'postgresql'
 
 /** A client whose search_path is the run's schema (then public, where TimescaleDB's functions live). */
+/** The URL and schema each client of connect() was opened with, so helpers can open siblings with the same settings (TLS included). */
+const opened = new WeakMap<pg.Client, { url: string; schema: string }>()
+export const connectionOf = (client: pg.Client): { url: string; schema: string } | undefined => opened.get(client)
+
 export async function connect(url: string, schema: string, applicationName = 'iotbench'): Promise<pg.Client> {
   const client = new pg.Client({
     connectionString: pgConnectionString(url),
@@ -23,6 +27,7 @@ export async function connect(url: string, schema: string, applicationName = 'io
     )
   }
   client.on('error', () => undefined) // surfaced by the next query; an idle client must not crash the process
+  opened.set(client, { url, schema })
   return client
 }
 

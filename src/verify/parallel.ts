@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type pg from 'pg'
+import { connectionOf } from '../db/connect.js'
 import { deviceAt, fleetSize } from '../fleet.js'
 import { KIND_NAMES, type Kind } from '../kinds.js'
 import type { DeviceRange, SetReport } from './completeness.js'
@@ -17,6 +18,10 @@ const MIN_PARALLEL_READINGS = 200_000
 
 /** Connection URL and schema of an open client, for worker threads to open their own. */
 export async function whereIs(client: pg.Client): Promise<{ url: string; schema: string }> {
+  // A client opened by connect() knows its URL (sslmode and CA included); search_path may differ from
+  // its schema only if someone changed it, so the current schema is asked for all the same.
+  const known = connectionOf(client)
+  if (known) return { url: known.url, schema: String((await client.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s) }
   const p = (client as unknown as { connectionParameters: { user: string; password?: string; host: string; port: number; database: string } }).connectionParameters
   const schema = String((await client.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s)
   const auth = `${encodeURIComponent(p.user)}${p.password ? `:${encodeURIComponent(p.password)}` : ''}@`

@@ -24,7 +24,7 @@ describe('MQTT over TLS with client certificates and a password', () => {
   })
   const tlsFlags = (): string[] => ['--mqtt-url', broker.url, '--mqtt-username', 'bench', '--mqtt-ca', pki.caCert, '--mqtt-cert', pki.clientCert, '--mqtt-key', pki.clientKey]
 
-  test('a ci-style run passes P1–P7 through mqtts:// with a client certificate', async (t) => {
+  test('a ci-style run passes P1–P9 through mqtts:// with a client certificate', async (t) => {
     const db = await requireService(t, 'database')
     if (!db) return
     const results = tempResultsDir()
@@ -37,7 +37,7 @@ describe('MQTT over TLS with client certificates and a password', () => {
     assert.deepEqual(result.properties.map((p: { id: string; pass: boolean }) => [p.id, p.pass]), ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9'].map((id) => [id, true]))
     assert.equal(result.counts.ingested, result.counts.offered)
     assert.ok(result.counts.deadLetters > 0, 'the bad-input publisher got through TLS too (P7 has messages)')
-    assert.equal(result.config.mqttPassword, undefined, 'a password from the environment is not in the config')
+    assert.equal(result.config.mqttPassword, '***', 'a password from the environment is redacted in the stored config')
     assert.ok(!JSON.stringify(result).includes(password))
     assert.ok(!r.stdout.includes(password) && !r.stderr.includes(password))
   })
