@@ -6,32 +6,25 @@ import { KINDS, type FieldType, type Kind } from '../kinds.js'
  * database for every device whose stored rows equal the oracle's stream, and only the others are
  * streamed out for the exact, evidence-giving check.
  *
- * A row's fingerprint is arithmetic modulo the Mersenne prime P = 2³¹−1:
- *   q_i  = the row's values as integers: ts in ms, float8 × 100 (the generator's two decimals),
- *          int4 as is, bool 0/1, NULL a sentinel; each q_i + 2⁴¹ mod P
- *   r    = Σ q_i·K_i mod P                         (K_i: a constant per column, < 2²⁷)
+ * Each value becomes a 32-bit hash of its exact bits with PostgreSQL's own hash functions (hashfloat8,
+ * hashint4: Bob Jenkins' lookup3, reimplemented below), the sensor time its ms; then, modulo the
+ * Mersenne prime P = 2³¹−1:
+ *   r    = Σ u_i·K_i mod P                         (u_i: the column's hash or ms; K_i < 2²⁶, one per column)
  *   w(s) = (s + C)·(s + D) mod P                   (quadratic in seq, so swapped rows do not cancel)
- *   row  = r·w(s) mod P
- * and a device's digest is Σ row mod P, with two independent constant sets (d1, d2). Every
- * intermediate stays below 2⁶³ in SQL and below 2⁵³ in JavaScript (mulmod splits the factor).
- * A changed, lost, added or reseqed row changes a digest unless its change is ≡ 0 (mod P) by
- * accident: about 1 in 2³¹ for each digest, so 1 in 2⁶² for the pair, per faulty device.
- *
- * Float values take part as value × 100, which is exact only for values with two decimals (every
- * float the generator produces, see round2 in src/sim/generator.ts); the SQL also counts stored floats
- * that are not exactly such a value (`inexact`), and a device whose oracle values are not all
- * two-decimal (a replayed trace) gets no digest, so it always takes the exact path.
+ *   d    = Σ over the device's rows of r·w(s) mod P, for two (C, D) pairs: d1 and d2
+ * Every intermediate stays below 2⁶³ in SQL and below 2⁵³ in JavaScript (mulmod splits the factor).
+ * A changed value changes r unless its hash collides (about 1 in 2³¹), and a changed r changes both
+ * digests; lost, added or re-seqed rows change them unless two independent sums cancel by accident.
+ * A float takes part by its exact bits (38.62 and 38.620000001 differ); NaN is not hashed the same way
+ * on both sides, so a device whose oracle stream holds one gets no digest and is checked row by row.
  */
 export const P = 2_147_483_647
-const OFFSET = 2 ** 41
-const NULL_Q = 2 ** 42
-const SCALE = 100
-
-interface Constants { readonly k: readonly number[]; readonly c: number; readonly d: number }
-/** K for ts then up to 15 fields; C and D below 2³⁰. Arbitrary odd constants, fixed forever (stored digests use them). */
-const SETS: readonly Constants[] = [
-  { k: [104_729_023, 86_028_121, 122_949_829, 53_471_161, 99_194_853, 15_485_863, 67_867_967, 32_452_843, 49_979_687, 98_965_387, 115_249_019, 71_234_567, 83_492_791, 20_996_011, 40_960_001, 127_773_049], c: 817_504_243, d: 533_000_389 },
-  { k: [91_145_681, 7_368_787, 130_563_677, 60_625_937, 28_629_151, 111_009_913, 45_836_009, 78_969_169, 2_750_159, 103_245_997, 57_885_161, 12_345_701, 94_418_953, 36_893_489, 118_818_001, 64_268_999], c: 295_075_153, d: 1_000_000_007 - 2 ** 29 },
+const NULL_U = 2 ** 32 + 15
+/** K for ts then up to 15 fields (< 2²⁶); C and D below 2³⁰. Arbitrary constants, fixed forever (stored digests use them). */
+const K = [48_271_001, 16_807_013, 62_089_911, 33_554_393, 55_555_333, 7_368_787, 41_161_739, 29_986_577, 64_951_423, 12_582_917, 50_331_653, 3_145_739, 25_165_843, 37_748_717, 58_720_253, 19_999_999]
+const WEIGHTS: ReadonlyArray<{ readonly c: number; readonly d: number }> = [
+  { c: 817_504_243, d: 533_000_389 },
+  { c: 295_075_153, d: 463_129_095 },
 ]
 
 /** a·b mod P for 0 ≤ a, b < P without leaving the exact range of a double. */
@@ -39,18 +32,38 @@ export function mulmod(a: number, b: number): number {
   return (((a * Math.floor(b / 65_536)) % P) * 65_536 + a * (b % 65_536)) % P
 }
 
-const reduce = (q: number): number => (q + OFFSET) % P
+// ---- PostgreSQL's hash_uint32 and hash_any for 8 bytes (src/common/hashfn.c), unsigned 32-bit results.
+const rot = (x: number, k: number): number => (x << k) | (x >>> (32 - k))
+function finalC(a: number, b: number, c: number): number {
+  c = ((c ^ b) - rot(b, 14)) | 0
+  a = ((a ^ c) - rot(c, 11)) | 0
+  b = ((b ^ a) - rot(a, 25)) | 0
+  c = ((c ^ b) - rot(b, 16)) | 0
+  a = ((a ^ c) - rot(c, 4)) | 0
+  b = ((b ^ a) - rot(a, 14)) | 0
+  c = ((c ^ b) - rot(b, 24)) | 0
+  return c >>> 0
+}
+const INIT4 = (0x9e3779b9 + 4 + 3923095) | 0
+const INIT8 = (0x9e3779b9 + 8 + 3923095) | 0
+/** hashint4(k) as an unsigned number. */
+export const hashInt4 = (k: number): number => finalC((INIT4 + k) | 0, INIT4, INIT4)
+const f64 = new Float64Array(1)
+const u32 = new Uint32Array(f64.buffer)
+/** hashfloat8(v) as an unsigned number (0 and −0 hash to 0, as in PostgreSQL). */
+export function hashFloat8(v: number): number {
+  if (v === 0) return 0
+  f64[0] = v
+  return finalC((INIT8 + u32[0]!) | 0, (INIT8 + u32[1]!) | 0, INIT8)
+}
 
-/** The integer a value takes part as, or undefined when a float is not an exact two-decimal value. */
-function quantize(type: FieldType, v: number | boolean | null | undefined): number | undefined {
-  if (v === null || v === undefined) return NULL_Q
+/** The column's u (below 2³³) for a value; undefined when it cannot take part (NaN). */
+function columnU(type: FieldType, v: number | boolean | null | undefined): number | undefined {
+  if (v === null || v === undefined) return NULL_U
   switch (type) {
-    case 'bool': return v ? 1 : 0
-    case 'int4': return v as number
-    case 'float8': {
-      const q = Math.round((v as number) * SCALE)
-      return q / SCALE === v ? q : undefined
-    }
+    case 'bool': return v ? 2 : 1
+    case 'int4': return hashInt4(v as number)
+    case 'float8': return Number.isNaN(v) ? undefined : hashFloat8(v as number)
   }
 }
 
@@ -59,7 +72,7 @@ export class DeviceDigest {
   d1 = 0
   d2 = 0
   rows = 0
-  /** False once a value could not take part exactly: the device must be checked the exact way. */
+  /** False once a value could not take part: the device must be checked the exact way. */
   exact = true
   private readonly types: readonly FieldType[]
 
@@ -69,57 +82,45 @@ export class DeviceDigest {
 
   add(seq: number, tsMs: number, values: ArrayLike<number | boolean | null | undefined>): void {
     this.rows++
-    const qs = [reduce(tsMs)]
+    let r = mulmod(tsMs % P, K[0]!)
     for (let i = 0; i < this.types.length; i++) {
-      const q = quantize(this.types[i]!, values[i])
-      if (q === undefined) {
+      const u = columnU(this.types[i]!, values[i])
+      if (u === undefined) {
         this.exact = false
         return
       }
-      qs.push(reduce(q))
+      r = (r + mulmod(u % P, K[i + 1]!)) % P
     }
-    this.d1 = (this.d1 + rowTerm(SETS[0]!, seq, qs)) % P
-    this.d2 = (this.d2 + rowTerm(SETS[1]!, seq, qs)) % P
+    this.d1 = (this.d1 + mulmod(r, weight(WEIGHTS[0]!, seq))) % P
+    this.d2 = (this.d2 + mulmod(r, weight(WEIGHTS[1]!, seq))) % P
   }
 }
 
-function rowTerm(s: Constants, seq: number, qs: readonly number[]): number {
-  let r = 0
-  for (let i = 0; i < qs.length; i++) r = (r + mulmod(qs[i]!, s.k[i]!)) % P
-  return mulmod(r, mulmod((seq + s.c) % P, (seq + s.d) % P))
-}
+const weight = (w: { c: number; d: number }, seq: number): number => mulmod((seq + w.c) % P, (seq + w.d) % P)
 
-/** The SQL expression of one column's q_i + 2⁴¹ mod P. */
-function columnSql(name: string, type: FieldType | 'ts'): string {
-  const q = type === 'ts'
-    ? `round(date_part('epoch', ts) * 1000)::int8`
-    : type === 'float8' ? `round(${name} * ${SCALE})::int8`
-    : type === 'int4' ? `${name}::int8`
-    : `${name}::int::int8`
-  return `((coalesce(${q}, ${NULL_Q}) + ${OFFSET}) % ${P})`
-}
-
-function digestSql(kind: Kind, s: Constants): string {
-  const cols: Array<[string, FieldType | 'ts']> = [['ts', 'ts'], ...KINDS[kind].fields.map((f): [string, FieldType] => [f.name, f.type])]
-  const r = `((${cols.map(([n, t], i) => `${columnSql(n, t)} * ${s.k[i]}`).join(' + ')}) % ${P})`
-  return `(sum((${r} * (((seq::int8 + ${s.c}) * (seq::int8 + ${s.d})) % ${P})) % ${P}) % ${P})::int8`
+/** The SQL of one column's u. */
+function columnSql(name: string, type: FieldType): string {
+  const u = type === 'float8' ? `(hashfloat8(${name})::int8 & 4294967295)`
+    : type === 'int4' ? `(hashint4(${name})::int8 & 4294967295)`
+    : `(${name}::int::int8 + 1)`
+  return `coalesce(${u}, ${NULL_U})`
 }
 
 /**
- * One row per device of the run (optionally only devices in `where`): how many rows, lowest and
- * highest seq, both digests, stored floats that are not two-decimal values, and the readings the
- * ingest stored after a higher seq of the same device (P3; prior_seq is the highest seq of the
- * device stored before the row, −1 for its first) with the worst displacement.
+ * One row per device of the run: how many rows, lowest and highest seq, both digests, and the
+ * readings the ingest stored after a higher seq of the same device (P3; prior_seq is the highest seq
+ * of the device stored before the row, −1 for its first) with the worst displacement.
  */
 export function digestSelect(kind: Kind, runId: number, where = ''): string {
   const spec = KINDS[kind]
-  const floats = spec.fields.filter((f) => f.type === 'float8').map((f) => `${f.name} <> round(${f.name} * ${SCALE}) / ${SCALE}`)
+  const terms = [`(round(date_part('epoch', ts) * 1000)::int8 % ${P}) * ${K[0]}`, ...spec.fields.map((f, i) => `${columnSql(f.name, f.type)} * ${K[i + 1]}`)]
+  const digest = (w: { c: number; d: number }): string => `(sum((r * (((seq::int8 + ${w.c}) * (seq::int8 + ${w.d})) % ${P})) % ${P}) % ${P})::int8`
   return `SELECT device, count(*)::int8 AS n, min(seq) AS min_seq, max(seq) AS max_seq,
-    ${digestSql(kind, SETS[0]!)} AS d1, ${digestSql(kind, SETS[1]!)} AS d2,
-    count(*) FILTER (WHERE ${floats.length ? floats.join(' OR ') : 'false'})::int8 AS inexact,
+    ${digest(WEIGHTS[0]!)} AS d1, ${digest(WEIGHTS[1]!)} AS d2,
     count(*) FILTER (WHERE prior_seq IS NULL OR seq < prior_seq)::int8 AS late,
     coalesce(max(prior_seq - seq) FILTER (WHERE seq < prior_seq), 0) AS worst
-  FROM ${spec.table} WHERE run_id = ${Number(runId)}${where} GROUP BY device`
+  FROM (SELECT device, seq, prior_seq, (${terms.join(' + ')}) % ${P} AS r FROM ${spec.table} WHERE run_id = ${Number(runId)}${where}) rows
+  GROUP BY device`
 }
 
 export interface StoredDigest {
@@ -129,7 +130,6 @@ export interface StoredDigest {
   readonly maxSeq: number
   readonly d1: number
   readonly d2: number
-  readonly inexact: number
   readonly late: number
   readonly worst: number
 }

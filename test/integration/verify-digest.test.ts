@@ -7,7 +7,7 @@ import { migrate, pgSession } from '../../src/db/migrate.js'
 import { Batch } from '../../src/ingest/batch.js'
 import { commitBatch } from '../../src/ingest/commit.js'
 import { KINDS, KIND_NAMES, type FieldValue, type Kind } from '../../src/kinds.js'
-import { DeviceDigest, digestSelect, mulmod, P } from '../../src/verify/digest.js'
+import { DeviceDigest, digestSelect, hashFloat8, hashInt4, mulmod, P } from '../../src/verify/digest.js'
 import { requireService, uniqueName } from '../support/services.js'
 
 // The set-based P1–P3 pass trusts one thing: that PostgreSQL's digest of the stored rows (digestSelect)
@@ -21,7 +21,7 @@ interface Row { seq: number; ts: number; values: (FieldValue | null)[]; prior: n
 const valueArb = (type: string): fc.Arbitrary<FieldValue | null> =>
   type === 'bool' ? fc.boolean()
   : type === 'int4' ? fc.integer({ min: -2_000_000, max: 2_000_000 })
-  : fc.integer({ min: -10_000_000, max: 10_000_000 }).map((k) => k / 100) // two decimals, as the generator rounds
+  : fc.oneof(fc.integer({ min: -10_000_000, max: 10_000_000 }).map((k) => k / 100), fc.double({ noNaN: true, noDefaultInfinity: true })) // the generator's two decimals, or any float
 
 /** A device's stream: distinct seqs (any order of storing), ms timestamps, values of the kind's types. */
 const streamArb = (kind: Kind): fc.Arbitrary<Row[]> =>
@@ -82,7 +82,7 @@ describe('per-device digests: PostgreSQL and the oracle agree', () => {
   }
 
   /** Stores the rows through the ingest's binary COPY path under a fresh run id; returns the database's digest row. */
-  async function stored(c: pg.Client, kind: Kind, rows: readonly Row[]): Promise<{ n: number; d1: number; d2: number; inexact: number; late: number; min: number; max: number }> {
+  async function stored(c: pg.Client, kind: Kind, rows: readonly Row[]): Promise<{ n: number; d1: number; d2: number; late: number; min: number; max: number }> {
     const id = ++runId
     const batch = new Batch(id)
     rows.forEach((r, i) => batch.addReading({ kind, device: 'farm01-dev-0001', seq: r.seq, ts: r.ts, sent: T0, values: r.values as FieldValue[] }, T0, i, r.prior))
@@ -90,7 +90,7 @@ describe('per-device digests: PostgreSQL and the oracle agree', () => {
     const q = (await c.query(digestSelect(kind, id))).rows
     assert.equal(q.length, 1)
     const x = q[0]
-    return { n: Number(x.n), d1: Number(x.d1), d2: Number(x.d2), inexact: Number(x.inexact), late: Number(x.late), min: x.min_seq, max: x.max_seq }
+    return { n: Number(x.n), d1: Number(x.d1), d2: Number(x.d2), late: Number(x.late), min: x.min_seq, max: x.max_seq }
   }
 
   test('mulmod is a·b mod P', () => {
@@ -105,7 +105,7 @@ describe('per-device digests: PostgreSQL and the oracle agree', () => {
         fc.asyncProperty(streamArb(kind).chain((rows) => fc.tuple(fc.constant(rows), mutationArb(kind, rows.length))), async ([rows, mutation]) => {
           const want = jsDigest(kind, rows)
           const got = await stored(c, kind, rows)
-          assert.deepEqual({ n: got.n, d1: got.d1, d2: got.d2, inexact: got.inexact }, { ...want, inexact: 0 }, 'same rows, same digest')
+          assert.deepEqual({ n: got.n, d1: got.d1, d2: got.d2 }, want, 'same rows, same digest')
           const changed = mutation.apply(rows)
           const canon = (rs: readonly Row[]): string => JSON.stringify(rs.map((r) => [r.seq, r.ts, r.values]).sort())
           fc.pre(canon(changed) !== canon(rows)) // a swap of equal rows is no change
@@ -117,17 +117,33 @@ describe('per-device digests: PostgreSQL and the oracle agree', () => {
     })
   }
 
-  test('a stored float that is not a two-decimal value is counted inexact; a reading stored after a higher seq is late', async (t) => {
+  test('hashInt4 and hashFloat8 equal PostgreSQL\'s hashint4 and hashfloat8 for any value', async (t) => {
+    const c = await db(t)
+    if (!c) return
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer(), { minLength: 1, maxLength: 50 }), fc.array(fc.double({ noNaN: true }), { minLength: 1, maxLength: 50 }), async (ints, floats) => {
+        const r = await c.query<{ i: number[]; f: number[] }>('SELECT array(SELECT hashint4(x) FROM unnest($1::int4[]) x) AS i, array(SELECT hashfloat8(x) FROM unnest($2::float8[]) x) AS f', [ints, floats])
+        assert.deepEqual(r.rows[0]!.i.map((h) => h >>> 0), ints.map(hashInt4))
+        assert.deepEqual(r.rows[0]!.f.map((h) => h >>> 0), floats.map(hashFloat8))
+      }),
+      { numRuns: 50 },
+    )
+  })
+
+  test('a float changed in its ninth decimal changes the digest; a reading stored after a higher seq is late', async (t) => {
     const c = await db(t)
     if (!c) return
     const rows: Row[] = [
       { seq: 0, ts: T0, values: [1.25, 2, 3, 38.5, 99, -60], prior: -1 },
-      { seq: 2, ts: T0 + 120_000, values: [1.25 + 1e-9, 2, 3, 38.5, 99, -60], prior: 0 },
+      { seq: 2, ts: T0 + 120_000, values: [1.25, 2, 3, 38.5, 99, -60], prior: 0 },
       { seq: 1, ts: T0 + 60_000, values: [1, 2, 3, 38.5, 99, -60], prior: 2 },
     ]
     const got = await stored(c, 'collar', rows)
-    assert.equal(got.inexact, 1)
+    assert.deepEqual({ n: got.n, d1: got.d1, d2: got.d2 }, jsDigest('collar', rows))
     assert.equal(got.late, 1)
     assert.deepEqual([got.min, got.max], [0, 2])
+    const nudged = await stored(c, 'collar', rows.map((r, i) => (i === 1 ? { ...r, values: [1.25 + 1e-9, ...r.values.slice(1)] } : r)))
+    assert.notEqual(nudged.d1, got.d1)
+    assert.notEqual(nudged.d2, got.d2)
   })
 })
