@@ -22,12 +22,12 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import * as net from 'node:net'
-import { createServer } from 'node:net'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { startEmbeddedBroker } from '../src/broker/embedded.js'
+import { freePort } from '../src/util/net.js'
 
 const TARGET = Number(process.env['IOTBENCH_BENCH_CONNECTIONS'] ?? 50_000)
 const PER_PROCESS = Number(process.env['IOTBENCH_BENCH_PER_PROCESS'] ?? 15_000)
@@ -42,13 +42,6 @@ const nofile = (): { soft: string; hard: string } => {
   return { soft: soft!, hard: hard! }
 }
 const rssOf = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port
-      s.close(() => resolve(p))
-    })
-  })
 
 async function startMosquitto(dir: string): Promise<{ url: string; proc: ChildProcess }> {
   const port = await freePort()

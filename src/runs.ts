@@ -45,9 +45,9 @@ export async function dropRuns(client: pg.Client, select: { names?: readonly str
     if (missing.length) throw new ConfigError(missing.map((n) => `no run named "${n}"`))
     const ids = found.rows.map((r) => r.id)
     let rows = 0
-    for (const table of [...KIND_NAMES.map((k) => KINDS[k].table), 'dead_letters', 'alerts', 'alert_state', 'ingest_batches', 'oracle_digests']) {
+    for (const table of [...KIND_NAMES.map((k) => KINDS[k].table), 'dead_letters', 'alerts', 'alert_state', 'ingest_batches', 'oracle_digests', 'kafka_offsets']) {
       const d = await client.query(`DELETE FROM ${table} WHERE run_id = ANY($1::int[])`, [ids])
-      if (table !== 'ingest_batches' && table !== 'alert_state' && table !== 'oracle_digests') rows += d.rowCount ?? 0
+      if (!['ingest_batches', 'alert_state', 'oracle_digests', 'kafka_offsets'].includes(table)) rows += d.rowCount ?? 0
     }
     await client.query('DELETE FROM runs WHERE id = ANY($1::int[])', [ids])
     await client.query('COMMIT')

@@ -1,25 +1,17 @@
 import type { AlertRules } from '../alerts/rules.js'
 import type { ThreadSnapshot } from '../metrics/thread-metrics.js'
-import type { MqttSecurity } from '../transport/mqtt-options.js'
+import type { MqttSubscription } from './mqtt-subscriber.js'
 import type { AlertEvent } from '../alerts/engine.js'
 import type { DecodedReading } from './decode.js'
 
 /** Typed messages between the main thread and ingest worker threads. */
-export interface IngestWorkerData {
+export interface IngestWorkerData extends MqttSubscription {
   readonly worker: number
   readonly runId: number
-  readonly mqttUrl: string
-  /** Credentials and TLS (holds the password: never log it). */
-  readonly mqttSecurity?: MqttSecurity
-  readonly mqttProtocol: 'auto' | '4' | '5'
-  readonly clientId: string
-  readonly filters: readonly string[]
-  readonly topicPrefix: string
   readonly databaseUrl: string
   readonly dbSchema: string
   readonly batchRows: number
   readonly batchMs: number
-  readonly window: number
   readonly faultHook: string | undefined
   /** Alert rules per sensor kind, as data (sensor-profiles/sensors/*.json "alerts"). */
   readonly alertRules: AlertRules

@@ -27,6 +27,27 @@ export interface SubscriberOptions {
   readonly log?: (line: string) => void
 }
 
+/**
+ * Where and how a run's component subscribes: the ingest workers and the Kafka bridge describe their
+ * subscription with these fields (passed across threads as data) and open it with subscribe().
+ */
+export interface MqttSubscription {
+  readonly mqttUrl: string
+  /** Credentials and TLS (holds the password: never log it). */
+  readonly mqttSecurity?: MqttSecurity
+  readonly mqttProtocol: 'auto' | '4' | '5'
+  readonly clientId: string
+  /** MQTT filters, e.g. farm/+/+/+/telemetry. */
+  readonly filters: readonly string[]
+  readonly topicPrefix: string
+  /** Most QoS 1 messages unacknowledged at once. */
+  readonly window: number
+}
+
+/** The subscriber of a subscription, with the caller's handlers. */
+export const subscribe = (s: MqttSubscription, handlers: Pick<SubscriberOptions, 'onPublish' | 'onConnectionLost' | 'log'>): MqttSubscriber =>
+  new MqttSubscriber({ url: s.mqttUrl, ...(s.mqttSecurity && { security: s.mqttSecurity }), clientId: s.clientId, protocol: s.mqttProtocol, filters: s.filters, window: s.window, ...handlers })
+
 export class MqttSubscriber {
   private socket: Socket | undefined
   private protocolVersion: 4 | 5 = 5

@@ -5,7 +5,7 @@ import { encodeHistogram, initHistograms } from '../util/histogram.js'
 import { IngestCore, type IngestSource } from './core.js'
 import { KafkaSource } from './kafka-source.js'
 import type { FromIngest, IngestWorkerData, ToIngest } from './messages.js'
-import { MqttSubscriber } from './mqtt-subscriber.js'
+import { subscribe } from './mqtt-subscriber.js'
 
 /**
  * An ingest worker: a thread (MQTT, started by pool.ts) or a child process (Kafka consumer group,
@@ -41,13 +41,7 @@ const core = new IngestCore(data, post, (err) => {
 if (data.kafka) {
   source = new KafkaSource(core, data, data.kafka, post)
 } else {
-  const subscriber = new MqttSubscriber({
-    url: data.mqttUrl,
-    ...(data.mqttSecurity && { security: data.mqttSecurity }),
-    clientId: data.clientId,
-    protocol: data.mqttProtocol,
-    filters: data.filters,
-    window: data.window,
+  const subscriber = subscribe(data, {
     onPublish: (topic, payload, messageId, connection) => void core.receive(topic, payload, { messageId, connection }),
     onConnectionLost: (reason) => core.log(`${reason}; reconnecting`),
     log: (line) => core.log(line),

@@ -19,8 +19,8 @@ const SAMPLES = 20
  * when `only` is given, just those ids (the devices the set-based pass could not clear).
  */
 export interface DeviceRange { readonly lo?: string; readonly hi?: string; readonly only?: readonly string[] }
-export const inRange = (id: string, r: DeviceRange): boolean =>
-  (r.lo === undefined || id >= r.lo) && (r.hi === undefined || id < r.hi) && (r.only === undefined || r.only.includes(id))
+export const inRange = (id: string, r: DeviceRange, only = r.only && new Set(r.only)): boolean =>
+  (r.lo === undefined || id >= r.lo) && (r.hi === undefined || id < r.hi) && (only === undefined || only.has(id))
 
 /** Classes of Jepsen's set checker, plus value integrity (P2) over the same pass. */
 export interface SetCounts {
@@ -65,7 +65,8 @@ export class SetChecker {
   /** `range`: only devices with lo ≤ id < hi (code-point order; either bound may be absent), for a share of the work. */
   constructor(private readonly manifest: RunManifest, readonly kind: Kind, range: DeviceRange = {}) {
     const all = Array.from({ length: fleetSize(manifest.fleet) }, (_, i) => deviceAt(manifest.fleet, i))
-    this.devices = all.filter((d) => d.kind === kind && inRange(d.id, range)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    const only = range.only && new Set(range.only)
+    this.devices = all.filter((d) => d.kind === kind && inRange(d.id, range, only)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     for (const d of this.devices) this.byId.set(d.id, d)
     this.unacked = new UnackedIndex(manifest.unacked)
     this.oracle = oracleFor(manifest)

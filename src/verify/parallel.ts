@@ -16,19 +16,14 @@ const SAMPLES = 20
 /** Below this many readings of a kind, a thread costs more than it saves. */
 const MIN_PARALLEL_READINGS = 200_000
 
-/** Connection URL and schema of an open client, for worker threads to open their own. */
+/**
+ * Connection URL (TLS settings included) and current schema of a client opened by connect(), for
+ * worker threads and side connections to open their own with the same settings.
+ */
 export async function whereIs(client: pg.Client): Promise<{ url: string; schema: string }> {
-  // A client opened by connect() knows its URL (sslmode and CA included); search_path may differ from
-  // its schema only if someone changed it, so the current schema is asked for all the same.
   const known = connectionOf(client)
-  if (known) return { url: known.url, schema: String((await client.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s) }
-  const p = (client as unknown as { connectionParameters: { user: string; password?: string; host: string; port: number; database: string } }).connectionParameters
-  const schema = String((await client.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s)
-  const auth = `${encodeURIComponent(p.user)}${p.password ? `:${encodeURIComponent(p.password)}` : ''}@`
-  const db = encodeURIComponent(p.database)
-  // A Unix socket directory is a host in node-postgres' parameters but a query parameter in a URL.
-  if (p.host.startsWith('/')) return { url: `postgres://${auth}localhost:${p.port}/${db}?host=${encodeURIComponent(p.host)}`, schema }
-  return { url: `postgres://${auth}${p.host.includes(':') ? `[${p.host}]` : p.host}:${p.port}/${db}`, schema }
+  if (!known) throw new Error('verification needs a client opened by connect() (src/db/connect.ts): it opens more connections with the same URL')
+  return { url: known.url, schema: String((await client.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s) }
 }
 
 /** Contiguous ranges of a kind's device ids (code-point order) with about the same number of devices each. */

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { readResult, runCli, runIdFrom, tempResultsDir, TEST_EMBEDDED } from '../support/cli.js'
 import { mosquittoBinary, startOwnMosquitto } from '../support/mosquitto.js'
-import { requireService, uniqueName } from '../support/services.js'
+import { requireService, unavailable, uniqueName } from '../support/services.js'
 
 // The faults profile against real services. Restarts only ever hit services the test owns (its own
 // Mosquitto, the tests' embedded PostgreSQL); the shared PostgreSQL is only ever black-holed through
@@ -31,10 +31,7 @@ test('faults profile: a short schedule against Mosquitto and PostgreSQL loses no
   const database = await requireService(t, 'database')
   if (!database) return
   const bin = mosquittoBinary()
-  if (!bin) {
-    if (process.env['CI'] === 'true') assert.fail('mosquitto is not installed (apt-get install mosquitto)')
-    return t.skip('mosquitto is not installed')
-  }
+  if (!bin) return unavailable(t, 'Mosquitto', 'mosquitto is not installed (apt-get install mosquitto)')
   const broker = await startOwnMosquitto(bin)
   try {
     const results = tempResultsDir()

@@ -5,6 +5,7 @@ import { describe, test } from 'node:test'
 import { DEFAULTS } from '../../src/config/options.js'
 import { openBroker } from '../../src/infra.js'
 import { RunMetrics } from '../../src/metrics/run-metrics.js'
+import { unavailable } from '../support/services.js'
 
 /** Resolves to 'open' or the error code of a TCP connect to host:port. */
 const reach = (host: string, port: number): Promise<string> =>
@@ -35,7 +36,7 @@ describe('the embedded broker and /metrics bind to loopback by default', () => {
   const outside = outsideAddress()
 
   test('control: a socket bound to every interface is reachable on the outside address', async (t) => {
-    if (!outside) return t.skip('this machine has no non-loopback IPv4 address')
+    if (!outside) return unavailable(t, 'A non-loopback IPv4 address', 'this machine has none to test from')
     const server = createServer((s) => s.destroy())
     await new Promise<void>((r) => server.listen(0, '0.0.0.0', () => r()))
     try {

@@ -3,7 +3,8 @@ import { test } from 'node:test'
 import pg from 'pg'
 import { readResult, runCli, runIdFrom, SHORT_RUN, tempResultsDir } from '../support/cli.js'
 import { dashboards, promql, targets } from '../support/dashboards.js'
-import { freePort, pollUntil, queryRange, requirePrometheus, startPrometheus } from '../support/prometheus.js'
+import { freePort } from '../../src/util/net.js'
+import { pollUntil, queryRange, requirePrometheus, startPrometheus } from '../support/prometheus.js'
 import { requireService, uniqueName } from '../support/services.js'
 
 const THREADS = ['main', 'sim-0', 'ingest-0', 'ingest-1', 'broker']

@@ -22,6 +22,10 @@ describe('iotbench runs: list and drop', () => {
     assert.match(list.stdout, new RegExp(`${runA} .* pass`))
     assert.match(list.stdout, new RegExp(`${runB} .* pass`))
 
+    const ids = new pg.Client({ connectionString: db })
+    await ids.connect()
+    const idA = (await ids.query<{ id: number }>(`SELECT id FROM "${schema}".runs WHERE name = $1`, [runA]).finally(() => ids.end())).rows[0]!.id
+
     const drop = await runCli(['runs', 'drop', runA, '--database-url', db, '--db-schema', schema])
     assert.equal(drop.code, 0, drop.stderr)
     assert.match(drop.stdout, /dropped 1 run\(s\), [1-9]\d* rows/)
@@ -33,6 +37,15 @@ describe('iotbench runs: list and drop', () => {
         `SELECT (SELECT count(*) FROM "${schema}".collar_readings) + (SELECT count(*) FROM "${schema}".milk_readings)
               + (SELECT count(*) FROM "${schema}".chiller_readings) AS n`)
       assert.ok(Number(left.rows[0]!.n) > 0, 'the other run keeps its rows')
+      // Nothing of the dropped run is left in any table that records a run_id (a table added later included).
+      const tables = await client.query<{ table_name: string }>(
+        `SELECT c.table_name FROM information_schema.columns c JOIN information_schema.tables t USING (table_schema, table_name)
+         WHERE c.table_schema = $1 AND c.column_name = 'run_id' AND t.table_type = 'BASE TABLE'`, [schema])
+      assert.ok(tables.rows.length >= 8, `tables with run_id: ${tables.rows.map((r) => r.table_name).join(', ')}`)
+      for (const { table_name } of tables.rows) {
+        const n = await client.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}"."${table_name}" WHERE run_id = $1`, [idA])
+        assert.equal(Number(n.rows[0]!.n), 0, `${table_name} still holds rows of the dropped run`)
+      }
     } finally {
       await client.end()
     }

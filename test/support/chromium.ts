@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import type { TestContext } from 'node:test'
+import { unavailable } from './services.js'
 
 /** Debian's chromium (apt-get install chromium; .ci/run installs it). Never a downloaded browser. */
 export const CHROMIUM = process.env['IOTBENCH_CHROMIUM'] ?? '/usr/bin/chromium'
@@ -10,7 +11,5 @@ export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--
 export function requireChromium(t: TestContext): string | undefined {
   if (existsSync(CHROMIUM)) return CHROMIUM
   const problem = `no Chromium at ${CHROMIUM} (apt-get install chromium, or set IOTBENCH_CHROMIUM)`
-  if (process.env['CI'] === 'true') throw new Error(`Chromium required (CI=true): ${problem}`)
-  t.skip(problem)
-  return undefined
+  return unavailable(t, 'Chromium', problem)
 }

@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, connect, type AddressInfo } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from '../../src/util/net.js'
 
 /**
  * A Mosquitto of the test's own (never the shared one on 1884): a free loopback port, persistence on
@@ -15,15 +16,6 @@ export interface OwnMosquitto {
   readonly restartCommand: string
   stop(): Promise<void>
 }
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as AddressInfo).port
-      s.close(() => resolve(port))
-    })
-  })
 
 const accepting = (port: number): Promise<boolean> =>
   new Promise((resolve) => {

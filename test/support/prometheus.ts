@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
+import { unavailable } from './services.js'
+import { freePort } from '../../src/util/net.js'
 
 /** Debian's prometheus (apt-get install prometheus; .ci/run installs it). */
 export const PROMETHEUS = process.env['IOTBENCH_PROMETHEUS'] ?? '/usr/bin/prometheus'
@@ -11,22 +12,7 @@ export const PROMETHEUS = process.env['IOTBENCH_PROMETHEUS'] ?? '/usr/bin/promet
 export function requirePrometheus(t: TestContext): string | undefined {
   if (existsSync(PROMETHEUS)) return PROMETHEUS
   const problem = `no Prometheus at ${PROMETHEUS} (apt-get install prometheus, or set IOTBENCH_PROMETHEUS)`
-  if (process.env['CI'] === 'true') throw new Error(`Prometheus required (CI=true): ${problem}`)
-  t.skip(problem)
-  return undefined
-}
-
-/** A free TCP port on 127.0.0.1 (closed again: the caller binds it next). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      const port = typeof a === 'object' && a ? a.port : 0
-      s.close(() => resolve(port))
-    })
-  })
+  return unavailable(t, 'Prometheus', problem)
 }
 
 export async function pollUntil<T>(what: string, deadlineMs: number, fn: () => Promise<T | undefined>, everyMs = 250): Promise<T> {

@@ -86,6 +86,17 @@ export async function requireService(t: TestContext, name: ServiceName): Promise
 }
 
 /**
+ * A test cannot run here because `what` is missing: with CI=true that fails the test (CI installs
+ * everything the suite needs, so a skip there would hide a broken machine); elsewhere it skips.
+ * Returns undefined, so callers can `return unavailable(t, …)`.
+ */
+export function unavailable(t: TestContext, what: string, problem: string): undefined {
+  if (process.env['CI'] === 'true') throw new Error(`${what} required (CI=true): ${problem}`);
+  t.skip(problem);
+  return undefined;
+}
+
+/**
  * A name unique to this process and call: lowercase `[a-z0-9_]`, starting with a letter, at most
  * 63 characters — usable unquoted as a PostgreSQL schema/table name and as an MQTT topic segment.
  */

@@ -1,8 +1,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, connect } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from '../../src/util/net.js'
 
 /**
  * Throwaway certificates made with openssl at test time (nothing committed, nothing reused): a CA,
@@ -47,17 +48,6 @@ export function makePki(): Pki {
     otherCaCert: join(dir, 'other-ca.crt'),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   }
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
 }
 
 async function waitForPort(port: number, child: ChildProcess, deadlineMs: number, log: () => string): Promise<void> {

@@ -1,23 +1,13 @@
 import { Kafka, logLevel, type Producer } from 'kafkajs'
 import { errorMessage } from '../../errors.js'
 import { parseTopic } from '../../ingest/decode.js'
-import { MqttSubscriber } from '../../ingest/mqtt-subscriber.js'
-import type { MqttSecurity } from '../mqtt-options.js'
+import { subscribe, type MqttSubscriber, type MqttSubscription } from '../../ingest/mqtt-subscriber.js'
 
-export interface BridgeOptions {
-  readonly mqttUrl: string
-  /** Credentials and TLS, as the run's own clients use them (src/transport/mqtt-options.ts). */
-  readonly mqttSecurity?: MqttSecurity
-  readonly mqttProtocol: 'auto' | '4' | '5'
-  readonly clientId: string
-  /** MQTT filters to bridge, e.g. farm/+/+/+/telemetry. */
-  readonly filters: readonly string[]
-  readonly topicPrefix: string
+export interface BridgeOptions extends MqttSubscription {
   readonly brokers: readonly string[]
   readonly kafkaTopic: string
   /** Most records in one produce request. */
   readonly maxBatch: number
-  readonly window: number
   readonly log: (line: string) => void
 }
 
@@ -51,13 +41,7 @@ export class KafkaBridge {
   constructor(private readonly opts: BridgeOptions) {
     const kafka = new Kafka({ clientId: opts.clientId, brokers: [...opts.brokers], logLevel: logLevel.NOTHING })
     this.producer = kafka.producer({ ...BRIDGE_PRODUCER })
-    this.subscriber = new MqttSubscriber({
-      url: opts.mqttUrl,
-      ...(opts.mqttSecurity && { security: opts.mqttSecurity }),
-      clientId: opts.clientId,
-      protocol: opts.mqttProtocol,
-      filters: opts.filters,
-      window: opts.window,
+    this.subscriber = subscribe(opts, {
       onPublish: (topic, payload, messageId, connection) => this.onPublish(topic, payload, messageId, connection),
       onConnectionLost: (reason) => opts.log(`bridge: ${reason}; reconnecting`),
       log: (line) => opts.log(`bridge: ${line}`),
