@@ -111,7 +111,7 @@ ${EXIT_HELP}`)
   addOptions(verify, [...DB_KEYS, 'dashboards'])
   verify
     .option('--row-by-row', 'check P1–P3 row by row for every device, skipping the set-based pass (slower; the same verdict)')
-    .option('--regenerate-oracle', 'regenerate the oracle digests from the seed instead of using those stored with the run')
+    .option('--regenerate-oracle', 'regenerate the oracle’s record (digests and alert expectations) from the seed instead of using the one stored with the run')
   verify.addHelpText('after', `
 P1–P3 are checked set-based: one aggregate query per sensor table fingerprints each device's rows in
 the database and compares them with the oracle's digests (computed from the seed while the run's load

@@ -2,8 +2,7 @@ import { deviceAt, fleetSize, type Device } from '../fleet.js'
 import type { FieldValue } from '../kinds.js'
 import { lookback, type AlertRule, type AlertRules, type NamedRule, type Op } from '../alerts/rules.js'
 import { anomalyWindows } from '../sim/anomalies.js'
-import { contextOf, oracleFor, type Oracle } from '../sim/oracle.js'
-import type { RunManifest } from './types.js'
+import { contextOf, oracleFor, type Oracle, type OracleSpec } from '../sim/oracle.js'
 
 /**
  * P5 alerts, checked against the ground truth: the generator's anomaly windows plus the rules as data.
@@ -116,12 +115,41 @@ export function raisesOf(rule: AlertRule, device: Device, oracle: Oracle, from: 
 
 interface Episode { from: number; to: number; end: number; first?: number }
 
+/** The run constants the checker needs: the oracle's, and how many readings each device sent. */
+export interface AlertSpec extends OracleSpec { readonly perDevice: number }
+
+/**
+ * What the oracle expects of one (device, rule), from the seed and the rules alone — no stored alert
+ * takes part, so it can be computed while the run's load is under way and stored with the run
+ * (src/verify/oracle-digests.ts), leaving P5 only the matching of the run's alerts.
+ *   episodes  [from, to, end, first] per episode of the rule's anomaly; first −1: the values never met the rule
+ *   explains  [from, to) of windows of the anomalies the rule's alsoFrom lists
+ *   raises    for a plain condition, the seqs where the oracle's values raise it; absent when not
+ *             walked (the last reading does not meet the rule, so it never did; walked on demand if
+ *             the run raised it anyway)
+ */
+export interface RuleExpectation {
+  readonly episodes?: ReadonlyArray<readonly [number, number, number, number]>
+  readonly explains?: ReadonlyArray<readonly [number, number]>
+  readonly raises?: readonly number[]
+}
+/** A device's expectations, by rule name. */
+export type DeviceExpectations = Readonly<Record<string, RuleExpectation>>
+
 export class AlertChecker {
-  private readonly oracle: Oracle
+  private oracleCache: Oracle | undefined
   readonly report: AlertReport = { counts: zero(), byRule: {}, missed: [], late: [], spurious: [], undetectable: [], delaysReadings: [], delaysMs: [] }
 
-  constructor(private readonly manifest: RunManifest, private readonly rules: AlertRules, oracle?: Oracle) {
-    this.oracle = oracle ?? oracleFor(manifest)
+  /**
+   * `expectations`: precomputed per device id (`expectationsOf(device, true)` of the same spec and
+   * rules); a device without them has them computed here, from the oracle.
+   */
+  constructor(private readonly manifest: AlertSpec, private readonly rules: AlertRules, oracle?: Oracle, private readonly expectations?: ReadonlyMap<string, DeviceExpectations>) {
+    this.oracleCache = oracle
+  }
+
+  private get oracle(): Oracle {
+    return (this.oracleCache ??= oracleFor(this.manifest))
   }
 
   private counts(rule: string): RuleCounts {
@@ -137,6 +165,45 @@ export class AlertChecker {
     if (list.length < SAMPLES) list.push(s)
   }
 
+  /**
+   * The oracle's expectations of every rule of the device's kind. `full` also walks a plain
+   * condition whose last reading does not meet it (what a stored expectation needs: it cannot know
+   * whether the run will raise it).
+   */
+  expectationsOf(device: Device, full = false): DeviceExpectations {
+    const out: Record<string, RuleExpectation> = {}
+    const perDevice = this.manifest.perDevice
+    let windows: ReturnType<typeof anomalyWindows> | undefined
+    for (const named of this.rules[device.kind]) {
+      const rule = named.rule
+      if (rule.anomaly === null) {
+        const lastMeets = raisesOf(rule, device, this.oracle, Math.max(0, perDevice - lookback(rule)), perDevice).length > 0
+        out[named.name] = lastMeets || full ? { raises: raisesOf(rule, device, this.oracle, 0, perDevice) } : {}
+        continue
+      }
+      windows ??= anomalyWindows(contextOf(this.manifest), device, perDevice)
+      const back = lookback(rule)
+      const episodes: Episode[] = []
+      for (const w of windows) {
+        if (w.kind !== rule.anomaly) continue
+        const last = episodes[episodes.length - 1]
+        // An alert raised in the previous episode may still be open (it clears at the latest
+        // resetAfterReadings after the condition last held): closer episodes are one.
+        if (last && w.fromSeq <= last.to + back + (rule.resetAfterReadings ?? 0)) last.to = Math.max(last.to, w.toSeq)
+        else episodes.push({ from: w.fromSeq, to: w.toSeq, end: 0 })
+      }
+      for (const e of episodes) {
+        e.end = Math.min(perDevice, e.to + back)
+        e.first = raisesOf(rule, device, this.oracle, Math.max(0, e.from - back), e.end, e.from).find((x) => x >= e.from)
+      }
+      out[named.name] = {
+        episodes: episodes.map((e) => [e.from, e.to, e.end, e.first ?? -1] as const),
+        explains: windows.filter((w) => rule.alsoFrom?.includes(w.kind)).map((w) => [w.fromSeq, w.toSeq] as const),
+      }
+    }
+    return out
+  }
+
   /** Checks every device of the fleet; `alerts` are the run's raises (any order). */
   check(alerts: readonly StoredAlert[]): AlertReport {
     const byDeviceRule = new Map<string, StoredAlert[]>()
@@ -146,16 +213,17 @@ export class AlertChecker {
       list.push(a)
       byDeviceRule.set(key, list)
     }
-    const ctx = contextOf(this.manifest)
     const seen = new Set<string>()
     for (let i = 0; i < fleetSize(this.manifest.fleet); i++) {
       const device = deviceAt(this.manifest.fleet, i)
+      const stored = this.expectations?.get(device.id)
+      const expect = stored && this.rules[device.kind].every((r) => stored[r.name]) ? stored : this.expectationsOf(device)
       for (const named of this.rules[device.kind]) {
         const key = `${device.id}\u0000${named.name}`
         seen.add(key)
         const list = (byDeviceRule.get(key) ?? []).sort((a, b) => a.seq - b.seq || a.id - b.id)
-        if (named.rule.anomaly === null) this.checkCondition(device, named, list)
-        else this.checkEpisodes(device, named, list, ctx)
+        if (named.rule.anomaly === null) this.checkCondition(device, named, list, expect[named.name]!)
+        else this.checkEpisodes(device, named, list, expect[named.name]!)
       }
     }
     for (const [key, list] of byDeviceRule) {
@@ -171,26 +239,12 @@ export class AlertChecker {
     return this.report
   }
 
-  private checkEpisodes(device: Device, named: NamedRule, alerts: readonly StoredAlert[], ctx: ReturnType<typeof contextOf>): void {
+  private checkEpisodes(device: Device, named: NamedRule, alerts: readonly StoredAlert[], expect: RuleExpectation): void {
     const rule = named.rule
     const c = this.counts(named.name)
-    const perDevice = this.manifest.perDevice
     const back = lookback(rule)
-    const episodes: Episode[] = []
-    const windows = anomalyWindows(ctx, device, perDevice)
-    const explains = windows.filter((w) => rule.alsoFrom?.includes(w.kind))
-    for (const w of windows) {
-      if (w.kind !== rule.anomaly) continue
-      const last = episodes[episodes.length - 1]
-      // An alert raised in the previous episode may still be open (it clears at the latest
-      // resetAfterReadings after the condition last held): closer episodes are one.
-      if (last && w.fromSeq <= last.to + back + (rule.resetAfterReadings ?? 0)) last.to = Math.max(last.to, w.toSeq)
-      else episodes.push({ from: w.fromSeq, to: w.toSeq, end: 0 })
-    }
-    for (const e of episodes) {
-      e.end = Math.min(perDevice, e.to + back)
-      e.first = raisesOf(rule, device, this.oracle, Math.max(0, e.from - back), e.end, e.from).find((s) => s >= e.from)
-    }
+    const episodes: Episode[] = (expect.episodes ?? []).map(([from, to, end, first]) => ({ from, to, end, ...(first >= 0 && { first }) }))
+    const explains = expect.explains ?? []
     let k = 0
     const hits = new Map<Episode, StoredAlert[]>()
     for (const a of alerts) {
@@ -202,7 +256,7 @@ export class AlertChecker {
         const h = hits.get(e) ?? []
         h.push(a)
         hits.set(e, h)
-      } else if (explains.some((w) => w.fromSeq <= a.seq && a.seq < w.toSeq + back)) {
+      } else if (explains.some(([from, to]) => from <= a.seq && a.seq < to + back)) {
         this.add(c, 'mapped')
         this.add(c, 'explained')
       } else {
@@ -237,14 +291,13 @@ export class AlertChecker {
 
   /**
    * A plain condition (no injected anomaly). The battery only drains in the sensor model, so a device
-   * whose last reading does not meet the rule never met it: the oracle is walked only for the others.
+   * whose last reading does not meet the rule never met it: the oracle is walked only for the others,
+   * and for any device the run raised it on.
    */
-  private checkCondition(device: Device, named: NamedRule, alerts: readonly StoredAlert[]): void {
+  private checkCondition(device: Device, named: NamedRule, alerts: readonly StoredAlert[], expect: RuleExpectation): void {
     const rule = named.rule
     const c = this.counts(named.name)
-    const perDevice = this.manifest.perDevice
-    const lastMeets = raisesOf(rule, device, this.oracle, Math.max(0, perDevice - lookback(rule)), perDevice).length > 0
-    const expected = lastMeets || alerts.length > 0 ? raisesOf(rule, device, this.oracle, 0, perDevice) : []
+    const expected = expect.raises ?? (alerts.length > 0 ? raisesOf(rule, device, this.oracle, 0, this.manifest.perDevice) : [])
     let j = 0
     for (const s of expected) {
       this.add(c, 'episodes')

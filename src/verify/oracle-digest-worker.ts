@@ -1,12 +1,20 @@
 import { parentPort, workerData } from 'node:worker_threads'
+import { alertRulesOf } from '../alerts/rules.js'
 import { deviceAt } from '../fleet.js'
 import { errorMessage } from '../errors.js'
 import { KINDS } from '../kinds.js'
-import { oracleFor } from '../sim/oracle.js'
+import type { Reading } from '../sim/generator.js'
+import { defaultSensorModels } from '../sim/models.js'
+import { oracleFor, type Oracle } from '../sim/oracle.js'
+import { AlertChecker } from './alerts.js'
 import { DeviceDigest } from './digest.js'
 import type { DigestRow, DigestTask } from './oracle-digests.js'
 
-/** Digests devices [from, to) of the oracle's stream; paced: about a third of a core until told to hurry. */
+/**
+ * Digests devices [from, to) of the oracle's stream and, from the same readings, what P5 expects of
+ * their alerts (not for a replayed trace, which has no injected anomalies); paced: about a third of a
+ * core until told to hurry.
+ */
 const task = workerData as DigestTask
 let paced = task.paced
 parentPort!.on('message', (m) => {
@@ -16,27 +24,34 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 try {
   const oracle = oracleFor(task.spec)
+  // The device's readings, kept while it is digested, so the rules are evaluated without regenerating them.
+  let readings: Reading[] = []
+  const cached: Oracle = { expected: (device, seq) => readings[seq] ?? oracle.expected(device, seq) }
+  const alerts = task.spec.replay ? undefined : new AlertChecker(task.spec, alertRulesOf(task.spec.models ?? defaultSensorModels()), cached)
   const rows: DigestRow[] = []
   let busySince = performance.now()
+  const breathe = async (): Promise<void> => {
+    if (paced && performance.now() - busySince > 20) {
+      await sleep(2 * (performance.now() - busySince))
+      busySince = performance.now()
+    }
+  }
   for (let i = task.from; i < task.to; i++) {
     const device = deviceAt(task.spec.fleet, i)
     const names = KINDS[device.kind].fields.map((f) => f.name)
     const digest = new DeviceDigest(device.kind)
     const values: Array<number | boolean | undefined> = new Array(names.length)
+    readings = new Array(task.spec.perDevice)
     for (let seq = 0; seq < task.spec.perDevice; seq++) {
       const r = oracle.expected(device, seq)
+      readings[seq] = r
       for (let f = 0; f < names.length; f++) values[f] = r.values[names[f]!]
       digest.add(seq, r.ts, values)
-      if (paced && (seq & 1023) === 1023 && performance.now() - busySince > 20) {
-        await sleep(2 * (performance.now() - busySince))
-        busySince = performance.now()
-      }
+      if ((seq & 1023) === 1023) await breathe()
     }
-    rows.push([device.id, task.spec.perDevice, digest.d1, digest.d2, digest.exact])
-    if (paced && performance.now() - busySince > 20) {
-      await sleep(2 * (performance.now() - busySince))
-      busySince = performance.now()
-    }
+    rows.push([device.id, task.spec.perDevice, digest.sum, digest.exact, alerts ? alerts.expectationsOf(device, true) : null])
+    readings = []
+    await breathe()
   }
   parentPort!.postMessage({ ok: true, rows })
 } catch (err) {

@@ -4,16 +4,20 @@ import type pg from 'pg'
 import { fleetSize } from '../fleet.js'
 import type { OracleSpec } from '../sim/oracle.js'
 import { splitRange } from '../util/shares.js'
+import type { DeviceExpectations } from './alerts.js'
 
-/** The oracle's fingerprint of one device's whole stream, seqs 0..perDevice−1 (src/verify/digest.ts). */
-export interface OracleDigest { readonly rows: number; readonly d1: number; readonly d2: number; readonly exact: boolean }
+/**
+ * The oracle's fingerprint of one device's whole stream, seqs 0..perDevice−1 (src/verify/digest.ts),
+ * and what P5 expects of its alerts (src/verify/alerts.ts; absent for a replayed trace).
+ */
+export interface OracleDigest { readonly rows: number; readonly digest: string; readonly exact: boolean; readonly alerts?: DeviceExpectations }
 export type OracleDigests = ReadonlyMap<string, OracleDigest>
 
 /** What the digest threads need: the oracle's constants and how many readings each device sends. */
 export interface DigestSpec extends OracleSpec { readonly perDevice: number }
 
 export interface DigestTask { readonly spec: DigestSpec; readonly from: number; readonly to: number; readonly paced: boolean }
-export type DigestRow = readonly [device: string, rows: number, d1: number, d2: number, exact: boolean]
+export type DigestRow = readonly [device: string, rows: number, digest: string, exact: boolean, alerts: DeviceExpectations | null]
 
 /** Oracle digests being computed in the background; `hurry` lifts the pacing once the load is over. */
 export interface PendingDigests {
@@ -40,7 +44,7 @@ export function computeDigests(spec: DigestSpec, opts: { paced?: boolean; thread
         w.once('exit', (code) => reject(new Error(`oracle digest thread exited with ${code}`)))
       }),
   )
-  const result = Promise.all(parts).then((all) => new Map(all.flat().map(([device, rows, d1, d2, exact]) => [device, { rows, d1, d2, exact }])))
+  const result = Promise.all(parts).then((all) => new Map(all.flat().map(([device, rows, digest, exact, alerts]) => [device, { rows, digest, exact, ...(alerts && { alerts }) }])))
   result.catch(() => undefined) // a run that fails before verifying never awaits it
   return {
     result,
@@ -55,18 +59,19 @@ export function computeDigests(spec: DigestSpec, opts: { paced?: boolean; thread
 
 /** The run's stored oracle digests, when every device of its fleet has one. */
 export async function loadDigests(client: pg.Client, runId: number, spec: DigestSpec): Promise<OracleDigests | undefined> {
-  const r = await client.query<{ device: string; rows: number; d1: string; d2: string; exact: boolean }>('SELECT device, rows, d1, d2, exact FROM oracle_digests WHERE run_id = $1', [runId])
-  if (r.rows.length !== fleetSize(spec.fleet) || r.rows.some((x) => x.rows !== spec.perDevice)) return undefined
-  return new Map(r.rows.map((x) => [x.device, { rows: x.rows, d1: Number(x.d1), d2: Number(x.d2), exact: x.exact }]))
+  const r = await client.query<{ device: string; rows: number; digest: string | null; exact: boolean; alerts: DeviceExpectations | null }>('SELECT device, rows, digest::text, exact, alert_expectations AS alerts FROM oracle_digests WHERE run_id = $1', [runId])
+  // digest is NULL on rows stored by a release with the older digest: those are regenerated.
+  if (r.rows.length !== fleetSize(spec.fleet) || r.rows.some((x) => x.rows !== spec.perDevice || x.digest === null)) return undefined
+  return new Map(r.rows.map((x) => [x.device, { rows: x.rows, digest: x.digest!, exact: x.exact, ...(x.alerts && { alerts: x.alerts }) }]))
 }
 
 export async function storeDigests(client: pg.Client, runId: number, digests: OracleDigests): Promise<void> {
   const list = [...digests.entries()]
   await client.query(
-    `INSERT INTO oracle_digests (run_id, device, rows, d1, d2, exact)
-     SELECT $1, * FROM unnest($2::text[], $3::int[], $4::int8[], $5::int8[], $6::bool[])
-     ON CONFLICT (run_id, device) DO UPDATE SET rows = excluded.rows, d1 = excluded.d1, d2 = excluded.d2, exact = excluded.exact`,
-    [runId, list.map(([d]) => d), list.map(([, x]) => x.rows), list.map(([, x]) => x.d1), list.map(([, x]) => x.d2), list.map(([, x]) => x.exact)],
+    `INSERT INTO oracle_digests (run_id, device, rows, digest, exact, alert_expectations)
+     SELECT $1, * FROM unnest($2::text[], $3::int[], $4::numeric[], $5::bool[], $6::jsonb[])
+     ON CONFLICT (run_id, device) DO UPDATE SET rows = excluded.rows, digest = excluded.digest, exact = excluded.exact, alert_expectations = excluded.alert_expectations`,
+    [runId, list.map(([d]) => d), list.map(([, x]) => x.rows), list.map(([, x]) => x.digest), list.map(([, x]) => x.exact), list.map(([, x]) => (x.alerts ? JSON.stringify(x.alerts) : null))],
   )
 }
 

@@ -12,7 +12,7 @@ import { copyRowBatches } from '../db/copy-rows.js'
 import type { PropertyResult, RunManifest, Sample } from './types.js'
 import { alertRulesOf } from '../alerts/rules.js'
 import { defaultSensorModels } from '../sim/models.js'
-import { AlertChecker, percentiles, type StoredAlert } from './alerts.js'
+import { AlertChecker, percentiles, type DeviceExpectations, type StoredAlert } from './alerts.js'
 import { checkDeadLetters, type DeadLetterReport } from './dead-letters.js'
 import { checkRates, type RateRecord } from './rates.js'
 import { checkDashboards, type DashboardCheckOptions } from './dashboards.js'
@@ -95,22 +95,30 @@ export interface VerifyOptions extends DashboardCheckOptions {
   readonly skipDashboards?: boolean
 }
 
-/** P1–P3 set-based in the database (src/verify/fast.ts), or row by row when asked to. */
-async function checkSets(client: pg.Client, runId: number, manifest: RunManifest, opts: VerifyOptions): Promise<{ perKind: Map<Kind, KindReport>; method: Record<string, unknown> }> {
-  if (opts.rowByRow) return { perKind: await checkKinds(client, runId, manifest), method: { method: 'row by row (--row-by-row)' } }
+type OracleRecord = Awaited<ReturnType<typeof digestsFor>>
+
+/** The run's oracle record (digests and alert expectations): computed during the run, stored with it, or regenerated now. */
+async function oracleRecord(client: pg.Client, runId: number, manifest: RunManifest, opts: VerifyOptions): Promise<OracleRecord> {
   const spec = { ...contextOf(manifest), ...(manifest.replay && { replay: manifest.replay }), perDevice: manifest.perDevice }
-  const { digests, source } = await digestsFor(client, runId, spec, { ...(opts.pendingDigests && { pending: opts.pendingDigests }), ...(opts.regenerateDigests && { regenerate: true }) })
-  const { perKind, stats } = await checkKindsFast(client, runId, manifest, digests)
-  return { perKind, method: { method: 'set-based: per-device digests in the database, then row by row for devices that differ', oracleDigests: source, ...stats } }
+  return digestsFor(client, runId, spec, { ...(opts.pendingDigests && { pending: opts.pendingDigests }), ...(opts.regenerateDigests && { regenerate: true }) })
+}
+
+/** P1–P3 set-based in the database (src/verify/fast.ts), or row by row when asked to (no oracle record). */
+async function checkSets(client: pg.Client, runId: number, manifest: RunManifest, oracle: OracleRecord | undefined): Promise<{ perKind: Map<Kind, KindReport>; method: Record<string, unknown> }> {
+  if (!oracle) return { perKind: await checkKinds(client, runId, manifest), method: { method: 'row by row (--row-by-row)' } }
+  const { perKind, stats } = await checkKindsFast(client, runId, manifest, oracle.digests)
+  return { perKind, method: { method: 'set-based: per-device digests in the database, then row by row for devices that differ', oracleDigests: oracle.source, ...stats } }
 }
 
 /** Checks P1–P9 for one run from the database (P1–P3 set-based, then streamed where needed) and the merged latency histograms. */
 export async function verifyRun(client: pg.Client, runId: number, manifest: RunManifest, latency: LatencyEvidence, slo: Slo, rates?: RateRecord, opts: VerifyOptions = {}): Promise<PropertyResult[]> {
+  // One oracle record serves P1–P3 (digests) and P5 (alert expectations); --row-by-row uses neither.
+  const oracle = opts.rowByRow ? undefined : await oracleRecord(client, runId, manifest, opts)
   // P5 and P7 are mostly JavaScript, P1–P3 mostly PostgreSQL: run them side by side, on a connection of their own.
   const where = await whereIs(client)
   const side = await connect(where.url, where.schema, 'iotbench-verify')
-  const sideChecks = (async () => [await checkAlerts(side, runId, manifest, slo), await checkBadInput(side, runId, manifest)] as const)()
-  const [{ perKind, method }, [p5, p7]] = await Promise.all([checkSets(client, runId, manifest, opts), sideChecks]).finally(() => side.end().catch(() => undefined))
+  const sideChecks = (async () => [await checkAlerts(side, runId, manifest, slo, oracle), await checkBadInput(side, runId, manifest)] as const)()
+  const [{ perKind, method }, [p5, p7]] = await Promise.all([checkSets(client, runId, manifest, oracle), sideChecks]).finally(() => side.end().catch(() => undefined))
   const sets = KIND_NAMES.map((k) => perKind.get(k)!.set)
   const orders = KIND_NAMES.map((k) => perKind.get(k)!.order)
   const c = sumCounts(sets)
@@ -165,7 +173,7 @@ export async function verifyRun(client: pg.Client, runId: number, manifest: RunM
   return properties
 }
 
-async function checkAlerts(client: pg.Client, runId: number, manifest: RunManifest, slo: Slo): Promise<PropertyResult> {
+async function checkAlerts(client: pg.Client, runId: number, manifest: RunManifest, slo: Slo, oracle: OracleRecord | undefined): Promise<PropertyResult> {
   const reproduce = `iotbench verify <run-id> (seed ${manifest.seed}; alerts: SELECT * FROM alerts WHERE run_id = ${runId} AND event = 'raise')`
   if (manifest.replay) return { id: 'P5', name: 'alerts', pass: true, summary: 'not checked: a replayed trace has no injected anomalies', evidence: { reproduce } }
   const rows = await client.query<{ id: string; device: string; rule: string; seq: number; sent: string; raised: string }>(
@@ -174,7 +182,9 @@ async function checkAlerts(client: pg.Client, runId: number, manifest: RunManife
   )
   const alerts: StoredAlert[] = rows.rows.map((r) => ({ id: Number(r.id), device: r.device, rule: r.rule, seq: r.seq, sentMs: Number(r.sent), raisedMs: Number(r.raised) }))
   const rules = alertRulesOf(manifest.models ?? defaultSensorModels())
-  const rep = new AlertChecker(manifest, rules).check(alerts)
+  const expectations = new Map<string, DeviceExpectations>()
+  for (const [device, d] of oracle?.digests ?? []) if (d.alerts) expectations.set(device, d.alerts)
+  const rep = new AlertChecker(manifest, rules, undefined, expectations).check(alerts)
   const c = rep.counts
   const recall = c.detectable === 0 ? 1 : c.ok / c.detectable
   const precision = c.raised === 0 ? 1 : c.mapped / c.raised
@@ -191,6 +201,7 @@ async function checkAlerts(client: pg.Client, runId: number, manifest: RunManife
       missed: rep.missed, late: rep.late, spurious: rep.spurious, undetectable: rep.undetectable,
       detectionDelayReadings: percentiles(rep.delaysReadings), detectionDelayMs: delayMs,
       rules: Object.fromEntries(KIND_NAMES.map((k) => [k, rules[k].map((r) => ({ name: r.name, anomaly: r.rule.anomaly, maxDelayReadings: r.rule.maxDelayReadings }))])),
+      expectations: expectations.size > 0 && oracle ? `${oracle.source} (${expectations.size} devices)` : 'computed from the oracle while checking',
       reproduce,
     },
   }

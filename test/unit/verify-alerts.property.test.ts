@@ -151,6 +151,10 @@ describe('P5 AlertChecker', () => {
         assert.deepEqual(r.late.map(key).sort(), inj.late.map(key).sort())
         assert.deepEqual(r.spurious.map((x) => `${key(x)}@${x.seq}`).sort(), inj.spurious.map((x) => `${key(x)}@${x.seq}`).sort())
         assert.equal(r.counts.ok, ok.counts.ok - inj.missed.length - inj.late.length)
+        // The same verdict from expectations computed beforehand and stored (as JSON) with the run.
+        const devices = Array.from({ length: fleetSize(m.fleet) }, (_, i) => deviceAt(m.fleet, i))
+        const stored = new Map(devices.map((d) => [d.id, JSON.parse(JSON.stringify(new AlertChecker(m, RULES).expectationsOf(d, true)))]))
+        assert.deepEqual(new AlertChecker(m, RULES, undefined, stored).check(inj.alerts), r, 'stored expectations give another verdict')
       }),
       { numRuns: NUM_RUNS },
     )
