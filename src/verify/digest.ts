@@ -109,7 +109,8 @@ const KEY_LO = KEYS.map(loOf)
 
 /** Accumulates the digest of one device's stream, row by row (any order: the sum commutes). */
 export class DeviceDigest {
-  /** Σ of the rows' hashes = hi·2³² + lo, kept as two exact doubles (hi: signed halves, lo: unsigned). */
+  /** Σ of the rows' hashes = big + hi·2³² + lo: two exact doubles (hi: signed halves, lo: unsigned), folded into big every 2²⁰ rows. */
+  private big = 0n
   private hi = 0
   private lo = 0
   rows = 0
@@ -142,14 +143,14 @@ export class DeviceDigest {
   }
 
   private carry(): void {
-    const c = Math.floor(this.lo / 2 ** 32)
-    this.hi += c
-    this.lo -= c * 2 ** 32
+    this.big += BigInt(this.hi) * 2n ** 32n + BigInt(this.lo)
+    this.hi = 0
+    this.lo = 0
   }
 
   /** The digest as PostgreSQL prints the sum (a decimal integer). */
   get sum(): string {
-    return (BigInt(this.hi) * 2n ** 32n + BigInt(this.lo)).toString()
+    return (this.big + BigInt(this.hi) * 2n ** 32n + BigInt(this.lo)).toString()
   }
 }
 
