@@ -201,30 +201,36 @@ export const PANEL_MEANINGS: readonly PanelMeaning[] = [
 
 /** The oracle's series of one panel meaning: per (minute, farm), accumulated bucket by bucket. */
 export class FarmSeries {
-  private readonly acc = new Map<string, { t: number; farm: string; n: number; sum: number; max: number; nulls: number }>()
+  private readonly acc = new Map<string, Map<number, { n: number; sum: number; max: number; nulls: number }>>()
   constructor(readonly meaning: PanelMeaning) {}
 
-  add(view: string, column: string, farm: string, t: number, value: number | null): void {
-    if (!this.meaning.sources.some((s) => s.view === view && s.column === column)) return
-    const k = `${t}|${farm}`
-    let a = this.acc.get(k)
-    if (!a) this.acc.set(k, (a = { t, farm, n: 0, sum: 0, max: -Infinity, nulls: 0 }))
+  /** Whether this panel reads that column of that aggregate (the caller routes buckets with it once). */
+  reads(view: string, column: string): boolean {
+    return this.meaning.sources.some((s) => s.view === view && s.column === column)
+  }
+
+  /** One device's bucket value of a column this panel reads (see `reads`). */
+  add(farm: string, t: number, value: number | null): void {
+    let byTime = this.acc.get(farm)
+    if (!byTime) this.acc.set(farm, (byTime = new Map()))
+    let a = byTime.get(t)
+    if (!a) byTime.set(t, (a = { n: 0, sum: 0, max: -Infinity, nulls: 0 }))
     if (value === null) {
       a.nulls++
       return
     }
     a.n++
     a.sum += value
-    a.max = Math.max(a.max, value)
+    if (value > a.max) a.max = value
   }
 
   /** Rows shaped like the panel's result: time, metric (the farm), value. */
   rows(): Array<Record<string, unknown>> {
     const s = this.meaning.scale ?? 1
-    return [...this.acc.values()].map((a) => ({
-      time: new Date(a.t),
-      metric: a.farm,
+    return [...this.acc].flatMap(([farm, byTime]) => [...byTime].map(([t, a]) => ({
+      time: new Date(t),
+      metric: farm,
       value: a.n === 0 ? null : (this.meaning.across === 'avg' ? a.sum / a.n : this.meaning.across === 'sum' ? a.sum : a.max) * s,
-    }))
+    })))
   }
 }

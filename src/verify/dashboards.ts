@@ -32,6 +32,8 @@ export interface DashboardCheckOptions {
 
 const SAMPLES = 20
 const FETCH = 5000
+/** Buckets a cursor round trip brings (a row is ~20 numbers). */
+const CURSOR_FETCH = 20_000
 
 /** What an aggregate has materialized: everything (a view), or buckets below a watermark minus pending invalidations. */
 export interface RefreshState {
@@ -81,28 +83,43 @@ export async function readRefreshStates(db: SqlSession, schema: string): Promise
   return out
 }
 
-/** Reads a server-side cursor a batch at a time (works on node-postgres and PGlite alike). */
-class CursorReader {
+/**
+ * Reads the P8 cursor a batch at a time (works on node-postgres and PGlite alike): one row per
+ * (device, bucket) of the raw rows FULL JOINed with the aggregate, sorted by device. Columns: device,
+ * t, has_raw, has_agg, same (the aggregate's bucket equals the raw one bit for bit), r0…rk (the raw
+ * bucket), a0…ak (the aggregate's bucket, NULL when same: most buckets cross the wire once).
+ */
+class BucketCursor {
   private rows: Array<Record<string, unknown>> = []
   private i = 0
   private done = false
-  constructor(private readonly db: SqlSession, private readonly name: string) {}
+  private readonly raw: string[]
+  private readonly agg: string[]
+  constructor(private readonly db: SqlSession, private readonly name: string, columns: number) {
+    this.raw = Array.from({ length: columns }, (_, k) => `r${k}`)
+    this.agg = Array.from({ length: columns }, (_, k) => `a${k}`)
+  }
   async peek(): Promise<Record<string, unknown> | undefined> {
     if (this.i < this.rows.length) return this.rows[this.i]
     if (this.done) return undefined
-    this.rows = (await this.db.query(`FETCH ${FETCH} FROM ${this.name}`)).rows
+    this.rows = (await this.db.query(`FETCH ${CURSOR_FETCH} FROM ${this.name}`)).rows
     this.i = 0
-    if (this.rows.length < FETCH) this.done = true
+    if (this.rows.length < CURSOR_FETCH) this.done = true
     return this.rows[0]
   }
-  /** The rows of one device (the cursor is sorted by device). */
-  async take(device: string): Promise<Bucket[]> {
-    const out: Bucket[] = []
+  /** The buckets of one device (the cursor is sorted by device): the raw rows' and the aggregate's. */
+  async take(device: string): Promise<{ raw: Bucket[]; agg: Bucket[] }> {
+    const raw: Bucket[] = []
+    const agg: Bucket[] = []
+    const num = (x: unknown): number | null => (x === null ? null : Number(x))
     for (let r = await this.peek(); r && r.device === device; r = await this.peek()) {
-      out.push({ t: Number(r.t), values: (r.v as unknown[]).map((x) => (x === null ? null : Number(x))) })
+      const t = Number(r.t)
+      const rawBucket = r.has_raw ? { t, values: this.raw.map((k) => num(r[k])) } : undefined
+      if (rawBucket) raw.push(rawBucket)
+      if (r.has_agg) agg.push(r.same && rawBucket ? rawBucket : { t, values: this.agg.map((k) => num(r[k])) })
       this.i++
     }
-    return out
+    return { raw, agg }
   }
   async skipBefore(device: string): Promise<string[]> {
     const skipped: string[] = []
@@ -148,7 +165,6 @@ export async function checkAggregate(
 ): Promise<AggregateReport> {
   const kind = KINDS[spec.kind]
   const typeOf = (f: string): string => kind.fields.find((x) => x.name === f)?.type ?? 'float8'
-  const vals = (exprs: string[]): string => `ARRAY[${exprs.map((e) => `(${e})::float8`).join(', ')}]`
   const bucketExpr = refresh.continuous ? `time_bucket(INTERVAL '1 minute', ts)` : `date_trunc('minute', ts)`
   const rid = Number(runId)
   const devices = Array.from({ length: fleetSize(manifest.fleet) }, (_, i) => deviceAt(manifest.fleet, i)).filter((d) => d.kind === spec.kind).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
@@ -163,19 +179,27 @@ export async function checkAggregate(
   let oracleBuckets = 0, aggregateBuckets = 0, checked = 0, notRefreshed = 0, uncertain = 0, pastRetention = 0
   let first = Infinity, last = -Infinity
 
+  const k = spec.columns.length
+  const each = (f: (i: number) => string): string => Array.from({ length: k }, (_, i) => f(i)).join(', ')
+  const rawSql = `SELECT device, ${bucketExpr} AS b, ${each((i) => `(${columnSql(spec.columns[i]!, typeOf)})::float8 AS v${i}`)}
+    FROM ${schemaSql}.${spec.table} WHERE run_id = ${rid} GROUP BY device, b`
+  const aggSql = `SELECT device, bucket AS b, ${each((i) => `(${spec.columns[i]!.column})::float8 AS v${i}`)} FROM ${schemaSql}.${spec.view} WHERE run_id = ${rid}`
   await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ')
   try {
-    await db.query(`DECLARE p8_agg NO SCROLL CURSOR FOR
-      SELECT device, (extract(epoch FROM bucket) * 1000)::float8 AS t, ${vals(spec.columns.map((c) => c.column))} AS v
-      FROM ${schemaSql}.${spec.view} WHERE run_id = ${rid} ORDER BY device COLLATE "C", bucket`)
-    await db.query(`DECLARE p8_raw NO SCROLL CURSOR FOR
-      SELECT device, (extract(epoch FROM b) * 1000)::float8 AS t, ${vals(spec.columns.map((c) => columnSql(c, typeOf)))} AS v
-      FROM (SELECT *, ${bucketExpr} AS b FROM ${schemaSql}.${spec.table} WHERE run_id = ${rid}) x
-      GROUP BY device, b ORDER BY device COLLATE "C", b`)
-    const agg = new CursorReader(db, 'p8_agg')
-    const raw = new CursorReader(db, 'p8_raw')
+    // One pass: the raw rows grouped by bucket, FULL JOINed with the aggregate. The aggregate's values
+    // are shipped only where they differ from the raw ones by a bit (the comparison below then applies
+    // the tolerance), so a run's buckets are read and parsed once, not twice.
+    await db.query(`DECLARE p8_buckets NO SCROLL CURSOR FOR
+      SELECT device, t, has_raw, has_agg, same, ${each((i) => `r${i}`)}, ${each((i) => `CASE WHEN same THEN NULL ELSE a${i} END AS a${i}`)}
+      FROM (SELECT coalesce(r.device, a.device) AS device, (extract(epoch FROM coalesce(r.b, a.b)) * 1000)::float8 AS t,
+              r.device IS NOT NULL AS has_raw, a.device IS NOT NULL AS has_agg,
+              ROW(${each((i) => `r.v${i}`)}) IS NOT DISTINCT FROM ROW(${each((i) => `a.v${i}`)}) AS same,
+              ${each((i) => `r.v${i} AS r${i}`)}, ${each((i) => `a.v${i} AS a${i}`)}
+            FROM (${rawSql}) r FULL JOIN (${aggSql}) a ON a.device = r.device AND a.b = r.b) x
+      ORDER BY device COLLATE "C", t`)
+    const cursor = new BucketCursor(db, 'p8_buckets', k)
     const foreign = async (device: string): Promise<void> => {
-      for (const d of [...(await agg.skipBefore(device)), ...(await raw.skipBefore(device))]) {
+      for (const d of await cursor.skipBefore(device)) {
         note([{ aggregate: spec.view, device: d, farm: d.split('-')[0] ?? '', bucket: '*', against: 'oracle', column: '*', expected: 'no bucket', found: 1 }])
       }
     }
@@ -184,8 +208,7 @@ export async function checkAggregate(
       const acc = new BucketAccumulator(spec)
       for (let seq = 0; seq < manifest.perDevice; seq++) acc.add(oracle.expected(device, seq), unacked.has(device.index, seq))
       const expected = acc.buckets()
-      const found = await agg.take(device.id)
-      const rawBuckets = await raw.take(device.id)
+      const { raw: rawBuckets, agg: found } = await cursor.take(device.id)
       const past = (t: number): boolean => retentionCutoffMs !== undefined && t + BUCKET_MS <= retentionCutoffMs
       const fresh = (t: number): boolean => isRefreshed(refresh, t)
       const unsure = (t: number): boolean => acc.uncertain.has(t) || past(t)
@@ -240,14 +263,16 @@ class OracleTables implements OracleSink {
     }
   }
 
+  /** Per aggregate, the panel series that read each of its columns (routed once, not per bucket). */
+  private readonly readers = new Map(AGGREGATES.map((a) => [a.view, a.columns.map((c) => [...this.series.values()].filter((f) => f.reads(a.view, c.column)))]))
+
   async add(spec: AggregateSpec, device: Device, b: Bucket): Promise<void> {
+    const readers = this.readers.get(spec.view)!
+    for (let i = 0; i < readers.length; i++) for (const f of readers[i]!) f.add(device.farm, b.t, b.values[i] ?? null)
+    if (!this.tables) return
     const rows = this.pending.get(spec.view) ?? []
     const row: Record<string, unknown> = { run_id: this.runId, device: device.id, bucket: new Date(b.t).toISOString() }
-    spec.columns.forEach((c, i) => {
-      row[c.column] = b.values[i]
-      for (const f of this.series.values()) f.add(spec.view, c.column, device.farm, b.t, b.values[i] ?? null)
-    })
-    if (!this.tables) return
+    spec.columns.forEach((c, i) => (row[c.column] = b.values[i]))
     rows.push(row)
     this.pending.set(spec.view, rows)
     if (rows.length >= FETCH) await this.flush(spec.view)
