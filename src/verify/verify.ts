@@ -81,6 +81,11 @@ const sumCounts = (reports: SetReport[]): SetCounts => {
   return total
 }
 const firstOf = (lists: Sample[][]): Sample[] => lists.flat().slice(0, 20)
+/** The first offender of each failing class, for the one-line summary (the evidence lists up to 20 of each). */
+const firstNamed = (classes: ReadonlyArray<readonly [label: string, samples: ReadonlyArray<{ device: string; seq: number; rule?: string }>]>): string => {
+  const named = classes.flatMap(([label, xs]) => (xs[0] ? [`${label ? `${label} ` : ''}${xs[0].device}${xs[0].rule ? ` ${xs[0].rule}` : ''} seq ${xs[0].seq}`] : []))
+  return named.length ? ` (first ${named.join('; ')})` : ''
+}
 
 export interface VerifyOptions extends DashboardCheckOptions {
   /** Oracle digests being computed while the run's load ran (src/verify/oracle-digests.ts). */
@@ -130,7 +135,8 @@ export async function verifyRun(client: pg.Client, runId: number, manifest: RunM
     id: 'P1',
     name: 'completeness',
     pass: p1Pass,
-    summary: `${c.ok + c.recovered} of ${c.expected} stored; lost ${c.lost} (allowed ${slo.maxLost}), duplicated ${c.duplicated}, unexpected ${c.unexpected}, recovered ${c.recovered}, never acknowledged and missing ${c.unacknowledgedLost}`,
+    summary: `${c.ok + c.recovered} of ${c.expected} stored; lost ${c.lost} (allowed ${slo.maxLost}), duplicated ${c.duplicated}, unexpected ${c.unexpected}, recovered ${c.recovered}, never acknowledged and missing ${c.unacknowledgedLost}${
+      p1Pass ? '' : firstNamed([['lost', sets.flatMap((s) => s.lost)], ['duplicated', sets.flatMap((s) => s.duplicated)], ['unexpected', sets.flatMap((s) => s.unexpected)]])}`,
     evidence: {
       counts: c,
       byKind,
@@ -146,7 +152,7 @@ export async function verifyRun(client: pg.Client, runId: number, manifest: RunM
     id: 'P2',
     name: 'integrity',
     pass: c.corrupted === 0,
-    summary: c.corrupted === 0 ? `every stored value equals the oracle's (${c.ok + c.recovered} readings)` : `${c.corrupted} readings differ from the oracle`,
+    summary: c.corrupted === 0 ? `every stored value equals the oracle's (${c.ok + c.recovered} readings)` : `${c.corrupted} readings differ from the oracle${firstNamed([['', sets.flatMap((s) => s.corrupted)]])}`,
     evidence: { corrupted: c.corrupted, samples: firstOf(sets.map((s) => s.corrupted)), reproduce },
   }
   const outOfOrder = orders.reduce((n, o) => n + o.outOfOrder, 0)
@@ -155,7 +161,7 @@ export async function verifyRun(client: pg.Client, runId: number, manifest: RunM
     id: 'P3',
     name: 'ordering',
     pass: outOfOrder === 0,
-    summary: outOfOrder === 0 ? 'every device’s readings were received in seq order' : `${outOfOrder} readings received out of order, worst displacement ${worst} seqs`,
+    summary: outOfOrder === 0 ? 'every device’s readings were received in seq order' : `${outOfOrder} readings received out of order, worst displacement ${worst} seqs${firstNamed([['', orders.flatMap((o) => o.samples)]])}`,
     evidence: { outOfOrder, worstDisplacement: worst, samples: firstOf(orders.map((o) => o.samples)), byKind: Object.fromEntries(KIND_NAMES.map((k, i) => [k, { outOfOrder: orders[i]!.outOfOrder, worstDisplacement: orders[i]!.worstDisplacement }])) },
   }
   const e = latency.endToEnd
@@ -195,7 +201,8 @@ async function checkAlerts(client: pg.Client, runId: number, manifest: RunManife
     id: 'P5',
     name: 'alerts',
     pass,
-    summary: `${c.ok} of ${c.detectable} detectable injected anomalies alerted in time (recall ${r3(recall)}, SLO ≥ ${slo.alertRecall}); ${c.mapped} of ${c.raised} alerts map to one (precision ${r3(precision)}, SLO ≥ ${slo.alertPrecision}); missed ${c.missed}, late ${c.late}, spurious ${c.spurious}, undetectable ${c.undetectable}; detection p99 ${delayMs.p99} ms (SLO ≤ ${slo.detectionP99Ms} ms)`,
+    summary: `${c.ok} of ${c.detectable} detectable injected anomalies alerted in time (recall ${r3(recall)}, SLO ≥ ${slo.alertRecall}); ${c.mapped} of ${c.raised} alerts map to one (precision ${r3(precision)}, SLO ≥ ${slo.alertPrecision}); missed ${c.missed}, late ${c.late}, spurious ${c.spurious}, undetectable ${c.undetectable}; detection p99 ${delayMs.p99} ms (SLO ≤ ${slo.detectionP99Ms} ms)${
+      pass ? '' : firstNamed([['missed', rep.missed], ['late', rep.late], ['spurious', rep.spurious]])}`,
     evidence: {
       counts: c, recall: r3(recall), precision: r3(precision), byRule: rep.byRule,
       missed: rep.missed, late: rep.late, spurious: rep.spurious, undetectable: rep.undetectable,

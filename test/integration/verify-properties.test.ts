@@ -38,6 +38,9 @@ describe('the fault hook fails each property with its evidence', () => {
     assert.equal(byId.P1.evidence.counts.lost, 2)
     assert.equal(byId.P1.evidence.counts.duplicated, 1)
     for (const s of [...byId.P1.evidence.lost, ...byId.P1.evidence.duplicated]) assert.match(s.device, DEVICE)
+    // The one-line verdict names the first offender of each class, as the evidence lists it.
+    const [lost, dup] = [byId.P1.evidence.lost[0], byId.P1.evidence.duplicated[0]]
+    assert.ok(byId.P1.summary.endsWith(`(first lost ${lost.device} seq ${lost.seq}; duplicated ${dup.device} seq ${dup.seq})`), byId.P1.summary)
     othersPass(byId, ['P1', 'P4', 'P5', 'P6'])
   })
 
@@ -49,6 +52,8 @@ describe('the fault hook fails each property with its evidence', () => {
       assert.match(s.device, DEVICE)
       assert.match(s.detail, /≠ expected/)
     }
+    const first = byId.P2.evidence.samples[0]
+    assert.ok(byId.P2.summary.endsWith(`(first ${first.device} seq ${first.seq})`), byId.P2.summary)
     othersPass(byId, ['P2', 'P4', 'P5'])
   })
 
@@ -57,6 +62,7 @@ describe('the fault hook fails each property with its evidence', () => {
     assert.equal(byId.P3.pass, false)
     assert.equal(byId.P3.evidence.outOfOrder, 1)
     assert.match(byId.P3.evidence.samples[0].device, DEVICE)
+    assert.ok(byId.P3.summary.endsWith(`(first ${byId.P3.evidence.samples[0].device} seq ${byId.P3.evidence.samples[0].seq})`), byId.P3.summary)
   })
 
   test('P4: an end-to-end p99 over the SLO, with the broker hop and schedule lag apart', async () => {
@@ -75,6 +81,8 @@ describe('the fault hook fails each property with its evidence', () => {
     assert.equal(p5.evidence.counts.late, 1, JSON.stringify(p5.evidence.late))
     assert.ok(Number.isInteger(p5.evidence.spurious[0].alertId))
     assert.match(p5.evidence.missed[0].device, DEVICE)
+    const named = (label: string, a: { device: string; rule: string; seq: number }): string => `${label} ${a.device} ${a.rule} seq ${a.seq}`
+    assert.ok(p5.summary.endsWith(`(first ${named('missed', p5.evidence.missed[0])}; ${named('late', p5.evidence.late[0])}; ${named('spurious', p5.evidence.spurious[0])})`), p5.summary)
     othersPass(byId, ['P4', 'P5', 'P6'])
 
     // `iotbench verify` reproduces the verdict from the database alone.
