@@ -211,11 +211,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
       connections: cfg.connections,
       sourceAddresses: cfg.sourceAddresses,
     }))
-    sims = await Promise.race([runSimulators(tasks, (p) => (simProgress = { sent: Math.max(simProgress.sent, p.sent), acked: Math.max(simProgress.acked, p.acked) }), log, metrics, startSchedule), ingest.failed])
-    // The last progress message may be up to 250 ms older than the threads' end (and may arrive after it,
-    // hence the max above): P6's closing samples take the exact final counts, or a short run on a busy
-    // machine fails "sent by the end" with every reading sent on time.
-    simProgress = { sent: sims.reduce((n, s) => n + s.published, 0), acked: sims.reduce((n, s) => n + s.acked, 0) }
+    sims = await Promise.race([runSimulators(tasks, (p) => (simProgress = p), log, metrics, startSchedule), ingest.failed])
     phase = 'drain'
     metrics.setPhase('drain')
     const published = sims.reduce((n, s) => n + s.published, 0)

@@ -5,6 +5,38 @@ import type { MetricsSink } from '../metrics/thread-metrics.js'
 
 export interface SimProgress { sent: number; acked: number }
 
+/**
+ * The simulators' progress summed over their threads. A thread's result replaces its last progress
+ * message (which may be up to 250 ms old) and any message of it arriving later is stale: so the total
+ * the run samples last for P6 is exact, and never goes back.
+ */
+export class ProgressTotals {
+  private readonly perWorker = new Map<number, SimProgress>()
+  private readonly finished = new Set<number>()
+
+  /** A thread's progress message; false (and ignored) once the thread has returned. */
+  progress(worker: number, p: SimProgress): boolean {
+    if (this.finished.has(worker)) return false
+    this.perWorker.set(worker, { sent: p.sent, acked: p.acked })
+    return true
+  }
+
+  /** A thread's final counts, from its result. */
+  finish(worker: number, p: SimProgress): void {
+    this.finished.add(worker)
+    this.perWorker.set(worker, { sent: p.sent, acked: p.acked })
+  }
+
+  get total(): SimProgress {
+    const total = { sent: 0, acked: 0 }
+    for (const p of this.perWorker.values()) {
+      total.sent += p.sent
+      total.acked += p.acked
+    }
+    return total
+  }
+}
+
 /** Runs one publishing task per simulator thread (piscina) and aggregates their progress. */
 export async function runSimulators(
   tasks: ReadonlyArray<Omit<SimTask, 'progress'>>,
@@ -20,7 +52,7 @@ export async function runSimulators(
     maxThreads: tasks.length,
     idleTimeout: 1000,
   })
-  const perWorker = new Map<number, SimProgress>()
+  const totals = new ProgressTotals()
   const ports: MessagePort[] = []
   let ready = 0
   let failStart: (err: Error) => void = () => undefined
@@ -45,18 +77,14 @@ export async function runSimulators(
             return
           }
           if (m.metrics) sink?.update(`sim-${m.worker}`, m.metrics)
-          perWorker.set(m.worker, { sent: m.sent, acked: m.acked })
-          const total = { sent: 0, acked: 0 }
-          for (const p of perWorker.values()) {
-            total.sent += p.sent
-            total.acked += p.acked
-          }
-          onProgress(total)
+          if (totals.progress(m.worker, m)) onProgress(totals.total)
         })
         return pool
           .run({ ...task, progress: channel.port1 }, { transferList: [channel.port1] })
           .then((result: SimResult) => {
             if (result.metrics) sink?.update(`sim-${task.worker}`, result.metrics)
+            totals.finish(task.worker, { sent: result.published, acked: result.acked })
+            onProgress(totals.total)
             return result
           })
           .finally(() => {
