@@ -16,6 +16,8 @@
  *   verify-p8           P8 dashboard data (aggregates and panels against the raw rows and the oracle)
  *   verify-p1-p3-row-by-row   the streaming checkers over every row (`iotbench verify --row-by-row`)
  *   oracle-1thread      the generator alone, one thread
+ * Each stage also records its memory (timed() below): the main thread's JavaScript memory from a
+ * collected heap at its start to its highest 10 ms sample, and the process's peak RSS.
  * Writes bench-results/verify-<time>.json and bench-results/verify-latest.json.
  *
  * Database: IOTBENCH_BENCH_DATABASE_URL, else IOTBENCH_TEST_DATABASE_URL. IOTBENCH_BENCH_KEEP=1 keeps the
@@ -92,14 +94,38 @@ for (let seq = 0; seq < perDevice; seq++) {
 if (batch.rows > 0) await commitBatch(client, runId, 0, batch)
 await client.query('ANALYZE')
 
-const results: Array<{ label: string; rows: number; seconds: number; readingsPerSecond: number; detail?: string }> = []
+const results: Array<{ label: string; rows: number; seconds: number; readingsPerSecond: number; jsGrowthMiB: number; rssPeakMiB: number; detail?: string }> = []
+const MiB = 1024 * 1024
+/** The main thread's JavaScript memory: heap (live objects and not yet collected garbage) plus buffers outside it. */
+const jsBytes = (): number => {
+  const m = process.memoryUsage()
+  return m.heapUsed + m.external
+}
 async function timed(label: string, fn: () => Promise<string | undefined>, rows = n): Promise<void> {
+  // Memory: from a collected heap at the stage's start to the highest 10 ms sample during it, the main
+  // thread's JavaScript memory (an upper bound of what the stage holds: garbage included) and the
+  // process's RSS (threads included; PostgreSQL's memory is its own). What streaming instead of loading
+  // the run costs; it must not grow with the run's size.
+  ;(globalThis as { gc?: () => void }).gc?.()
+  const jsBase = jsBytes()
+  let jsPeak = jsBase
+  let rssPeak = process.memoryUsage.rss()
+  const sample = (): void => {
+    jsPeak = Math.max(jsPeak, jsBytes())
+    rssPeak = Math.max(rssPeak, process.memoryUsage.rss())
+  }
+  const sampler = setInterval(sample, 10)
   const t = process.hrtime.bigint()
-  const detail = await fn()
+  const detail = await fn().finally(() => clearInterval(sampler))
   const seconds = Number(process.hrtime.bigint() - t) / 1e9
-  const out = { label, rows, seconds: Math.round(seconds * 1000) / 1000, readingsPerSecond: Math.round(rows / seconds), ...(detail && { detail }) }
+  sample()
+  const out = {
+    label, rows, seconds: Math.round(seconds * 1000) / 1000, readingsPerSecond: Math.round(rows / seconds),
+    jsGrowthMiB: Math.round((jsPeak - jsBase) / MiB), rssPeakMiB: Math.round(rssPeak / MiB),
+    ...(detail && { detail }),
+  }
   results.push(out)
-  process.stderr.write(`${label.padEnd(16)} ${out.readingsPerSecond.toLocaleString().padStart(12)} readings/s  (${out.seconds} s)${detail ? `  ${detail}` : ''}\n`)
+  process.stderr.write(`${label.padEnd(16)} ${out.readingsPerSecond.toLocaleString().padStart(12)} readings/s  (${out.seconds} s, JS memory +${out.jsGrowthMiB} MiB)${detail ? `  ${detail}` : ''}\n`)
 }
 
 const latency = { endToEnd: { count: 1, p50Ms: 1, p90Ms: 1, p99Ms: 1, p999Ms: 1, maxMs: 1, meanMs: 1 }, brokerHop: { count: 1, p50Ms: 1, p90Ms: 1, p99Ms: 1, p999Ms: 1, maxMs: 1, meanMs: 1 }, scheduleLag: { count: 1, p50Ms: 1, p90Ms: 1, p99Ms: 1, p999Ms: 1, maxMs: 1, meanMs: 1 } }
@@ -173,6 +199,7 @@ try {
       verifyP1P3PerS: best('verify-p1-p3'), verifyP5PerS: best('verify-p5'), verifyAllPerS: best('verify-all'),
       verifyP5UnstoredPerS: best('verify-p5-unstored'), rowByRowP1P3PerS: best('verify-p1-p3-row-by-row'), verifyP8PerS: best('verify-p8'), oracleDigestsPerS: best('oracle-digests'), oracleOneThreadPerS: best('oracle-1thread'),
     },
+    peakJsGrowthMiB: Object.fromEntries([...new Set(results.map((x) => x.label))].map((l) => [l, Math.max(...results.filter((x) => x.label === l).map((x) => x.jsGrowthMiB))])),
     target: 'P1–P7 verified at ≥ 2,000,000 readings/s (iotbench verify, oracle digests stored with the run)',
     meetsTarget: (best('verify-all') ?? 0) >= 2_000_000,
   }
