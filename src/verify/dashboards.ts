@@ -31,7 +31,8 @@ export interface DashboardCheckOptions {
 }
 
 const SAMPLES = 20
-const FETCH = 5000
+/** Oracle buckets written to the temporary tables in one INSERT. */
+const ORACLE_INSERT_ROWS = 5000
 /** Buckets a cursor round trip brings (a row is ~20 numbers). */
 const CURSOR_FETCH = 20_000
 
@@ -275,7 +276,7 @@ class OracleTables implements OracleSink {
     spec.columns.forEach((c, i) => (row[c.column] = b.values[i]))
     rows.push(row)
     this.pending.set(spec.view, rows)
-    if (rows.length >= FETCH) await this.flush(spec.view)
+    if (rows.length >= ORACLE_INSERT_ROWS) await this.flush(spec.view)
   }
 
   unchecked(t: number): void {

@@ -131,19 +131,25 @@ export async function verifyRun(client: pg.Client, runId: number, manifest: RunM
   const reproduce = `iotbench verify <run-id> (seed ${manifest.seed}, ${manifest.perDevice} readings per device)`
 
   const p1Pass = c.lost <= slo.maxLost && c.duplicated === 0 && c.unexpected === 0
+  // The samples the evidence lists; a failing summary names the first of each.
+  const lost = firstOf(sets.map((s) => s.lost))
+  const duplicated = firstOf(sets.map((s) => s.duplicated))
+  const unexpected = firstOf(sets.map((s) => s.unexpected))
+  const corrupted = firstOf(sets.map((s) => s.corrupted))
+  const reordered = firstOf(orders.map((o) => o.samples))
   const p1: PropertyResult = {
     id: 'P1',
     name: 'completeness',
     pass: p1Pass,
     summary: `${c.ok + c.recovered} of ${c.expected} stored; lost ${c.lost} (allowed ${slo.maxLost}), duplicated ${c.duplicated}, unexpected ${c.unexpected}, recovered ${c.recovered}, never acknowledged and missing ${c.unacknowledgedLost}${
-      p1Pass ? '' : firstNamed([['lost', sets.flatMap((s) => s.lost)], ['duplicated', sets.flatMap((s) => s.duplicated)], ['unexpected', sets.flatMap((s) => s.unexpected)]])}`,
+      p1Pass ? '' : firstNamed([['lost', lost], ['duplicated', duplicated], ['unexpected', unexpected]])}`,
     evidence: {
       counts: c,
       byKind,
-      lost: firstOf(sets.map((s) => s.lost)),
+      lost,
       lostByDevice: sets.flatMap((s) => s.lostByDevice).sort((a, b) => b[1] - a[1]).slice(0, 20),
-      duplicated: firstOf(sets.map((s) => s.duplicated)),
-      unexpected: firstOf(sets.map((s) => s.unexpected)),
+      duplicated,
+      unexpected,
       checked: method,
       reproduce,
     },
@@ -152,8 +158,8 @@ export async function verifyRun(client: pg.Client, runId: number, manifest: RunM
     id: 'P2',
     name: 'integrity',
     pass: c.corrupted === 0,
-    summary: c.corrupted === 0 ? `every stored value equals the oracle's (${c.ok + c.recovered} readings)` : `${c.corrupted} readings differ from the oracle${firstNamed([['', sets.flatMap((s) => s.corrupted)]])}`,
-    evidence: { corrupted: c.corrupted, samples: firstOf(sets.map((s) => s.corrupted)), reproduce },
+    summary: c.corrupted === 0 ? `every stored value equals the oracle's (${c.ok + c.recovered} readings)` : `${c.corrupted} readings differ from the oracle${firstNamed([['', corrupted]])}`,
+    evidence: { corrupted: c.corrupted, samples: corrupted, reproduce },
   }
   const outOfOrder = orders.reduce((n, o) => n + o.outOfOrder, 0)
   const worst = orders.reduce((n, o) => Math.max(n, o.worstDisplacement), 0)
@@ -161,8 +167,8 @@ export async function verifyRun(client: pg.Client, runId: number, manifest: RunM
     id: 'P3',
     name: 'ordering',
     pass: outOfOrder === 0,
-    summary: outOfOrder === 0 ? 'every device’s readings were received in seq order' : `${outOfOrder} readings received out of order, worst displacement ${worst} seqs${firstNamed([['', orders.flatMap((o) => o.samples)]])}`,
-    evidence: { outOfOrder, worstDisplacement: worst, samples: firstOf(orders.map((o) => o.samples)), byKind: Object.fromEntries(KIND_NAMES.map((k, i) => [k, { outOfOrder: orders[i]!.outOfOrder, worstDisplacement: orders[i]!.worstDisplacement }])) },
+    summary: outOfOrder === 0 ? 'every device’s readings were received in seq order' : `${outOfOrder} readings received out of order, worst displacement ${worst} seqs${firstNamed([['', reordered]])}`,
+    evidence: { outOfOrder, worstDisplacement: worst, samples: reordered, byKind: Object.fromEntries(KIND_NAMES.map((k, i) => [k, { outOfOrder: orders[i]!.outOfOrder, worstDisplacement: orders[i]!.worstDisplacement }])) },
   }
   const e = latency.endToEnd
   const p4Pass = e.count > 0 && e.p99Ms <= slo.p99Ms
