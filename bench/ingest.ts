@@ -21,7 +21,8 @@ import { tmpdir, cpus } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { connect, quoteIdent } from '../src/db/connect.js'
-import { migrate, pgSession } from '../src/db/migrate.js'
+import { dropBenchSchema, migrate, pgSession } from '../src/db/migrate.js'
+import { errorMessage } from '../src/errors.js'
 import { deviceAt, fleetSize, type FleetShape } from '../src/fleet.js'
 import { Batch, copyColumns } from '../src/ingest/batch.js'
 import { commitBatch } from '../src/ingest/commit.js'
@@ -206,7 +207,7 @@ try {
   process.exitCode = summary.meetsTarget ? 0 : 3
 } finally {
   rmSync(csv, { force: true })
-  await client.query(`DROP SCHEMA ${quoteIdent(schema)} CASCADE`).catch(() => undefined)
+  await dropBenchSchema(pgSession(client), schema).catch((err: unknown) => process.stderr.write(`schema ${schema} left in place: ${errorMessage(err)}\n`))
   await client.end()
   await second.end()
 }

@@ -27,7 +27,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { connect } from '../src/db/connect.js'
-import { migrate, pgSession } from '../src/db/migrate.js'
+import { dropBenchSchema, migrate, pgSession } from '../src/db/migrate.js'
+import { errorMessage } from '../src/errors.js'
 import { deviceAt, fleetSize, type FleetShape } from '../src/fleet.js'
 import { Batch } from '../src/ingest/batch.js'
 import { commitBatch } from '../src/ingest/commit.js'
@@ -212,6 +213,6 @@ try {
   process.stdout.write(`${JSON.stringify(summary.best)}\n`)
 } finally {
   if (process.env.IOTBENCH_BENCH_KEEP === '1') process.stderr.write(`kept schema ${schema} (run ${runId})\n`)
-  else await client.query(`DROP SCHEMA ${schema} CASCADE`).catch(() => undefined)
+  else await dropBenchSchema(pgSession(client), schema).catch((err: unknown) => process.stderr.write(`schema ${schema} left in place: ${errorMessage(err)}\n`))
   await client.end()
 }

@@ -64,7 +64,7 @@ function fail(err: unknown): ExitCode {
 }
 
 const ALL_KEYS = OPTIONS.map((o) => o.key)
-const DB_KEYS: OptionKey[] = ['databaseUrl', 'dbSchema', 'embeddedDir', 'embeddedPgPort', 'resultsDir']
+const DB_KEYS: OptionKey[] = ['databaseUrl', 'dbSchema', 'storage', 'embeddedDir', 'embeddedPgPort', 'resultsDir']
 
 export function buildCli(setExit: (code: ExitCode) => void): Command {
   const program = new Command('iotbench')

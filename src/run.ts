@@ -21,6 +21,8 @@ import type { SimResult } from './sim/messages.js'
 import { runSimulators } from './sim/pool.js'
 import { dueSeconds, readingsPerDevice } from './sim/schedule.js'
 import { simulationOf } from './sim/setup.js'
+import { maxClockSkewMs, sensorDayStart } from './sim/context.js'
+import { defaultSensorModels } from './sim/models.js'
 import { epochClock } from './util/clock.js'
 import { initHistograms, summarizeEncoded } from './util/histogram.js'
 import { splitRange } from './util/shares.js'
@@ -47,7 +49,6 @@ export type RunOutcome =
   | { readonly pending?: undefined; readonly result: RunResult; readonly resultFile: string; readonly summary: string }
   | { readonly pending: true; readonly resultFile: string; readonly summary: string }
 
-const DAY_MS = 86_400_000
 
 export const fleetOf = (c: RunConfig): FleetShape => ({ farms: c.farms, cowsPerFarm: c.cowsPerFarm, stallsPerFarm: c.stallsPerFarm, tanksPerFarm: c.tanksPerFarm })
 
@@ -92,9 +93,12 @@ export async function runBench(cfg: RunConfig, log: (line: string) => void): Pro
 async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database: Service, broker: BrokerService, log: (line: string) => void, metrics: RunMetrics, faults: RunFaults, live?: LiveRun): Promise<RunOutcome> {
   const clock = epochClock
   const startedAt = new Date()
-  const { storage, applied } = await migrate(pgSession(admin), cfg.dbSchema)
+  const { storage, applied, environment: server } = await migrate(pgSession(admin), cfg.dbSchema, { storage: cfg.storage })
   if (applied.length) log(`applied migrations: ${applied.join(', ')}`)
-  const serverVersion = String((await admin.query<{ v: string }>('SHOW server_version')).rows[0]?.v ?? 'unknown')
+  if (storage === 'timescaledb') log(`TimescaleDB ${server.timescaledbVersion ?? '?'} on PostgreSQL ${server.serverVersion}; background jobs ${server.backgroundJobs}`)
+  const environment: Omit<RunResult['environment'], 'mqttVersion'> = {
+    node: process.version, platform: `${process.platform}-${process.arch}`, cpus: cpus().length, broker: broker.description, database: database.description, storage, ...server,
+  }
 
   const fleet = fleetOf(cfg)
   const devices = fleetSize(fleet)
@@ -102,10 +106,11 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   const plan = shardPlan(fleet, cfg.shard)
   const startAtMs = cfg.startAt === undefined ? undefined : parseStartAt(cfg.startAt)
   const perDevice = readingsPerDevice(cfg.rate, cfg.durationSeconds, devices, cfg.load?.spikes)
-  // Sensor time starts at midnight UTC of the run's day: recent enough for retention policies, and
-  // stored with the run, so the oracle regenerates the same readings later.
-  const simStartMs = Math.floor((startAtMs ?? startedAt.getTime()) / DAY_MS) * DAY_MS
-  const simEndMs = simStartMs + perDevice * Math.max(...KIND_NAMES.map((k) => KINDS[k].intervalSeconds)) * 1000
+  // Sensor time ends just before the run starts (src/sim/context.ts): every reading is in the past, as a
+  // real farm's are, so the aggregates' refresh covers it. Stored with the run for the oracle.
+  const anchorMs = startAtMs ?? startedAt.getTime()
+  const simStartMs = sensorDayStart(anchorMs, cfg.startHour, perDevice, maxClockSkewMs(cfg.models ?? defaultSensorModels()))
+  const simEndMs = anchorMs
   // Agents of a sharded run set up the same partitions and run row at once: one at a time.
   await admin.query('SELECT pg_advisory_lock(7707)')
   try {
@@ -263,7 +268,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     await digests.stop()
     const totals = ingest.totals()
     return finishShard({ cfg, runId, dbRunId, plan, startedAt, t0Ms, simStartMs, perDevice, sims, ingestDone, totals, manifest, rates, histograms, countsByKind: metrics.results(cfg.load).countsByKind,
-      environment: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: cpus().length, broker: broker.description, database: database.description, storage, serverVersion, mqttVersion }, config: { ...publicConfig(cfg), simStartMs, perDevice } })
+      environment: { ...environment, mqttVersion }, config: { ...publicConfig(cfg), simStartMs, perDevice } })
   }
   await admin.query('UPDATE runs SET rates = $2 WHERE id = $1', [dbRunId, JSON.stringify(rates)])
   await admin.query('UPDATE runs SET finished_at = now(), evidence = $2 WHERE id = $1', [dbRunId, JSON.stringify({ manifest, histograms, ...(liveEvidence && { live: storedLive(liveEvidence) }) })])
@@ -294,16 +299,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     finishedAt: new Date().toISOString(),
     verdict,
     config: { ...publicConfig(cfg), simStartMs, perDevice },
-    environment: {
-      node: process.version,
-      platform: `${process.platform}-${process.arch}`,
-      cpus: cpus().length,
-      broker: broker.description,
-      database: database.description,
-      storage,
-      serverVersion,
-      mqttVersion,
-    },
+    environment: { ...environment, mqttVersion },
     counts: {
       devices,
       perDevice,

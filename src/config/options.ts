@@ -1,6 +1,7 @@
 import { overridesSchema, type SensorModels } from '../sim/models.js'
 import { loadShapeSchema, type LoadShape } from './load.js'
 import { faultScheduleSchema, type FaultSpec } from '../faults/schedule.js'
+import { STORAGE_CHOICES, type StorageChoice } from '../db/server.js'
 
 /**
  * Every run option in one table: its flag, its IOTBENCH_* environment variable, where it sits in a
@@ -57,6 +58,8 @@ export interface RunConfig {
   readonly kafkaPartitions: number
   readonly databaseUrl: string | undefined
   readonly dbSchema: string
+  /** auto: TimescaleDB when the server has it; timescaledb or postgresql: that one or an error (exit 5). */
+  readonly storage: StorageChoice
   readonly topicPrefix: string
   readonly resultsDir: string
   readonly embeddedDir: string
@@ -175,6 +178,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'kafkaPartitions', flag: 'kafka-partitions', type: 'int', min: 1, max: 10_000, profilePath: ['kafkaPartitions'], help: 'partitions of the run’s Kafka topic (the most consumers that can share the load)' },
   { key: 'databaseUrl', flag: 'database-url', type: 'url', protocols: ['postgres:', 'postgresql:'], help: 'PostgreSQL/TimescaleDB (default: embedded PostgreSQL)' },
   { key: 'databaseCa', flag: 'database-ca', type: 'string', help: 'PEM file of the CA that signed the database server’s certificate (sslmode=verify-full unless the URL sets sslmode); libpq’s sslmode in --database-url works as in psql' },
+  { key: 'storage', flag: 'storage', type: 'enum', values: STORAGE_CHOICES, help: 'auto: TimescaleDB hypertables when the server has the extension, else plain PostgreSQL partitions; timescaledb or postgresql: that one, or exit 5 saying why (never an extension created where postgresql was asked for)' },
   { key: 'dbSchema', flag: 'db-schema', type: 'string', pattern: /^[a-z_][a-z0-9_]{0,62}$/, patternHelp: 'a lower-case SQL identifier', help: 'schema that holds the bench tables (runs are isolated by run id inside it)' },
   { key: 'topicPrefix', flag: 'topic-prefix', type: 'string', pattern: /^([A-Za-z0-9_.-]+\/)*$/, patternHelp: 'empty, or segments of [A-Za-z0-9_.-] each ending in "/"', help: 'prefix of every topic, to share a broker between runs' },
   { key: 'resultsDir', flag: 'results-dir', type: 'string', help: 'where bench-results/<run-id>/ is written' },
@@ -257,6 +261,7 @@ export const DEFAULTS: RunConfig = {
   kafkaPartitions: 12,
   databaseUrl: undefined,
   dbSchema: 'iotbench',
+  storage: 'auto',
   topicPrefix: '',
   resultsDir: 'bench-results',
   embeddedDir: '.iotbench/postgres',

@@ -2,7 +2,9 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type pg from 'pg'
 import { SQL_DIR } from '../paths.js'
+import { InfraError, errorMessage } from '../errors.js'
 import { quoteIdent, type Storage } from './connect.js'
+import { checkWorkers, planStorage, readServerFacts, serverEnvironment, type ServerEnvironment, type ServerFacts, type StorageChoice } from './server.js'
 import { splitSql } from './sql-split.js'
 
 /** The little a migration needs from a connection: node-postgres and PGlite both fit behind it. */
@@ -20,6 +22,15 @@ export const pgSession = (client: pg.Client): SqlSession => ({
 export interface MigrationResult {
   readonly storage: Storage
   readonly applied: readonly string[]
+  readonly facts: ServerFacts
+  /** The server as result.json records it (versions, whether background jobs run). */
+  readonly environment: ServerEnvironment
+}
+
+export interface MigrateOptions {
+  /** --storage: auto (TimescaleDB when the server has it), timescaledb or postgresql. */
+  readonly storage?: StorageChoice
+  readonly dir?: string
 }
 
 /**
@@ -40,21 +51,32 @@ export function listMigrations(dir = SQL_DIR): Migration[] {
 
 /**
  * Applies the migrations in sql/ in order, each version once, under an advisory lock so two runs
- * starting together do not race. Uses TimescaleDB when the server offers it.
+ * starting together do not race. The storage follows --storage and what the server offers
+ * (src/db/server.ts); a server that cannot give it is an InfraError (exit 5) naming what to change.
  */
-export async function migrate(db: SqlSession, schema: string, dir = SQL_DIR): Promise<MigrationResult> {
+export async function migrate(db: SqlSession, schema: string, opts: MigrateOptions = {}): Promise<MigrationResult> {
+  const dir = opts.dir ?? SQL_DIR
+  const facts = await readServerFacts(db)
+  const plan = planStorage(facts, opts.storage ?? 'auto')
+  if (plan.createExtension) {
+    // In public, where TimescaleDB's docs put it: under the run's search_path it would land in the bench's
+    // schema, out of reach of psql and Grafana, and dropping that schema would drop the extension.
+    await db.query('CREATE EXTENSION IF NOT EXISTS timescaledb WITH SCHEMA public').catch((err: unknown) => {
+      const hint = (err as { hint?: string }).hint
+      throw new InfraError(`CREATE EXTENSION timescaledb failed: ${errorMessage(err)}${hint ? ` (${hint})` : ''}`,
+        'the database must be owned by the bench\'s user (TimescaleDB is a trusted extension) or have the extension created by a superuser; or run with --storage postgresql', { cause: err })
+    })
+  }
   await db.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
   await db.query(`SET search_path TO ${quoteIdent(schema)}, public`)
-  const available = await db.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'`)
-  if (available.rows.length) await db.query('CREATE EXTENSION IF NOT EXISTS timescaledb').catch(() => undefined)
-  const storage = await detectStorage(db)
+  const storage = plan.storage
   const lock = `iotbench-migrate-${schema}`
+  const applied: string[] = []
   await db.query('SELECT pg_advisory_lock(hashtext($1))', [lock])
   try {
     await db.query(`CREATE TABLE IF NOT EXISTS iotbench_migrations (
       version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
     const done = new Set((await db.query('SELECT version FROM iotbench_migrations')).rows.map((r: { version: number }) => r.version))
-    const applied: string[] = []
     for (const m of listMigrations(dir)) {
       if (done.has(m.version) || (m.storage !== 'any' && m.storage !== storage)) continue
       const script = readFileSync(join(dir, m.file), 'utf8')
@@ -79,13 +101,45 @@ export async function migrate(db: SqlSession, schema: string, dir = SQL_DIR): Pr
       applied.push(m.file)
       done.add(m.version)
     }
-    return { storage, applied }
   } finally {
     await db.query('SELECT pg_advisory_unlock(hashtext($1))', [lock])
   }
+  const after = await readServerFacts(db)
+  if (storage === 'timescaledb') {
+    const short = checkWorkers(after, await countPolicyJobs(db, schema))
+    if (short) throw short
+  }
+  return { storage, applied, facts: after, environment: serverEnvironment(after, storage) }
+}
+
+/** The TimescaleDB policy jobs on the bench's hypertables and continuous aggregates. */
+export async function countPolicyJobs(db: SqlSession, schema: string): Promise<number> {
+  const r = await db.query(
+    `SELECT count(*)::int AS n FROM timescaledb_information.jobs j
+     LEFT JOIN timescaledb_information.continuous_aggregates ca
+       ON ca.materialization_hypertable_schema = j.hypertable_schema AND ca.materialization_hypertable_name = j.hypertable_name
+     WHERE j.hypertable_schema = $1 OR ca.view_schema = $1`,
+    [schema],
+  )
+  return Number(r.rows[0]?.n ?? 0)
 }
 
 export async function detectStorage(db: SqlSession): Promise<Storage> {
   const r = await db.query(`SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'`)
   return r.rows.length ? 'timescaledb' : 'postgresql'
+}
+
+/**
+ * Drops a bench schema and everything in it — never more: it refuses (and drops nothing) when an
+ * extension lives in the schema (an older iotbench created timescaledb under the run's search_path),
+ * since DROP SCHEMA … CASCADE would drop the extension and with it every hypertable in the database.
+ */
+export async function dropBenchSchema(db: SqlSession, schema: string): Promise<void> {
+  const ext = await db.query(`SELECT e.extname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $1`, [schema])
+  if (ext.rows.length > 0) {
+    const names = ext.rows.map((r: { extname: string }) => r.extname).join(', ')
+    throw new InfraError(`schema ${schema} holds the extension ${names}: dropping it would drop the extension and everything that depends on it, outside the schema too`,
+      `drop the bench's tables one by one, or have an administrator move the extension to public (DROP EXTENSION … CASCADE, then CREATE EXTENSION … WITH SCHEMA public) when nothing else uses it`)
+  }
+  await db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`)
 }

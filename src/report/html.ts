@@ -1,6 +1,6 @@
 import { chartLibrary } from './chart-library.js'
 import { ratesOf } from './markdown.js'
-import type { RunResult } from './result.js'
+import { serverText, type RunResult } from './result.js'
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 /** JSON safe inside <script>: no "</script", no HTML comment openers, no line separators. */
@@ -120,7 +120,7 @@ tr.fail td { background: #ffebe9; } .note, .nodata { color: #666; margin: 2px 0 
 <body>
 <h1>iotbench ${esc(r.runId)} — <span class="${r.verdict}">${r.verdict === 'pass' ? 'PASS' : 'FAIL'}</span></h1>
 <p>Profile <code>${esc(r.profile)}</code>, seed ${r.seed}, ${esc(r.startedAt)} → ${esc(r.finishedAt)}.<br>
-Broker ${esc(r.environment.broker)}; database ${esc(r.environment.database)} [${esc(r.environment.storage)}].<br>
+Broker ${esc(r.environment.broker)}; database ${esc(r.environment.database)} [${esc(r.environment.storage)}; ${esc(serverText(r.environment))}].<br>
 ${r.counts.devices} devices × ${r.counts.perDevice} readings: offered ${r.counts.offered}, published ${r.counts.published}, acked ${r.counts.acked}, ingested ${r.counts.ingested}, dead letters ${r.counts.deadLetters}.
 Offered ${r.rates.offeredPerS}/s, achieved ${r.rates.achievedSendPerS}/s. End to end: p50 ${e.p50Ms} ms, p99 ${e.p99Ms} ms, max ${e.maxMs} ms.</p>
 <table><thead><tr><th></th><th>id</th><th>property</th><th>summary</th></tr></thead><tbody>

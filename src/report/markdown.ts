@@ -1,4 +1,4 @@
-import type { RunResult } from './result.js'
+import { serverText, type RunResult } from './result.js'
 import { driftMarkdown } from './soak.js'
 import type { TimelinePoint } from './timeline.js'
 import { faultsMarkdown } from '../faults/report.js'
@@ -26,7 +26,7 @@ export function renderMarkdown(r: RunResult): string {
   L.push(`# iotbench ${r.runId} — ${r.verdict === 'pass' ? 'PASS' : 'FAIL'}`)
   L.push('')
   L.push(`Profile \`${r.profile}\`, seed ${r.seed}, ${r.startedAt} → ${r.finishedAt}.`)
-  L.push(`Broker: ${r.environment.broker} (MQTT ${r.environment.mqttVersion === 5 ? '5' : '3.1.1'}). Database: ${r.environment.database} [${r.environment.storage}, ${r.environment.serverVersion}]. Node ${r.environment.node}, ${r.environment.cpus} CPUs, ${r.environment.platform}.`)
+  L.push(`Broker: ${r.environment.broker} (MQTT ${r.environment.mqttVersion === 5 ? '5' : '3.1.1'}). Database: ${r.environment.database} [${r.environment.storage}; ${serverText(r.environment)}]. Node ${r.environment.node}, ${r.environment.cpus} CPUs, ${r.environment.platform}.`)
   L.push('')
   L.push('## Properties')
   L.push('')

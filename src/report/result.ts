@@ -29,6 +29,10 @@ export interface RunResult {
     readonly database: string
     readonly storage: string
     readonly serverVersion: string
+    /** The TimescaleDB extension's version (null on plain PostgreSQL); absent in results written before it was recorded. */
+    readonly timescaledbVersion?: string | null
+    /** Whether TimescaleDB's scheduler runs the policy jobs (src/db/server.ts). */
+    readonly backgroundJobs?: string
     readonly mqttVersion: number
   }
   readonly counts: {
@@ -74,6 +78,10 @@ export function writeResult(dir: string, result: RunResult): string {
 }
 
 /** The one-screen summary printed at the end of a run or a verify. */
+/** The database server in one phrase: "PostgreSQL 15.20, TimescaleDB 2.28.3, background jobs enabled (…)". */
+export const serverText = (e: Pick<RunResult['environment'], 'serverVersion' | 'timescaledbVersion' | 'backgroundJobs'>): string =>
+  `PostgreSQL ${e.serverVersion}${e.timescaledbVersion ? `, TimescaleDB ${e.timescaledbVersion}` : ''}${e.backgroundJobs && e.timescaledbVersion ? `, background jobs ${e.backgroundJobs}` : ''}`
+
 type SummaryEnvironment = Pick<RunResult['environment'], 'broker' | 'database' | 'storage'> & Partial<Pick<RunResult['environment'], 'mqttVersion'>>
 export function summaryText(
   r: Pick<RunResult, 'runId' | 'profile' | 'verdict' | 'properties'> & { environment: SummaryEnvironment } & Partial<Pick<RunResult, 'counts' | 'rates' | 'latency'>>,

@@ -38,41 +38,82 @@ export interface JobVerdict {
   readonly pass: boolean
   readonly findings: JobFinding[]
   readonly jobs: Array<Record<string, unknown>>
+  /** When the bench asked the scheduler to run the refresh jobs (after the drain), if it did. */
+  readonly asked: string | null
 }
 
 /** How late past its next_start a job may start before it counts as not run when due (scheduler latency). */
 export const DEFAULT_JOB_GRACE_MS = 60_000
 
-const iso = (d: Date | null): string | null => (d ? d.toISOString() : null)
+/** The jobs a run's verdict relies on: the aggregates the dashboards read are only as fresh as their refresh. */
+export const RELIED_PROCS: ReadonlySet<string> = new Set(['policy_refresh_continuous_aggregate'])
+
+/** An ISO time, or null for no time, an infinite one or one that is not a time: never a throw. */
+export const iso = (d: Date | null | undefined): string | null => (d && Number.isFinite(d.getTime()) ? d.toISOString() : null)
+
+export interface JobJudgement {
+  /** The database's clock when the jobs are judged. */
+  readonly now: Date
+  /** The run's start: failures from then on are the run's. */
+  readonly since: Date
+  /** When the bench asked the scheduler to run the refresh jobs (alter_job next_start => now()). */
+  readonly asked?: Date | undefined
+  readonly graceMs?: number
+}
 
 /**
  * Every policy job ran when due and succeeded: fails on a job whose last run failed (with its own error
- * text), on any failure recorded since `since` (the run's start), on a paused job, on a job that never
- * ran, and on one whose next start is more than `graceMs` in the past while it is not running.
+ * text), on any failure recorded since the run's start (a worker that failed to start included), on a
+ * paused job, on a refresh job that did not run during the bench (after the bench asked for it, when it
+ * did), on any other job that never ran once due, and on one whose next start is more than the grace in
+ * the past while it is not running. Every field may be null: a job row is data, never a reason to throw.
  */
-export function judgeJobs(jobs: readonly JobRecord[], failures: readonly JobFailure[], now: Date, since: Date, graceMs = DEFAULT_JOB_GRACE_MS): JobVerdict {
+export function judgeJobs(jobs: readonly JobRecord[], failures: readonly JobFailure[], at: JobJudgement): JobVerdict {
+  const { now, since, asked } = at
+  const graceMs = at.graceMs ?? DEFAULT_JOB_GRACE_MS
   const findings: JobFinding[] = []
-  const errText = (f: JobFailure): string => `${f.message}${f.sqlerrcode ? ` (SQLSTATE ${f.sqlerrcode})` : ''}${f.startTime ? ` at ${f.startTime.toISOString()}` : ''}`
+  const timeOf = (d: Date | null): number => (d && Number.isFinite(d.getTime()) ? d.getTime() : -Infinity)
+  const errText = (f: JobFailure): string => `${f.message}${f.sqlerrcode ? ` (SQLSTATE ${f.sqlerrcode})` : ''}${iso(f.startTime) ? ` at ${iso(f.startTime)}` : ''}`
   for (const j of jobs) {
     const at = { jobId: j.jobId, target: j.target, proc: j.proc }
-    const own = failures.filter((f) => f.jobId === j.jobId).sort((a, b) => (b.startTime?.getTime() ?? 0) - (a.startTime?.getTime() ?? 0))
+    const own = failures.filter((f) => f.jobId === j.jobId).sort((a, b) => timeOf(b.startTime) - timeOf(a.startTime))
     if (!j.scheduled || j.jobStatus === 'Paused') findings.push({ ...at, problem: 'the job is paused (scheduled = false): it never runs when due' })
-    if (j.lastRunStatus === 'Failed') {
-      findings.push({ ...at, problem: `its last run failed: ${own[0] ? errText(own[0]) : 'no error text recorded in the job history'}` })
+    const lastFailed = j.lastRunStatus === 'Failed'
+    if (lastFailed) {
+      const never = j.lastSuccessfulFinish === null ? ' (it has never succeeded)' : ''
+      findings.push({ ...at, problem: `its last run failed${never}: ${own[0] ? errText(own[0]) : 'no error text recorded in the job history'}` })
     }
-    const during = own.filter((f) => f.startTime !== null && f.startTime >= since && !(j.lastRunStatus === 'Failed' && f === own[0]))
+    const during = own.filter((f) => timeOf(f.startTime) >= since.getTime() && !(lastFailed && f === own[0]))
     for (const f of during) findings.push({ ...at, problem: `a run failed during the bench: ${errText(f)}` })
-    if (j.scheduled && j.totalRuns === 0 && j.lastRunStartedAt === null) {
-      findings.push({ ...at, problem: `never ran (next start ${iso(j.nextStart) ?? 'unknown'}): is the TimescaleDB scheduler running (timescaledb.max_background_workers > 0)?` })
-    } else if (j.scheduled && j.jobStatus !== 'Running' && j.nextStart && j.nextStart.getTime() + graceMs < now.getTime()) {
-      findings.push({ ...at, problem: `was due at ${j.nextStart.toISOString()} and has not run by ${now.toISOString()} (grace ${graceMs / 1000} s)` })
+    const started = timeOf(j.lastRunStartedAt)
+    const relied = RELIED_PROCS.has(j.proc)
+    if (relied && j.scheduled) {
+      const from = asked ?? since
+      if (started < from.getTime()) {
+        findings.push({ ...at, problem: asked
+          ? `was asked to run at ${asked.toISOString()} (after the drain) and had not started by ${now.toISOString()}: the scheduler did not run it (is it running, with enough timescaledb.max_background_workers and max_worker_processes?)`
+          : `did not run during the bench (last start ${iso(j.lastRunStartedAt) ?? 'never'}, run started ${since.toISOString()})` })
+      } else if (asked && j.jobStatus === 'Running') {
+        findings.push({ ...at, problem: `still running at ${now.toISOString()}: its refresh was not finished when the aggregates were judged` })
+      }
+    }
+    const due = timeOf(j.nextStart)
+    if (relied && started === -Infinity) {
+      // named above
+    } else if (j.scheduled && started === -Infinity && j.totalRuns === 0) {
+      if (due === -Infinity || due === Infinity || due + graceMs < now.getTime()) {
+        findings.push({ ...at, problem: `never ran (next start ${iso(j.nextStart) ?? 'unknown'}): is the TimescaleDB scheduler running (timescaledb.max_background_workers > 0)?` })
+      }
+    } else if (j.scheduled && j.jobStatus !== 'Running' && Number.isFinite(due) && due + graceMs < now.getTime()) {
+      findings.push({ ...at, problem: `was due at ${iso(j.nextStart)} and has not run by ${now.toISOString()} (grace ${graceMs / 1000} s)` })
     }
   }
   return {
     pass: findings.length === 0,
     findings,
+    asked: iso(asked),
     jobs: jobs.map((j) => ({
-      jobId: j.jobId, proc: j.proc, target: j.target, scheduleIntervalMs: j.scheduleIntervalMs, lastRunStartedAt: iso(j.lastRunStartedAt),
+      jobId: j.jobId, proc: j.proc, target: j.target, relied: RELIED_PROCS.has(j.proc), scheduleIntervalMs: j.scheduleIntervalMs, lastRunStartedAt: iso(j.lastRunStartedAt),
       lastSuccessfulFinish: iso(j.lastSuccessfulFinish), lastRunStatus: j.lastRunStatus, jobStatus: j.jobStatus, nextStart: iso(j.nextStart),
       totalRuns: j.totalRuns, totalFailures: j.totalFailures,
     })),
@@ -81,7 +122,33 @@ export function judgeJobs(jobs: readonly JobRecord[], failures: readonly JobFail
 
 export const POLICY_PROCS = ['policy_refresh_continuous_aggregate', 'policy_compression', 'policy_retention'] as const
 
-const date = (v: unknown): Date | null => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)))
+/**
+ * A timestamptz as node-postgres or PGlite returns it, as a Date or null: null, an infinite time
+ * (node-postgres returns '-infinity' as the number -Infinity; a job that never succeeded has it) and
+ * anything that is not a time all become null, so no job row can make the verdict throw.
+ */
+export const dbTime = (v: unknown): Date | null => {
+  if (v === null || v === undefined) return null
+  const d = v instanceof Date ? v : typeof v === 'number' ? new Date(v) : new Date(String(v))
+  return Number.isFinite(d.getTime()) ? d : null
+}
+const count = (v: unknown): number => (Number.isFinite(Number(v)) ? Number(v) : 0)
+
+/** One row of the jobs query below as a JobRecord: pure, so a test feeds it what a server returns. */
+export function jobRecordOf(x: Record<string, unknown>): JobRecord {
+  let config: Record<string, unknown> = {}
+  try {
+    config = x.config ? (JSON.parse(String(x.config)) as Record<string, unknown>) : {}
+  } catch {
+    config = {}
+  }
+  return {
+    jobId: Number(x.job_id), proc: String(x.proc_name), target: String(x.target ?? 'unknown'), scheduleIntervalMs: count(x.interval_ms), scheduled: x.scheduled === true,
+    config, lastRunStartedAt: dbTime(x.last_run_started_at), lastSuccessfulFinish: dbTime(x.last_successful_finish),
+    lastRunStatus: (x.last_run_status as string | null) ?? null, jobStatus: (x.job_status as string | null) ?? null, nextStart: dbTime(x.next_start),
+    totalRuns: count(x.total_runs), totalFailures: count(x.total_failures),
+  }
+}
 
 /** The policy jobs of the hypertables and continuous aggregates in `schema`, with their stats. */
 export async function readJobs(db: SqlSession, schema: string): Promise<JobRecord[]> {
@@ -98,13 +165,25 @@ export async function readJobs(db: SqlSession, schema: string): Promise<JobRecor
      ORDER BY j.job_id`,
     [POLICY_PROCS, schema],
   )
-  return r.rows.map((x: Record<string, unknown>) => ({
-    jobId: Number(x.job_id), proc: String(x.proc_name), target: String(x.target), scheduleIntervalMs: Number(x.interval_ms), scheduled: x.scheduled === true,
-    config: x.config ? (JSON.parse(String(x.config)) as Record<string, unknown>) : {},
-    lastRunStartedAt: date(x.last_run_started_at), lastSuccessfulFinish: date(x.last_successful_finish),
-    lastRunStatus: (x.last_run_status as string | null) ?? null, jobStatus: (x.job_status as string | null) ?? null, nextStart: date(x.next_start),
-    totalRuns: Number(x.total_runs), totalFailures: Number(x.total_failures),
-  }))
+  return r.rows.map(jobRecordOf)
+}
+
+/**
+ * Asks TimescaleDB's own scheduler to run these jobs now (alter_job next_start => now(), as its docs
+ * restart a job) and waits, polling, until each has started since and is no longer running, or the
+ * deadline passes. Returns the database's time of the request; the judgement reads what happened.
+ */
+export async function runJobsNow(db: SqlSession, jobIds: readonly number[], deadlineMs: number, sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))): Promise<Date> {
+  const asked = dbTime((await db.query('SELECT now() AS now')).rows[0]?.now) ?? new Date()
+  for (const id of jobIds) await db.query('SELECT alter_job($1, next_start => now())', [id])
+  const until = Date.now() + deadlineMs
+  while (jobIds.length > 0 && Date.now() < until) {
+    const r = await db.query(`SELECT job_id, last_run_started_at, job_status FROM timescaledb_information.job_stats WHERE job_id = ANY($1::int[])`, [jobIds])
+    const done = (r.rows as Array<Record<string, unknown>>).filter((x) => (dbTime(x.last_run_started_at)?.getTime() ?? -Infinity) >= asked.getTime() && x.job_status !== 'Running')
+    if (done.length >= jobIds.length) break
+    await sleep(250)
+  }
+  return asked
 }
 
 /** Failed runs of these jobs: job_history (2.15+) or job_errors (2.9+), whichever the server has. */
@@ -120,7 +199,7 @@ export async function readJobFailures(db: SqlSession, jobIds: readonly number[])
     [jobIds],
   )
   return r.rows.map((x: Record<string, unknown>) => ({
-    jobId: Number(x.job_id), startTime: date(x.start_time), sqlerrcode: (x.sqlerrcode as string | null) ?? null, message: String(x.err_message ?? 'no error text'),
+    jobId: Number(x.job_id), startTime: dbTime(x.start_time), sqlerrcode: (x.sqlerrcode as string | null) ?? null, message: String(x.err_message ?? 'no error text'),
   }))
 }
 
@@ -156,7 +235,7 @@ export async function readChunks(db: SqlSession, schema: string): Promise<ChunkR
      WHERE hypertable_schema = $1 AND range_start IS NOT NULL ORDER BY 1, range_start`,
     [schema],
   )
-  return r.rows.map((x: Record<string, unknown>) => ({ hypertable: String(x.h), chunk: String(x.c), rangeStart: date(x.range_start)!, rangeEnd: date(x.range_end)!, compressed: x.is_compressed === true }))
+  return r.rows.map((x: Record<string, unknown>) => ({ hypertable: String(x.h), chunk: String(x.c), rangeStart: dbTime(x.range_start) ?? new Date(0), rangeEnd: dbTime(x.range_end) ?? new Date(8.64e15), compressed: x.is_compressed === true }))
 }
 
 /** Parses a policy interval from a job's config ("7 days", "30 days", "12:00:00", "1 day 02:00:00") to ms. */

@@ -28,7 +28,7 @@ export async function verifyStored(cfg: RunConfig, runName: string, log: (line: 
     cfg,
     async (client) => {
       // Runs stored before the alerts migration still verify: the migrations are idempotent.
-      await migrate(pgSession(client), cfg.dbSchema)
+      await migrate(pgSession(client), cfg.dbSchema, { storage: cfg.storage })
       const found = await client
         .query<{ id: number; profile: string; storage: string; config: Record<string, unknown>; evidence: StoredEvidence | null; rates: RateRecord | null }>(
           'SELECT id, profile, storage, config, evidence, rates FROM runs WHERE name = $1',

@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import { errorMessage } from '../errors.js'
 import { KINDS, KIND_NAMES, type FieldValue, type Kind } from '../kinds.js'
 import type { LatencySummary } from '../util/histogram.js'
 import { SetChecker, type DeviceRange, type SetCounts, type SetReport } from './completeness.js'
@@ -9,7 +10,7 @@ import { digestsFor, type PendingDigests } from './oracle-digests.js'
 import { contextOf } from '../sim/oracle.js'
 import { OrderChecker, type OrderReport } from './ordering.js'
 import { copyRowBatches } from '../db/copy-rows.js'
-import type { PropertyResult, RunManifest, Sample } from './types.js'
+import type { PropertyId, PropertyResult, RunManifest, Sample } from './types.js'
 import { alertRulesOf } from '../alerts/rules.js'
 import { defaultSensorModels } from '../sim/models.js'
 import { AlertChecker, percentiles, type DeviceExpectations, type StoredAlert } from './alerts.js'
@@ -115,15 +116,66 @@ async function checkSets(client: pg.Client, runId: number, manifest: RunManifest
   return { perKind, method: { method: 'set-based: per-device digests in the database, then row by row for devices that differ', oracleDigests: oracle.source, ...stats } }
 }
 
-/** Checks P1–P9 for one run from the database (P1–P3 set-based, then streamed where needed) and the merged latency histograms. */
+const toError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)))
+const settle = <T>(p: Promise<T>): Promise<T | Error> => p.catch(toError)
+
+/** The FAIL of a property whose check threw: the error is its evidence, and the other properties still stand. */
+export const failedCheck = (id: PropertyId, name: string, err: unknown): PropertyResult => ({
+  id, name, pass: false,
+  summary: `the check itself failed: ${errorMessage(err)}`,
+  evidence: { error: errorMessage(err), ...(err instanceof Error && err.stack && { stack: err.stack.split('\n').slice(0, 8).join('\n') }) },
+})
+
+/** Runs one property's check; an error inside it (from any value a server returns, say) becomes that property's FAIL. */
+export async function guarded(id: PropertyId, name: string, check: () => PropertyResult | Promise<PropertyResult>): Promise<PropertyResult> {
+  try {
+    return await check()
+  } catch (err) {
+    return failedCheck(id, name, err)
+  }
+}
+
+/**
+ * Checks P1–P9 for one run from the database (P1–P3 set-based, then streamed where needed) and the merged
+ * latency histograms. Each property is judged on its own: one whose check throws fails with the error as its
+ * evidence, and the others are still judged (and the run's outputs still written).
+ */
 export async function verifyRun(client: pg.Client, runId: number, manifest: RunManifest, latency: LatencyEvidence, slo: Slo, rates?: RateRecord, opts: VerifyOptions = {}): Promise<PropertyResult[]> {
   // One oracle record serves P1–P3 (digests) and P5 (alert expectations); --row-by-row uses neither.
-  const oracle = opts.rowByRow ? undefined : await oracleRecord(client, runId, manifest, opts)
+  const oracle = opts.rowByRow ? undefined : await settle(oracleRecord(client, runId, manifest, opts))
+  const oracleOf = (): OracleRecord | undefined => {
+    if (oracle instanceof Error) throw oracle
+    return oracle
+  }
   // P5 and P7 are mostly JavaScript, P1–P3 mostly PostgreSQL: run them side by side, on a connection of their own.
-  const where = await whereIs(client)
-  const side = await connect(where.url, where.schema, 'iotbench-verify')
-  const sideChecks = (async () => [await checkAlerts(side, runId, manifest, slo, oracle), await checkBadInput(side, runId, manifest)] as const)()
-  const [{ perKind, method }, [p5, p7]] = await Promise.all([checkSets(client, runId, manifest, oracle), sideChecks]).finally(() => side.end().catch(() => undefined))
+  const side = await settle(whereIs(client).then((where) => connect(where.url, where.schema, 'iotbench-verify')))
+  const sideClient = (): pg.Client => {
+    if (side instanceof Error) throw side
+    return side
+  }
+  const sideChecks = (async () => [
+    await guarded('P5', 'alerts', () => checkAlerts(sideClient(), runId, manifest, slo, oracleOf())),
+    await guarded('P7', 'bad input', () => checkBadInput(sideClient(), runId, manifest)),
+  ] as const)()
+  const [sets, [p5, p7]] = await Promise.all([settle((async () => checkSets(client, runId, manifest, oracleOf()))()), sideChecks]).finally(() => {
+    if (!(side instanceof Error)) void side.end().catch(() => undefined)
+  })
+  const properties: PropertyResult[] = []
+  try {
+    if (sets instanceof Error) throw sets
+    properties.push(...setProperties(sets, manifest, slo))
+  } catch (err) {
+    properties.push(failedCheck('P1', 'completeness', err), failedCheck('P2', 'integrity', err), failedCheck('P3', 'ordering', err))
+  }
+  properties.push(await guarded('P4', 'latency', () => checkLatency(latency, slo)), p5)
+  properties.push(await guarded('P6', 'throughput', () => checkThroughput(rates, latency.scheduleLag, slo)), p7)
+  if (!opts.skipDashboards) properties.push(await guarded('P8', 'dashboard data', () => checkDashboards(pgSession(client), runId, manifest, opts)))
+  properties.push(await guarded('P9', 'live feed', () => checkLive(client, runId, opts.live, slo.p99Ms)))
+  return properties
+}
+
+/** P1–P3 from the per-kind set and order reports. */
+function setProperties({ perKind, method }: Awaited<ReturnType<typeof checkSets>>, manifest: RunManifest, slo: Slo): readonly [PropertyResult, PropertyResult, PropertyResult] {
   const sets = KIND_NAMES.map((k) => perKind.get(k)!.set)
   const orders = KIND_NAMES.map((k) => perKind.get(k)!.order)
   const c = sumCounts(sets)
@@ -170,19 +222,19 @@ export async function verifyRun(client: pg.Client, runId: number, manifest: RunM
     summary: outOfOrder === 0 ? 'every device’s readings were received in seq order' : `${outOfOrder} readings received out of order, worst displacement ${worst} seqs${firstNamed([['', reordered]])}`,
     evidence: { outOfOrder, worstDisplacement: worst, samples: reordered, byKind: Object.fromEntries(KIND_NAMES.map((k, i) => [k, { outOfOrder: orders[i]!.outOfOrder, worstDisplacement: orders[i]!.worstDisplacement }])) },
   }
+  return [p1, p2, p3]
+}
+
+function checkLatency(latency: LatencyEvidence, slo: Slo): PropertyResult {
   const e = latency.endToEnd
   const p4Pass = e.count > 0 && e.p99Ms <= slo.p99Ms
-  const p4: PropertyResult = {
+  return {
     id: 'P4',
     name: 'latency',
     pass: p4Pass,
     summary: e.count === 0 ? 'no latency was recorded' : `end-to-end p50 ${e.p50Ms} ms, p99 ${e.p99Ms} ms (SLO ≤ ${slo.p99Ms} ms), max ${e.maxMs} ms; broker hop p99 ${latency.brokerHop.p99Ms} ms`,
     evidence: { sloP99Ms: slo.p99Ms, endToEnd: e, brokerHop: latency.brokerHop, scheduleLag: latency.scheduleLag, measuredFrom: 'intended send time (open-loop schedule)', measuredTo: 'commit of the batch holding the reading' },
   }
-  const properties = [p1, p2, p3, p4, p5, checkThroughput(rates, latency.scheduleLag, slo), p7]
-  if (!opts.skipDashboards) properties.push(await checkDashboards(pgSession(client), runId, manifest, opts))
-  properties.push(await checkLive(client, runId, opts.live, slo.p99Ms))
-  return properties
 }
 
 async function checkAlerts(client: pg.Client, runId: number, manifest: RunManifest, slo: Slo, oracle: OracleRecord | undefined): Promise<PropertyResult> {

