@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
+import { workerNeed } from '../../src/db/server.js'
 import { METRICS } from '../../src/metrics/catalog.js'
 import { ROOT } from '../support/cli.js'
 import { dashboards, targets } from '../support/dashboards.js'
@@ -66,6 +67,11 @@ describe('dashboards and the compose stack', () => {
     for (const i of images) assert.match(i, /:\S*\d+\.\d+/, `${i} is pinned to a version`)
     assert.doesNotMatch(compose, /:latest\b/)
     assert.match(compose, /KAFKA_PROCESS_ROLES: broker,controller/)
+    // TimescaleDB gets the background workers the bench's policy jobs need (src/db/server.ts decides the same).
+    const setting = (name: string): number => Number(new RegExp(`"${name.replace('.', '\\.')}=(\\d+)"`).exec(compose)?.[1])
+    const need = workerNeed(9)
+    assert.ok(setting('timescaledb.max_background_workers') >= need.timescaledbWorkers)
+    assert.ok(setting('max_worker_processes') >= 3 + setting('timescaledb.max_background_workers') + setting('max_parallel_workers'), 'max_worker_processes = 3 + background + parallel workers')
     assert.match(compose, /\.\/dashboards\/grafana\/provisioning:\/etc\/grafana\/provisioning/)
     assert.match(compose, /host\.docker\.internal:host-gateway/)
     const mosquitto = read('infra/mosquitto/mosquitto-compose.conf')
