@@ -10,6 +10,9 @@
  *   dedupe-tracker         the in-memory (device, seq) tracker alone, per row
  *   dedupe-unique-index    1conn with a UNIQUE (run_id, device, seq) index on the table (what a
  *                          database-side dedupe would cost), then the staging + ON CONFLICT merge
+ * On TimescaleDB (a hypertable with its columnstore settings and real-time aggregates, as runs write it)
+ * the bench's own policy jobs are paused while it times, and where the server offers 2.28's direct COPY
+ * into the columnstore (timescaledb.enable_direct_compress_copy) psql and the ingest are timed with it too.
  * Writes bench-results/ingest-<time>.json and bench-results/ingest-latest.json.
  *
  * Database: IOTBENCH_BENCH_DATABASE_URL, else IOTBENCH_TEST_DATABASE_URL (plain PostgreSQL or
@@ -47,7 +50,9 @@ const fleet: FleetShape = { farms: 1, cowsPerFarm: 2000, stallsPerFarm: 0, tanks
 const collars = Array.from({ length: fleetSize(fleet) }, (_, i) => deviceAt(fleet, i)).filter((d) => d.kind === 'collar')
 const perDevice = Math.ceil(ROWS / collars.length)
 const n = perDevice * collars.length
-const ctx = { seed: 7, simStartMs: Date.UTC(2026, 10, 1), fleet }
+// Two days ago: inside a hypertable's refresh window and before its columnstore (7 days) and retention
+// (30 days) policies would touch the rows.
+const ctx = { seed: 7, simStartMs: Math.floor(Date.now() / 86_400_000 - 2) * 86_400_000, fleet }
 const devIdx = new Int32Array(n)
 const seqs = new Int32Array(n)
 const tss = new Float64Array(n)
@@ -62,7 +67,7 @@ for (let seq = 0, r = 0; seq < perDevice; seq++) {
     for (let f = 0; f < fields.length; f++) vals[r * fields.length + f] = reading.values[fields[f]!.name] as number
   }
 }
-const sentMs = Date.UTC(2026, 10, 23)
+const sentMs = ctx.simStartMs + 86_400_000
 const rowAt = (r: number): DecodedReading => {
   const values = new Array(fields.length)
   for (let f = 0; f < fields.length; f++) values[f] = vals[r * fields.length + f]
@@ -123,8 +128,16 @@ function writeCsv(file: string): Promise<void> {
 
 const client = await connect(url, schema, 'iotbench-bench')
 const second = await connect(url, schema, 'iotbench-bench-2')
-const { storage } = await migrate(pgSession(client), schema)
-const serverVersion = (await client.query('SHOW server_version')).rows[0].server_version as string
+const { storage, environment: server } = await migrate(pgSession(client), schema)
+const serverVersion = server.serverVersion
+// The bench's own policy jobs would compress, refresh or drop while it times: paused (its schema only).
+if (storage === 'timescaledb') {
+  await client.query(`SELECT alter_job(j.job_id, scheduled => false) FROM timescaledb_information.jobs j
+    LEFT JOIN timescaledb_information.continuous_aggregates ca ON ca.materialization_hypertable_schema = j.hypertable_schema AND ca.materialization_hypertable_name = j.hypertable_name
+    WHERE j.hypertable_schema = $1 OR ca.view_schema = $1`, [schema])
+}
+// 2.28's COPY straight into the columnstore, where the server has the setting.
+const directCompress = storage === 'timescaledb' && (await client.query(`SELECT 1 FROM pg_settings WHERE name = 'timescaledb.enable_direct_compress_copy'`)).rows.length > 0
 await client.query(`SELECT iotbench_ensure_partitions('collar_readings', $1, $2)`, [new Date(ctx.simStartMs), new Date(ctx.simStartMs + perDevice * 60_000)])
 const results: Array<{ label: string; rows: number; seconds: number; rowsPerSecond: number }> = []
 const csv = join(tmpdir(), `iotbench-bench-${process.pid}.csv`)
@@ -162,6 +175,19 @@ try {
       payloads.length,
     ),
   )
+  if (directCompress) {
+    for (const c of [client, second]) await c.query('SET timescaledb.enable_direct_compress_copy = on')
+    for (let rep = 0; rep < 2; rep++) {
+      await emptyTable(client)
+      results.push(await timed('psql-copy-csv-direct', async () => {
+        const r = spawnSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-q', '-c', `\\copy ${psqlTarget} FROM '${csv}' WITH (FORMAT csv)`], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, PGOPTIONS: '-c timescaledb.enable_direct_compress_copy=on' } })
+        if (r.status !== 0) throw new Error('psql \\copy failed')
+      }))
+      await emptyTable(client)
+      results.push(await timed('ingest-binary-1conn-direct', () => ingestBinary([client])))
+    }
+    for (const c of [client, second]) await c.query('RESET timescaledb.enable_direct_compress_copy')
+  }
   const tracker = new SeqTracker()
   results.push(await timed('dedupe-tracker', async () => {
     for (let r = 0; r < n; r++) tracker.accept(collars[devIdx[r]!]!.id, seqs[r]!)
@@ -174,6 +200,8 @@ try {
 
   const best = (label: string): number => Math.max(...results.filter((x) => x.label === label).map((x) => x.rowsPerSecond))
   const ratio = Math.round((best('ingest-binary-1conn') / best('psql-copy-csv')) * 100) / 100
+  // Issue 18's target on a hypertable: 1.6 × psql \copy; on plain PostgreSQL the long-standing 1.0.
+  const targetRatio = storage === 'timescaledb' ? 1.6 : 1.0
   const summary = {
     benchmark: 'ingest',
     at: new Date().toISOString(),
@@ -181,10 +209,14 @@ try {
     batchRows: BATCH,
     storage,
     serverVersion,
+    timescaledbVersion: server.timescaledbVersion,
+    backgroundJobs: storage === 'timescaledb' ? `${server.backgroundJobs}; the bench's own jobs paused while it times` : server.backgroundJobs,
     psql: psqlVersion,
     node: process.version,
     cpus: cpus().length,
-    table: 'collar_readings (13 columns, partitioned by ts, BRIN index on run_id)',
+    table: storage === 'timescaledb'
+      ? 'collar_readings (hypertable by ts, 1-day chunks, columnstore segmented by run_id, device; real-time continuous aggregate collar_1m)'
+      : 'collar_readings (13 columns, partitioned by ts, BRIN index on run_id)',
     results,
     best: {
       psqlCopyCsv: best('psql-copy-csv'),
@@ -195,14 +227,17 @@ try {
       uniqueIndex1Conn: best('dedupe-unique-index'),
     },
     ratioIngestToPsql: ratio,
-    target: 'ingest ≥ 1.0 × psql \\copy on the same table',
-    meetsTarget: ratio >= 1.0,
+    directCompress: directCompress
+      ? { psqlCopyCsv: best('psql-copy-csv-direct'), ingestBinary1Conn: best('ingest-binary-1conn-direct'), ratio: Math.round((best('ingest-binary-1conn-direct') / best('psql-copy-csv-direct')) * 100) / 100 }
+      : storage === 'timescaledb' ? 'not offered by this server (timescaledb.enable_direct_compress_copy is 2.28+)' : 'not applicable (plain PostgreSQL)',
+    target: `ingest ≥ ${targetRatio} × psql \\copy on the same table (${storage})`,
+    meetsTarget: ratio >= targetRatio,
   }
   mkdirSync('bench-results', { recursive: true })
   const stamp = summary.at.replace(/[:.]/g, '-')
   writeFileSync(join('bench-results', `ingest-${stamp}.json`), `${JSON.stringify(summary, null, 2)}\n`)
   writeFileSync(join('bench-results', 'ingest-latest.json'), `${JSON.stringify(summary, null, 2)}\n`)
-  process.stdout.write(`ingest ${summary.best.ingestBinary1Conn.toLocaleString()} rows/s vs psql \\copy ${summary.best.psqlCopyCsv.toLocaleString()} rows/s: ratio ${ratio} (target ≥ 1.0) on ${storage} ${serverVersion}\n`)
+  process.stdout.write(`ingest ${summary.best.ingestBinary1Conn.toLocaleString()} rows/s vs psql \\copy ${summary.best.psqlCopyCsv.toLocaleString()} rows/s: ratio ${ratio} (target ≥ ${targetRatio}) on ${storage}, PostgreSQL ${serverVersion}${server.timescaledbVersion ? `, TimescaleDB ${server.timescaledbVersion}` : ''}\n`)
   process.stdout.write(`two connections ${summary.best.ingestBinary2Conn.toLocaleString()} rows/s; from JSON ${summary.best.ingestFromJson1Conn.toLocaleString()} rows/s; with a unique index ${summary.best.uniqueIndex1Conn.toLocaleString()} rows/s; tracker ${summary.best.dedupeTrackerPerS.toLocaleString()} checks/s\n`)
   process.exitCode = summary.meetsTarget ? 0 : 3
 } finally {
