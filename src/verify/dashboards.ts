@@ -4,7 +4,7 @@ import { quoteIdent } from '../db/connect.js'
 import type { SqlSession } from '../db/migrate.js'
 import { oracleFor } from '../sim/oracle.js'
 import { AGGREGATES, BUCKET_MS, BucketAccumulator, TOLERANCE_NOTE, columnSql, compareBuckets, type AggregateSpec, type Bucket, type BucketMismatch } from './dashboard-aggregates.js'
-import { RELIED_PROCS, chunkPoliciesOf, dbTime, intervalMs, judgeChunks, judgeJobs, readChunks, readJobFailures, readJobs, runJobsNow, type JobVerdict } from './dashboard-jobs.js'
+import { RELIED_PROCS, chunkPoliciesOf, dbTime, intervalMs, judgeChunks, judgeJobs, readChunks, readJobFailures, readJobs, runJobsNow, type JobFinding, type JobVerdict } from './dashboard-jobs.js'
 import { FarmSeries, PANEL_MEANINGS, comparePanelRows, fillPanelSql, loadSqlPanels, tablesRead, type PanelDifference } from './dashboard-panels.js'
 import type { PropertyResult, RunManifest } from './types.js'
 import { UnackedIndex } from './unacked.js'
@@ -440,7 +440,7 @@ export async function checkDashboards(db: SqlSession, runId: number, manifest: R
     !timescale ? 'policy jobs not applicable (plain PostgreSQL: views, no jobs)'
       : !jobVerdict ? 'policy job records not read'
       : jobVerdict.pass ? `${jobs.length} policy jobs ran when due and succeeded (${jobs.filter((j) => RELIED_PROCS.has(j.proc)).length} refresh jobs run by the scheduler after the drain)`
-      : `policy jobs: ${jobVerdict.findings.map((f) => `job ${f.jobId} ${f.proc} on ${f.target} ${f.problem}`).join('; ')}`,
+      : `policy jobs: ${namedFindings(jobVerdict.findings)}`,
     ...(chunkProblems.length ? [`chunks: ${chunkProblems[0]}${chunkProblems.length > 1 ? ` (+${chunkProblems.length - 1})` : ''}`] : []),
   ]
   return {
@@ -461,6 +461,13 @@ export async function checkDashboards(db: SqlSession, runId: number, manifest: R
       reproduce: `iotbench verify <run-id>; a bucket by hand: SELECT * FROM ${schema}.collar_1m WHERE run_id = ${runId} AND device = '…' AND bucket = '…'`,
     },
   }
+}
+
+/** Every finding, jobs with the same problem named together: "job 1009 … on collar_1m, job 1010 … on milk_1m: its last run failed: …". */
+export const namedFindings = (findings: readonly JobFinding[]): string => {
+  const byProblem = new Map<string, string[]>()
+  for (const f of findings) byProblem.set(f.problem, [...(byProblem.get(f.problem) ?? []), `job ${f.jobId} ${f.proc} on ${f.target}`])
+  return [...byProblem].map(([problem, jobs]) => `${jobs.join(', ')}: ${problem}`).join('; ')
 }
 
 export const describe = (m: BucketMismatch): string =>

@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import { errorMessage } from '../errors.js'
+import { ConfigError, InfraError, errorMessage } from '../errors.js'
 import { KINDS, KIND_NAMES, type FieldValue, type Kind } from '../kinds.js'
 import type { LatencySummary } from '../util/histogram.js'
 import { SetChecker, type DeviceRange, type SetCounts, type SetReport } from './completeness.js'
@@ -126,11 +126,18 @@ export const failedCheck = (id: PropertyId, name: string, err: unknown): Propert
   evidence: { error: errorMessage(err), ...(err instanceof Error && err.stack && { stack: err.stack.split('\n').slice(0, 8).join('\n') }) },
 })
 
+/**
+ * A problem with what the user gave (the run's inputs changed: exit 4) or with reaching the services (exit 5)
+ * is the whole verdict's answer, not one property's.
+ */
+const aboutTheSetup = (err: unknown): boolean => err instanceof ConfigError || err instanceof InfraError
+
 /** Runs one property's check; an error inside it (from any value a server returns, say) becomes that property's FAIL. */
 export async function guarded(id: PropertyId, name: string, check: () => PropertyResult | Promise<PropertyResult>): Promise<PropertyResult> {
   try {
     return await check()
   } catch (err) {
+    if (aboutTheSetup(err)) throw err
     return failedCheck(id, name, err)
   }
 }
@@ -143,6 +150,7 @@ export async function guarded(id: PropertyId, name: string, check: () => Propert
 export async function verifyRun(client: pg.Client, runId: number, manifest: RunManifest, latency: LatencyEvidence, slo: Slo, rates?: RateRecord, opts: VerifyOptions = {}): Promise<PropertyResult[]> {
   // One oracle record serves P1–P3 (digests) and P5 (alert expectations); --row-by-row uses neither.
   const oracle = opts.rowByRow ? undefined : await settle(oracleRecord(client, runId, manifest, opts))
+  if (aboutTheSetup(oracle)) throw oracle
   const oracleOf = (): OracleRecord | undefined => {
     if (oracle instanceof Error) throw oracle
     return oracle
@@ -165,6 +173,7 @@ export async function verifyRun(client: pg.Client, runId: number, manifest: RunM
     if (sets instanceof Error) throw sets
     properties.push(...setProperties(sets, manifest, slo))
   } catch (err) {
+    if (aboutTheSetup(err)) throw err
     properties.push(failedCheck('P1', 'completeness', err), failedCheck('P2', 'integrity', err), failedCheck('P3', 'ordering', err))
   }
   properties.push(await guarded('P4', 'latency', () => checkLatency(latency, slo)), p5)
