@@ -35,7 +35,7 @@ const ROWS = Number(process.env.IOTBENCH_BENCH_ROWS ?? 2_000_000)
 const BATCH = 100_000
 const url = process.env.IOTBENCH_BENCH_DATABASE_URL ?? process.env.IOTBENCH_TEST_DATABASE_URL
 if (!url) {
-  process.stderr.write('set IOTBENCH_BENCH_DATABASE_URL (or IOTBENCH_TEST_DATABASE_URL) to a PostgreSQL/TimescaleDB URL; see README\n')
+  process.stderr.write('set IOTBENCH_BENCH_DATABASE_URL (or IOTBENCH_TEST_DATABASE_URL) to a PostgreSQL/TimescaleDB URL; see docs/benchmarks.md\n')
   process.exit(5)
 }
 const schema = `bench_ingest_${process.pid}`

@@ -25,7 +25,7 @@ const db = process.env['IOTBENCH_TEST_DATABASE_URL']
 const mqtt = process.env['IOTBENCH_TEST_MQTT_URL']
 const kafka = process.env['IOTBENCH_TEST_KAFKA_URL']
 if (!db || !mqtt || !kafka) {
-  process.stderr.write('set IOTBENCH_TEST_DATABASE_URL, IOTBENCH_TEST_MQTT_URL and IOTBENCH_TEST_KAFKA_URL (see README, "Kafka transport")\n')
+  process.stderr.write('set IOTBENCH_TEST_DATABASE_URL, IOTBENCH_TEST_MQTT_URL and IOTBENCH_TEST_KAFKA_URL (see docs/kafka.md)\n')
   process.exit(5)
 }
 const rates = (process.env['IOTBENCH_BENCH_RATES'] ?? '2000,5000,10000').split(',').map(Number)
