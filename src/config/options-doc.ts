@@ -27,7 +27,8 @@ function valueOf(spec: OptionSpec): string {
 
 function defaultOf(spec: OptionSpec): string {
   const value = DEFAULTS[spec.key]
-  return value === undefined || value === '' ? '—' : code(String(value))
+  if (value === undefined || value === '') return '—'
+  return code(typeof value === 'object' ? JSON.stringify(value) : String(value))
 }
 
 function row(spec: OptionSpec): string {

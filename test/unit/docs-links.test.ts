@@ -10,7 +10,11 @@ const PENDING = new Set(['docs/timescaledb.md', 'docs/running.md', 'docs/testing
 
 /** GitHub's heading anchor: lower case, punctuation dropped (hyphens kept), spaces to hyphens. */
 const anchor = (heading: string): string =>
-  heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-')
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-')
 
 function headings(text: string): Set<string> {
   const out = new Set<string>()
@@ -22,7 +26,13 @@ function headings(text: string): Set<string> {
   return out
 }
 
-const pages = ['README.md', 'CHANGELOG.md', ...readdirSync(join(PACKAGE_ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
+const pages = [
+  'README.md',
+  'CHANGELOG.md',
+  ...readdirSync(join(PACKAGE_ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+]
 
 test('relative links in the README and docs/ resolve to a file and a heading', () => {
   const broken: string[] = []
