@@ -6,7 +6,7 @@ import { latencyDistribution } from '../report/distribution.js'
 import { writeReports } from '../report/files.js'
 import { RESULT_SCHEMA_VERSION, summaryText, writeResult, type RunResult } from '../report/result.js'
 import type { CountsByKind } from '../report/timeline.js'
-import { initHistograms, mergeEncoded, summarizeEncoded } from '../util/histogram.js'
+import { initHistograms, summarizeEncoded } from '../util/histogram.js'
 import { writeJunit } from '../verify/junit.js'
 import type { RateRecord, RateSample } from '../verify/rates.js'
 import type { RunManifest } from '../verify/types.js'
@@ -113,14 +113,6 @@ export function combineShards(shards: readonly ShardResult[]): CombinedShards {
     deadLetterReasons,
     countsByKind: byKind as unknown as CountsByKind,
   }
-}
-
-/** Total count of encoded histograms merged exactly (the merge test checks it against the shards' counts). */
-export function mergedCount(encoded: readonly string[]): number {
-  const h = mergeEncoded(encoded)
-  const n = h.totalCount
-  h.destroy()
-  return n
 }
 
 export interface MergeOutcome {
