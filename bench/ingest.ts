@@ -54,18 +54,18 @@ const vals = new Float64Array(n * fields.length)
 process.stderr.write(`generating ${n.toLocaleString()} collar readings…\n`)
 for (let seq = 0, r = 0; seq < perDevice; seq++) {
   for (let d = 0; d < collars.length; d++, r++) {
-    const reading = generateReading(ctx, collars[d]!, seq)
+    const reading = generateReading(ctx, collars[d], seq)
     devIdx[r] = d
     seqs[r] = seq
     tss[r] = reading.ts
-    for (let f = 0; f < fields.length; f++) vals[r * fields.length + f] = reading.values[fields[f]!.name] as number
+    for (let f = 0; f < fields.length; f++) vals[r * fields.length + f] = reading.values[fields[f].name] as number
   }
 }
 const sentMs = Date.UTC(2026, 10, 23)
 const rowAt = (r: number): DecodedReading => {
   const values = new Array(fields.length)
   for (let f = 0; f < fields.length; f++) values[f] = vals[r * fields.length + f]
-  return { kind: 'collar', device: collars[devIdx[r]!]!.id, seq: seqs[r]!, ts: tss[r]!, sent: sentMs, values }
+  return { kind: 'collar', device: collars[devIdx[r]].id, seq: seqs[r], ts: tss[r], sent: sentMs, values }
 }
 
 async function emptyTable(client: pg.Client): Promise<void> {
@@ -147,14 +147,14 @@ try {
   results.push(await timed('ingest-binary-2conn', () => ingestBinary([client, second])))
   // From JSON payloads: what the MQTT ingest does per message before encoding.
   const topics = collars.map((d) => telemetryTopic('', d))
-  const payloads = Array.from({ length: Math.min(n, 500_000) }, (_, r) => Buffer.from(encodePayload(generateReading(ctx, collars[devIdx[r]!]!, seqs[r]!), sentMs)))
+  const payloads = Array.from({ length: Math.min(n, 500_000) }, (_, r) => Buffer.from(encodePayload(generateReading(ctx, collars[devIdx[r]], seqs[r]), sentMs)))
   await emptyTable(client)
   results.push(
     await timed(
       'ingest-decode-1conn',
       () =>
         ingestBinary([client], 0, payloads.length, (r) => {
-          const d = decodeTelemetry(topics[devIdx[r]!]!, payloads[r]!, '')
+          const d = decodeTelemetry(topics[devIdx[r]], payloads[r], '')
           if (!d.ok) throw new Error(d.reason)
           return d.reading
         }),
@@ -163,7 +163,7 @@ try {
   )
   const tracker = new SeqTracker()
   results.push(await timed('dedupe-tracker', async () => {
-    for (let r = 0; r < n; r++) tracker.accept(collars[devIdx[r]!]!.id, seqs[r]!)
+    for (let r = 0; r < n; r++) tracker.accept(collars[devIdx[r]].id, seqs[r])
   }))
   await emptyTable(client)
   await client.query('CREATE UNIQUE INDEX bench_unique ON collar_readings (run_id, device, seq, ts)')

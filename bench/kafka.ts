@@ -52,7 +52,7 @@ function limiting(r: any): string {
     ['Kafka → consumer group', kafkaHop],
     ['ingest / database commit', e2e - broker],
   ]
-  return shares.sort((a, b) => b[1] - a[1])[0]![0]
+  return shares.sort((a, b) => b[1] - a[1])[0][0]
 }
 
 const steps: unknown[] = []
@@ -71,7 +71,7 @@ for (const transport of transports) {
       steps.push({ transport, rate, error: `exit ${run.status}: ${(run.stderr ?? '').slice(-500)}` })
       continue
     }
-    const r = JSON.parse(readFileSync(join(results, m[1]!, 'result.json'), 'utf8'))
+    const r = JSON.parse(readFileSync(join(results, m[1], 'result.json'), 'utf8'))
     const p1 = r.properties.find((p: any) => p.id === 'P1')
     const e2e = r.latency.endToEnd as Latency
     const step = {

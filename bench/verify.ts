@@ -73,7 +73,7 @@ const client = await connect(url, schema, 'iotbench-bench-verify')
 const { storage } = await migrate(pgSession(client), schema)
 const serverVersion = (await client.query('SHOW server_version')).rows[0].server_version as string
 for (const k of KIND_NAMES) await client.query('SELECT iotbench_ensure_partitions($1, $2, $3)', [KINDS[k].table, new Date(simStartMs), new Date(simStartMs + (perDevice + 1440) * 60_000)])
-const runId = (await client.query<{ id: number }>(`INSERT INTO runs (name, profile, seed, config, storage) VALUES ('bench', 'bench', 11, '{}', $1) RETURNING id`, [storage])).rows[0]!.id
+const runId = (await client.query<{ id: number }>(`INSERT INTO runs (name, profile, seed, config, storage) VALUES ('bench', 'bench', 11, '{}', $1) RETURNING id`, [storage])).rows[0].id
 
 process.stderr.write(`generating and storing ${n.toLocaleString()} readings (${devices.length} devices × ${perDevice}) with their alerts…\n`)
 const engine = new AlertEngine(rules, () => simStartMs)
@@ -82,7 +82,7 @@ let rx = 0
 for (let seq = 0; seq < perDevice; seq++) {
   for (const d of devices) {
     const r = generateReading(ctx, d, seq)
-    const reading = { kind: d.kind, device: d.id, seq, ts: r.ts, sent: simStartMs, values: KINDS[d.kind].fields.map((f) => r.values[f.name]!) }
+    const reading = { kind: d.kind, device: d.id, seq, ts: r.ts, sent: simStartMs, values: KINDS[d.kind].fields.map((f) => r.values[f.name]) }
     batch.addReading(reading, simStartMs, rx++, seq - 1)
     batch.alerts.push(...engine.evaluate(reading))
     if (batch.rows >= 100_000) {
@@ -177,7 +177,7 @@ try {
   })
   await timed('oracle-1thread', async () => {
     const m = Math.min(n, 500_000)
-    for (let i = 0; i < m; i++) generateReading(ctx, devices[i % devices.length]!, Math.floor(i / devices.length))
+    for (let i = 0; i < m; i++) generateReading(ctx, devices[i % devices.length], Math.floor(i / devices.length))
     return undefined
   }, Math.min(n, 500_000))
   const best = (label: string): number | null => {
