@@ -7,7 +7,7 @@
 import { DeviceConnections } from '../src/sim/connections.js'
 
 const [urlsArg, countArg, offsetArg, sourcesArg, rateArg, secondsArg] = process.argv.slice(2)
-const urls = urlsArg!.split(',')
+const urls = urlsArg.split(',')
 const count = Number(countArg)
 const offset = Number(offsetArg)
 const say = (m: object): void => void process.stdout.write(`${JSON.stringify(m)}\n`)
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   while (Date.now() - t0 < seconds * 1000) {
     const due = Math.floor(((Date.now() - t0) / 1000) * rate)
     while (published < due) {
-      const g = groups[cursor % groups.length]!
+      const g = groups[cursor % groups.length]
       const j = Math.floor(cursor / groups.length) % g.size
       cursor++
       if (g.publish(j, `bench/${offset + cursor}/telemetry`, payload, 1, () => void acked++)) published++

@@ -39,7 +39,7 @@ const AGENT = fileURLToPath(new URL('./connections-agent.js', import.meta.url))
 const nofile = (): { soft: string; hard: string } => {
   const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'))!
   const [soft, hard] = line.replace('Max open files', '').trim().split(/\s+/)
-  return { soft: soft!, hard: hard! }
+  return { soft: soft, hard: hard }
 }
 const rssOf = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024
 
@@ -75,7 +75,7 @@ async function runAgents(urls: string[], total: number, sources: number, onConne
       const offset = a * Math.floor(total / n) + Math.min(a, total % n)
       const child = spawn(process.execPath, ['--expose-gc', AGENT, urls.join(','), String(count), String(offset), String(sources), String(Math.round(RATE / n)), String(SECONDS)], { stdio: ['ignore', 'pipe', 'inherit'] })
       return new Promise<void>((resolve) => {
-        createInterface({ input: child.stdout! }).on('line', (line) => {
+        createInterface({ input: child.stdout }).on('line', (line) => {
           const m = JSON.parse(line) as AgentReport
           if (m.error) process.stderr.write(`agent ${a}: ${m.error}\n`)
           if (m.published !== undefined) published.push(m)

@@ -22,7 +22,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs'
 import { tmpdir, cpus } from 'node:os'
 import { join } from 'node:path'
-import pg from 'pg'
+import type pg from 'pg'
 import { connect, quoteIdent } from '../src/db/connect.js'
 import { dropBenchSchema, migrate, pgSession } from '../src/db/migrate.js'
 import { errorMessage } from '../src/errors.js'
@@ -39,7 +39,7 @@ const ROWS = Number(process.env.IOTBENCH_BENCH_ROWS ?? 2_000_000)
 const BATCH = 100_000
 const url = process.env.IOTBENCH_BENCH_DATABASE_URL ?? process.env.IOTBENCH_TEST_DATABASE_URL
 if (!url) {
-  process.stderr.write('set IOTBENCH_BENCH_DATABASE_URL (or IOTBENCH_TEST_DATABASE_URL) to a PostgreSQL/TimescaleDB URL; see README\n')
+  process.stderr.write('set IOTBENCH_BENCH_DATABASE_URL (or IOTBENCH_TEST_DATABASE_URL) to a PostgreSQL/TimescaleDB URL; see docs/benchmarks.md\n')
   process.exit(5)
 }
 const schema = `bench_ingest_${process.pid}`
@@ -60,18 +60,18 @@ const vals = new Float64Array(n * fields.length)
 process.stderr.write(`generating ${n.toLocaleString()} collar readings…\n`)
 for (let seq = 0, r = 0; seq < perDevice; seq++) {
   for (let d = 0; d < collars.length; d++, r++) {
-    const reading = generateReading(ctx, collars[d]!, seq)
+    const reading = generateReading(ctx, collars[d], seq)
     devIdx[r] = d
     seqs[r] = seq
     tss[r] = reading.ts
-    for (let f = 0; f < fields.length; f++) vals[r * fields.length + f] = reading.values[fields[f]!.name] as number
+    for (let f = 0; f < fields.length; f++) vals[r * fields.length + f] = reading.values[fields[f].name] as number
   }
 }
 const sentMs = ctx.simStartMs + 86_400_000
 const rowAt = (r: number): DecodedReading => {
   const values = new Array(fields.length)
   for (let f = 0; f < fields.length; f++) values[f] = vals[r * fields.length + f]
-  return { kind: 'collar', device: collars[devIdx[r]!]!.id, seq: seqs[r]!, ts: tss[r]!, sent: sentMs, values }
+  return { kind: 'collar', device: collars[devIdx[r]].id, seq: seqs[r], ts: tss[r], sent: sentMs, values }
 }
 
 async function emptyTable(client: pg.Client): Promise<void> {
@@ -161,14 +161,14 @@ try {
   results.push(await timed('ingest-binary-2conn', () => ingestBinary([client, second])))
   // From JSON payloads: what the MQTT ingest does per message before encoding.
   const topics = collars.map((d) => telemetryTopic('', d))
-  const payloads = Array.from({ length: Math.min(n, 500_000) }, (_, r) => Buffer.from(encodePayload(generateReading(ctx, collars[devIdx[r]!]!, seqs[r]!), sentMs)))
+  const payloads = Array.from({ length: Math.min(n, 500_000) }, (_, r) => Buffer.from(encodePayload(generateReading(ctx, collars[devIdx[r]], seqs[r]), sentMs)))
   await emptyTable(client)
   results.push(
     await timed(
       'ingest-decode-1conn',
       () =>
         ingestBinary([client], 0, payloads.length, (r) => {
-          const d = decodeTelemetry(topics[devIdx[r]!]!, payloads[r]!, '')
+          const d = decodeTelemetry(topics[devIdx[r]], payloads[r], '')
           if (!d.ok) throw new Error(d.reason)
           return d.reading
         }),
@@ -190,7 +190,7 @@ try {
   }
   const tracker = new SeqTracker()
   results.push(await timed('dedupe-tracker', async () => {
-    for (let r = 0; r < n; r++) tracker.accept(collars[devIdx[r]!]!.id, seqs[r]!)
+    for (let r = 0; r < n; r++) tracker.accept(collars[devIdx[r]].id, seqs[r])
   }))
   await emptyTable(client)
   await client.query('CREATE UNIQUE INDEX bench_unique ON collar_readings (run_id, device, seq, ts)')

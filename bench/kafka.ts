@@ -25,7 +25,7 @@ const db = process.env['IOTBENCH_TEST_DATABASE_URL']
 const mqtt = process.env['IOTBENCH_TEST_MQTT_URL']
 const kafka = process.env['IOTBENCH_TEST_KAFKA_URL']
 if (!db || !mqtt || !kafka) {
-  process.stderr.write('set IOTBENCH_TEST_DATABASE_URL, IOTBENCH_TEST_MQTT_URL and IOTBENCH_TEST_KAFKA_URL (see README, "Kafka transport")\n')
+  process.stderr.write('set IOTBENCH_TEST_DATABASE_URL, IOTBENCH_TEST_MQTT_URL and IOTBENCH_TEST_KAFKA_URL (see docs/kafka.md)\n')
   process.exit(5)
 }
 const rates = (process.env['IOTBENCH_BENCH_RATES'] ?? '2000,5000,10000').split(',').map(Number)
@@ -52,7 +52,7 @@ function limiting(r: any): string {
     ['Kafka → consumer group', kafkaHop],
     ['ingest / database commit', e2e - broker],
   ]
-  return shares.sort((a, b) => b[1] - a[1])[0]![0]
+  return shares.sort((a, b) => b[1] - a[1])[0][0]
 }
 
 const steps: unknown[] = []
@@ -71,7 +71,7 @@ for (const transport of transports) {
       steps.push({ transport, rate, error: `exit ${run.status}: ${(run.stderr ?? '').slice(-500)}` })
       continue
     }
-    const r = JSON.parse(readFileSync(join(results, m[1]!, 'result.json'), 'utf8'))
+    const r = JSON.parse(readFileSync(join(results, m[1], 'result.json'), 'utf8'))
     const p1 = r.properties.find((p: any) => p.id === 'P1')
     const e2e = r.latency.endToEnd as Latency
     const step = {

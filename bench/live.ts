@@ -68,7 +68,7 @@ async function feedStep(clients: number, seconds: number): Promise<Record<string
       const due = Math.min(total, Math.floor(((Date.now() - t0) / 1000) * rate))
       const batch: CommittedReading[] = []
       for (; next < due; next++) {
-        const d = devices[next % devices.length]!
+        const d = devices[next % devices.length]
         const seq = seqs.get(d.id) ?? 0
         seqs.set(d.id, seq + 1)
         batch.push({ device: d.id, kind: d.kind, seq, ts: seq * 60_000, sent: t0 + (next / rate) * 1000, values: KINDS[d.kind].fields.map((f, i) => (f.type === 'bool' ? i % 2 === 0 : 10 + i + seq / 100)) })

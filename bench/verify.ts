@@ -49,7 +49,7 @@ import type { RunManifest } from '../src/verify/types.js'
 const ROWS = Number(process.env.IOTBENCH_BENCH_ROWS ?? 2_000_000)
 const url = process.env.IOTBENCH_BENCH_DATABASE_URL ?? process.env.IOTBENCH_TEST_DATABASE_URL
 if (!url) {
-  process.stderr.write('set IOTBENCH_BENCH_DATABASE_URL (or IOTBENCH_TEST_DATABASE_URL) to a PostgreSQL/TimescaleDB URL; see README\n')
+  process.stderr.write('set IOTBENCH_BENCH_DATABASE_URL (or IOTBENCH_TEST_DATABASE_URL) to a PostgreSQL/TimescaleDB URL; see docs/benchmarks.md\n')
   process.exit(5)
 }
 const schema = `bench_verify_${process.pid}`
@@ -74,7 +74,7 @@ const client = await connect(url, schema, 'iotbench-bench-verify')
 const { storage } = await migrate(pgSession(client), schema)
 const serverVersion = (await client.query('SHOW server_version')).rows[0].server_version as string
 for (const k of KIND_NAMES) await client.query('SELECT iotbench_ensure_partitions($1, $2, $3)', [KINDS[k].table, new Date(simStartMs), new Date(simStartMs + (perDevice + 1440) * 60_000)])
-const runId = (await client.query<{ id: number }>(`INSERT INTO runs (name, profile, seed, config, storage) VALUES ('bench', 'bench', 11, '{}', $1) RETURNING id`, [storage])).rows[0]!.id
+const runId = (await client.query<{ id: number }>(`INSERT INTO runs (name, profile, seed, config, storage) VALUES ('bench', 'bench', 11, '{}', $1) RETURNING id`, [storage])).rows[0].id
 
 process.stderr.write(`generating and storing ${n.toLocaleString()} readings (${devices.length} devices × ${perDevice}) with their alerts…\n`)
 const engine = new AlertEngine(rules, () => simStartMs)
@@ -83,7 +83,7 @@ let rx = 0
 for (let seq = 0; seq < perDevice; seq++) {
   for (const d of devices) {
     const r = generateReading(ctx, d, seq)
-    const reading = { kind: d.kind, device: d.id, seq, ts: r.ts, sent: simStartMs, values: KINDS[d.kind].fields.map((f) => r.values[f.name]!) }
+    const reading = { kind: d.kind, device: d.id, seq, ts: r.ts, sent: simStartMs, values: KINDS[d.kind].fields.map((f) => r.values[f.name]) }
     batch.addReading(reading, simStartMs, rx++, seq - 1)
     batch.alerts.push(...engine.evaluate(reading))
     if (batch.rows >= 100_000) {
@@ -178,7 +178,7 @@ try {
   })
   await timed('oracle-1thread', async () => {
     const m = Math.min(n, 500_000)
-    for (let i = 0; i < m; i++) generateReading(ctx, devices[i % devices.length]!, Math.floor(i / devices.length))
+    for (let i = 0; i < m; i++) generateReading(ctx, devices[i % devices.length], Math.floor(i / devices.length))
     return undefined
   }, Math.min(n, 500_000))
   const best = (label: string): number | null => {

@@ -1,5 +1,5 @@
-/** Exit codes: one per verdict, documented in the README. */
-export const Exit = { Ok: 0, Usage: 2, PropertyFailed: 3, InvalidConfig: 4, InfraUnavailable: 5, Internal: 1 } as const
+/** Exit codes: one per verdict, documented in the README ("Exit codes"). */
+export const Exit = { Ok: 0, PropertyFailed: 3, InvalidConfig: 4, InfraUnavailable: 5, Internal: 1 } as const
 export type ExitCode = (typeof Exit)[keyof typeof Exit]
 
 /** Every problem found in the options and profile, reported at once. */

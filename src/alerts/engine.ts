@@ -75,7 +75,7 @@ export class AlertEngine {
       let value = 0
       let held = false
       let guarded = true
-      for (const g of c.guards) if (!compare(x.values[g.i]!, g.c.op, g.c.value)) guarded = false
+      for (const g of c.guards) if (!compare(x.values[g.i], g.c.op, g.c.value)) guarded = false
       if (guarded) {
         switch (rule.type) {
           case 'threshold': {
@@ -88,7 +88,7 @@ export class AlertEngine {
             break
           }
           case 'stuck': {
-            const v = x.values[c.field]!
+            const v = x.values[c.field]
             value = Number(v)
             held = s.v === v
             s.n = held ? s.n + 1 : 1

@@ -19,7 +19,7 @@ import { KINDS } from '../kinds.js'
  * stops showing the problem, e.g. no milking for hours, does not keep an alert open for ever.
  * `anomaly` names the injected anomaly kind the rule detects (null: a plain condition such as low
  * battery); `maxDelayReadings` is the allowed detection delay, in readings, counted from the first
- * reading whose values meet the rule (see README, P5).
+ * reading whose values meet the rule (see docs/verification.md, P5).
  */
 export type Op = '>=' | '<=' | '>' | '<' | '=='
 export interface Condition { readonly field: string; readonly op: Op; readonly value: number | boolean }

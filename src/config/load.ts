@@ -30,8 +30,8 @@ export function loadChecks(load: LoadShape | undefined, durationSeconds: number)
   const problems: string[] = []
   const spikes = [...(load?.spikes ?? [])].sort((a, b) => a.atSeconds - b.atSeconds)
   for (let i = 1; i < spikes.length; i++) {
-    const prev = spikes[i - 1]!
-    if (spikes[i]!.atSeconds < prev.atSeconds + prev.seconds) problems.push(`load.spikes: the spike at ${spikes[i]!.atSeconds} s overlaps the one at ${prev.atSeconds} s (${prev.seconds} s long)`)
+    const prev = spikes[i - 1]
+    if (spikes[i].atSeconds < prev.atSeconds + prev.seconds) problems.push(`load.spikes: the spike at ${spikes[i].atSeconds} s overlaps the one at ${prev.atSeconds} s (${prev.seconds} s long)`)
   }
   for (const s of spikes) if (s.atSeconds >= durationSeconds) problems.push(`load.spikes: the spike at ${s.atSeconds} s starts after the load ends (${durationSeconds} s)`)
   for (const o of load?.outages ?? []) if (o.atSeconds >= durationSeconds) problems.push(`load.outages: the outage at ${o.atSeconds} s starts after the load ends (${durationSeconds} s)`)

@@ -33,7 +33,7 @@ export function profileSchema(): object {
       node.properties[seg] ??= { type: 'object', properties: {}, additionalProperties: false, required: [] }
       node = node.properties[seg]
     }
-    const leaf = spec.profilePath[spec.profilePath.length - 1]!
+    const leaf = spec.profilePath[spec.profilePath.length - 1]
     node.properties[leaf] = jsonType(spec)
   }
   return root
@@ -237,7 +237,7 @@ function resolveSimulation(m: Record<string, unknown>, layerOf: Record<string, n
   let replayPerDevice: number | undefined
   if (typeof m.replay === 'string') {
     for (const key of [...FLEET_KEYS, 'durationSeconds']) {
-      if ((layerOf[key] ?? 0) >= 2) problems.push(`--replay decides the fleet and the duration (from the trace); ${LAYER_NAMES[layerOf[key]!]} also set ${OPTIONS.find((o) => o.key === key)!.flag}`)
+      if ((layerOf[key] ?? 0) >= 2) problems.push(`--replay decides the fleet and the duration (from the trace); ${LAYER_NAMES[layerOf[key]]} also set ${OPTIONS.find((o) => o.key === key)!.flag}`)
     }
     try {
       const trace = loadReplay(m.replay)

@@ -141,9 +141,9 @@ export function recoveryTimes(points: readonly TimelinePoint[], records: readonl
     const settle = (bound: number): number | null => {
       let run = 0
       for (let i = 0; i < after.length; i++) {
-        const p = after[i]!
+        const p = after[i]
         run = p.latencyCount > 0 && p.p99Ms <= bound ? run + 1 : 0
-        if (run === HOLD_SECONDS) return Math.max(0, Math.round((after[i - HOLD_SECONDS + 1]!.t - 1 - r.endS) * 1000) / 1000)
+        if (run === HOLD_SECONDS) return Math.max(0, Math.round((after[i - HOLD_SECONDS + 1].t - 1 - r.endS) * 1000) / 1000)
       }
       return null
     }

@@ -101,7 +101,7 @@ class Pipe {
 
   private schedule(): void {
     if (this.timer || this.head === this.queue.length) return
-    const wait = Math.max(0, this.queue[this.head]!.at - this.conn.proxy.now())
+    const wait = Math.max(0, this.queue[this.head].at - this.conn.proxy.now())
     this.timer = setTimeout(() => {
       this.timer = undefined
       this.release()
@@ -110,8 +110,8 @@ class Pipe {
 
   private release(): void {
     const now = this.conn.proxy.now()
-    while (this.head < this.queue.length && this.queue[this.head]!.at <= now) {
-      const { chunk } = this.queue[this.head]!
+    while (this.head < this.queue.length && this.queue[this.head].at <= now) {
+      const { chunk } = this.queue[this.head]
       this.queue[this.head++] = undefined as never
       this.queued -= chunk.length
       this.write(chunk)

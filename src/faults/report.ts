@@ -33,8 +33,8 @@ export function faultsMarkdown(r: Pick<RunResult, 'faults' | 'devices'>): string
     L.push('| fault | planned at (s) | began (s) | ended (s) | lost | never acked | queue overflow | pre-fault p99 (ms) | peak p99 (ms) | back under SLO | back in band | detail |')
     L.push('|---|---|---|---|---|---|---|---|---|---|---|---|')
     f.schedule.forEach((rec, i) => {
-      const loss = f.loss.windows[i]!
-      const rc = f.recovery[i]!
+      const loss = f.loss.windows[i]
+      const rc = f.recovery[i]
       const detail = (rec.error ? `NOT INJECTED: ${rec.error}` : rec.detail).replace(/\|/g, '\\|')
       L.push(`| ${rec.label} | ${rec.plannedAtSeconds} | ${rec.startS} | ${rec.endS} | ${loss.lost} | ${loss.neverAcknowledged} | ${loss.queueOverflow} | ${rc.preFaultP99Ms ?? '–'} | ${rc.peakP99Ms} | ${s(rc.recoveredUnderSloS)} | ${s(rc.recoveredToBandS)} | ${detail} |`)
     })

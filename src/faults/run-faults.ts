@@ -54,7 +54,7 @@ export class RunFaults {
       proxies['sim-broker'] = await FaultProxy.start({ targetHost: b.host, targetPort: b.port, name: 'sim-broker' })
       proxies['broker-ingest'] = await FaultProxy.start({ targetHost: b.host, targetPort: b.port, name: 'broker-ingest' })
       proxies['ingest-db'] = await FaultProxy.start({ targetHost: d.host, targetPort: d.port, name: 'ingest-db' })
-      log(`fault proxies on 127.0.0.1: ${Object.values(proxies).map((p) => `${p!.name} :${p!.listenPort}`).join(', ')}`)
+      log(`fault proxies on 127.0.0.1: ${Object.values(proxies).map((p) => `${p.name} :${p.listenPort}`).join(', ')}`)
     }
     return new RunFaults(cfg, proxies, broker.url, database.url)
   }
@@ -118,7 +118,7 @@ export class RunFaults {
   async close(): Promise<void> {
     this.run?.abort()
     await this.freshAdmin?.end().catch(() => undefined)
-    await Promise.all(Object.values(this.proxies).map((p) => p!.close()))
+    await Promise.all(Object.values(this.proxies).map((p) => p.close()))
   }
 }
 

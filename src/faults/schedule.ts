@@ -121,8 +121,8 @@ export function scheduleChecks(faults: readonly FaultSpec[], c: ScheduleContext)
   for (const [target, list] of byTarget) {
     const sorted = [...list].sort((a, b) => a.atSeconds - b.atSeconds)
     for (let i = 1; i < sorted.length; i++) {
-      const prev = sorted[i - 1]!
-      if (sorted[i]!.atSeconds < prev.atSeconds + prev.seconds) problems.push(`faults on ${target} overlap: ${faultLabel(sorted[i]!)} at ${sorted[i]!.atSeconds} s starts before ${faultLabel(prev)} at ${prev.atSeconds} s ends`)
+      const prev = sorted[i - 1]
+      if (sorted[i].atSeconds < prev.atSeconds + prev.seconds) problems.push(`faults on ${target} overlap: ${faultLabel(sorted[i])} at ${sorted[i].atSeconds} s starts before ${faultLabel(prev)} at ${prev.atSeconds} s ends`)
     }
   }
   return problems

@@ -23,8 +23,6 @@ export interface FaultBudget {
   dropLive: number
 }
 
-export const FAULT_NAMES = ['drop', 'duplicate', 'reorder', 'corrupt', 'stallMs', 'dropAlert', 'spuriousAlert', 'delayAlert', 'deadLetter', 'dropLive'] as const
-
 export function parseFaultHook(spec: string | undefined): FaultBudget {
   const budget: FaultBudget = { drop: 0, duplicate: 0, reorder: 0, corrupt: 0, stallMs: 0, dropAlert: 0, spuriousAlert: 0, delayAlert: 0, deadLetter: 0, dropLive: 0 }
   for (const part of (spec ?? '').split(',').filter(Boolean)) {

@@ -128,7 +128,7 @@ const clients = data.clients.map((spec) => new SimClient(spec, () => {
 }))
 // Connect in small waves so a thousand handshakes do not arrive at once.
 for (let i = 0; i < clients.length; i++) {
-  clients[i]!.connect()
+  clients[i].connect()
   if (i % 100 === 99) await new Promise((r) => setTimeout(r, 10))
 }
 
@@ -138,7 +138,7 @@ port.on('message', (m: ToClients) => {
   const poll = (): void => {
     const waiting = clients.filter((c) => !c.ended && c.error === null)
     if (waiting.length > 0 && clock() < deadline) return void setTimeout(poll, 20)
-    if (waiting.length > 0) post({ kind: 'log', line: `${waiting.length} live clients had not received every event by the deadline (first: client ${waiting[0]!.spec.client})` })
+    if (waiting.length > 0) post({ kind: 'log', line: `${waiting.length} live clients had not received every event by the deadline (first: client ${waiting[0].spec.client})` })
     for (const c of clients) c.close()
     post({ kind: 'done', reports: clients.map((c) => c.report()), latency: { steady: encodeHistogram(latency.steady), reconnecting: encodeHistogram(latency.reconnecting) } })
     setTimeout(() => port.close(), 100)

@@ -108,7 +108,7 @@ export class LiveFeed {
     for (const r of readings) {
       const fields = KINDS[r.kind].fields
       let values = ''
-      for (let i = 0; i < fields.length; i++) values += `${i ? ',' : ''}"${fields[i]!.name}":${JSON.stringify(r.values[i] ?? null)}`
+      for (let i = 0; i < fields.length; i++) values += `${i ? ',' : ''}"${fields[i].name}":${JSON.stringify(r.values[i] ?? null)}`
       add(r.device, `{"type":"reading","device":${JSON.stringify(r.device)},"kind":"${r.kind}","seq":${r.seq},"ts":${r.ts},"sent":${r.sent},"values":{${values}}}`)
     }
     for (const a of alerts) {

@@ -2,7 +2,7 @@ import type { AlertEvent } from '../alerts/engine.js'
 import type { FieldValue, Kind } from '../kinds.js'
 
 /**
- * The live feed's wire protocol (WebSocket, text frames of JSON; README "Live feed").
+ * The live feed's wire protocol (WebSocket, text frames of JSON; docs/live-feed.md).
  *
  *   client → server, once after connecting:
  *     {"type":"subscribe","farms":["farm01","farm02"],"cursors":{"farm01":1234}}

@@ -46,7 +46,7 @@ export class ReplayBuffer<T> {
     if (cursor + 1 < this.oldest) return { ok: false, reason: 'too-old', oldest: this.oldest, head: this.last }
     const events: T[] = []
     const to = Math.min(this.last, cursor + limit)
-    for (let p = cursor + 1; p <= to; p++) events.push(this.ring[p % this.capacity]!)
+    for (let p = cursor + 1; p <= to; p++) events.push(this.ring[p % this.capacity])
     return { ok: true, pos: cursor + 1, events }
   }
 }

@@ -50,7 +50,7 @@ export function clientSpecs(farms: readonly string[], clients: number, farmsPerC
   return Array.from({ length: clients }, (_, i) => {
     const drops: number[] = []
     for (let j = i; j < reconnects; j += clients) drops.push(Math.round(((j + 1) / (reconnects + 1)) * durationMs))
-    return { client: i, farms: Array.from({ length: k }, (_, j) => farms[(i * k + j) % farms.length]!), dropsAtMs: drops }
+    return { client: i, farms: Array.from({ length: k }, (_, j) => farms[(i * k + j) % farms.length]), dropsAtMs: drops }
   })
 }
 

@@ -82,7 +82,7 @@ export class MetricsHub {
       let cumulative = 0
       for (let i = 0; i <= bounds.length; i++) {
         cumulative += h.counts[i] ?? 0
-        out.push({ metricName: `${def.name}_bucket`, labels: { ...labels, le: i < bounds.length ? bounds[i]! : '+Inf' }, value: cumulative })
+        out.push({ metricName: `${def.name}_bucket`, labels: { ...labels, le: i < bounds.length ? bounds[i] : '+Inf' }, value: cumulative })
       }
       out.push({ metricName: `${def.name}_sum`, labels, value: h.sum })
       out.push({ metricName: `${def.name}_count`, labels, value: h.count })

@@ -142,7 +142,7 @@ export class RunMetrics implements MetricsSink {
     const add = (id: 'offered' | 'published' | 'acked' | 'ingested' | 'deadLettered', field: 'offered' | 'published' | 'acked' | 'ingested' | 'deadLetters'): void => {
       for (const [key, v] of this.hub.counterTotals(id)) {
         const kind = seriesLabels(id, key).kind ?? 'unknown'
-        byKind[kind]![field] += v
+        byKind[kind][field] += v
       }
     }
     add('offered', 'offered')
@@ -150,7 +150,7 @@ export class RunMetrics implements MetricsSink {
     add('acked', 'acked')
     add('ingested', 'ingested')
     add('deadLettered', 'deadLetters')
-    if (Object.values(byKind.unknown!).every((v) => v === 0)) delete byKind.unknown
+    if (Object.values(byKind.unknown).every((v) => v === 0)) delete byKind.unknown
     return { timeline: { intervalS: 1, points: [...this.points], events: [...windows, ...this.events].sort((a, b) => a.t - b.t) }, countsByKind: byKind }
   }
 

@@ -18,8 +18,8 @@ export class HistogramHandle {
   observe(v: number): void {
     const b = this.bounds
     let i = 0
-    while (i < b.length && v > b[i]!) i++ // latencies sit in the first few buckets: short scan
-    this.counts[i]!++
+    while (i < b.length && v > b[i]) i++ // latencies sit in the first few buckets: short scan
+    this.counts[i]++
     this.sum += v
     this.count++
   }

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path'
 
 /**
  * Chart.js's UMD build, read from the installed package and inlined into report.html, so the report
- * opens offline, forever, with no CDN. (Why Chart.js: README, "Reports".)
+ * opens offline, forever, with no CDN. (Why Chart.js: docs/results.md, "Reports and baselines".)
  */
 let cached: { source: string; version: string } | undefined
 export function chartLibrary(): { source: string; version: string } {

@@ -23,7 +23,7 @@ export function plotData(r: RunResult): Record<string, unknown> {
     events: (r.timeline?.events ?? []).map((e) => ({ t: e.t, type: e.type, name: e.name, count: e.count, seconds: e.seconds ?? 0 })),
     // Fault windows, shaded on the throughput and latency plots.
     faults: (r.faults?.schedule ?? []).map((f) => ({ label: f.label, from: f.startS, to: f.endS })),
-    loadWindow: load.length ? [Math.max(0, load[0]!.t - 1), load[load.length - 1]!.t] : points.length ? [0, points[points.length - 1]!.t] : [0, r.rates.loadSeconds],
+    loadWindow: load.length ? [Math.max(0, load[0].t - 1), load[load.length - 1].t] : points.length ? [0, points[points.length - 1].t] : [0, r.rates.loadSeconds],
   }
 }
 

@@ -34,17 +34,17 @@ export function fitLine(xs: readonly number[], ys: readonly number[]): LineFit |
   let mx = 0
   let my = 0
   for (let i = 0; i < n; i++) {
-    mx += xs[i]!
-    my += ys[i]!
+    mx += xs[i]
+    my += ys[i]
   }
   mx /= n
   my /= n
   let sxx = 0
   let sxy = 0
   for (let i = 0; i < n; i++) {
-    const dx = xs[i]! - mx
+    const dx = xs[i] - mx
     sxx += dx * dx
-    sxy += dx * (ys[i]! - my)
+    sxy += dx * (ys[i] - my)
   }
   if (sxx === 0) return undefined
   const slope = sxy / sxx
@@ -140,7 +140,7 @@ export function driftOf(memory: readonly MemorySample[], points: readonly Timeli
   const mem = memory.filter((m) => m.phase === 'load' && m.t >= warmupSeconds)
   if (mem.length < MIN_DRIFT_SAMPLES) return undefined
   const fromS = warmupSeconds
-  const toS = mem[mem.length - 1]!.t
+  const toS = mem[mem.length - 1].t
   const ts = mem.map((m) => m.t)
   const rss = seriesOf(ts, mem.map((m) => m.rssBytes), 'bytes', fromS, toS)
   const heap = seriesOf(ts, mem.map((m) => m.heapBytes), 'bytes', fromS, toS)

@@ -6,7 +6,7 @@ import { latencyDistribution } from '../report/distribution.js'
 import { writeReports } from '../report/files.js'
 import { RESULT_SCHEMA_VERSION, summaryText, writeResult, type RunResult } from '../report/result.js'
 import type { CountsByKind } from '../report/timeline.js'
-import { initHistograms, mergeEncoded, summarizeEncoded } from '../util/histogram.js'
+import { initHistograms, summarizeEncoded } from '../util/histogram.js'
 import { writeJunit } from '../verify/junit.js'
 import type { RateRecord, RateSample } from '../verify/rates.js'
 import type { RunManifest } from '../verify/types.js'
@@ -32,7 +32,7 @@ export interface CombinedShards {
 export function shardProblems(shards: readonly ShardResult[]): string[] {
   const problems: string[] = []
   if (shards.length === 0) return ['no shard results given']
-  const first = shards[0]!
+  const first = shards[0]
   const n = first.shard.count
   for (const s of shards) {
     const who = `shard ${s.shard.index + 1}/${s.shard.count} of ${s.runId}`
@@ -79,7 +79,7 @@ export function combineShards(shards: readonly ShardResult[]): CombinedShards {
   const problems = shardProblems(shards)
   if (problems.length) throw new ConfigError(problems)
   const sorted = [...shards].sort((a, b) => a.shard.index - b.shard.index)
-  const first = sorted[0]!
+  const first = sorted[0]
   const hist = (k: keyof Histograms): string[] => sorted.flatMap((s) => [...s.histograms[k]])
   const counts = Object.fromEntries(Object.keys(first.counts).map((k) => [k, sorted.reduce((n, s) => n + s.counts[k as keyof RunResult['counts']], 0)])) as unknown as RunResult['counts']
   const badInput = sorted.flatMap((s) => s.manifest.badInput ?? [])
@@ -115,14 +115,6 @@ export function combineShards(shards: readonly ShardResult[]): CombinedShards {
   }
 }
 
-/** Total count of encoded histograms merged exactly (the merge test checks it against the shards' counts). */
-export function mergedCount(encoded: readonly string[]): number {
-  const h = mergeEncoded(encoded)
-  const n = h.totalCount
-  h.destroy()
-  return n
-}
-
 export interface MergeOutcome {
   readonly result: RunResult
   readonly resultFile: string
@@ -139,7 +131,7 @@ export async function mergeShardResults(cfg: RunConfig, refs: readonly string[],
   await initHistograms()
   const shards = refs.map(loadShardResult)
   const c = combineShards(shards)
-  const first = [...shards].sort((a, b) => a.shard.index - b.shard.index)[0]!
+  const first = [...shards].sort((a, b) => a.shard.index - b.shard.index)[0]
   log(`merging ${shards.length} shards of ${c.runId} (database run #${c.dbRunId}): ${c.counts.devices} devices, ${c.counts.published} published`)
   const latency = {
     endToEnd: summarizeEncoded(c.histograms.endToEnd),
@@ -164,7 +156,7 @@ export async function mergeShardResults(cfg: RunConfig, refs: readonly string[],
     dbRunId: c.dbRunId,
     profile: first.profile,
     seed: first.seed,
-    startedAt: shards.map((s) => s.startedAt).sort()[0]!,
+    startedAt: shards.map((s) => s.startedAt).sort()[0],
     finishedAt: new Date().toISOString(),
     verdict,
     config: { ...first.config, shard: undefined, mergedShards: shards.length },

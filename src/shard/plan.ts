@@ -31,7 +31,7 @@ export function parseShard(text: string): { index: number; count: number } | und
 export function shardPlan(fleet: FleetShape, shard: string | undefined): ShardPlan {
   const s = shard === undefined ? { index: 0, count: 1 } : parseShard(shard)
   if (!s || s.count < 1 || s.index < 0 || s.index >= s.count || s.count > fleet.farms) throw new Error(`invalid shard ${shard ?? ''} for ${fleet.farms} farms`)
-  const farms = splitRange(fleet.farms, s.count)[s.index]!
+  const farms = splitRange(fleet.farms, s.count)[s.index]
   const per = devicesPerFarm(fleet)
   return { index: s.index, count: s.count, farms, devices: [farms[0] * per, farms[1] * per] }
 }

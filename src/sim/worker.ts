@@ -11,23 +11,11 @@ import { SimMetrics } from '../metrics/sim-metrics.js'
 import { Backoff, DeviceQueues } from './device-queue.js'
 import { BrokerLink } from './broker-link.js'
 import { uniform } from './random.js'
+import { DeviceConnections } from './connections.js'
 
 /** Random stream of the reconnect jitter (deterministic per seed and worker, like everything else). */
 const JITTER_STREAM = 0x6a17
-import { DeviceConnections } from './connections.js'
 
-/**
- * piscina entry point: publishes one exact shard of the fleet, open loop, then waits for its acks.
- * A device in an offline window publishes nothing; on reconnect (its first reading after the window,
- * or the end of the run) it flushes the buffered readings at once, in seq order, each with its own
- * intended send time in `sent`, so the outage counts in its latency.
- *
- * Devices behave like devices when the broker goes away: QoS 1 with a persistent session (clean
- * session 0, so what was in flight is resent on reconnect), reconnect with exponential backoff and
- * jitter, and while disconnected every reading waits in its device's bounded queue (DeviceQueues:
- * drop-oldest or drop-newest when full, every drop counted and reported), flushed in seq order once
- * the connection is back.
- */
 /**
  * How a simulator thread's devices reach the broker: one multiplexed connection with a persistent
  * session, reconnects and republishing (BrokerLink), or one raw connection per device (as real collars
@@ -76,6 +64,18 @@ const sharedLink = (l: BrokerLink): Link => ({
   end: () => l.end(),
 })
 
+/**
+ * piscina entry point: publishes one exact shard of the fleet, open loop, then waits for its acks.
+ * A device in an offline window publishes nothing; on reconnect (its first reading after the window,
+ * or the end of the run) it flushes the buffered readings at once, in seq order, each with its own
+ * intended send time in `sent`, so the outage counts in its latency.
+ *
+ * Devices behave like devices when the broker goes away: QoS 1 with a persistent session (clean
+ * session 0, so what was in flight is resent on reconnect), reconnect with exponential backoff and
+ * jitter, and while disconnected every reading waits in its device's bounded queue (DeviceQueues:
+ * drop-oldest or drop-newest when full, every drop counted and reported), flushed in seq order once
+ * the connection is back.
+ */
 export default async function publishShard(task: SimTask): Promise<SimResult> {
   await initHistograms()
   const clock = epochClock

@@ -186,7 +186,7 @@ export async function checkBroker(url: string, s: MqttSecurity | undefined, time
       }
       parser.on('packet', (p: mqttPacket.Packet) => {
         if (p.cmd !== 'connack') return
-        const code = (p as mqttPacket.IConnackPacket).returnCode ?? (p as mqttPacket.IConnackPacket).reasonCode ?? 0
+        const code = p.returnCode ?? p.reasonCode ?? 0
         done(code === 0 ? undefined : new Error(connackReason(code)))
       })
       socket.on('data', (chunk: Buffer) => parser.parse(chunk))
@@ -202,7 +202,7 @@ export async function checkBroker(url: string, s: MqttSecurity | undefined, time
 export function brokerError(where: string, err: unknown, tls: boolean): InfraError {
   const code = (err as NodeJS.ErrnoException).code
   const message = errorMessage(err)
-  if (code && TLS_HINTS[code]) return new InfraError(`TLS to the broker at ${where} failed: ${message}`, TLS_HINTS[code]!, { cause: err })
+  if (code && TLS_HINTS[code]) return new InfraError(`TLS to the broker at ${where} failed: ${message}`, TLS_HINTS[code], { cause: err })
   if (isAuthRefusal(message)) {
     return new InfraError(`the broker at ${where} refused the credentials: ${message}`, 'check --mqtt-username and the password (IOTBENCH_MQTT_PASSWORD, --mqtt-password or user:password@ in --mqtt-url)', { cause: err })
   }

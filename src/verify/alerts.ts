@@ -73,7 +73,7 @@ export function raisesOf(rule: AlertRule, device: Device, oracle: Oracle, from: 
     let raise = false
     let clear = false
     let held = false
-    if ((rule.when ?? []).every((c) => compare(v[c.field]!, c.op, c.value))) {
+    if ((rule.when ?? []).every((c) => compare(v[c.field], c.op, c.value))) {
       if (rule.type === 'threshold') {
         const x = v[rule.field] as number
         held = compare(x, rule.op, rule.value)
@@ -81,7 +81,7 @@ export function raisesOf(rule: AlertRule, device: Device, oracle: Oracle, from: 
         raise = !active && count >= rule.forReadings
         clear = active && !raise && compare(x, rule.clear.op, rule.clear.value)
       } else if (rule.type === 'stuck') {
-        const x = v[rule.field]!
+        const x = v[rule.field]
         held = x === last
         count = held ? count + 1 : 1
         last = x
@@ -222,8 +222,8 @@ export class AlertChecker {
         const key = `${device.id}\u0000${named.name}`
         seen.add(key)
         const list = (byDeviceRule.get(key) ?? []).sort((a, b) => a.seq - b.seq || a.id - b.id)
-        if (named.rule.anomaly === null) this.checkCondition(device, named, list, expect[named.name]!)
-        else this.checkEpisodes(device, named, list, expect[named.name]!)
+        if (named.rule.anomaly === null) this.checkCondition(device, named, list, expect[named.name])
+        else this.checkEpisodes(device, named, list, expect[named.name])
       }
     }
     for (const [key, list] of byDeviceRule) {
@@ -249,7 +249,7 @@ export class AlertChecker {
     const hits = new Map<Episode, StoredAlert[]>()
     for (const a of alerts) {
       this.add(c, 'raised')
-      while (k < episodes.length && episodes[k]!.end <= a.seq) k++
+      while (k < episodes.length && episodes[k].end <= a.seq) k++
       const e = episodes[k]
       if (e && e.from <= a.seq && a.seq < e.end) {
         this.add(c, 'mapped')
@@ -302,8 +302,8 @@ export class AlertChecker {
     for (const s of expected) {
       this.add(c, 'episodes')
       this.add(c, 'detectable')
-      while (j < alerts.length && alerts[j]!.seq < s) {
-        this.spuriousCondition(c, device, named, alerts[j]!)
+      while (j < alerts.length && alerts[j].seq < s) {
+        this.spuriousCondition(c, device, named, alerts[j])
         j++
       }
       const a = alerts[j]
@@ -318,7 +318,7 @@ export class AlertChecker {
         this.sample(this.report.missed, { device: device.id, rule: named.name, seq: s, detail: 'the oracle met the rule here, no alert' })
       }
     }
-    for (; j < alerts.length; j++) this.spuriousCondition(c, device, named, alerts[j]!)
+    for (; j < alerts.length; j++) this.spuriousCondition(c, device, named, alerts[j])
   }
 
   private spuriousCondition(c: RuleCounts, device: Device, named: NamedRule, a: StoredAlert): void {
@@ -331,6 +331,6 @@ export class AlertChecker {
 /** Exact percentiles of a small list (alerts are few): nearest rank. */
 export function percentiles(xs: readonly number[]): { count: number; p50: number; p90: number; p99: number; max: number } {
   const s = [...xs].sort((a, b) => a - b)
-  const at = (p: number): number => (s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : 0)
-  return { count: s.length, p50: at(50), p90: at(90), p99: at(99), max: s.length ? s[s.length - 1]! : 0 }
+  const at = (p: number): number => (s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : 0)
+  return { count: s.length, p50: at(50), p90: at(90), p99: at(99), max: s.length ? s[s.length - 1] : 0 }
 }

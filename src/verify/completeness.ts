@@ -113,8 +113,8 @@ export class SetChecker {
     if (expected.ts !== row.ts) return `ts ${row.ts} ≠ expected ${expected.ts}`
     const fields = KINDS[device.kind].fields
     for (let i = 0; i < fields.length; i++) {
-      const want = expected.values[fields[i]!.name]
-      if (row.values[i] !== want) return `${fields[i]!.name} ${String(row.values[i])} ≠ expected ${String(want)}`
+      const want = expected.values[fields[i].name]
+      if (row.values[i] !== want) return `${fields[i].name} ${String(row.values[i])} ≠ expected ${String(want)}`
     }
     return undefined
   }
@@ -123,7 +123,7 @@ export class SetChecker {
   private openDevice(device: Device): void {
     if (this.current) this.missingUpTo(this.current, this.manifest.perDevice)
     while (this.next < this.devices.length && this.devices[this.next] !== device) {
-      const skipped = this.devices[this.next]!
+      const skipped = this.devices[this.next]
       this.expectSeq = 0
       this.missingUpTo(skipped, this.manifest.perDevice)
       this.next++
@@ -152,7 +152,7 @@ export class SetChecker {
     if (this.current) this.missingUpTo(this.current, this.manifest.perDevice)
     while (this.next < this.devices.length) {
       this.expectSeq = 0
-      this.missingUpTo(this.devices[this.next]!, this.manifest.perDevice)
+      this.missingUpTo(this.devices[this.next], this.manifest.perDevice)
       this.next++
     }
     this.current = undefined

@@ -108,14 +108,14 @@ export class BucketAccumulator {
     if (!a) this.acc.set(t, (a = { n: 0, sum: new Array(k).fill(0), nn: new Array(k).fill(0), max: new Array(k).fill(-Infinity), min: new Array(k).fill(Infinity) }))
     a.n++
     for (let i = 0; i < k; i++) {
-      const c = this.spec.columns[i]!
+      const c = this.spec.columns[i]
       if (c.fn === 'count') continue
       const v = numeric(r.values[c.field!])
       if (v === null) continue
-      a.nn[i]!++
-      a.sum[i]! += v
-      if (v > a.max[i]!) a.max[i] = v
-      if (v < a.min[i]!) a.min[i] = v
+      a.nn[i]++
+      a.sum[i] += v
+      if (v > a.max[i]) a.max[i] = v
+      if (v < a.min[i]) a.min[i] = v
     }
   }
 
@@ -127,7 +127,7 @@ export class BucketAccumulator {
         values: this.spec.columns.map((c, i) => {
           if (c.fn === 'count') return a.n
           if (a.nn[i] === 0) return null
-          return c.fn === 'avg' ? a.sum[i]! / a.nn[i]! : c.fn === 'sum' ? a.sum[i]! : c.fn === 'max' ? a.max[i]! : a.min[i]!
+          return c.fn === 'avg' ? a.sum[i] / a.nn[i] : c.fn === 'sum' ? a.sum[i] : c.fn === 'max' ? a.max[i] : a.min[i]
         }),
       })
     }
@@ -172,11 +172,11 @@ export function compareBuckets(
       if (!skip(f.t)) out.push({ ...base, bucket: at(f.t), column: '*', expected: 'no bucket', found: f.values[0] ?? null })
       j++
     } else {
-      if (!skip(e!.t)) {
+      if (!skip(e.t)) {
         spec.columns.forEach((c, k) => {
-          const a = e!.values[k] ?? null
-          const b = f!.values[k] ?? null
-          if (!sameValue(a, b, exactFn(c.fn))) out.push({ ...base, bucket: at(e!.t), column: c.column, expected: a, found: b })
+          const a = e.values[k] ?? null
+          const b = f.values[k] ?? null
+          if (!sameValue(a, b, exactFn(c.fn))) out.push({ ...base, bucket: at(e.t), column: c.column, expected: a, found: b })
         })
       }
       i++

@@ -105,7 +105,7 @@ export function fillPanelSql(sql: string, c: PanelContext): string {
 /** The tables of the dashboards' schema a (filled) query reads. */
 export const tablesRead = (filledSql: string, schemaSql: string): string[] => {
   const esc = schemaSql.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-  return [...new Set([...filledSql.matchAll(new RegExp(`${esc}\\.(\\w+)`, 'g'))].map((m) => m[1]!))]
+  return [...new Set([...filledSql.matchAll(new RegExp(`${esc}\\.(\\w+)`, 'g'))].map((m) => m[1]))]
 }
 
 /** A result row, normalised: key columns (time, text) and numeric columns (numbers, numeric and bigint text). */
@@ -161,11 +161,11 @@ export function comparePanelRows(found: ReadonlyArray<Record<string, unknown>>, 
       note({ row: b.key, expected: 'no row', found: show(b.nums) })
       j++
     } else {
-      const same = a!.nums.length === b!.nums.length && a!.nums.every((x, k) => {
-        const y = b!.nums[k] ?? null
+      const same = a.nums.length === b.nums.length && a.nums.every((x, k) => {
+        const y = b.nums[k] ?? null
         return x === null || y === null ? x === y : Math.abs(x - y) <= REL_TOLERANCE * Math.max(1, Math.abs(x), Math.abs(y))
       })
-      if (!same) note({ row: a!.key, expected: show(a!.nums), found: show(b!.nums) })
+      if (!same) note({ row: a.key, expected: show(a.nums), found: show(b.nums) })
       i++
       j++
     }

@@ -85,8 +85,8 @@ export function hashFloat8Extended(v: number, seedHi: number, seedLo: number): v
     B = (B + 0x7ff80000) | 0
   } else {
     f64[0] = v
-    B = (B + u32[1]!) | 0
-    A = (A + u32[0]!) | 0
+    B = (B + u32[1]) | 0
+    A = (A + u32[0]) | 0
   }
   final()
   H.hi = B
@@ -125,15 +125,15 @@ export class DeviceDigest {
   add(seq: number, tsMs: number, values: ArrayLike<number | boolean | null | undefined>): void {
     this.rows++
     hashInt4Extended(seq, SEED_HI, SEED_LO)
-    hashFloat8Extended((tsMs * 1000) / 1e6, H.hi ^ KEY_HI[0]!, H.lo ^ KEY_LO[0]!)
+    hashFloat8Extended((tsMs * 1000) / 1e6, H.hi ^ KEY_HI[0], H.lo ^ KEY_LO[0])
     for (let i = 0; i < this.types.length; i++) {
       const v = values[i]
       if (v === null || v === undefined) {
         this.exact = false
         return
       }
-      const sh = H.hi ^ KEY_HI[i + 1]!
-      const sl = H.lo ^ KEY_LO[i + 1]!
+      const sh = H.hi ^ KEY_HI[i + 1]
+      const sl = H.lo ^ KEY_LO[i + 1]
       if (this.types[i] === 'float8') hashFloat8Extended(v as number, sh, sl)
       else hashInt4Extended(typeof v === 'boolean' ? (v ? 1 : 0) : v, sh, sl)
     }
@@ -156,7 +156,7 @@ export class DeviceDigest {
 
 /** The SQL of one row's hash: the chain above, column by column. */
 function rowHashSql(kind: Kind): string {
-  const key = (i: number): string => `${BigInt.asIntN(64, KEYS[i]!)}`
+  const key = (i: number): string => `${BigInt.asIntN(64, KEYS[i])}`
   let h = `hashint4extended(seq, ${BigInt.asIntN(64, SEED)})`
   // tstzrange_subdiff(ts, epoch) = (µs since 1970) / 10⁶ as a float8, as date_part('epoch', ts) gives it,
   // without parsing the field name on every row (which made the timestamp cost more than all the values).

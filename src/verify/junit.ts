@@ -3,6 +3,8 @@ import { join } from 'node:path'
 import type { PropertyResult } from './types.js'
 
 const esc = (s: string): string =>
+  // XML 1.0 forbids these control characters even escaped: they are dropped on purpose.
+  // eslint-disable-next-line no-control-regex
   s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 
 /**

@@ -45,7 +45,7 @@ try {
     for (let seq = 0; seq < task.spec.perDevice; seq++) {
       const r = oracle.expected(device, seq)
       readings[seq] = r
-      for (let f = 0; f < names.length; f++) values[f] = r.values[names[f]!]
+      for (let f = 0; f < names.length; f++) values[f] = r.values[names[f]]
       digest.add(seq, r.ts, values)
       if ((seq & 1023) === 1023) await breathe()
     }

@@ -29,14 +29,14 @@ export async function whereIs(client: pg.Client): Promise<{ url: string; schema:
 /** Contiguous ranges of a kind's device ids (code-point order) with about the same number of devices each. */
 export function shares(ids: readonly string[], parts: number): DeviceRange[] {
   const sorted = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-  const cuts = Array.from({ length: parts - 1 }, (_, i) => sorted[Math.floor(((i + 1) * sorted.length) / parts)]!)
-  return Array.from({ length: parts }, (_, i) => ({ ...(i > 0 && { lo: cuts[i - 1]! }), ...(i < parts - 1 && { hi: cuts[i]! }) }))
+  const cuts = Array.from({ length: parts - 1 }, (_, i) => sorted[Math.floor(((i + 1) * sorted.length) / parts)])
+  return Array.from({ length: parts }, (_, i) => ({ ...(i > 0 && { lo: cuts[i - 1] }), ...(i < parts - 1 && { hi: cuts[i] }) }))
 }
 
 export function mergeReports(reports: readonly KindReport[]): KindReport {
   const [first, ...rest] = reports
-  const set: SetReport = { counts: { ...first!.set.counts }, lost: [...first!.set.lost], duplicated: [...first!.set.duplicated], unexpected: [...first!.set.unexpected], corrupted: [...first!.set.corrupted], lostByDevice: [...first!.set.lostByDevice] }
-  const order: OrderReport = { ...first!.order, samples: [...first!.order.samples] }
+  const set: SetReport = { counts: { ...first.set.counts }, lost: [...first.set.lost], duplicated: [...first.set.duplicated], unexpected: [...first.set.unexpected], corrupted: [...first.set.corrupted], lostByDevice: [...first.set.lostByDevice] }
+  const order: OrderReport = { ...first.order, samples: [...first.order.samples] }
   for (const r of rest) {
     for (const k of Object.keys(set.counts) as Array<keyof SetReport['counts']>) set.counts[k] += r.set.counts[k]
     for (const k of ['lost', 'duplicated', 'unexpected', 'corrupted'] as const) set[k].push(...r.set[k].slice(0, SAMPLES - set[k].length))

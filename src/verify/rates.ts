@@ -57,7 +57,7 @@ export function checkRates(r: RateRecord, scheduleLag: LatencySummary, tolerance
   const ingestRatio = r.offered > 0 ? ingestedInTime / r.offered : 1
   const ingestRate = ingestedInTime / Math.max(1e-9, ingestSeconds)
   const timeline = s.map((x, i) => {
-    const p = i > 0 ? s[i - 1]! : { t: 0, sent: 0, ingested: 0 }
+    const p = i > 0 ? s[i - 1] : { t: 0, sent: 0, ingested: 0 }
     const dt = Math.max(1e-9, x.t - p.t)
     const offered = offeredBy(r.rate, Math.min(x.t, r.plannedSeconds), r.spikes) - offeredBy(r.rate, Math.min(p.t, r.plannedSeconds), r.spikes)
     return { t: Math.round(x.t * 10) / 10, offeredPerS: Math.round(offered / dt), sentPerS: Math.round((x.sent - p.sent) / dt), ingestedPerS: Math.round((x.ingested - p.ingested) / dt) }

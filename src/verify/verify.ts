@@ -66,7 +66,7 @@ export async function checkKind(client: pg.Client, runId: number, manifest: RunM
   for await (const rows of copyRowBatches(client, byDeviceSeq)) {
     for (const r of rows) {
       const values: (FieldValue | null)[] = new Array(spec.fields.length)
-      for (let i = 0; i < spec.fields.length; i++) values[i] = parseValue(spec.fields[i]!.type, r[3 + i] ?? null)
+      for (let i = 0; i < spec.fields.length; i++) values[i] = parseValue(spec.fields[i].type, r[3 + i] ?? null)
       set.add({ device: r[0]!, seq: Number(r[1]), ts: Number(r[2]), values })
     }
   }
@@ -229,7 +229,7 @@ function setProperties({ perKind, method }: Awaited<ReturnType<typeof checkSets>
     name: 'ordering',
     pass: outOfOrder === 0,
     summary: outOfOrder === 0 ? 'every device’s readings were received in seq order' : `${outOfOrder} readings received out of order, worst displacement ${worst} seqs${firstNamed([['', reordered]])}`,
-    evidence: { outOfOrder, worstDisplacement: worst, samples: reordered, byKind: Object.fromEntries(KIND_NAMES.map((k, i) => [k, { outOfOrder: orders[i]!.outOfOrder, worstDisplacement: orders[i]!.worstDisplacement }])) },
+    evidence: { outOfOrder, worstDisplacement: worst, samples: reordered, byKind: Object.fromEntries(KIND_NAMES.map((k, i) => [k, { outOfOrder: orders[i].outOfOrder, worstDisplacement: orders[i].worstDisplacement }])) },
   }
   return [p1, p2, p3]
 }
