@@ -136,9 +136,9 @@ const count = (v: unknown): number => (Number.isFinite(Number(v)) ? Number(v) : 
 
 /** One row of the jobs query below as a JobRecord: pure, so a test feeds it what a server returns. */
 export function jobRecordOf(x: Record<string, unknown>): JobRecord {
-  let config: Record<string, unknown> = {}
+  let config: Record<string, unknown>
   try {
-    config = x.config ? (JSON.parse(String(x.config)) as Record<string, unknown>) : {}
+    config = typeof x.config === 'string' ? (JSON.parse(x.config) as Record<string, unknown>) : {}
   } catch {
     config = {}
   }

@@ -130,7 +130,7 @@ export const failedCheck = (id: PropertyId, name: string, err: unknown): Propert
  * A problem with what the user gave (the run's inputs changed: exit 4) or with reaching the services (exit 5)
  * is the whole verdict's answer, not one property's.
  */
-const aboutTheSetup = (err: unknown): boolean => err instanceof ConfigError || err instanceof InfraError
+const aboutTheSetup = (err: unknown): err is ConfigError | InfraError => err instanceof ConfigError || err instanceof InfraError
 
 /** Runs one property's check; an error inside it (from any value a server returns, say) becomes that property's FAIL. */
 export async function guarded(id: PropertyId, name: string, check: () => PropertyResult | Promise<PropertyResult>): Promise<PropertyResult> {
