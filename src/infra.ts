@@ -23,8 +23,9 @@ const noop = async (): Promise<void> => undefined
 export async function openDatabase(cfg: Pick<RunConfig, 'databaseUrl' | 'embeddedDir' | 'embeddedPgPort'> & { readonly databaseCa?: string | undefined }, log: (line: string) => void): Promise<Service> {
   // Every connection of the run (main, ingest workers, verifier threads) uses this one URL, TLS settings included.
   if (cfg.databaseUrl) return { url: databaseUrlOf(cfg)!, description: redactUrl(cfg.databaseUrl), stop: noop }
-  log(`starting the embedded PostgreSQL (data folder ${cfg.embeddedDir}, port ${cfg.embeddedPgPort})`)
+  log(`starting the embedded PostgreSQL (data folder ${cfg.embeddedDir}, port ${cfg.embeddedPgPort} when free)`)
   const db = await startEmbeddedDatabase(cfg.embeddedDir, cfg.embeddedPgPort, log)
+  log(`embedded PostgreSQL ready on 127.0.0.1:${db.port} (data folder ${db.dataDir})`)
   return { url: db.url, description: `embedded PostgreSQL (${db.dataDir})`, stop: () => db.stop(), restart: (downMs) => db.restart(downMs) }
 }
 
