@@ -145,6 +145,8 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     alertRules: alertRulesOf(cfg.models),
     live: live !== undefined,
   }))
+  // Persistent sessions (ingest; simulators at QoS 1; the Kafka bridge) are removed from the broker when the run ends, however it ends.
+  for (const id of [...ingestData.map((d) => d.clientId), ...(cfg.qos > 0 ? Array.from({ length: cfg.simWorkers }, (_, w) => `${clientBase}-sim-${w}`) : []), `iotbench-${runId}-bridge`]) broker.sessions.add(id)
   metrics.setRunInfo(runId, cfg.profile, broker.description, storage)
   metrics.declareAlertRules([...new Set(Object.values(ingestData[0]?.alertRules ?? {}).flatMap((rules) => rules.map((r) => r.name)))])
   const onLive = live && ((m: { readings: Parameters<LiveRun['publish']>[0]; alerts: Parameters<LiveRun['publish']>[1] }): void => live.publish(m.readings, m.alerts))
