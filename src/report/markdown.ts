@@ -1,4 +1,4 @@
-import type { RunResult } from './result.js'
+import { verdictLabel, type RunResult } from './result.js'
 import { driftMarkdown } from './soak.js'
 import type { TimelinePoint } from './timeline.js'
 import { faultsMarkdown } from '../faults/report.js'
@@ -23,9 +23,10 @@ export function ratesOf(points: readonly TimelinePoint[], field: 'offered' | 'se
 /** bench-results/<run>/report.md: the verdict and its numbers, readable in a terminal or a pull request. */
 export function renderMarkdown(r: RunResult): string {
   const L: string[] = []
-  L.push(`# iotbench ${r.runId} — ${r.verdict === 'pass' ? 'PASS' : 'FAIL'}`)
+  L.push(`# iotbench ${r.runId} — ${verdictLabel(r.verdict)}`)
   L.push('')
   L.push(`Profile \`${r.profile}\`, seed ${r.seed}, ${r.startedAt} → ${r.finishedAt}.`)
+  if (r.interrupted) L.push(`**Interrupted.** ${r.interrupted}.`)
   L.push(`Broker: ${r.environment.broker} (MQTT ${r.environment.mqttVersion === 5 ? '5' : '3.1.1'}). Database: ${r.environment.database} [${r.environment.storage}, ${r.environment.serverVersion}]. Node ${r.environment.node}, ${r.environment.cpus} CPUs, ${r.environment.platform}.`)
   L.push('')
   L.push('## Properties')

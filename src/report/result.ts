@@ -8,6 +8,11 @@ import type { CountsByKind, LatencyDistribution, RunTimeline } from './timeline.
 import type { FaultReport } from '../faults/analysis.js'
 import type { DeviceReport } from '../faults/run-faults.js'
 
+export type Verdict = 'pass' | 'fail' | 'interrupted'
+
+/** The verdict as the summary's first line, the reports and the JUnit suite name it. */
+export const verdictLabel = (v: Verdict): string => ({ pass: 'PASS', fail: 'FAIL', interrupted: 'INTERRUPTED' })[v]
+
 /** bench-results/<run>/result.json. Bump RESULT_SCHEMA_VERSION on any incompatible change. */
 export const RESULT_SCHEMA_VERSION = 1
 
@@ -19,7 +24,10 @@ export interface RunResult {
   readonly seed: number
   readonly startedAt: string
   readonly finishedAt: string
-  readonly verdict: 'pass' | 'fail'
+  /** `interrupted`: SIGINT/SIGTERM stopped the load; the properties judge the shortened run (see `interrupted`). */
+  readonly verdict: Verdict
+  /** Why and where the load stopped, when the verdict is `interrupted`. */
+  readonly interrupted?: string
   readonly config: Readonly<Record<string, unknown>>
   readonly environment: {
     readonly node: string
@@ -76,10 +84,11 @@ export function writeResult(dir: string, result: RunResult): string {
 /** The one-screen summary printed at the end of a run or a verify. */
 type SummaryEnvironment = Pick<RunResult['environment'], 'broker' | 'database' | 'storage'> & Partial<Pick<RunResult['environment'], 'mqttVersion'>>
 export function summaryText(
-  r: Pick<RunResult, 'runId' | 'profile' | 'verdict' | 'properties'> & { environment: SummaryEnvironment } & Partial<Pick<RunResult, 'counts' | 'rates' | 'latency'>>,
+  r: Pick<RunResult, 'runId' | 'profile' | 'verdict' | 'properties'> & { environment: SummaryEnvironment } & Partial<Pick<RunResult, 'counts' | 'rates' | 'latency' | 'interrupted'>>,
 ): string {
   const lines: string[] = []
-  lines.push(`iotbench ${r.runId} — profile ${r.profile} — ${r.verdict === 'pass' ? 'PASS' : 'FAIL'}`)
+  lines.push(`iotbench ${r.runId} — profile ${r.profile} — ${verdictLabel(r.verdict)}`)
+  if (r.interrupted) lines.push(`  interrupted: ${r.interrupted}`)
   const mqtt = r.environment.mqttVersion === undefined ? '' : ` (MQTT ${r.environment.mqttVersion === 5 ? '5' : '3.1.1'})`
   lines.push(`  broker ${r.environment.broker}${mqtt}, database ${r.environment.database} [${r.environment.storage}]`)
   if (r.counts && r.rates) {

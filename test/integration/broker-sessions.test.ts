@@ -6,19 +6,9 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import mqtt from 'mqtt'
+import { runClientIds, sessionPresent } from '../support/sessions.js'
 import { readResult, runCli, runIdFrom, SHORT_RUN, tempResultsDir } from '../support/cli.js'
 import { requireService, uniqueName } from '../support/services.js'
-
-/** Whether the broker holds a session for `clientId`; the probe's own session is removed again. */
-export async function sessionPresent(url: string, clientId: string): Promise<boolean> {
-  const probe = await mqtt.connectAsync(url, { clientId, clean: false, protocolVersion: 4, reconnectPeriod: 0 })
-  // mqtt.js keeps the CONNACK on the client once connected.
-  const present = (probe as unknown as { connackPacket?: { sessionPresent?: boolean } }).connackPacket?.sessionPresent === true
-  await probe.endAsync()
-  const wipe = await mqtt.connectAsync(url, { clientId, clean: true, protocolVersion: 4, reconnectPeriod: 0 })
-  await wipe.endAsync()
-  return present
-}
 
 describe('a run leaves no MQTT session behind', () => {
   test('the probe sees a session that was left', async (t) => {
@@ -41,11 +31,6 @@ describe('a run leaves no MQTT session behind', () => {
     assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`)
     const result = readResult(results, runIdFrom(r.stdout))
     assert.equal(result.environment.mqttVersion, 4)
-    const base = `iotbench-${result.runId}`
-    const ids = [
-      ...Array.from({ length: result.config.ingestWorkers as number }, (_, w) => `${base}-ingest-${w}`),
-      ...Array.from({ length: result.config.simWorkers as number }, (_, w) => `${base}-sim-${w}`),
-    ]
-    for (const id of ids) assert.equal(await sessionPresent(url, id), false, `${id} left a session`)
+    for (const id of runClientIds(result)) assert.equal(await sessionPresent(url, id), false, `${id} left a session`)
   })
 })
