@@ -36,8 +36,8 @@ function addOptions(cmd: Command, keys: readonly OptionKey[]): void {
     if (!keys.includes(spec.key)) continue
     const placeholder = spec.type === 'enum' ? spec.values.join('|') : spec.type === 'url' ? 'url' : spec.type === 'string' ? 'value' : 'n'
     const def = DEFAULTS[spec.key]
-    const help = `${spec.help}${def !== undefined && def !== '' ? ` (default ${String(def)})` : ''}`
-    const opt = new Option(`--${spec.flag} <${placeholder}>`, help)
+    const help = `${spec.help}${def !== undefined && def !== '' && def !== false ? ` (default ${String(def)})` : ''}`
+    const opt = new Option(spec.type === 'boolean' ? `--${spec.flag}` : `--${spec.flag} <${placeholder}>`, help)
     if (spec.hidden) opt.hideHelp()
     cmd.addOption(opt)
   }
@@ -109,7 +109,7 @@ ${EXIT_HELP}`)
     try {
       const outcome = await runBench(cfg, log, interrupt)
       process.stdout.write(`${outcome.summary}\n  result: ${outcome.resultFile}\n`)
-      setExit(outcome.pending ? Exit.Ok : exitCodeOf(outcome.result))
+      setExit(outcome.pending ? Exit.Ok : exitCodeOf(outcome.result, cfg.strictTiming))
     } catch (err) {
       // Threads terminated by a hard stop fail the run under it: the hard stop ends the process.
       if (interrupt.hardStopping) await new Promise(() => undefined)

@@ -42,6 +42,8 @@ import { finishShard } from './shard/agent.js'
 import { stageTimes } from './max/stages.js'
 import { shardBarrier } from './shard/barrier.js'
 import type { Interrupt } from './interrupt.js'
+import { HostSampler, hostLine, systemProbes } from './metrics/host.js'
+import { timingOnSaturatedHost } from './verify/timing.js'
 import { cutAt, shortenRun } from './run-interrupt.js'
 
 /** A verified run, or (`pending`) one agent's share of a sharded run, verified later by `iotbench merge`. */
@@ -185,12 +187,15 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   const runStart = clock()
   let simProgress = { sent: 0, acked: 0 }
   let phase = 'load'
+  // The host during the run: a timing failure on a saturated machine is told apart from a pipeline's (src/verify/timing.ts).
+  const host = new HostSampler(systemProbes(() => 1000 * Math.max(0, ...metrics.hub.gaugeValues('loopLag').map((g) => g.value))))
   const memory = new MemorySampler(() => process.memoryUsage.rss(), () => metrics.hub.gaugeValues('heapUsed').reduce((n, g) => n + g.value, 0))
   const snapshot = (): void => {
     const t = ingest.totals()
     // The live p99 comes from the threads' last-second histograms merged exactly (never a max or mean of p99s).
     const point = metrics.tick((clock() - runStart) / 1000)
     memory.sample(point.t, point.phase)
+    host.sample()
     progress.update({ elapsedS: (clock() - runStart) / 1000, offeredPerS: cfg.rate, sent: simProgress.sent, acked: simProgress.acked, ingested: t.committedRows, deadLetters: t.deadLetters, p99Ms: point.p99Ms, phase })
   }
   metrics.setPhase('load')
@@ -294,9 +299,11 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   const { timeline, properties: withFaultEvidence } = withFaults(metrics.results(cfg.load).timeline, verified, faultReport)
   const properties = [...withFaultEvidence, ...soak.properties]
   const verdict = shortened ? 'interrupted' : properties.every((p) => p.pass) ? 'pass' : 'fail'
+  const hostLoad = host.summary()
+  const saturated = timingOnSaturatedHost(properties, hostLoad)
   metrics.setProperties(properties)
   metrics.setPhase('done')
-  await admin.query('UPDATE runs SET verdict = $2 WHERE id = $1', [dbRunId, JSON.stringify({ verdict, properties })])
+  await admin.query('UPDATE runs SET verdict = $2 WHERE id = $1', [dbRunId, JSON.stringify({ verdict, properties, ...(saturated && { timingOnSaturatedHost: saturated.summary }) })])
 
   const totals = ingest.totals()
   const deadLetterReasons: Record<string, number> = {}
@@ -311,6 +318,8 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     finishedAt: new Date().toISOString(),
     verdict,
     ...(shortened && { interrupted: shortened.note }),
+    ...(saturated && { timingOnSaturatedHost: saturated.summary }),
+    host: hostLoad,
     config: { ...publicConfig(cfg), simStartMs, perDevice },
     environment: {
       node: process.version,
@@ -350,6 +359,6 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   }
   const resultFile = writeResult(join(cfg.resultsDir, runId), result)
   writeReports(join(cfg.resultsDir, runId), result)
-  writeJunit(join(cfg.resultsDir, runId), runId, cfg.profile, properties, Math.round((Date.now() - startedAt.getTime()) / 1000), { ...(shortened && { interrupted: shortened.note }) })
+  writeJunit(join(cfg.resultsDir, runId), runId, cfg.profile, properties, Math.round((Date.now() - startedAt.getTime()) / 1000), { ...(shortened && { interrupted: shortened.note }), ...(saturated && { saturated: { ids: saturated.ids, summary: `${saturated.summary}. Host: ${hostLine(hostLoad, latency.scheduleLag.p99Ms)}` } }) })
   return { result, resultFile, summary: [summaryText(result), ...faultSummaryLines(result)].join('\n') }
 }

@@ -1,6 +1,7 @@
 import { chartLibrary } from './chart-library.js'
 import { ratesOf } from './markdown.js'
 import { verdictLabel, type RunResult } from './result.js'
+import { hostLine } from '../metrics/host.js'
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 /** JSON safe inside <script>: no "</script", no HTML comment openers, no line separators. */
@@ -120,6 +121,8 @@ tr.fail td { background: #ffebe9; } .note, .nodata { color: #666; margin: 2px 0 
 <body>
 <h1>iotbench ${esc(r.runId)} — <span class="${r.verdict}">${verdictLabel(r.verdict)}</span></h1>
 ${r.interrupted ? `<p><strong>Interrupted.</strong> ${esc(r.interrupted)}.</p>
+` : ''}${r.timingOnSaturatedHost ? `<p><strong>Timing only, on a saturated host.</strong> ${esc(r.timingOnSaturatedHost)}.</p>
+` : ''}${r.host ? `<p>Host: ${esc(hostLine(r.host, r.latency.scheduleLag.p99Ms))}.</p>
 ` : ''}<p>Profile <code>${esc(r.profile)}</code>, seed ${r.seed}, ${esc(r.startedAt)} → ${esc(r.finishedAt)}.<br>
 Broker ${esc(r.environment.broker)}; database ${esc(r.environment.database)} [${esc(r.environment.storage)}].<br>
 ${r.counts.devices} devices × ${r.counts.perDevice} readings: offered ${r.counts.offered}, published ${r.counts.published}, acked ${r.counts.acked}, ingested ${r.counts.ingested}, dead letters ${r.counts.deadLetters}.

@@ -1,4 +1,5 @@
 import { verdictLabel, type RunResult } from './result.js'
+import { hostLine } from '../metrics/host.js'
 import { driftMarkdown } from './soak.js'
 import type { TimelinePoint } from './timeline.js'
 import { faultsMarkdown } from '../faults/report.js'
@@ -27,6 +28,8 @@ export function renderMarkdown(r: RunResult): string {
   L.push('')
   L.push(`Profile \`${r.profile}\`, seed ${r.seed}, ${r.startedAt} → ${r.finishedAt}.`)
   if (r.interrupted) L.push(`**Interrupted.** ${r.interrupted}.`)
+  if (r.timingOnSaturatedHost) L.push(`**Timing only, on a saturated host.** ${r.timingOnSaturatedHost}.`)
+  if (r.host) L.push(`Host: ${hostLine(r.host, r.latency.scheduleLag.p99Ms)}.`)
   L.push(`Broker: ${r.environment.broker} (MQTT ${r.environment.mqttVersion === 5 ? '5' : '3.1.1'}). Database: ${r.environment.database} [${r.environment.storage}, ${r.environment.serverVersion}]. Node ${r.environment.node}, ${r.environment.cpus} CPUs, ${r.environment.platform}.`)
   L.push('')
   L.push('## Properties')
