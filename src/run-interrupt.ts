@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import type { Interrupt } from './interrupt.js'
+import { isSharded, type ShardPlan } from './shard/plan.js'
 import { offeredBy, type Schedule } from './sim/schedule.js'
 import type { PendingDigests } from './verify/oracle-digests.js'
 
@@ -36,4 +37,13 @@ export async function shortenRun(admin: pg.Client, dbRunId: number, interrupt: I
   const note = `${interrupt.reason}: the load stopped after ${cut} of ${planned} readings per device; properties judged on what was offered until then`
   log(note)
   return { perDevice: cut, note }
+}
+
+/**
+ * How the simulators hear of an interrupt. A shard agent (--shard) publishes its whole share: the
+ * merge judges every agent on the same readings per device, so only a second Ctrl-C stops it.
+ */
+export function stopOf(interrupt: Interrupt | undefined, plan: ShardPlan, perDevice: () => number) {
+  if (!interrupt || isSharded(plan)) return undefined
+  return { signal: interrupt.signal, perDevice, onHardStop: (fn: () => Promise<void>) => interrupt.onHardStop(fn) }
 }

@@ -44,7 +44,7 @@ import { shardBarrier } from './shard/barrier.js'
 import type { Interrupt } from './interrupt.js'
 import { HostSampler, hostLine, systemProbes } from './metrics/host.js'
 import { timingOnSaturatedHost } from './verify/timing.js'
-import { cutAt, shortenRun } from './run-interrupt.js'
+import { cutAt, shortenRun, stopOf } from './run-interrupt.js'
 
 /** A verified run, or (`pending`) one agent's share of a sharded run, verified later by `iotbench merge`. */
 export type RunOutcome =
@@ -111,7 +111,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   // --shard i/n: this agent publishes and ingests an exact share of the farms (src/shard/plan.ts).
   const plan = shardPlan(fleet, cfg.shard)
   const startAtMs = cfg.startAt === undefined ? undefined : parseStartAt(cfg.startAt)
-  let perDevice = readingsPerDevice(cfg.rate, cfg.durationSeconds, devices, cfg.load?.spikes) // lowered by an interrupt
+  const perDevice = readingsPerDevice(cfg.rate, cfg.durationSeconds, devices, cfg.load?.spikes)
   // Sensor time starts at midnight UTC of the run's day: recent enough for retention policies, and
   // stored with the run, so the oracle regenerates the same readings later.
   const simStartMs = Math.floor((startAtMs ?? startedAt.getTime()) / DAY_MS) * DAY_MS
@@ -229,7 +229,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
       connections: cfg.connections,
       sourceAddresses: cfg.sourceAddresses,
     }))
-    sims = await Promise.race([runSimulators(tasks, (p) => (simProgress = p), log, metrics, startSchedule, interrupt && { signal: interrupt.signal, perDevice: () => (cutPerDevice = cutAt(schedule, clock())), onHardStop: (fn) => interrupt.onHardStop(fn) }), ingest.failed])
+    sims = await Promise.race([runSimulators(tasks, (p) => (simProgress = p), log, metrics, startSchedule, stopOf(interrupt, plan, () => (cutPerDevice = cutAt(schedule, clock())))), ingest.failed])
     phase = 'drain'
     metrics.setPhase('drain')
     const published = sims.reduce((n, s) => n + s.published, 0)
@@ -262,12 +262,13 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   const loadSeconds = Math.max(...sims.map((s) => s.lastSendMs)) / 1000 - Math.min(...sims.map((s) => s.firstSendMs)) / 1000
 
   const published = sims.reduce((n, s) => n + s.published, 0)
-  const shortened = interrupt?.interrupted ? await shortenRun(admin, dbRunId, interrupt, perDevice, cutPerDevice, digests, log) : undefined
-  if (shortened) perDevice = shortened.perDevice
+  const shortened = interrupt?.interrupted && !isSharded(plan) ? await shortenRun(admin, dbRunId, interrupt, perDevice, cutPerDevice, digests, log) : undefined
+  // What the run is judged on: the planned readings per device, or fewer when an interrupt cut the load.
+  const judged = shortened?.perDevice ?? perDevice
   const judgedBadInput = badInput.slice(0, badInjected)
-  const manifest: RunManifest = { seed: cfg.seed, simStartMs, fleet, perDevice, unacked: sims.flatMap((s) => s.unacked), published, ...sim.manifest, ...(judgedBadInput.length > 0 && { badInput: judgedBadInput }) }
+  const manifest: RunManifest = { seed: cfg.seed, simStartMs, fleet, perDevice: judged, unacked: sims.flatMap((s) => s.unacked), published, ...sim.manifest, ...(judgedBadInput.length > 0 && { badInput: judgedBadInput }) }
   const share = (plan.devices[1] - plan.devices[0]) / devices
-  const rates: RateRecord = { rate: cfg.rate * share, spikes: schedule.spikes, offered: (plan.devices[1] - plan.devices[0]) * perDevice, plannedSeconds: dueSeconds(cfg.rate, devices * perDevice, schedule.spikes), samples: rateSamples }
+  const rates: RateRecord = { rate: cfg.rate * share, spikes: schedule.spikes, offered: (plan.devices[1] - plan.devices[0]) * judged, plannedSeconds: dueSeconds(cfg.rate, devices * judged, schedule.spikes), samples: rateSamples }
   const latency = {
     endToEnd: summarizeEncoded(ingestDone.map((d) => d.endToEnd)),
     brokerHop: summarizeEncoded(ingestDone.map((d) => d.brokerHop)),
@@ -333,8 +334,8 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     },
     counts: {
       devices,
-      perDevice,
-      offered: devices * perDevice,
+      perDevice: judged,
+      offered: devices * judged,
       published,
       acked: sims.reduce((n, s) => n + s.acked, 0),
       received: totals.received,

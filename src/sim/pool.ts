@@ -78,6 +78,7 @@ export async function runSimulators(
           if (m.kind === 'error') return log(`sim ${m.worker}: ${m.message}`)
           if (m.kind === 'ready') {
             if (++ready === tasks.length) {
+              if (stop?.signal.aborted) onStop() // interrupted before the load started: it publishes nothing
               void Promise.resolve(startAt()).then(
                 (t0Ms) => {
                   for (const p of ports) p.postMessage({ kind: 'start', t0Ms } satisfies ToSim)
