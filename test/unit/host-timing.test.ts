@@ -7,7 +7,8 @@ import { describe, test } from 'node:test'
 import { HostSampler, parseProcStat, type HostProbes } from '../../src/metrics/host.js'
 import { failedOnTimingOnly, timingOnSaturatedHost } from '../../src/verify/timing.js'
 import { exitCodeOf } from '../../src/verdict.js'
-import { Exit } from '../../src/errors.js'
+import { ConfigError, Exit } from '../../src/errors.js'
+import { resolveConfig } from '../../src/config/resolve.js'
 import { junitXml } from '../../src/verify/junit.js'
 import type { PropertyId, PropertyResult } from '../../src/verify/types.js'
 
@@ -113,4 +114,11 @@ describe('timing failures on a saturated host', () => {
     assert.match(xml, /<error message="SIGINT: stopped" type="Interrupted"\/>/)
     assert.match(xml, /tests="4" failures="2" errors="1"/)
   })
+})
+
+test('--strict-timing goes through the option table: a flag, IOTBENCH_STRICT_TIMING, off by default', () => {
+  assert.equal(resolveConfig({ profile: 'ci', env: {}, flags: {} }).strictTiming, false)
+  assert.equal(resolveConfig({ profile: 'ci', env: {}, flags: { strictTiming: true } }).strictTiming, true)
+  assert.equal(resolveConfig({ profile: 'ci', env: { IOTBENCH_STRICT_TIMING: 'yes' }, flags: {} }).strictTiming, true)
+  assert.throws(() => resolveConfig({ profile: 'ci', env: { IOTBENCH_STRICT_TIMING: 'maybe' }, flags: {} }), (err: unknown) => err instanceof ConfigError && /IOTBENCH_STRICT_TIMING must be true or false/.test(err.message))
 })
