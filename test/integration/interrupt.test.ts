@@ -68,15 +68,16 @@ describe('Ctrl-C during a run', () => {
     for (const id of runClientIds(result)) assert.equal(await sessionPresent(mqtt, id), false, `${id} left a session`)
   })
 
-  test('a second SIGINT exits at once (130), still removing sessions and stopping the embedded PostgreSQL', async (t) => {
+  test('SIGTERM then SIGINT: exits at once (130), still removing sessions and stopping the embedded PostgreSQL', async (t) => {
     const mqtt = await requireService(t, 'mqtt')
     if (!mqtt) return
     const results = tempResultsDir()
     const dir = join(ROOT, '.iotbench', 'test-interrupt')
     const prefix = `${uniqueName('intr2')}/`
-    const r = await runSignalled(['run', '--profile', 'ci', ...SHORT_RUN, '--duration', '30', '--mqtt-url', mqtt, '--mqtt-protocol', '4', '--topic-prefix', prefix, '--embedded-dir', dir, '--embedded-pg-port', '54345', '--results-dir', results], /ingest ready/, ['SIGINT', 'SIGINT'], 3_000, 300)
+    const r = await runSignalled(['run', '--profile', 'ci', ...SHORT_RUN, '--duration', '30', '--mqtt-url', mqtt, '--mqtt-protocol', '4', '--topic-prefix', prefix, '--embedded-dir', dir, '--embedded-pg-port', '54345', '--results-dir', results], /ingest ready/, ['SIGTERM', 'SIGINT'], 3_000, 300)
     assert.equal(r.code, 130, `exit ${r.code}\n${r.stdout}\n${r.stderr}`)
     assert.ok(r.endedAt - r.signalledAt < 15_000, `exited ${r.endedAt - r.signalledAt} ms after the first signal`)
+    assert.match(r.stderr, /SIGTERM: stopping the load/, 'SIGTERM is a first Ctrl-C')
     assert.match(r.stderr, /SIGINT again: exiting now/)
     assert.doesNotMatch(r.stdout, /— (PASS|FAIL|INTERRUPTED)/, 'nothing judged')
     assert.equal(existsSync(`${dir}.lock`), false, 'the data folder is released')
