@@ -8,15 +8,19 @@ import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
-import { readResult, ROOT, runCli, SHORT_RUN, tempResultsDir, type CliResult } from '../support/cli.js'
+import { readResult, ROOT, runCli, SHORT_RUN, tempResultsDir, TEST_EMBEDDED, type CliResult } from '../support/cli.js'
 import { requireService, uniqueName } from '../support/services.js'
 import { runClientIds, sessionPresent } from '../support/sessions.js'
 import { isAlive } from '../../src/db/data-lock.js'
 
-/** The CLI as a child we can signal: `signalWhen` sends `signals` once stderr matches, `gapMs` apart. */
+/**
+ * The CLI as a child we can signal: sends `signals`, `gapMs` apart, `afterMs` after stderr matches `when`.
+ * It runs in a process group of its own and the signal goes to the whole group, as a Ctrl-C at a
+ * terminal does (so the embedded PostgreSQL must not stop with it).
+ */
 function runSignalled(args: readonly string[], when: RegExp, signals: readonly NodeJS.Signals[], afterMs: number, gapMs: number): Promise<CliResult & { signalledAt: number; endedAt: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'iotbench.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'iotbench.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     let stdout = ''
     let stderr = ''
     let signalledAt = 0
@@ -27,7 +31,7 @@ function runSignalled(args: readonly string[], when: RegExp, signals: readonly N
       signalledAt = -1
       setTimeout(() => {
         signalledAt = Date.now()
-        signals.forEach((s, i) => setTimeout(() => child.kill(s), i * gapMs))
+        signals.forEach((s, i) => setTimeout(() => process.kill(-child.pid!, s), i * gapMs))
       }, afterMs)
     })
     const timer = setTimeout(() => (child.kill('SIGKILL'), reject(new Error(`no exit in 240 s\n${stderr}`))), 240_000)
@@ -40,12 +44,12 @@ function runSignalled(args: readonly string[], when: RegExp, signals: readonly N
 
 describe('Ctrl-C during a run', () => {
   test('the first SIGINT: the shortened run is judged and written as interrupted (exit 6); no session stays on the broker', async (t) => {
-    const db = await requireService(t, 'database')
     const mqtt = await requireService(t, 'mqtt')
-    if (!db || !mqtt) return
+    if (!mqtt) return
     const results = tempResultsDir()
     const schema = uniqueName('intr')
-    const where = ['--database-url', db, '--db-schema', schema]
+    // The embedded PostgreSQL: it must outlive the Ctrl-C sent to the run's process group.
+    const where = [...TEST_EMBEDDED, '--db-schema', schema]
     const r = await runSignalled(['run', '--profile', 'ci', ...SHORT_RUN, '--duration', '30', '--mqtt-url', mqtt, '--mqtt-protocol', '4', '--topic-prefix', `${uniqueName('intr')}/`, ...where, '--results-dir', results], /ingest ready/, ['SIGINT'], 4_000, 0)
     assert.equal(r.code, 6, `exit ${r.code}\n${r.stdout}\n${r.stderr}`)
     assert.match(r.stdout, /— INTERRUPTED/)
