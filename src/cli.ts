@@ -5,6 +5,8 @@ import { DEFAULTS, OPTIONS, type OptionKey, type RunConfig } from './config/opti
 import { listProfiles, loadProfile, profileSchema, resolveConfig } from './config/resolve.js'
 import { ConfigError, Exit, InfraError, type ExitCode } from './errors.js'
 import { runBench } from './run.js'
+import { Interrupt, handleSignals } from './interrupt.js'
+import { exitCodeOf } from './verdict.js'
 import { mergeShardResults } from './shard/merge.js'
 import { runMaxSearch } from './max/run-max.js'
 import { verifyStored } from './verify/stored.js'
@@ -19,6 +21,9 @@ const EXIT_HELP = `
 Exit codes:
   0  every property holds        3  a property failed (see result.json)
   4  invalid options or profile  5  a service could not be reached
+  6  interrupted (Ctrl-C/SIGTERM): the shortened run was judged and written
+  7  only timing failed, on a saturated host (--strict-timing: 3)
+  130  interrupted twice: exited at once, nothing judged
   1  internal error`
 
 const LAYERS_HELP = `
@@ -31,8 +36,8 @@ function addOptions(cmd: Command, keys: readonly OptionKey[]): void {
     if (!keys.includes(spec.key)) continue
     const placeholder = spec.type === 'enum' ? spec.values.join('|') : spec.type === 'url' ? 'url' : spec.type === 'string' ? 'value' : 'n'
     const def = DEFAULTS[spec.key]
-    const help = `${spec.help}${def !== undefined && def !== '' ? ` (default ${String(def)})` : ''}`
-    const opt = new Option(`--${spec.flag} <${placeholder}>`, help)
+    const help = `${spec.help}${def !== undefined && def !== '' && def !== false ? ` (default ${String(def)})` : ''}`
+    const opt = new Option(spec.type === 'boolean' ? `--${spec.flag}` : `--${spec.flag} <${placeholder}>`, help)
     if (spec.hidden) opt.hideHelp()
     cmd.addOption(opt)
   }
@@ -99,9 +104,19 @@ ${EXIT_HELP}`)
       process.stdout.write(`${max.summary}\n  result: ${max.file}\n`)
       return setExit(max.result.maxRate !== undefined ? Exit.Ok : Exit.PropertyFailed)
     }
-    const outcome = await runBench(cfg, log)
-    process.stdout.write(`${outcome.summary}\n  result: ${outcome.resultFile}\n`)
-    setExit(outcome.pending || outcome.result.verdict === 'pass' ? Exit.Ok : Exit.PropertyFailed)
+    const interrupt = new Interrupt()
+    const release = handleSignals(interrupt, log, () => process.exit(Exit.Aborted))
+    try {
+      const outcome = await runBench(cfg, log, interrupt)
+      process.stdout.write(`${outcome.summary}\n  result: ${outcome.resultFile}\n`)
+      setExit(outcome.pending ? Exit.Ok : exitCodeOf(outcome.result, cfg.strictTiming))
+    } catch (err) {
+      // Threads terminated by a hard stop fail the run under it: the hard stop ends the process.
+      if (interrupt.hardStopping) await new Promise(() => undefined)
+      throw err
+    } finally {
+      release()
+    }
   })
 
   const verify = program

@@ -1,5 +1,17 @@
 /** Exit codes: one per verdict, documented in the README ("Exit codes"). */
-export const Exit = { Ok: 0, PropertyFailed: 3, InvalidConfig: 4, InfraUnavailable: 5, Internal: 1 } as const
+export const Exit = {
+  Ok: 0,
+  PropertyFailed: 3,
+  InvalidConfig: 4,
+  InfraUnavailable: 5,
+  /** SIGINT/SIGTERM stopped the load; the shortened run was judged and written (verdict `interrupted`). */
+  Interrupted: 6,
+  /** Only timing properties failed, on a host saturated during the run (not with --strict-timing). */
+  TimingOnSaturatedHost: 7,
+  Internal: 1,
+  /** A second SIGINT/SIGTERM: exited at once, nothing judged (128 + SIGINT, as shells report it). */
+  Aborted: 130,
+} as const
 export type ExitCode = (typeof Exit)[keyof typeof Exit]
 
 /** Every problem found in the options and profile, reported at once. */

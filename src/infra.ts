@@ -6,7 +6,7 @@ import { connect } from './db/connect.js'
 import { startEmbeddedDatabase } from './db/embedded.js'
 import type { MetricsSink } from './metrics/thread-metrics.js'
 import { databaseUrlOf } from './db/tls.js'
-import { checkBroker, mqttSecurityOf, type MqttSecurity, type MqttSecurityConfig } from './transport/mqtt-options.js'
+import { checkBroker, discardSessions, mqttSecurityOf, type MqttSecurity, type MqttSecurityConfig } from './transport/mqtt-options.js'
 
 export interface Service {
   readonly url: string
@@ -23,14 +23,20 @@ const noop = async (): Promise<void> => undefined
 export async function openDatabase(cfg: Pick<RunConfig, 'databaseUrl' | 'embeddedDir' | 'embeddedPgPort'> & { readonly databaseCa?: string | undefined }, log: (line: string) => void): Promise<Service> {
   // Every connection of the run (main, ingest workers, verifier threads) uses this one URL, TLS settings included.
   if (cfg.databaseUrl) return { url: databaseUrlOf(cfg)!, description: redactUrl(cfg.databaseUrl), stop: noop }
-  log(`starting the embedded PostgreSQL (data folder ${cfg.embeddedDir}, port ${cfg.embeddedPgPort})`)
+  log(`starting the embedded PostgreSQL (data folder ${cfg.embeddedDir}, port ${cfg.embeddedPgPort} when free)`)
   const db = await startEmbeddedDatabase(cfg.embeddedDir, cfg.embeddedPgPort, log)
+  log(`embedded PostgreSQL ready on 127.0.0.1:${db.port} (data folder ${db.dataDir})`)
   return { url: db.url, description: `embedded PostgreSQL (${db.dataDir})`, stop: () => db.stop(), restart: (downMs) => db.restart(downMs) }
 }
 
 /** A broker and how every client of the run connects to it (credentials, TLS). */
 export interface BrokerService extends Service {
   readonly security: MqttSecurity
+  /**
+   * Client ids of the run's persistent sessions. On a broker the run does not own, stop() removes them
+   * (passed, failed or interrupted), so a later run's traffic is queued for nobody else.
+   */
+  readonly sessions: Set<string>
 }
 
 /**
@@ -41,7 +47,13 @@ export async function openBroker(cfg: MqttSecurityConfig, log: (line: string) =>
   if (cfg.mqttUrl) {
     const security = mqttSecurityOf(cfg)
     await checkBroker(cfg.mqttUrl, security)
-    return { url: cfg.mqttUrl, description: redactUrl(cfg.mqttUrl), security, stop: noop }
+    const sessions = new Set<string>()
+    const url = cfg.mqttUrl
+    const stop = async (): Promise<void> => {
+      const failed = await discardSessions(url, security, sessions)
+      if (failed.length) log(`${failed.length} of ${sessions.size} MQTT sessions of this run may remain on ${redactUrl(url)}: ${failed.slice(0, 3).join('; ')}`)
+    }
+    return { url, description: redactUrl(url), security, sessions, stop }
   }
   let b = await startEmbeddedBroker(0, '127.0.0.1', sink)
   log(`embedded aedes broker on ${b.url} (zero-install default: use a real broker such as Mosquitto for loss figures at high rates)`)
@@ -50,7 +62,8 @@ export async function openBroker(cfg: MqttSecurityConfig, log: (line: string) =>
     await new Promise((r) => setTimeout(r, downMs))
     b = await startEmbeddedBroker(b.port, '127.0.0.1', sink)
   }
-  return { url: b.url, description: `embedded aedes 1.2 (${b.url})`, security: {}, stop: () => b.stop(), restart }
+  // The embedded broker's sessions end with it.
+  return { url: b.url, description: `embedded aedes 1.2 (${b.url})`, security: {}, sessions: new Set(), stop: () => b.stop(), restart }
 }
 
 /** Runs `fn` with a client on the configured database (embedded or not), then closes everything. */

@@ -43,6 +43,10 @@ import { isSharded, parseStartAt, shardFarmIds, shardPlan } from './shard/plan.j
 import { finishShard } from './shard/agent.js'
 import { stageTimes } from './max/stages.js'
 import { shardBarrier } from './shard/barrier.js'
+import type { Interrupt } from './interrupt.js'
+import { HostSampler, hostLine, systemProbes } from './metrics/host.js'
+import { timingOnSaturatedHost } from './verify/timing.js'
+import { cutAt, shortenRun, stopOf } from './run-interrupt.js'
 
 /** A verified run, or (`pending`) one agent's share of a sharded run, verified later by `iotbench merge`. */
 export type RunOutcome =
@@ -63,11 +67,16 @@ export function publicConfig(c: RunConfig): Record<string, unknown> {
 }
 
 /** The whole bench: infrastructure, migrations, ingest, simulators, drain, verification, result. */
-export async function runBench(cfg: RunConfig, log: (line: string) => void): Promise<RunOutcome> {
+export async function runBench(cfg: RunConfig, log: (line: string) => void, interrupt?: Interrupt): Promise<RunOutcome> {
   await initHistograms()
   const runId = cfg.runId ?? newRunId(cfg.profile)
   const services: Service[] = []
   const metrics = new RunMetrics()
+  const stopServices = async (): Promise<void> => {
+    for (const s of services.splice(0).reverse()) await s.stop().catch((err: unknown) => log(`stopping a service failed: ${errorMessage(err)}`))
+  }
+  // A second Ctrl-C exits at once, but still removes the run's broker sessions and stops embedded services.
+  const unregister = interrupt?.onHardStop(stopServices)
   try {
     if (cfg.metricsPort !== undefined) log(`metrics: ${await metrics.serve(cfg.metricsHost, cfg.metricsPort)}`)
     services.push({ url: '', description: 'metrics', stop: () => metrics.close(cfg.metricsLingerSeconds) })
@@ -81,16 +90,17 @@ export async function runBench(cfg: RunConfig, log: (line: string) => void): Pro
     services.push({ url: '', description: 'fault proxies', stop: () => faults.close() })
     const admin = await connect(database.url, cfg.dbSchema, 'iotbench-main')
     try {
-      return await runWith(cfg, runId, admin, database, broker, log, metrics, faults, live)
+      return await runWith(cfg, runId, admin, database, broker, log, metrics, faults, live, interrupt)
     } finally {
       await admin.end().catch(() => undefined)
     }
   } finally {
-    for (const s of services.reverse()) await s.stop().catch((err: unknown) => log(`stopping a service failed: ${errorMessage(err)}`))
+    await stopServices()
+    unregister?.()
   }
 }
 
-async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database: Service, broker: BrokerService, log: (line: string) => void, metrics: RunMetrics, faults: RunFaults, live?: LiveRun): Promise<RunOutcome> {
+async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database: Service, broker: BrokerService, log: (line: string) => void, metrics: RunMetrics, faults: RunFaults, live?: LiveRun, interrupt?: Interrupt): Promise<RunOutcome> {
   const clock = epochClock
   const startedAt = new Date()
   const { storage, applied, environment: server } = await migrate(pgSession(admin), cfg.dbSchema, { storage: cfg.storage })
@@ -150,6 +160,8 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     alertRules: alertRulesOf(cfg.models),
     live: live !== undefined,
   }))
+  // Persistent sessions (ingest; simulators at QoS 1; the Kafka bridge) are removed from the broker when the run ends, however it ends.
+  for (const id of [...ingestData.map((d) => d.clientId), ...(cfg.qos > 0 ? Array.from({ length: cfg.simWorkers }, (_, w) => `${clientBase}-sim-${w}`) : []), `iotbench-${runId}-bridge`]) broker.sessions.add(id)
   metrics.setRunInfo(runId, cfg.profile, broker.description, storage)
   metrics.declareAlertRules([...new Set(Object.values(ingestData[0]?.alertRules ?? {}).flatMap((rules) => rules.map((r) => r.name)))])
   const onLive = live && ((m: { readings: Parameters<LiveRun['publish']>[0]; alerts: Parameters<LiveRun['publish']>[1] }): void => live.publish(m.readings, m.alerts))
@@ -157,6 +169,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     ? await startKafkaIngest({ kafkaUrl: cfg.kafkaUrl!, partitions: cfg.kafkaPartitions, consumers: cfg.ingestWorkers, runName: runId, mqttUrl: broker.url, base: ingestData[0]! }, log, metrics, onLive)
     : await startIngest(ingestData, log, metrics, onLive)
   const mqttVersion = ingest.mqttVersion
+  const unregisterIngest = ingest.abort && interrupt?.onHardStop(() => ingest.abort!())
   log(`ingest ready: ${cfg.ingestWorkers} workers subscribed with MQTT ${mqttVersion === 5 ? '5' : '3.1.1'}, batches of ${cfg.batchRows} rows or ${cfg.batchMs} ms`)
 
   // The schedule starts when every simulator thread is connected (--start-at: at that time, the same for every agent).
@@ -179,12 +192,15 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   const runStart = clock()
   let simProgress = { sent: 0, acked: 0 }
   let phase = 'load'
+  // The host during the run: a timing failure on a saturated machine is told apart from a pipeline's (src/verify/timing.ts).
+  const host = new HostSampler(systemProbes(() => 1000 * Math.max(0, ...metrics.hub.gaugeValues('loopLag').map((g) => g.value))))
   const memory = new MemorySampler(() => process.memoryUsage.rss(), () => metrics.hub.gaugeValues('heapUsed').reduce((n, g) => n + g.value, 0))
   const snapshot = (): void => {
     const t = ingest.totals()
     // The live p99 comes from the threads' last-second histograms merged exactly (never a max or mean of p99s).
     const point = metrics.tick((clock() - runStart) / 1000)
     memory.sample(point.t, point.phase)
+    host.sample()
     progress.update({ elapsedS: (clock() - runStart) / 1000, offeredPerS: cfg.rate, sent: simProgress.sent, acked: simProgress.acked, ingested: t.committedRows, deadLetters: t.deadLetters, p99Ms: point.p99Ms, phase })
   }
   metrics.setPhase('load')
@@ -195,7 +211,9 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   const rateTicker = setInterval(sampleRates, 1000)
   // P7: malformed messages on the telemetry topics, spread over the load, deterministic from the seed.
   const badInput = badInputs(cfg.seed, fleet, cfg.topicPrefix, cfg.badInput).filter((m) => farms.some((f) => m.topic.startsWith(`${cfg.topicPrefix}farm/${f}/`)))
-  const injecting = injectBadInput(broker.url, broker.security, `${clientBase}-bad-input`, badInput, cfg.durationSeconds * 1000, log)
+  const injecting = injectBadInput(broker.url, broker.security, `${clientBase}-bad-input`, badInput, cfg.durationSeconds * 1000, log, interrupt?.signal)
+  let badInjected: number
+  let cutPerDevice = perDevice
   let sims: SimResult[]
   try {
     const shardDevices = plan.devices[1] - plan.devices[0]
@@ -216,7 +234,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
       connections: cfg.connections,
       sourceAddresses: cfg.sourceAddresses,
     }))
-    sims = await Promise.race([runSimulators(tasks, (p) => (simProgress = p), log, metrics, startSchedule), ingest.failed])
+    sims = await Promise.race([runSimulators(tasks, (p) => (simProgress = p), log, metrics, startSchedule, stopOf(interrupt, plan, () => (cutPerDevice = cutAt(schedule, clock())))), ingest.failed])
     phase = 'drain'
     metrics.setPhase('drain')
     const published = sims.reduce((n, s) => n + s.published, 0)
@@ -234,12 +252,13 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   } finally {
     clearInterval(ticker)
     clearInterval(rateTicker)
-    await injecting
+    badInjected = await injecting
   }
   sampleRates()
   await faults.settle(cfg.drainTimeoutSeconds * 1000)
   admin = await faults.healthyAdmin(admin, cfg.dbSchema)
   const ingestDone = await ingest.stop()
+  unregisterIngest?.()
   sampleRates() // stopping flushed the last batches: their commits belong in the timeline too
   const stages = stageTimes(metrics.hub, ingestData.length, (clock() - t0Ms) / 1000)
   const liveEvidence = await live?.finish(join(cfg.resultsDir, runId))
@@ -248,9 +267,13 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   const loadSeconds = Math.max(...sims.map((s) => s.lastSendMs)) / 1000 - Math.min(...sims.map((s) => s.firstSendMs)) / 1000
 
   const published = sims.reduce((n, s) => n + s.published, 0)
-  const manifest: RunManifest = { seed: cfg.seed, simStartMs, fleet, perDevice, unacked: sims.flatMap((s) => s.unacked), published, ...sim.manifest, ...(badInput.length > 0 && { badInput }) }
+  const shortened = interrupt?.interrupted && !isSharded(plan) ? await shortenRun(admin, dbRunId, interrupt, perDevice, cutPerDevice, digests, log) : undefined
+  // What the run is judged on: the planned readings per device, or fewer when an interrupt cut the load.
+  const judged = shortened?.perDevice ?? perDevice
+  const judgedBadInput = badInput.slice(0, badInjected)
+  const manifest: RunManifest = { seed: cfg.seed, simStartMs, fleet, perDevice: judged, unacked: sims.flatMap((s) => s.unacked), published, ...sim.manifest, ...(judgedBadInput.length > 0 && { badInput: judgedBadInput }) }
   const share = (plan.devices[1] - plan.devices[0]) / devices
-  const rates: RateRecord = { rate: cfg.rate * share, spikes: schedule.spikes, offered: (plan.devices[1] - plan.devices[0]) * perDevice, plannedSeconds: dueSeconds(cfg.rate, devices * perDevice, schedule.spikes), samples: rateSamples }
+  const rates: RateRecord = { rate: cfg.rate * share, spikes: schedule.spikes, offered: (plan.devices[1] - plan.devices[0]) * judged, plannedSeconds: dueSeconds(cfg.rate, devices * judged, schedule.spikes), samples: rateSamples }
   const latency = {
     endToEnd: summarizeEncoded(ingestDone.map((d) => d.endToEnd)),
     brokerHop: summarizeEncoded(ingestDone.map((d) => d.brokerHop)),
@@ -278,13 +301,15 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   const slo = sloOf(cfg as unknown as Record<string, unknown>)
   const soak = driftResults(cfg, memory.all(), metrics.results(cfg.load).timeline.points)
   const faultReport = await faults.analyse(admin, dbRunId, schedule, manifest, sims, metrics.results(cfg.load).timeline, runStart)
-  const verified = await verifyRun(admin, dbRunId, manifest, latency, slo, rates, { pendingDigests: digests, dashboardsDir: cfg.dashboards, ...(liveEvidence && { live: liveEvidence }) })
+  const verified = await verifyRun(admin, dbRunId, manifest, latency, slo, rates, { ...(!shortened && { pendingDigests: digests }), dashboardsDir: cfg.dashboards, ...(liveEvidence && { live: liveEvidence }) })
   const { timeline, properties: withFaultEvidence } = withFaults(metrics.results(cfg.load).timeline, verified, faultReport)
   const properties = [...withFaultEvidence, ...soak.properties]
-  const verdict = properties.every((p) => p.pass) ? 'pass' : 'fail'
+  const verdict = shortened ? 'interrupted' : properties.every((p) => p.pass) ? 'pass' : 'fail'
+  const hostLoad = host.summary()
+  const saturated = timingOnSaturatedHost(properties, hostLoad)
   metrics.setProperties(properties)
   metrics.setPhase('done')
-  await admin.query('UPDATE runs SET verdict = $2 WHERE id = $1', [dbRunId, JSON.stringify({ verdict, properties })])
+  await admin.query('UPDATE runs SET verdict = $2 WHERE id = $1', [dbRunId, JSON.stringify({ verdict, properties, ...(saturated && { timingOnSaturatedHost: saturated.summary }) })])
 
   const totals = ingest.totals()
   const deadLetterReasons: Record<string, number> = {}
@@ -298,12 +323,15 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     verdict,
+    ...(shortened && { interrupted: shortened.note }),
+    ...(saturated && { timingOnSaturatedHost: saturated.summary }),
+    host: hostLoad,
     config: { ...publicConfig(cfg), simStartMs, perDevice },
     environment: { ...environment, mqttVersion },
     counts: {
       devices,
-      perDevice,
-      offered: devices * perDevice,
+      perDevice: judged,
+      offered: devices * judged,
       published,
       acked: sims.reduce((n, s) => n + s.acked, 0),
       received: totals.received,
@@ -328,6 +356,6 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   }
   const resultFile = writeResult(join(cfg.resultsDir, runId), result)
   writeReports(join(cfg.resultsDir, runId), result)
-  writeJunit(join(cfg.resultsDir, runId), runId, cfg.profile, properties, Math.round((Date.now() - startedAt.getTime()) / 1000))
+  writeJunit(join(cfg.resultsDir, runId), runId, cfg.profile, properties, Math.round((Date.now() - startedAt.getTime()) / 1000), { ...(shortened && { interrupted: shortened.note }), ...(saturated && { saturated: { ids: saturated.ids, summary: `${saturated.summary}. Host: ${hostLine(hostLoad, latency.scheduleLag.p99Ms)}` } }) })
   return { result, resultFile, summary: [summaryText(result), ...faultSummaryLines(result)].join('\n') }
 }

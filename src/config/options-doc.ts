@@ -22,6 +22,8 @@ function valueOf(spec: OptionSpec): string {
       return spec.patternHelp ?? 'text'
     case 'json':
       return 'JSON'
+    case 'boolean':
+      return 'on/off (a flag without a value; true/false in a variable)'
   }
 }
 

@@ -89,6 +89,8 @@ export interface RunConfig {
   readonly driftWarmupSeconds: number
   /** S1: fails when RSS grows this much (%) or more after the warm-up; unset: no S1. */
   readonly sloMaxRssGrowthPct: number | undefined
+  /** A timing failure on a saturated host is an ordinary failure (exit 3), not exit 7. */
+  readonly strictTiming: boolean
   /** Serve the live page and WebSocket feed on this port (0: any free port; unset: only for simulated clients, on loopback). */
   readonly livePort: number | undefined
   readonly liveHost: string
@@ -142,6 +144,8 @@ export type OptionSpec =
   | (Base & { readonly type: 'string'; readonly pattern?: RegExp; readonly patternHelp?: string })
   | (Base & { readonly type: 'enum'; readonly values: readonly string[] })
   | (Base & { readonly type: 'url'; readonly protocols: readonly string[] })
+  /** On or off: a flag without a value; true/false (1/0, yes/no) in a variable; a JSON boolean in a profile. */
+  | (Base & { readonly type: 'boolean' })
   /** A JSON value (an object in a profile, JSON text in a flag or variable) validated against a schema. */
   | (Base & { readonly type: 'json'; readonly schema: () => object })
 
@@ -213,6 +217,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'maxBudgetSeconds', flag: 'max-budget', type: 'number', min: 1, max: 7 * 24 * 3600, profilePath: ['max', 'budgetSeconds'], help: 'max search: start no new step after this many seconds' },
   { key: 'sloMaxScheduleLagMs', flag: 'slo-max-schedule-lag-ms', type: 'number', min: 1, max: 3_600_000, profilePath: ['slo', 'maxScheduleLagMs'], help: 'P6 fails when the simulators fell behind their schedule by more than this at p99 (ms): back-pressure is never silent; default: --slo-p99-ms' },
   { key: 'driftWarmupSeconds', flag: 'drift-warmup', type: 'number', min: 0, max: 7 * 24 * 3600, profilePath: ['drift', 'warmupSeconds'], help: 'seconds of load before the memory and p99 drift lines start (result.json "drift", needs 30 s of load after it)' },
+  { key: 'strictTiming', flag: 'strict-timing', type: 'boolean', profilePath: ['slo', 'strictTiming'], help: 'a timing property (P4, P5’s detection delay, P6, P9’s latency) that fails on a saturated host exits 3 like any failure, instead of 7' },
   { key: 'sloMaxRssGrowthPct', flag: 'slo-max-rss-growth-pct', type: 'number', min: 0, max: 10_000, profilePath: ['slo', 'maxRssGrowthPct'], help: 'S1 fails when resident memory grows this many % or more along its fitted line after the warm-up (soak)' },
   { key: 'faults', flag: 'faults', type: 'json', schema: faultScheduleSchema, profilePath: ['faults'], help: 'faults to inject as JSON, e.g. [{"kind":"db-outage","atSeconds":20,"seconds":30}]; kinds broker-restart, db-restart, db-outage, ingest-kill, network (see docs/faults.md)' },
   { key: 'faultTimeScale', flag: 'fault-time-scale', type: 'number', min: 0.001, max: 1000, profilePath: ['faultTimeScale'], help: 'multiply every fault’s start and duration by this (e.g. 0.25 with --duration 45 for a short run of the faults profile)' },
@@ -281,6 +286,7 @@ export const DEFAULTS: RunConfig = {
   sloMaxScheduleLagMs: undefined,
   driftWarmupSeconds: 60,
   sloMaxRssGrowthPct: undefined,
+  strictTiming: false,
   livePort: undefined,
   liveHost: '127.0.0.1',
   liveClients: 0,

@@ -44,6 +44,7 @@ function jsonType(spec: OptionSpec): object {
     case 'int': return { type: 'integer', minimum: spec.min, maximum: spec.max, description: spec.help }
     case 'number': return { type: 'number', minimum: spec.min, maximum: spec.max, description: spec.help }
     case 'enum': return { enum: spec.values.map((v) => (/^\d+$/.test(v) ? Number(v) : v)), description: spec.help }
+    case 'boolean': return { type: 'boolean', description: spec.help }
     case 'json': return { ...spec.schema(), description: spec.help }
     default: return { type: 'string', description: spec.help }
   }
@@ -122,6 +123,13 @@ function convert(spec: OptionSpec, raw: unknown, source: string, problems: strin
       const s = String(raw)
       if (!spec.values.includes(s)) return void problems.push(`${label} must be one of ${spec.values.join(', ')} (got ${JSON.stringify(raw)})`)
       return spec.key === 'qos' ? Number(s) : s
+    }
+    case 'boolean': {
+      if (typeof raw === 'boolean') return raw
+      const s = String(raw).trim().toLowerCase()
+      if (['true', '1', 'yes'].includes(s)) return true
+      if (['false', '0', 'no'].includes(s)) return false
+      return void problems.push(`${label} must be true or false (got ${JSON.stringify(raw)})`)
     }
     case 'url': {
       const s = String(raw)

@@ -13,6 +13,8 @@ export interface IngestPool {
   stop(): Promise<Done[]>
   /** Rejects when a worker fails in a way retrying cannot fix. */
   readonly failed: Promise<never>
+  /** A hard stop (a second Ctrl-C): terminates every worker at once, nothing flushed. */
+  abort?(): Promise<void>
   /**
    * A fault: terminates worker `index`'s thread at once (no flush, no goodbye: what a crash does), waits
    * `downMs`, then starts a new thread with the same data, which resumes the persistent MQTT session and
@@ -125,6 +127,10 @@ export async function startIngest(workers: readonly IngestWorkerData[], log: (li
     },
     failed,
     totals: () => workers.reduce((t, _, i) => add(t, countersOf(i)), ZERO),
+    abort: async () => {
+      for (const t of threads) killed.add(t)
+      await Promise.all(threads.map((t) => t.terminate()))
+    },
     async kill(index, downMs) {
       const old = threads[index]
       if (!old) throw new Error(`no ingest worker ${index}`)

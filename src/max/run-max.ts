@@ -1,3 +1,4 @@
+import type { Verdict } from '../report/result.js'
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { RunConfig } from '../config/options.js'
@@ -10,7 +11,7 @@ import { searchMaxRate, type SearchOptions } from './search.js'
 export interface MaxStep {
   readonly runId: string
   readonly rate: number
-  readonly verdict: 'pass' | 'fail' | 'error'
+  readonly verdict: Verdict | 'error'
   readonly failed: readonly string[]
   readonly component: Component | undefined
   readonly why: string

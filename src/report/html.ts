@@ -1,6 +1,7 @@
 import { chartLibrary } from './chart-library.js'
 import { ratesOf } from './markdown.js'
-import { serverText, type RunResult } from './result.js'
+import { serverText, verdictLabel, type RunResult } from './result.js'
+import { hostLine } from '../metrics/host.js'
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 /** JSON safe inside <script>: no "</script", no HTML comment openers, no line separators. */
@@ -109,17 +110,20 @@ export function renderHtml(r: RunResult): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>iotbench ${esc(r.runId)} — ${r.verdict === 'pass' ? 'PASS' : 'FAIL'}</title>
+<title>iotbench ${esc(r.runId)} — ${verdictLabel(r.verdict)}</title>
 <style>
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 1000px; color: #222; }
-h1 .pass { color: #1a7f37; } h1 .fail { color: #cf222e; }
+h1 .pass { color: #1a7f37; } h1 .fail { color: #cf222e; } h1 .interrupted { color: #9a6700; }
 table { border-collapse: collapse; margin: 8px 0 16px; } td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
 tr.fail td { background: #ffebe9; } .note, .nodata { color: #666; margin: 2px 0 6px; } section { margin-bottom: 28px; }
 </style>
 </head>
 <body>
-<h1>iotbench ${esc(r.runId)} — <span class="${r.verdict}">${r.verdict === 'pass' ? 'PASS' : 'FAIL'}</span></h1>
-<p>Profile <code>${esc(r.profile)}</code>, seed ${r.seed}, ${esc(r.startedAt)} → ${esc(r.finishedAt)}.<br>
+<h1>iotbench ${esc(r.runId)} — <span class="${r.verdict}">${verdictLabel(r.verdict)}</span></h1>
+${r.interrupted ? `<p><strong>Interrupted.</strong> ${esc(r.interrupted)}.</p>
+` : ''}${r.timingOnSaturatedHost ? `<p><strong>Timing only, on a saturated host.</strong> ${esc(r.timingOnSaturatedHost)}.</p>
+` : ''}${r.host ? `<p>Host: ${esc(hostLine(r.host, r.latency.scheduleLag.p99Ms))}.</p>
+` : ''}<p>Profile <code>${esc(r.profile)}</code>, seed ${r.seed}, ${esc(r.startedAt)} → ${esc(r.finishedAt)}.<br>
 Broker ${esc(r.environment.broker)}; database ${esc(r.environment.database)} [${esc(r.environment.storage)}; ${esc(serverText(r.environment))}].<br>
 ${r.counts.devices} devices × ${r.counts.perDevice} readings: offered ${r.counts.offered}, published ${r.counts.published}, acked ${r.counts.acked}, ingested ${r.counts.ingested}, dead letters ${r.counts.deadLetters}.
 Offered ${r.rates.offeredPerS}/s, achieved ${r.rates.achievedSendPerS}/s. End to end: p50 ${e.p50Ms} ms, p99 ${e.p99Ms} ms, max ${e.maxMs} ms.</p>

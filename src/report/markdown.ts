@@ -1,4 +1,5 @@
-import { serverText, type RunResult } from './result.js'
+import { serverText, verdictLabel, type RunResult } from './result.js'
+import { hostLine } from '../metrics/host.js'
 import { driftMarkdown } from './soak.js'
 import type { TimelinePoint } from './timeline.js'
 import { faultsMarkdown } from '../faults/report.js'
@@ -23,9 +24,12 @@ export function ratesOf(points: readonly TimelinePoint[], field: 'offered' | 'se
 /** bench-results/<run>/report.md: the verdict and its numbers, readable in a terminal or a pull request. */
 export function renderMarkdown(r: RunResult): string {
   const L: string[] = []
-  L.push(`# iotbench ${r.runId} — ${r.verdict === 'pass' ? 'PASS' : 'FAIL'}`)
+  L.push(`# iotbench ${r.runId} — ${verdictLabel(r.verdict)}`)
   L.push('')
   L.push(`Profile \`${r.profile}\`, seed ${r.seed}, ${r.startedAt} → ${r.finishedAt}.`)
+  if (r.interrupted) L.push(`**Interrupted.** ${r.interrupted}.`)
+  if (r.timingOnSaturatedHost) L.push(`**Timing only, on a saturated host.** ${r.timingOnSaturatedHost}.`)
+  if (r.host) L.push(`Host: ${hostLine(r.host, r.latency.scheduleLag.p99Ms)}.`)
   L.push(`Broker: ${r.environment.broker} (MQTT ${r.environment.mqttVersion === 5 ? '5' : '3.1.1'}). Database: ${r.environment.database} [${r.environment.storage}; ${serverText(r.environment)}]. Node ${r.environment.node}, ${r.environment.cpus} CPUs, ${r.environment.platform}.`)
   L.push('')
   L.push('## Properties')

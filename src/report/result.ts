@@ -7,6 +7,12 @@ import type { StageTimes } from '../max/stages.js'
 import type { CountsByKind, LatencyDistribution, RunTimeline } from './timeline.js'
 import type { FaultReport } from '../faults/analysis.js'
 import type { DeviceReport } from '../faults/run-faults.js'
+import { hostLine, type HostLoad } from '../metrics/host.js'
+
+export type Verdict = 'pass' | 'fail' | 'interrupted'
+
+/** The verdict as the summary's first line, the reports and the JUnit suite name it. */
+export const verdictLabel = (v: Verdict): string => ({ pass: 'PASS', fail: 'FAIL', interrupted: 'INTERRUPTED' })[v]
 
 /** bench-results/<run>/result.json. Bump RESULT_SCHEMA_VERSION on any incompatible change. */
 export const RESULT_SCHEMA_VERSION = 1
@@ -19,7 +25,14 @@ export interface RunResult {
   readonly seed: number
   readonly startedAt: string
   readonly finishedAt: string
-  readonly verdict: 'pass' | 'fail'
+  /** `interrupted`: SIGINT/SIGTERM stopped the load; the properties judge the shortened run (see `interrupted`). */
+  readonly verdict: Verdict
+  /** Why and where the load stopped, when the verdict is `interrupted`. */
+  readonly interrupted?: string
+  /** A `fail` made by timing properties alone on a saturated host (exit 7 unless --strict-timing), with the figures. */
+  readonly timingOnSaturatedHost?: string
+  /** The host during the run: CPU busy and steal of the whole machine, this process's share, load average, event-loop lag. */
+  readonly host?: HostLoad
   readonly config: Readonly<Record<string, unknown>>
   readonly environment: {
     readonly node: string
@@ -84,10 +97,12 @@ export const serverText = (e: Pick<RunResult['environment'], 'serverVersion' | '
 
 type SummaryEnvironment = Pick<RunResult['environment'], 'broker' | 'database' | 'storage'> & Partial<Pick<RunResult['environment'], 'mqttVersion'>>
 export function summaryText(
-  r: Pick<RunResult, 'runId' | 'profile' | 'verdict' | 'properties'> & { environment: SummaryEnvironment } & Partial<Pick<RunResult, 'counts' | 'rates' | 'latency'>>,
+  r: Pick<RunResult, 'runId' | 'profile' | 'verdict' | 'properties'> & { environment: SummaryEnvironment } & Partial<Pick<RunResult, 'counts' | 'rates' | 'latency' | 'interrupted' | 'timingOnSaturatedHost' | 'host'>>,
 ): string {
   const lines: string[] = []
-  lines.push(`iotbench ${r.runId} — profile ${r.profile} — ${r.verdict === 'pass' ? 'PASS' : 'FAIL'}`)
+  lines.push(`iotbench ${r.runId} — profile ${r.profile} — ${verdictLabel(r.verdict)}${r.timingOnSaturatedHost ? ' (timing only, on a saturated host)' : ''}`)
+  if (r.interrupted) lines.push(`  interrupted: ${r.interrupted}`)
+  if (r.timingOnSaturatedHost) lines.push(`  ${r.timingOnSaturatedHost}`)
   const mqtt = r.environment.mqttVersion === undefined ? '' : ` (MQTT ${r.environment.mqttVersion === 5 ? '5' : '3.1.1'})`
   lines.push(`  broker ${r.environment.broker}${mqtt}, database ${r.environment.database} [${r.environment.storage}]`)
   if (r.counts && r.rates) {
@@ -99,6 +114,7 @@ export function summaryText(
     const e = r.latency.endToEnd
     lines.push(`  end-to-end ms: p50 ${e.p50Ms}  p90 ${e.p90Ms}  p99 ${e.p99Ms}  p99.9 ${e.p999Ms}  max ${e.maxMs}   (broker hop p99 ${r.latency.brokerHop.p99Ms}, schedule lag p99 ${r.latency.scheduleLag.p99Ms})`)
   }
+  if (r.host) lines.push(`  host: ${hostLine(r.host, r.latency?.scheduleLag.p99Ms)}`)
   for (const p of r.properties) lines.push(`  ${p.pass ? 'ok  ' : 'FAIL'} ${p.id} ${p.name}: ${p.summary}`)
   return lines.join('\n')
 }

@@ -1,4 +1,4 @@
-import { mqttJsOptions, type MqttSecurity } from '../transport/mqtt-options.js'
+import { discardSessions, mqttJsOptions, type MqttSecurity } from '../transport/mqtt-options.js'
 import mqtt, { type MqttClient } from 'mqtt'
 import { Backoff } from './device-queue.js'
 
@@ -118,13 +118,7 @@ export class BrokerLink {
     this.up = false
     if (c) await c.endAsync(true).catch(() => undefined)
     // Leave no persistent session on the broker: a clean-session connect discards it (MQTT 3.1.1 §3.1.2.4).
-    if (this.o.persistent) {
-      try {
-        const d = await mqtt.connectAsync(this.o.url, { ...mqttJsOptions(this.o.security), clientId: this.o.clientId, protocolVersion: 4, clean: true, reconnectPeriod: 0, connectTimeout: 5000 })
-        await d.endAsync()
-      } catch {
-        // the broker is gone: nothing to clean
-      }
-    }
+    // (The main thread removes them again at the run's end, for a thread that never got here.)
+    if (this.o.persistent) await discardSessions(this.o.url, this.o.security, [this.o.clientId]) // a broker that is gone has nothing to clean
   }
 }

@@ -31,8 +31,12 @@ export interface SimTask {
   readonly progress: MessagePort
 }
 
-/** Main → simulator, on the task's port: every thread is connected, the schedule starts at t0Ms. */
-export type ToSim = { readonly kind: 'start'; readonly t0Ms: number }
+/**
+ * Main → simulator, on the task's port: every thread is connected, the schedule starts at t0Ms; or the
+ * run was interrupted: publish only seqs below `perDevice` (a whole round, so every device stops at the
+ * same seq and the shortened run is a run with fewer readings per device).
+ */
+export type ToSim = { readonly kind: 'start'; readonly t0Ms: number } | { readonly kind: 'stop'; readonly perDevice: number }
 
 export type FromSim =
   | { readonly kind: 'ready'; readonly worker: number }

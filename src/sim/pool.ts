@@ -45,6 +45,11 @@ export async function runSimulators(
   sink?: MetricsSink,
   /** Called once every thread is connected; returns the schedule's start (epoch ms) sent to all of them. */
   startAt: () => number | Promise<number> = () => Date.now(),
+  /**
+   * An interrupt: when `signal` aborts, every thread stops after seq `perDevice()` − 1 (see ToSim); a hard
+   * stop (registered with `onHardStop`) terminates the threads at once.
+   */
+  stop?: { readonly signal: AbortSignal; readonly perDevice: () => number; readonly onHardStop?: (fn: () => Promise<void>) => () => void },
 ): Promise<SimResult[]> {
   const pool = new Piscina({
     filename: new URL('./worker.js', import.meta.url).href,
@@ -54,6 +59,12 @@ export async function runSimulators(
   })
   const totals = new ProgressTotals()
   const ports: MessagePort[] = []
+  const onStop = (): void => {
+    const perDevice = stop!.perDevice()
+    for (const p of ports) p.postMessage({ kind: 'stop', perDevice } satisfies ToSim)
+  }
+  stop?.signal.addEventListener('abort', onStop, { once: true })
+  const unregister = stop?.onHardStop?.(() => pool.destroy())
   let ready = 0
   let failStart: (err: Error) => void = () => undefined
   const startFailed = new Promise<never>((_, reject) => (failStart = reject))
@@ -67,6 +78,7 @@ export async function runSimulators(
           if (m.kind === 'error') return log(`sim ${m.worker}: ${m.message}`)
           if (m.kind === 'ready') {
             if (++ready === tasks.length) {
+              if (stop?.signal.aborted) onStop() // interrupted before the load started: it publishes nothing
               void Promise.resolve(startAt()).then(
                 (t0Ms) => {
                   for (const p of ports) p.postMessage({ kind: 'start', t0Ms } satisfies ToSim)
@@ -94,6 +106,8 @@ export async function runSimulators(
       }),
     ))
   } finally {
+    stop?.signal.removeEventListener('abort', onStop)
+    unregister?.()
     await pool.destroy()
   }
 }

@@ -83,6 +83,7 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
   const width = to - from
   const perDevice = task.schedule.perDevice
   const total = width * perDevice
+  let limit = total // lowered by an interrupt: the slots below it are published, the rest never are
   const devices = Array.from({ length: width }, (_, j) => deviceAt(task.ctx.fleet, from + j))
   const topics = devices.map((d) => telemetryTopic(task.topicPrefix, d))
   const oracle = task.replay ? replayOracle(task.replay) : generatorOracle(task.ctx)
@@ -180,7 +181,12 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
 
   await link.start(30_000)
   // The schedule starts once every thread is connected (connecting is not load): the main thread says when.
-  const started = new Promise<number>((resolve) => task.progress.once('message', (m: ToSim) => resolve(m.t0Ms)))
+  const started = new Promise<number>((resolve) =>
+    task.progress.on('message', (m: ToSim) => {
+      if (m.kind === 'start') resolve(m.t0Ms)
+      else limit = Math.min(limit, width * m.perDevice)
+    }),
+  )
   post({ kind: 'ready', worker: task.worker })
   const schedule = { ...task.schedule, t0Ms: await started }
   let lastMetrics = metrics.snapshot(false)
@@ -191,7 +197,7 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
       const tick = (): void => {
         const now = clock()
         // Publish everything that is due; never wait for an ack before the next send (open loop).
-        while (cursor < total) {
+        while (cursor < limit) {
           const seq = Math.floor(cursor / width)
           const j = cursor % width
           const due = intendedMs(schedule, from + j, seq)
@@ -207,7 +213,7 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
           recordMs(lag, clock() - due)
           emit(j, seq)
         }
-        if (cursor >= total) return resolve()
+        if (cursor >= limit) return resolve()
         const next = intendedMs(schedule, from + (cursor % width), Math.floor(cursor / width))
         setTimeout(tick, Math.max(0, Math.min(20, next - clock())))
       }
@@ -218,7 +224,7 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
     inOfflineWindow.fill(0)
     while (!link.connected && clock() < deadline) await new Promise((r) => setTimeout(r, 20))
     for (let j = 0; j < width; j++) flush(j)
-    const expected = total - queues.dropped
+    const expected = limit - queues.dropped
     while (ackCount < expected && clock() < deadline) await new Promise((r) => setTimeout(r, 20))
   } finally {
     clearInterval(progressTimer)
@@ -228,10 +234,11 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
   }
 
   const unacked: UnackedRange[] = []
+  const offeredPerDevice = limit / width
   for (let j = 0; j < width; j++) {
     let start = -1
-    for (let seq = 0; seq <= perDevice; seq++) {
-      const missing = seq < perDevice && acked[seq * width + j] === 0
+    for (let seq = 0; seq <= offeredPerDevice; seq++) {
+      const missing = seq < offeredPerDevice && acked[seq * width + j] === 0
       if (missing && start < 0) start = seq
       if (!missing && start >= 0) {
         unacked.push([from + j, start, seq])

@@ -164,38 +164,53 @@ const TLS_HINTS: Record<string, string> = {
  * starts, instead of a failure in each of them. The message never holds the password.
  */
 export async function checkBroker(url: string, s: MqttSecurity | undefined, timeoutMs = 10_000): Promise<void> {
-  const where = redactUrl(url)
   try {
-    await new Promise<void>((resolve, reject) => {
-      const socket = openMqttSocket(url, s, () => {
-        socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: `iotbench-check-${process.pid}-${Date.now() % 1e6}`, clean: true, keepalive: 10, ...credentialsOf(url, s) }))
-      })
-      const parser = mqttPacket.parser({ protocolVersion: 4 })
-      const timer = setTimeout(() => done(new Error(`no CONNACK within ${timeoutMs / 1000} s`)), timeoutMs)
-      const done = (err?: Error): void => {
-        clearTimeout(timer)
-        socket.removeAllListeners()
-        socket.on('error', () => undefined)
-        if (err) {
-          socket.destroy()
-          reject(err)
-        } else {
-          socket.end(mqttPacket.generate({ cmd: 'disconnect' }))
-          resolve()
-        }
-      }
-      parser.on('packet', (p: mqttPacket.Packet) => {
-        if (p.cmd !== 'connack') return
-        const code = p.returnCode ?? p.reasonCode ?? 0
-        done(code === 0 ? undefined : new Error(connackReason(code)))
-      })
-      socket.on('data', (chunk: Buffer) => parser.parse(chunk))
-      socket.on('error', (err) => done(err))
-      socket.on('close', () => done(new Error('the broker closed the connection before CONNACK')))
-    })
+    await cleanConnect(url, s, `iotbench-check-${process.pid}-${Date.now() % 1e6}`, timeoutMs)
   } catch (err) {
-    throw brokerError(where, err, isTlsUrl(url))
+    throw brokerError(redactUrl(url), err, isTlsUrl(url))
   }
+}
+
+/**
+ * Removes the persistent sessions of these client ids from the broker: a connect with clean session 1
+ * discards the previous session (MQTT 3.1.1 §3.1.2.4; a broker keeps one session per client id whatever
+ * the protocol version that made it), and the new one ends with the connection. Returns the ids that
+ * could not be cleaned, with why.
+ */
+export async function discardSessions(url: string, s: MqttSecurity | undefined, clientIds: Iterable<string>, timeoutMs = 5_000): Promise<string[]> {
+  const results = await Promise.all([...clientIds].map((id) => cleanConnect(url, s, id, timeoutMs).then(() => undefined, (err: unknown) => `${id}: ${errorMessage(err)}`)))
+  return results.filter((r): r is string => r !== undefined)
+}
+
+/** CONNECT with clean session 1, wait for a CONNACK, DISCONNECT. */
+function cleanConnect(url: string, s: MqttSecurity | undefined, clientId: string, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const socket = openMqttSocket(url, s, () => {
+      socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId, clean: true, keepalive: 10, ...credentialsOf(url, s) }))
+    })
+    const parser = mqttPacket.parser({ protocolVersion: 4 })
+    const timer = setTimeout(() => done(new Error(`no CONNACK within ${timeoutMs / 1000} s`)), timeoutMs)
+    const done = (err?: Error): void => {
+      clearTimeout(timer)
+      socket.removeAllListeners()
+      socket.on('error', () => undefined)
+      if (err) {
+        socket.destroy()
+        reject(err)
+      } else {
+        socket.end(mqttPacket.generate({ cmd: 'disconnect' }))
+        resolve()
+      }
+    }
+    parser.on('packet', (p: mqttPacket.Packet) => {
+      if (p.cmd !== 'connack') return
+      const code = p.returnCode ?? p.reasonCode ?? 0
+      done(code === 0 ? undefined : new Error(connackReason(code)))
+    })
+    socket.on('data', (chunk: Buffer) => parser.parse(chunk))
+    socket.on('error', (err) => done(err))
+    socket.on('close', () => done(new Error('the broker closed the connection before CONNACK')))
+  })
 }
 
 /** One clear InfraError for a failed broker connection. */

@@ -11,3 +11,12 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
     })
   })
 }
+
+/** Whether `port` on `host` can be bound right now (a check, not a reservation: bind it next and handle the race). */
+export function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer()
+    s.once('error', () => resolve(false))
+    s.listen(port, host, () => s.close(() => resolve(true)))
+  })
+}

@@ -12,18 +12,32 @@ const esc = (s: string): string =>
  * property, the summary as the failure message and the evidence as its text, so any CI shows which
  * devices, seqs and alerts failed without opening result.json.
  */
-export function junitXml(runId: string, profile: string, properties: readonly PropertyResult[], seconds = 0): string {
+/** What the run's outcome adds beyond its properties (each becomes its own test case). */
+export interface JunitOutcome {
+  /** The load was stopped by a signal: an error case, so CI shows the run as incomplete. */
+  readonly interrupted?: string
+  /** Timing properties that failed on a saturated host, and the host's figures: failure type TimingFailedOnSaturatedHost. */
+  readonly saturated?: { readonly ids: readonly string[]; readonly summary: string }
+}
+
+export function junitXml(runId: string, profile: string, properties: readonly PropertyResult[], seconds = 0, outcome: JunitOutcome = {}): string {
   const failures = properties.filter((p) => !p.pass).length
+  const errors = outcome.interrupted ? 1 : 0
+  const cls = `iotbench.${esc(profile)}`
   const cases = properties.map((p) => {
-    const head = `    <testcase classname="iotbench.${esc(profile)}" name="${esc(`${p.id} ${p.name}`)}" time="0">`
+    const head = `    <testcase classname="${cls}" name="${esc(`${p.id} ${p.name}`)}" time="0">`
     const out = `      <system-out>${esc(p.summary)}</system-out>`
     if (p.pass) return `${head}\n${out}\n    </testcase>`
-    return `${head}\n      <failure message="${esc(p.summary)}" type="PropertyFailed">${esc(JSON.stringify(p.evidence, null, 2))}</failure>\n${out}\n    </testcase>`
+    const type = outcome.saturated?.ids.includes(p.id) ? 'TimingFailedOnSaturatedHost' : 'PropertyFailed'
+    return `${head}\n      <failure message="${esc(p.summary)}" type="${type}">${esc(JSON.stringify(p.evidence, null, 2))}</failure>\n${out}\n    </testcase>`
   })
+  if (outcome.interrupted) cases.push(`    <testcase classname="${cls}" name="run interrupted" time="0">\n      <error message="${esc(outcome.interrupted)}" type="Interrupted"/>\n    </testcase>`)
+  if (outcome.saturated) cases.push(`    <testcase classname="${cls}" name="host saturated" time="0">\n      <system-out>${esc(outcome.saturated.summary)}</system-out>\n    </testcase>`)
+  const tests = cases.length
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="iotbench" tests="${properties.length}" failures="${failures}" time="${seconds}">`,
-    `  <testsuite name="iotbench ${esc(runId)}" tests="${properties.length}" failures="${failures}" errors="0" skipped="0" time="${seconds}">`,
+    `<testsuites name="iotbench" tests="${tests}" failures="${failures}" errors="${errors}" time="${seconds}">`,
+    `  <testsuite name="iotbench ${esc(runId)}" tests="${tests}" failures="${failures}" errors="${errors}" skipped="0" time="${seconds}">`,
     ...cases,
     '  </testsuite>',
     '</testsuites>',
@@ -31,9 +45,9 @@ export function junitXml(runId: string, profile: string, properties: readonly Pr
   ].join('\n')
 }
 
-export function writeJunit(dir: string, runId: string, profile: string, properties: readonly PropertyResult[], seconds = 0): string {
+export function writeJunit(dir: string, runId: string, profile: string, properties: readonly PropertyResult[], seconds = 0, outcome: JunitOutcome = {}): string {
   mkdirSync(dir, { recursive: true })
   const file = join(dir, 'junit.xml')
-  writeFileSync(file, junitXml(runId, profile, properties, seconds))
+  writeFileSync(file, junitXml(runId, profile, properties, seconds, outcome))
   return file
 }

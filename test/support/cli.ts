@@ -6,7 +6,6 @@ import { fileURLToPath } from 'node:url'
 
 /** The package root: this file runs as dist/test/support/cli.js. */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
-const BIN = join(ROOT, 'bin', 'iotbench.js')
 
 export interface CliResult {
   readonly code: number | null
@@ -16,8 +15,13 @@ export interface CliResult {
 
 /** Runs the real CLI in a child process (as a user would), with a deadline. */
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 240_000, onStderr?: (text: string) => void): Promise<CliResult> {
+  return runCliIn(ROOT, args, env, timeoutMs, onStderr)
+}
+
+/** runCli for a checkout in another folder (its own bin/iotbench.js), run from that folder. */
+export function runCliIn(checkout: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 240_000, onStderr?: (text: string) => void): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [join(checkout, 'bin', 'iotbench.js'), ...args], { cwd: checkout, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
