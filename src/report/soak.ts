@@ -116,6 +116,10 @@ export interface DriftInterval {
 }
 
 export const INTERVAL_S = 30
+/** How often a run keeps the per-thread breakdown (MemorySampler). */
+export const THREAD_SAMPLE_S = 10
+/** Fewer per-thread samples after the warm-up than this and a thread gets no line. */
+export const MIN_THREAD_SAMPLES = 10
 
 interface Window { rss: number; heap: number; n: number; p99: number; threads: Map<string, { sum: Record<MemoryKind, number>; n: number }> }
 
@@ -171,14 +175,14 @@ export function threadDriftOf(mem: readonly MemorySample[], fromS: number, toS: 
   }
   const out: ThreadDrift[] = []
   for (const [thread, s] of series) {
-    if (s.ts.length < MIN_DRIFT_SAMPLES) continue
+    if (s.ts.length < MIN_THREAD_SAMPLES) continue
     for (const kind of MEMORY_KINDS) {
       if (s.ys[kind].every((v) => v === 0)) continue // a thread without histograms has no WebAssembly memory
       const d = seriesOf(s.ts, s.ys[kind], 'bytes', fromS, toS)
       if (d) out.push({ thread, kind, series: d })
     }
   }
-  if (outside.ts.length >= MIN_DRIFT_SAMPLES) {
+  if (outside.ts.length >= MIN_THREAD_SAMPLES) {
     const d = seriesOf(outside.ts, outside.ys, 'bytes', fromS, toS)
     if (d) out.push({ thread: UNACCOUNTED, kind: 'rss', series: d })
   }
@@ -291,20 +295,27 @@ export function driftMarkdown(drift: Drift): string[] {
 }
 
 /**
- * Samples memory at each timeline tick. The readers are injected (process.memoryUsage.rss and the
+ * Samples memory at each timeline tick; the per-thread breakdown is kept once every `threadEveryS`
+ * seconds (kept every second, 6 threads' breakdowns add 7 MiB to the main heap over a 4-hour soak:
+ * the instrument itself must not drift). The readers are injected (process.memoryUsage.rss and the
  * metrics hub's per-thread memory gauges in a run; numbers in a test).
  */
 export class MemorySampler {
   private readonly samples: MemorySample[] = []
+  private lastSlot = Number.NEGATIVE_INFINITY
   constructor(
     private readonly rss: () => number,
     private readonly threads: () => Readonly<Record<string, ThreadMemory>>,
+    private readonly threadEveryS = THREAD_SAMPLE_S,
   ) {}
 
   sample(t: number, phase: string): void {
     const threads = this.threads()
     const heapBytes = Object.values(threads).reduce((n, m) => n + m.heap, 0)
-    this.samples.push({ t: Math.round(t * 100) / 100, phase, rssBytes: this.rss(), heapBytes, threads })
+    const slot = Math.floor(t / this.threadEveryS)
+    const keep = slot !== this.lastSlot
+    this.lastSlot = slot
+    this.samples.push({ t: Math.round(t * 100) / 100, phase, rssBytes: this.rss(), heapBytes, ...(keep && { threads }) })
   }
 
   all(): readonly MemorySample[] {

@@ -106,6 +106,7 @@ describe('per-thread drift', () => {
     const sampler = new MemorySampler(
       () => Object.values(threadsAt(t)).reduce((n, m) => n + m.heap + m.external, 10 * MiB),
       () => threadsAt(t),
+      1,
     )
     for (t = 1; t <= seconds; t++) sampler.sample(t, 'load')
     return sampler.all()
@@ -129,5 +130,18 @@ describe('per-thread drift', () => {
     const iv = intervalsOf(sampled(90), [])
     assert.equal(iv[1]!.threads!['ingest-1']!.wasm, Math.round(2 * MiB + 44.5 * 0.05 * MiB)) // t = 30 … 59
     assert.equal(iv[1]!.threads!.main!.heap, 40 * MiB)
+  })
+
+  test('the breakdown is kept once every 10 s (the RSS and heap every second), and still names the creep', () => {
+    let t = 0
+    const sampler = new MemorySampler(() => 400 * MiB, () => threadsAt(t))
+    for (t = 1; t <= 600; t++) sampler.sample(t, 'load')
+    const all = sampler.all()
+    assert.equal(all.length, 600)
+    assert.equal(all.filter((m) => m.threads).length, 61) // t = 1, 10, 20, … 600
+    const d = driftOf(all, [], 60)!
+    assert.equal(d.rss.samples, 541)
+    assert.deepEqual(d.threads.slice(0, 2).map((x) => `${x.thread} ${x.kind}`).sort(), ['ingest-1 external', 'ingest-1 wasm'])
+    assert.equal(d.threads[0]!.series.samples, 55) // t = 60, 70, … 600
   })
 })
