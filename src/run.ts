@@ -84,7 +84,7 @@ export async function runBench(cfg: RunConfig, log: (line: string) => void, inte
     services.push(database)
     const broker = await openBroker(cfg, log, metrics)
     services.push(broker)
-    const live = await openLive(cfg, log)
+    const live = await openLive(cfg, log, metrics)
     if (live) services.push({ url: live.url, description: 'live feed', stop: () => live.stop() })
     const faults = await RunFaults.open(cfg, broker, database, log)
     services.push({ url: '', description: 'fault proxies', stop: () => faults.close() })
@@ -187,14 +187,14 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   const sim = simulationOf(cfg, simStartMs, fleet, devices)
   const ctx = sim.ctx
   // The oracle's per-device digests, regenerated from the seed at a third of a core while the load runs.
-  const digests = computeDigests({ ...ctx, ...(sim.replay && { replay: sim.replay }), perDevice }, { paced: true })
+  const digests = computeDigests({ ...ctx, ...(sim.replay && { replay: sim.replay }), perDevice }, { paced: true, metrics })
   const progress = createProgress(cfg.progress)
   const runStart = clock()
   let simProgress = { sent: 0, acked: 0 }
   let phase = 'load'
   // The host during the run: a timing failure on a saturated machine is told apart from a pipeline's (src/verify/timing.ts).
   const host = new HostSampler(systemProbes(() => 1000 * Math.max(0, ...metrics.hub.gaugeValues('loopLag').map((g) => g.value))))
-  const memory = new MemorySampler(() => process.memoryUsage.rss(), () => metrics.hub.gaugeValues('heapUsed').reduce((n, g) => n + g.value, 0))
+  const memory = new MemorySampler(() => process.memoryUsage.rss(), () => metrics.threadMemory())
   const snapshot = (): void => {
     const t = ingest.totals()
     // The live p99 comes from the threads' last-second histograms merged exactly (never a max or mean of p99s).

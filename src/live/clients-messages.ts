@@ -1,3 +1,4 @@
+import type { ThreadSnapshot } from '../metrics/thread-metrics.js'
 import type { ClientReport } from './client-record.js'
 
 /** Typed messages between the main thread and a thread of simulated dashboard clients. */
@@ -20,6 +21,8 @@ export type ToClients = { readonly kind: 'finish'; readonly deadlineMs: number }
 export type FromClients =
   | { readonly kind: 'ready' }
   | { readonly kind: 'log'; readonly line: string }
+  /** Once a second: the thread's memory and event-loop lag (the soak's per-thread drift). */
+  | { readonly kind: 'metrics'; readonly metrics: ThreadSnapshot }
   | {
       readonly kind: 'done'
       readonly reports: readonly ClientReport[]

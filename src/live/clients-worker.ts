@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { WebSocket } from 'ws'
+import { ThreadMetrics } from '../metrics/thread-metrics.js'
 import { epochClock } from '../util/clock.js'
 import { encodeHistogram, initHistograms, newHistogram, recordMs } from '../util/histogram.js'
 import { ClientRecord, type ClientReport } from './client-record.js'
@@ -14,6 +15,8 @@ const clock = epochClock
 
 await initHistograms()
 const latency = { steady: newHistogram(), reconnecting: newHistogram() }
+const metrics = new ThreadMetrics().watchRuntime()
+const metricsTimer = setInterval(() => post({ kind: 'metrics', metrics: metrics.snapshot() }), 1000)
 
 /**
  * Clients of one thread that receive byte-identical frames (the same farm's batch) share one parse:
@@ -141,6 +144,8 @@ port.on('message', (m: ToClients) => {
     if (waiting.length > 0) post({ kind: 'log', line: `${waiting.length} live clients had not received every event by the deadline (first: client ${waiting[0].spec.client})` })
     for (const c of clients) c.close()
     post({ kind: 'done', reports: clients.map((c) => c.report()), latency: { steady: encodeHistogram(latency.steady), reconnecting: encodeHistogram(latency.reconnecting) } })
+    clearInterval(metricsTimer)
+    metrics.stopRuntime()
     setTimeout(() => port.close(), 100)
   }
   poll()

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads'
 import type { RunConfig } from '../config/options.js'
 import { InfraError } from '../errors.js'
 import { farmId } from '../fleet.js'
+import type { MetricsSink } from '../metrics/thread-metrics.js'
 import { shareOf } from '../util/shares.js'
 import type { ClientReport } from './client-record.js'
 import type { ClientSpec, ClientsWorkerData, FromClients, ToClients } from './clients-messages.js'
@@ -55,7 +56,7 @@ export function clientSpecs(farms: readonly string[], clients: number, farmsPerC
 }
 
 /** Starts the feed (and the simulated clients) when the run asks for either; undefined otherwise. */
-export async function openLive(cfg: LiveConfig, log: (line: string) => void): Promise<LiveRun | undefined> {
+export async function openLive(cfg: LiveConfig, log: (line: string) => void, metrics?: MetricsSink): Promise<LiveRun | undefined> {
   if (cfg.livePort === undefined && cfg.liveClients === 0) return undefined
   const fleet = { farms: cfg.farms, cowsPerFarm: cfg.cowsPerFarm, stallsPerFarm: cfg.stallsPerFarm, tanksPerFarm: cfg.tanksPerFarm }
   const farms = Array.from({ length: cfg.farms }, (_, i) => farmId(fleet, i))
@@ -84,10 +85,14 @@ export async function openLive(cfg: LiveConfig, log: (line: string) => void): Pr
       w.on('message', (m: FromClients) => {
         if (m.kind === 'ready') resolve()
         else if (m.kind === 'log') log(`live clients: ${m.line}`)
+        else if (m.kind === 'metrics') metrics?.update(`live-clients-${t}`, m.metrics)
         else onDone(m)
       })
       w.once('error', reject)
-      w.once('exit', () => reject(new Error('a live clients thread exited before its clients subscribed')))
+      w.once('exit', () => {
+        metrics?.finish(`live-clients-${t}`)
+        reject(new Error('a live clients thread exited before its clients subscribed'))
+      })
     }))
   }
   try {

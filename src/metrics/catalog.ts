@@ -45,7 +45,10 @@ export const METRICS = {
   property: { name: 'iotbench_property_status', type: 'gauge', labels: ['property', 'name'], help: 'Verification result per property: 1 pass, 0 fail, -1 not verified yet' },
   runInfo: { name: 'iotbench_run_info', type: 'gauge', labels: ['run_id', 'profile', 'broker', 'storage'], help: 'The run being measured (value 1)' },
   phase: { name: 'iotbench_run_phase', type: 'gauge', labels: ['phase'], help: '1 for the phase the run is in: setup, load, drain, verify, done' },
-  heapUsed: { name: 'iotbench_thread_heap_used_bytes', type: 'gauge', labels: [], perThread: true, help: 'V8 heap in use, per thread (main, sim-N, ingest-N)' },
+  heapUsed: { name: 'iotbench_thread_heap_used_bytes', type: 'gauge', labels: [], perThread: true, help: 'V8 heap in use, per thread (main, sim-N, ingest-N, broker, oracle, live-clients-N)' },
+  externalMemory: { name: 'iotbench_thread_external_memory_bytes', type: 'gauge', labels: [], perThread: true, help: 'Memory outside the V8 heap that the thread’s JavaScript objects hold (buffers, WebAssembly memory), per thread' },
+  arrayBuffers: { name: 'iotbench_thread_array_buffers_bytes', type: 'gauge', labels: [], perThread: true, help: 'ArrayBuffers and Buffers, per thread (part of external memory)' },
+  wasmMemory: { name: 'iotbench_thread_wasm_memory_bytes', type: 'gauge', labels: [], perThread: true, help: 'WebAssembly memory of the thread’s HdrHistograms (part of external memory; it never shrinks once grown)' },
   loopLag: { name: 'iotbench_thread_event_loop_lag_seconds', type: 'gauge', labels: [], perThread: true, help: 'Event-loop delay p99 over the thread’s last report interval' },
 } as const satisfies Record<string, MetricDef>
 

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import { errorMessage, InfraError } from '../errors.js'
 import { KIND_NAMES } from '../kinds.js'
+import type { ThreadMemory } from '../report/soak.js'
 import type { CountsByKind, RunTimeline, TimelineEvent, TimelinePoint } from '../report/timeline.js'
 import { mergeEncoded } from '../util/histogram.js'
 import { seriesLabels } from './catalog.js'
@@ -86,6 +87,22 @@ export class RunMetrics implements MetricsSink {
   refresh(): void {
     this.main.gauge('backlog').value = Math.max(0, this.hub.counterTotal('published') - this.hub.counterTotal('received'))
     this.hub.update('main', this.main.snapshot())
+  }
+
+  /** Each running thread's memory as it last reported it (the soak's per-thread drift). */
+  threadMemory(): Record<string, ThreadMemory> {
+    const out: Record<string, { heap: number; external: number; arrayBuffers: number; wasm: number }> = {}
+    const read = (id: 'heapUsed' | 'externalMemory' | 'arrayBuffers' | 'wasmMemory', kind: 'heap' | 'external' | 'arrayBuffers' | 'wasm'): void => {
+      for (const g of this.hub.gaugeValues(id)) {
+        const thread = g.labels.thread ?? 'unknown'
+        ;(out[thread] ??= { heap: 0, external: 0, arrayBuffers: 0, wasm: 0 })[kind] = g.value
+      }
+    }
+    read('heapUsed', 'heap')
+    read('externalMemory', 'external')
+    read('arrayBuffers', 'arrayBuffers')
+    read('wasmMemory', 'wasm')
+    return out
   }
 
   /** One timeline point; called once a second by the run's progress ticker. */

@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
-import { getHeapStatistics } from 'node:v8'
+import { wasmMemoryBytes } from '../util/histogram.js'
 import { METRICS, seriesKey, type CounterId, type GaugeId, type HistogramId, type MetricId } from './catalog.js'
 
 /** One counter series: the hot path does `c.value += n`, nothing else. */
@@ -57,7 +57,7 @@ export class ThreadMetrics {
     return handle(this.histograms, id, [], () => new HistogramHandle(METRICS[id].buckets))
   }
 
-  /** Samples this thread's heap and event-loop delay into its per-thread gauges at every snapshot. */
+  /** Samples this thread's memory (heap, external, array buffers, WebAssembly) and event-loop delay into its per-thread gauges at every snapshot. */
   watchRuntime(): this {
     this.loop = monitorEventLoopDelay({ resolution: 10 })
     this.loop.enable()
@@ -70,7 +70,12 @@ export class ThreadMetrics {
 
   snapshot(): ThreadSnapshot {
     if (this.loop) {
-      this.gauge('heapUsed').value = getHeapStatistics().used_heap_size
+      // In a worker thread every field but rss is this thread's own (Node's process.memoryUsage).
+      const m = process.memoryUsage()
+      this.gauge('heapUsed').value = m.heapUsed
+      this.gauge('externalMemory').value = m.external
+      this.gauge('arrayBuffers').value = m.arrayBuffers
+      this.gauge('wasmMemory').value = wasmMemoryBytes()
       this.gauge('loopLag').value = this.loop.count > 0 ? this.loop.percentile(99) / 1e9 : 0
       this.loop.reset()
     }

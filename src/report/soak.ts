@@ -15,9 +15,27 @@ export interface MemorySample {
   readonly phase: string
   /** Resident set of the whole process (every thread). */
   readonly rssBytes: number
-  /** V8 heap in use, summed over the threads (main, sim-N, ingest-N, broker). */
+  /** V8 heap in use, summed over the threads that report it (main, sim-N, ingest-N, broker, oracle, live-clients-N). */
   readonly heapBytes: number
+  /** The same second, per thread and kind of memory, so a creep names its thread. */
+  readonly threads?: Readonly<Record<string, ThreadMemory>>
 }
+
+/**
+ * One thread's memory (its own, as Node's process.memoryUsage reports it inside the thread): external
+ * includes the array buffers and the WebAssembly memory.
+ */
+export interface ThreadMemory {
+  readonly heap: number
+  readonly external: number
+  readonly arrayBuffers: number
+  readonly wasm: number
+}
+
+export const MEMORY_KINDS = ['heap', 'external', 'arrayBuffers', 'wasm'] as const
+export type MemoryKind = (typeof MEMORY_KINDS)[number]
+/** Not a thread: RSS minus every thread's heap and external memory (allocator slack, native code, stacks). */
+export const UNACCOUNTED = 'outside the threads'
 
 export interface LineFit {
   /** Units per second. */
@@ -76,6 +94,14 @@ export interface Drift {
   readonly p99: DriftSeries | undefined
   /** The whole load (warm-up included) in INTERVAL_S windows, to see a plateau or a climb by eye. */
   readonly intervals: readonly DriftInterval[]
+  /** Per thread and kind of memory, steepest first; `outside the threads` is RSS minus every thread's heap and external memory. */
+  readonly threads: readonly ThreadDrift[]
+}
+
+export interface ThreadDrift {
+  readonly thread: string
+  readonly kind: MemoryKind | 'rss'
+  readonly series: DriftSeries
 }
 
 export interface DriftInterval {
@@ -85,16 +111,24 @@ export interface DriftInterval {
   readonly heapMeanBytes: number
   /** The worst one-second p99 in the window (per-second p99s are exact; they are never averaged). */
   readonly worstP99Ms: number
+  /** Per thread, the window's mean of each kind of memory (rounded bytes). */
+  readonly threads?: Readonly<Record<string, ThreadMemory>>
 }
 
 export const INTERVAL_S = 30
+/** How often a run keeps the per-thread breakdown (MemorySampler). */
+export const THREAD_SAMPLE_S = 10
+/** Fewer per-thread samples after the warm-up than this and a thread gets no line. */
+export const MIN_THREAD_SAMPLES = 10
+
+interface Window { rss: number; heap: number; n: number; p99: number; threads: Map<string, { sum: Record<MemoryKind, number>; n: number }> }
 
 export function intervalsOf(memory: readonly MemorySample[], points: readonly TimelinePoint[], seconds = INTERVAL_S): DriftInterval[] {
-  const windows = new Map<number, { rss: number; heap: number; n: number; p99: number }>()
-  const at = (t: number): { rss: number; heap: number; n: number; p99: number } => {
+  const windows = new Map<number, Window>()
+  const at = (t: number): Window => {
     const k = Math.floor(t / seconds) * seconds
     let w = windows.get(k)
-    if (!w) windows.set(k, (w = { rss: 0, heap: 0, n: 0, p99: 0 }))
+    if (!w) windows.set(k, (w = { rss: 0, heap: 0, n: 0, p99: 0, threads: new Map() }))
     return w
   }
   for (const m of memory) {
@@ -103,12 +137,56 @@ export function intervalsOf(memory: readonly MemorySample[], points: readonly Ti
     w.rss += m.rssBytes
     w.heap += m.heapBytes
     w.n++
+    for (const [thread, tm] of Object.entries(m.threads ?? {})) {
+      let acc = w.threads.get(thread)
+      if (!acc) w.threads.set(thread, (acc = { sum: { heap: 0, external: 0, arrayBuffers: 0, wasm: 0 }, n: 0 }))
+      for (const k of MEMORY_KINDS) acc.sum[k] += tm[k]
+      acc.n++
+    }
   }
   for (const p of points) if (p.phase === 'load' && windows.has(Math.floor(p.t / seconds) * seconds)) at(p.t).p99 = Math.max(at(p.t).p99, p.p99Ms)
+  const means = (w: Window): Record<string, ThreadMemory> =>
+    Object.fromEntries([...w.threads].sort((a, b) => a[0].localeCompare(b[0])).map(([thread, acc]) => [thread, Object.fromEntries(MEMORY_KINDS.map((k) => [k, Math.round(acc.sum[k] / acc.n)])) as unknown as ThreadMemory]))
   return [...windows]
     .filter(([, w]) => w.n > 0)
     .sort((a, b) => a[0] - b[0])
-    .map(([t, w]) => ({ t, rssMeanBytes: Math.round(w.rss / w.n), heapMeanBytes: Math.round(w.heap / w.n), worstP99Ms: w.p99 }))
+    .map(([t, w]) => ({ t, rssMeanBytes: Math.round(w.rss / w.n), heapMeanBytes: Math.round(w.heap / w.n), worstP99Ms: w.p99, ...(w.threads.size > 0 && { threads: means(w) }) }))
+}
+
+/**
+ * A line per thread and kind of memory over the samples fitted (a thread fits over the seconds it
+ * reported), and one for what RSS holds beyond every thread's heap and external memory; steepest first.
+ */
+export function threadDriftOf(mem: readonly MemorySample[], fromS: number, toS: number): ThreadDrift[] {
+  const series = new Map<string, { ts: number[]; ys: Record<MemoryKind, number[]> }>()
+  const outside: { ts: number[]; ys: number[] } = { ts: [], ys: [] }
+  for (const m of mem) {
+    if (!m.threads) continue
+    let accounted = 0
+    for (const [thread, tm] of Object.entries(m.threads)) {
+      let s = series.get(thread)
+      if (!s) series.set(thread, (s = { ts: [], ys: { heap: [], external: [], arrayBuffers: [], wasm: [] } }))
+      s.ts.push(m.t)
+      for (const k of MEMORY_KINDS) s.ys[k].push(tm[k])
+      accounted += tm.heap + tm.external
+    }
+    outside.ts.push(m.t)
+    outside.ys.push(m.rssBytes - accounted)
+  }
+  const out: ThreadDrift[] = []
+  for (const [thread, s] of series) {
+    if (s.ts.length < MIN_THREAD_SAMPLES) continue
+    for (const kind of MEMORY_KINDS) {
+      if (s.ys[kind].every((v) => v === 0)) continue // a thread without histograms has no WebAssembly memory
+      const d = seriesOf(s.ts, s.ys[kind], 'bytes', fromS, toS)
+      if (d) out.push({ thread, kind, series: d })
+    }
+  }
+  if (outside.ts.length >= MIN_THREAD_SAMPLES) {
+    const d = seriesOf(outside.ts, outside.ys, 'bytes', fromS, toS)
+    if (d) out.push({ thread: UNACCOUNTED, kind: 'rss', series: d })
+  }
+  return out.sort((a, b) => b.series.slopePerHour - a.series.slopePerHour || a.thread.localeCompare(b.thread) || a.kind.localeCompare(b.kind))
 }
 
 /** Fewer samples after the warm-up than this and no drift is reported (a line through a handful of seconds says nothing). */
@@ -147,7 +225,7 @@ export function driftOf(memory: readonly MemorySample[], points: readonly Timeli
   if (!rss || !heap) return undefined
   const lat = points.filter((p) => p.phase === 'load' && p.t >= warmupSeconds && p.latencyCount > 0)
   const p99 = lat.length >= MIN_DRIFT_SAMPLES ? seriesOf(lat.map((p) => p.t), lat.map((p) => p.p99Ms), 'ms', fromS, toS) : undefined
-  return { warmupSeconds, fromS, toS, rss, heap, p99, intervals: intervalsOf(memory, points) }
+  return { warmupSeconds, fromS, toS, rss, heap, p99, intervals: intervalsOf(memory, points), threads: threadDriftOf(mem, fromS, toS) }
 }
 
 const mib = (b: number): string => `${(b / 1048576).toFixed(1)} MiB`
@@ -194,6 +272,17 @@ export function driftMarkdown(drift: Drift): string[] {
   L.push(row('RSS (process)', drift.rss))
   L.push(row('V8 heap (all threads)', drift.heap))
   if (drift.p99) L.push(row('end-to-end p99 per second', drift.p99))
+  if (drift.threads.length) {
+    L.push('')
+    L.push(`Per thread and kind of memory (steepest first; external includes array buffers and WebAssembly memory; "${UNACCOUNTED}" is RSS minus every thread's heap and external memory):`)
+    L.push('')
+    L.push('| thread | memory | slope per hour | fitted at warm-up end | fitted at end | growth | max |')
+    L.push('|---|---|---|---|---|---|---|')
+    for (const t of drift.threads) {
+      const s = t.series
+      L.push(`| ${t.thread} | ${t.kind} | ${mib(s.slopePerHour)} | ${mib(s.fittedStart)} | ${mib(s.fittedEnd)} | ${s.growthPct} % | ${mib(s.max)} |`)
+    }
+  }
   if (drift.intervals.length) {
     L.push('')
     L.push(`Every ${INTERVAL_S} s of the load (warm-up included):`)
@@ -206,18 +295,27 @@ export function driftMarkdown(drift: Drift): string[] {
 }
 
 /**
- * Samples memory at each timeline tick. The readers are injected (process.memoryUsage.rss and the
- * metrics hub's per-thread heap gauges in a run; numbers in a test).
+ * Samples memory at each timeline tick; the per-thread breakdown is kept once every `threadEveryS`
+ * seconds (kept every second, 6 threads' breakdowns add 7 MiB to the main heap over a 4-hour soak:
+ * the instrument itself must not drift). The readers are injected (process.memoryUsage.rss and the
+ * metrics hub's per-thread memory gauges in a run; numbers in a test).
  */
 export class MemorySampler {
   private readonly samples: MemorySample[] = []
+  private lastSlot = Number.NEGATIVE_INFINITY
   constructor(
     private readonly rss: () => number,
-    private readonly heap: () => number,
+    private readonly threads: () => Readonly<Record<string, ThreadMemory>>,
+    private readonly threadEveryS = THREAD_SAMPLE_S,
   ) {}
 
   sample(t: number, phase: string): void {
-    this.samples.push({ t: Math.round(t * 100) / 100, phase, rssBytes: this.rss(), heapBytes: this.heap() })
+    const threads = this.threads()
+    const heapBytes = Object.values(threads).reduce((n, m) => n + m.heap, 0)
+    const slot = Math.floor(t / this.threadEveryS)
+    const keep = slot !== this.lastSlot
+    this.lastSlot = slot
+    this.samples.push({ t: Math.round(t * 100) / 100, phase, rssBytes: this.rss(), heapBytes, ...(keep && { threads }) })
   }
 
   all(): readonly MemorySample[] {

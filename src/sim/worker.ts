@@ -2,6 +2,7 @@ import { deviceAt } from '../fleet.js'
 import { telemetryTopic } from '../fleet.js'
 import { epochClock } from '../util/clock.js'
 import { encodeHistogram, initHistograms, newHistogram, recordMs } from '../util/histogram.js'
+import { SeqRanges } from './seq-ranges.js'
 import { offlineIntervals } from './anomalies.js'
 import { encodePayload } from './generator.js'
 import type { FromSim, SimResult, SimTask, ToSim, UnackedRange } from './messages.js'
@@ -92,7 +93,8 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
   const queues = new DeviceQueues(width, task.deviceQueue, task.deviceQueuePolicy)
   /** Whether each device is inside its own offline window now (its queue waits for the window to end). */
   const inOfflineWindow = new Uint8Array(width)
-  const acked = new Uint8Array(total)
+  /** Seqs of each device acknowledged (a republished reading is acknowledged again: counted once). */
+  const acked = new SeqRanges(width)
   const lag = newHistogram()
   const ackLatency = newHistogram()
   let cursor = 0 // next reading in schedule order: seq = ⌊cursor / width⌋, device = from + cursor mod width
@@ -110,8 +112,8 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
   let jitterSeq = 0
   /** Slots published on the current connection and not yet acknowledged (QoS 1). */
   const pending = new Set<number>()
-  /** Slots published at least once (a republished reading is not counted as published again). */
-  const publishedOnce = new Uint8Array(total)
+  /** Seqs of each device published at least once (a republished reading is not counted as published again). */
+  const publishedOnce = new SeqRanges(width)
   let republished = 0
   const onError = (message: string): void => post({ kind: 'error', worker: task.worker, message })
   const link: Link = task.connections === 'per-device' ? perDeviceLink(task, devices.map((d) => d.id), onError) : sharedLink(new BrokerLink({
@@ -148,17 +150,15 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
     if (persistent) pending.add(slot)
     link.publish(j, topics[j]!, encodePayload(oracle.expected(devices[j]!, seq), due), task.qos, () => {
       pending.delete(slot)
-      if (acked[slot]) return
-      acked[slot] = 1
+      if (!acked.add(j, seq)) return
       ackCount++
       metrics.acked[j]!.value++
       recordMs(ackLatency, clock() - due)
     })
-    if (publishedOnce[slot]) {
+    if (!publishedOnce.add(j, seq)) {
       republished++
       return
     }
-    publishedOnce[slot] = 1
     sent++
     metrics.published[j]!.value++
   }
@@ -235,17 +235,7 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
 
   const unacked: UnackedRange[] = []
   const offeredPerDevice = limit / width
-  for (let j = 0; j < width; j++) {
-    let start = -1
-    for (let seq = 0; seq <= offeredPerDevice; seq++) {
-      const missing = seq < offeredPerDevice && acked[seq * width + j] === 0
-      if (missing && start < 0) start = seq
-      if (!missing && start >= 0) {
-        unacked.push([from + j, start, seq])
-        start = -1
-      }
-    }
-  }
+  for (let j = 0; j < width; j++) for (const [start, end] of acked.missing(j, offeredPerDevice)) unacked.push([from + j, start, end])
   const result: SimResult = {
     worker: task.worker,
     devices: task.devices,

@@ -2,13 +2,14 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { alertRulesOf } from '../alerts/rules.js'
 import { deviceAt } from '../fleet.js'
 import { errorMessage } from '../errors.js'
+import { ThreadMetrics } from '../metrics/thread-metrics.js'
 import { KINDS } from '../kinds.js'
 import type { Reading } from '../sim/generator.js'
 import { defaultSensorModels } from '../sim/models.js'
 import { oracleFor, type Oracle } from '../sim/oracle.js'
 import { AlertChecker } from './alerts.js'
 import { DeviceDigest } from './digest.js'
-import type { DigestRow, DigestTask } from './oracle-digests.js'
+import type { DigestRow, DigestTask, FromDigestThread } from './oracle-digests.js'
 
 /**
  * Digests devices [from, to) of the oracle's stream and, from the same readings, what P5 expects of
@@ -21,6 +22,12 @@ parentPort!.on('message', (m) => {
   if (m === 'hurry') paced = false
 })
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+// Its memory once a second, for the soak's per-thread drift (when the caller takes metrics), for as
+// long as the thread lives: it stays (idle) after its result until the run ends.
+if (task.metrics) {
+  const metrics = new ThreadMetrics().watchRuntime()
+  setInterval(() => parentPort!.postMessage({ metrics: metrics.snapshot() } satisfies FromDigestThread), 1000).unref()
+}
 
 try {
   const oracle = oracleFor(task.spec)
@@ -53,7 +60,7 @@ try {
     readings = []
     await breathe()
   }
-  parentPort!.postMessage({ ok: true, rows })
+  parentPort!.postMessage({ ok: true, rows } satisfies FromDigestThread)
 } catch (err) {
-  parentPort!.postMessage({ ok: false, message: errorMessage(err) })
+  parentPort!.postMessage({ ok: false, message: errorMessage(err) } satisfies FromDigestThread)
 }

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type pg from 'pg'
 import { fleetSize } from '../fleet.js'
+import type { MetricsSink, ThreadSnapshot } from '../metrics/thread-metrics.js'
 import type { OracleSpec } from '../sim/oracle.js'
 import { splitRange } from '../util/shares.js'
 import type { DeviceExpectations } from './alerts.js'
@@ -16,7 +17,8 @@ export type OracleDigests = ReadonlyMap<string, OracleDigest>
 /** What the digest threads need: the oracle's constants and how many readings each device sends. */
 export interface DigestSpec extends OracleSpec { readonly perDevice: number }
 
-export interface DigestTask { readonly spec: DigestSpec; readonly from: number; readonly to: number; readonly paced: boolean }
+export interface DigestTask { readonly spec: DigestSpec; readonly from: number; readonly to: number; readonly paced: boolean; readonly metrics?: boolean }
+export type FromDigestThread = { readonly ok: true; readonly rows: DigestRow[] } | { readonly ok: false; readonly message: string } | { readonly metrics: ThreadSnapshot }
 export type DigestRow = readonly [device: string, rows: number, digest: string, exact: boolean, alerts: DeviceExpectations | null]
 
 /** Oracle digests being computed in the background; `hurry` lifts the pacing once the load is over. */
@@ -31,15 +33,21 @@ export interface PendingDigests {
  * run's load) keeps one thread at about a third of a core until `hurry`, so the load keeps its CPU;
  * otherwise one thread per core works flat out.
  */
-export function computeDigests(spec: DigestSpec, opts: { paced?: boolean; threads?: number } = {}): PendingDigests {
+export function computeDigests(spec: DigestSpec, opts: { paced?: boolean; threads?: number; metrics?: MetricsSink } = {}): PendingDigests {
   const devices = fleetSize(spec.fleet)
   const threads = Math.max(1, Math.min(opts.paced ? 1 : (opts.threads ?? availableParallelism()), devices))
-  const workers = splitRange(devices, threads).map(([from, to]) => new Worker(new URL('./oracle-digest-worker.js', import.meta.url), { workerData: { spec, from, to, paced: opts.paced === true } satisfies DigestTask }))
+  const workers = splitRange(devices, threads).map(([from, to]) => new Worker(new URL('./oracle-digest-worker.js', import.meta.url), { workerData: { spec, from, to, paced: opts.paced === true, metrics: opts.metrics !== undefined } satisfies DigestTask }))
   for (const w of workers) w.unref()
   const parts = workers.map(
-    (w) =>
+    (w, i) =>
       new Promise<DigestRow[]>((resolve, reject) => {
-        w.once('message', (m: { ok: true; rows: DigestRow[] } | { ok: false; message: string }) => (m.ok ? resolve(m.rows) : reject(new Error(`oracle digests: ${m.message}`))))
+        const thread = threads === 1 ? 'oracle' : `oracle-${i}`
+        w.on('message', (m: FromDigestThread) => {
+          if ('metrics' in m) opts.metrics?.update(thread, m.metrics)
+          else if (m.ok) resolve(m.rows)
+          else reject(new Error(`oracle digests: ${m.message}`))
+        })
+        w.once('exit', () => opts.metrics?.finish(thread))
         w.once('error', reject)
         w.once('exit', (code) => reject(new Error(`oracle digest thread exited with ${code}`)))
       }),

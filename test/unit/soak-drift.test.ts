@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
-import { driftOf, driftResults, fitLine, intervalsOf, memoryProperty, MIN_DRIFT_SAMPLES, type MemorySample } from '../../src/report/soak.js'
+import { driftMarkdown, driftOf, driftResults, fitLine, intervalsOf, MemorySampler, memoryProperty, MIN_DRIFT_SAMPLES, UNACCOUNTED, type MemorySample, type ThreadMemory } from '../../src/report/soak.js'
 import { renderMarkdown } from '../../src/report/markdown.js'
 import type { TimelinePoint } from '../../src/report/timeline.js'
 import type { RunResult } from '../../src/report/result.js'
@@ -90,5 +90,58 @@ describe('drift after the warm-up', () => {
     const md = renderMarkdown(r)
     assert.match(md, /## Drift \(soak\)/)
     assert.match(md, /\| RSS \(process\) \| 181 \| 0\.0 MiB \| 300\.0 MiB \| 300\.0 MiB \| 0 % \|/)
+  })
+})
+
+describe('per-thread drift', () => {
+  // main and ingest-0 hold flat; ingest-1's WebAssembly memory (inside its external memory) creeps 0.05 MiB/s; RSS carries it plus 10 MiB of slack.
+  const threadsAt = (t: number): Record<string, ThreadMemory> => ({
+    main: { heap: 40 * MiB, external: 5 * MiB, arrayBuffers: 2 * MiB, wasm: MiB },
+    'ingest-0': { heap: 30 * MiB + (t % 10) * MiB, external: 8 * MiB, arrayBuffers: 4 * MiB, wasm: 2 * MiB },
+    'ingest-1': { heap: 30 * MiB, external: 8 * MiB + t * 0.05 * MiB, arrayBuffers: 4 * MiB, wasm: 2 * MiB + t * 0.05 * MiB },
+    oracle: { heap: 20 * MiB, external: MiB, arrayBuffers: 0, wasm: 0 },
+  })
+  const sampled = (seconds: number): readonly MemorySample[] => {
+    let t = 0
+    const sampler = new MemorySampler(
+      () => Object.values(threadsAt(t)).reduce((n, m) => n + m.heap + m.external, 10 * MiB),
+      () => threadsAt(t),
+      1,
+    )
+    for (t = 1; t <= seconds; t++) sampler.sample(t, 'load')
+    return sampler.all()
+  }
+
+  test('a creep names its thread and kind of memory; flat threads and the slack outside them stay flat', () => {
+    const d = driftOf(sampled(600), [], 60)!
+    assert.ok(Math.abs(d.heap.fittedStart - 124.5 * MiB) < 0.1 * MiB, `heap summed over the threads: ${d.heap.fittedStart / MiB} MiB`)
+    const top = d.threads.slice(0, 2).map((x) => `${x.thread} ${x.kind}`).sort()
+    assert.deepEqual(top, ['ingest-1 external', 'ingest-1 wasm'])
+    assert.ok(Math.abs(d.threads[0]!.series.slopePerHour - 180 * MiB) < MiB, `${d.threads[0]!.series.slopePerHour / MiB} MiB/h`)
+    for (const x of d.threads.slice(2)) assert.ok(Math.abs(x.series.slopePerHour) < MiB, `${x.thread} ${x.kind}: ${x.series.slopePerHour / MiB} MiB/h`)
+    const outside = d.threads.find((x) => x.thread === UNACCOUNTED)!
+    assert.equal(outside.series.fittedStart, 10 * MiB)
+    assert.equal(d.threads.some((x) => x.thread === 'oracle' && x.kind === 'wasm'), false, 'a thread without histograms has no WebAssembly line')
+    const md = driftMarkdown(d).join('\n')
+    assert.match(md, /\| ingest-1 \| (wasm|external) \| 180\.0 MiB \|/)
+  })
+
+  test('30 s intervals carry the mean memory of each thread', () => {
+    const iv = intervalsOf(sampled(90), [])
+    assert.equal(iv[1]!.threads!['ingest-1']!.wasm, Math.round(2 * MiB + 44.5 * 0.05 * MiB)) // t = 30 … 59
+    assert.equal(iv[1]!.threads!.main!.heap, 40 * MiB)
+  })
+
+  test('the breakdown is kept once every 10 s (the RSS and heap every second), and still names the creep', () => {
+    let t = 0
+    const sampler = new MemorySampler(() => 400 * MiB, () => threadsAt(t))
+    for (t = 1; t <= 600; t++) sampler.sample(t, 'load')
+    const all = sampler.all()
+    assert.equal(all.length, 600)
+    assert.equal(all.filter((m) => m.threads).length, 61) // t = 1, 10, 20, … 600
+    const d = driftOf(all, [], 60)!
+    assert.equal(d.rss.samples, 541)
+    assert.deepEqual(d.threads.slice(0, 2).map((x) => `${x.thread} ${x.kind}`).sort(), ['ingest-1 external', 'ingest-1 wasm'])
+    assert.equal(d.threads[0]!.series.samples, 55) // t = 60, 70, … 600
   })
 })
