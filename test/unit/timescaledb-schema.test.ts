@@ -53,9 +53,9 @@ describe('schema on TimescaleDB (PGlite + timescaledb, test only)', () => {
     // Real-time aggregates, refreshed every 10 s over the last 28 days up to a minute ago (sql/008).
     const realtime = await pg.query<{ view_name: string; materialized_only: boolean }>(`SELECT view_name, materialized_only FROM timescaledb_information.continuous_aggregates ORDER BY 1`)
     assert.ok(realtime.rows.every((r) => r.materialized_only === false), JSON.stringify(realtime.rows))
-    const refresh = await pg.query<{ schedule_interval: string; config: { start_offset: string; end_offset: string } }>(
+    const refresh = await pg.query<{ schedule_interval: string; config: { start_offset: string; end_offset: string; buckets_per_batch: number } }>(
       `SELECT schedule_interval::text, config FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate'`)
-    assert.deepEqual(refresh.rows.map((r) => [r.schedule_interval, r.config.start_offset, r.config.end_offset]), Array(3).fill(['00:00:10', '28 days', '00:01:00']))
+    assert.deepEqual(refresh.rows.map((r) => [r.schedule_interval, r.config.start_offset, r.config.end_offset, r.config.buckets_per_batch]), Array(3).fill(['00:00:10', '28 days', '00:01:00', 1440]))
 
     const jobs = await pg.query<{ proc_name: string; n: number }>(
       `SELECT proc_name, count(*)::int AS n FROM timescaledb_information.jobs WHERE job_id >= 1000 GROUP BY 1 ORDER BY 1`)
