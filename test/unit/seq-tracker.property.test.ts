@@ -65,6 +65,23 @@ function run(ops: readonly Op[]): void {
     if (want) assert.equal(tracker.storing(device, op.seq), model.storing(device, op.seq), `step ${i}: prior_seq of ${device} ${op.seq}`)
   })
   assert.equal(tracker.size, [...model.accepted.keys()].length, 'one entry per device seen')
+  // Memory is per device plus per gap, not per reading: the gaps held are exactly the runs of seqs
+  // missing below the highest accepted one, none empty.
+  for (const device of DEVICES) assert.deepEqual(tracker.gapsOf(device), missingRuns(model.accepted.get(device)), `gaps of ${device}`)
+}
+
+/** Runs [from, to) of the seqs below the highest that the set does not hold. */
+function missingRuns(seqs: ReadonlySet<number> | undefined): Array<[number, number]> {
+  const runs: Array<[number, number]> = []
+  if (!seqs || seqs.size === 0) return runs
+  const max = Math.max(...seqs)
+  for (let s = 0; s < max; s++) {
+    if (seqs.has(s)) continue
+    const last = runs[runs.length - 1]
+    if (last && last[1] === s) last[1] = s + 1
+    else runs.push([s, s + 1])
+  }
+  return runs
 }
 
 describe('SeqTracker against a set (dedupe.ts)', () => {
@@ -81,6 +98,18 @@ describe('SeqTracker against a set (dedupe.ts)', () => {
 
   test('a gap one seq wide is a gap: its seq is stored when it comes late, once', () => {
     accepts([[0, true], [2, true], [1, true], [1, false], [2, false], [3, true]])
+  })
+
+  test('readings in order hold no gap at all (memory per gap, not per reading)', () => {
+    const t = new SeqTracker()
+    for (let seq = 0; seq < 1000; seq++) t.accept('d', seq)
+    assert.deepEqual(t.gapsOf('d'), [])
+    t.accept('d', 1002)
+    assert.deepEqual(t.gapsOf('d'), [[1000, 1002]])
+    t.accept('d', 1000)
+    assert.deepEqual(t.gapsOf('d'), [[1001, 1002]], 'a fill at the gap’s start leaves no empty piece before it')
+    t.accept('d', 1001)
+    assert.deepEqual(t.gapsOf('d'), [], 'nor after it')
   })
 
   test('seqs below the first one seen are a gap too (a device whose first readings come late)', () => {
