@@ -182,6 +182,12 @@ describe('Kafka offsets stored with the batch (kafka-offsets.ts)', () => {
     assert.equal(l.take(0, 6), true)
     l.forget([0])
     assert.throws(() => l.take(0, 7), /no stored offset/, 'a partition given up must be reloaded first')
+    assert.equal(l.has(0), false)
+    l.seed(0, 9)
+    l.seed(1, 0)
+    assert.deepEqual([l.has(0), l.has(1), l.has(2), l.seekTarget(0), l.seekTarget(2)], [true, true, false, 9, undefined])
+    l.forget()
+    assert.deepEqual([l.has(0), l.has(1)], [false, false], 'forget() without partitions gives up every one')
   })
 
   test('the fence: a batch commits only where the stored offset stands', () => {
