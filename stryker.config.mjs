@@ -12,6 +12,7 @@ const ALL = [
 // verdict does not depend on the draw and a run's score can be reproduced.
 process.env.IOTBENCH_PROPERTY_RUNS ??= '20'
 process.env.IOTBENCH_FC_SEED ??= '20261206'
+const REPORTS = `bench-results/mutation${process.env.IOTBENCH_MUTATION_NAME ? `/${process.env.IOTBENCH_MUTATION_NAME}` : ''}`
 const mutate = process.env.IOTBENCH_MUTATE ? process.env.IOTBENCH_MUTATE.split(/\s+/) : ALL
 
 export default {
@@ -19,7 +20,7 @@ export default {
   // The tests that reach the mutated files (the others only cost time per mutant); the two integration
   // tests need IOTBENCH_TEST_DATABASE_URL (CI has it), take a second or two and drop their schemas.
   tap: {
-    testFiles: ['dist/test/unit/{verify-*,kafka-*,copy-binary,seq-tracker*}.test.js', 'dist/test/integration/{kafka-offsets-db,commit-batch}.test.js'],
+    testFiles: ['dist/test/unit/{verify-*,kafka-*,copy-binary,seq-tracker*,shares*}.test.js', 'dist/test/integration/{kafka-offsets-db,commit-batch}.test.js'],
     nodeArgs: ['--test-reporter=tap', '-r', '{{hookFile}}', '--import', './dist/test/support/replay.js', '{{testFile}}'],
   },
   mutate,
@@ -29,8 +30,9 @@ export default {
   ignorePatterns: ['/bench-results', '/test-artifacts', '/.iotbench', '/scratch', '/src', '/bench', '/.stryker-tmp'],
   tempDirName: '.stryker-tmp',
   reporters: ['html', 'json', 'clear-text', 'progress'],
-  htmlReporter: { fileName: 'bench-results/mutation/index.html' },
-  jsonReporter: { fileName: 'bench-results/mutation/mutation.json' },
+  // IOTBENCH_MUTATION_NAME keeps a narrowed run's report apart (bench-results/mutation/<name>/).
+  htmlReporter: { fileName: `${REPORTS}/index.html` },
+  jsonReporter: { fileName: `${REPORTS}/mutation.json` },
   // CI sets IOTBENCH_MUTATION_BREAK=90: a lower score fails the step.
   thresholds: { high: 95, low: 90, break: process.env.IOTBENCH_MUTATION_BREAK ? Number(process.env.IOTBENCH_MUTATION_BREAK) : null },
 }

@@ -46,6 +46,16 @@ describe('the set-based pass (fast.ts)', () => {
     const c = perKind.get('collar')!
     assert.deepEqual(c.set.counts, { expected: TOTAL, ok: TOTAL, lost: 0, unacknowledgedLost: 0, recovered: 0, duplicated: 0, unexpected: 0, corrupted: 0 })
     assert.deepEqual(c.order, { rows: TOTAL, outOfOrder: 0, worstDisplacement: 0, samples: [] })
+    assert.deepEqual([c.set.lost, c.set.duplicated, c.set.unexpected, c.set.corrupted, c.set.lostByDevice], [[], [], [], [], []])
+  })
+
+  test('a stranger device does not count against the run’s devices cleared in the database', async () => {
+    const rows = ideal().filter((r) => !(r.device === devices[2]!.id && r.seq === 0))
+    rows.push({ device: 'farm01-collar-0099', seq: 0, ...reading(devices[0]!, 0), rx: 9999 })
+    const { perKind, stats } = await fast(rows)
+    assert.deepEqual(stats.reasons, { 'row count': 1, 'not a device of this run': 1 })
+    assert.deepEqual([stats.clearedInDatabase, stats.checkedRowByRow], [devices.length - 1, 2])
+    assert.deepEqual([perKind.get('collar')!.set.counts.ok, perKind.get('collar')!.set.counts.lost, perKind.get('collar')!.set.counts.unexpected], [TOTAL - 1, 1, 1])
   })
 
   test('one reading received after a higher seq of its device (same rows, same digest) is found', async () => {
@@ -132,5 +142,58 @@ describe('P7 dead letters (dead-letters.ts)', () => {
     assert.deepEqual(r.wrongReason, [{ topic: injected[1]!.topic, expected: 'not-an-object', got: 'invalid-json', type: 'not-an-object' }])
     assert.deepEqual(r.missing, [{ topic: injected[3]!.topic, reason: 'bad-seq', type: 'bad-seq' }])
     assert.deepEqual(r.validRejected, [{ device: devices[3]!.id, seq: 2, reason: 'wrong-type' }])
+  })
+
+  test('only a reading exactly as the oracle has it counts as a valid reading rejected', async () => {
+    const d = devices[3]!
+    const doc = (seq: number, over: Record<string, unknown> = {}, dev = d) => {
+      const r = generateReading(ctx, dev, seq)
+      return { device: dev.id, kind: dev.kind, seq, ts: r.ts, sent: r.ts, values: { ...r.values }, ...over }
+    }
+    const beyond = deviceAt(fleet, fleetSize(fleet)) // the next farm's first cow: not in this run
+    const values = doc(2).values as Record<string, unknown>
+    const cases: Array<[string, unknown, boolean]> = [
+      ['the oracle’s reading', doc(2), true],
+      ['seq 0', doc(0), true],
+      ['the last seq', doc(PER_DEVICE - 1), true],
+      ['seq one past the last', doc(PER_DEVICE), false],
+      ['seq −1', doc(2, { seq: -1 }), false],
+      ['a fractional seq', doc(2, { seq: 2.5 }), false],
+      ['a seq as text', doc(2, { seq: '2' }), false],
+      ['another kind', doc(2, { kind: 'milk' }), false],
+      ['a device of no farm of the run', doc(2, { device: 'farm09-collar-0001' }), false],
+      ['the device just past the fleet', doc(2, {}, beyond), false],
+      ['a device id that is not text', doc(2, { device: 4 }), false],
+      ['values null', doc(2, { values: null }), false],
+      ['values as text', doc(2, { values: 'x' }), false],
+      ['one value off', doc(2, { values: { ...values, activity: Number(values['activity']) + 1 } }), false],
+      ['an extra value', doc(2, { values: { ...values, extra: 1 } }), false],
+      ['a value missing', doc(2, { values: Object.fromEntries(Object.entries(values).slice(1)) }), false],
+      ['another ts', doc(2, { ts: 1 }), false],
+      ['JSON null', null, false],
+      ['a JSON number', 5, false],
+    ]
+    for (const [what, body, isValid] of cases) {
+      const r = await check([{ topic: topic(d), payload: Buffer.from(JSON.stringify(body)), reason: 'x' }])
+      assert.deepEqual([r.validRejectedCount, r.foreign], isValid ? [1, 0] : [0, 1], what)
+    }
+    const notJson = await check([{ topic: topic(d), payload: Buffer.from('{"device":'), reason: 'invalid-json' }])
+    assert.deepEqual([notJson.validRejectedCount, notJson.foreign], [0, 1], 'not JSON')
+  })
+
+  test('a run without injected messages: every dead letter is someone else’s or a rejected reading', async () => {
+    const r = (await checkDeadLetters(fakeClient({}, [{ topic: 'x', payload: Buffer.from('junk'), reason: 'invalid-json' }]), 1, manifest)) as Counted
+    assert.deepEqual([r.injected, r.found, r.missingCount, r.foreign], [0, 0, 0, 1])
+  })
+
+  test('more than 20 of a class: all counted, 20 samples kept', async () => {
+    const many = Array.from({ length: 25 }, (_, i) => ({ topic: `t${i}`, payload: Buffer.from(`p${i}`).toString('base64'), reason: 'bad-seq', type: 'bad-seq' }))
+    const wrong = (await checkDeadLetters(fakeClient({}, many.map((x) => ({ topic: x.topic, payload: Buffer.from(x.payload, 'base64'), reason: 'nan' }))), 1, { ...manifest, badInput: many })) as Counted
+    assert.deepEqual([wrong.wrongReasonCount, wrong.wrongReason.length], [25, 20])
+    const missing = (await checkDeadLetters(fakeClient({}, []), 1, { ...manifest, badInput: many })) as Counted
+    assert.deepEqual([missing.missingCount, missing.missing.length], [25, 20])
+    const rejected = Array.from({ length: 25 }, (_, i) => ({ topic: topic(devices[i % 8]!), payload: valid(devices[i % 8]!, Math.floor(i / 8)), reason: 'x' }))
+    const v = await check(rejected)
+    assert.deepEqual([v.validRejectedCount, v.validRejected.length], [25, 20])
   })
 })
