@@ -58,6 +58,13 @@ describe('commitBatch (real PostgreSQL)', () => {
       dup.id = b.id
       await assert.rejects(commitBatch(client, 9, 3, dup))
       assert.deepEqual(await one('SELECT count(*)::int AS n FROM collar_readings WHERE run_id = 9'), [{ n: 1 }], 'rolled back')
+
+      // A COPY the server refuses (a constraint this test adds) fails the commit, not hangs it.
+      await client.query('ALTER TABLE collar_readings ADD CONSTRAINT test_seq_below_100 CHECK (seq < 100)')
+      const refused = new Batch(9)
+      refused.addReading({ device: 'farm01-collar-0001', kind: 'collar', seq: 100, ts: T0 + 120_000, sent: T0, values: [1, 2, 3, 38, 90, -70] } as never, T0, 104, 5)
+      await assert.rejects(commitBatch(client, 9, 3, refused), /test_seq_below_100/)
+      assert.equal(await batchCommitted(client, refused), false)
     } finally {
       await client.query(`DROP SCHEMA ${schema} CASCADE`).catch(() => undefined)
       await client.end()

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
-import { OffsetLedger, addOffset, fenceBreaks, type OffsetRange } from '../../src/ingest/kafka-offsets.js'
+import { OffsetLedger, StaleOffsetsError, addOffset, fenceBreaks, type OffsetRange } from '../../src/ingest/kafka-offsets.js'
 
 /**
  * A consumer group against a model of Kafka and the database, driven by the real ledger, batch ranges
@@ -186,8 +186,11 @@ describe('Kafka offsets stored with the batch (kafka-offsets.ts)', () => {
     l.seed(0, 9)
     l.seed(1, 0)
     assert.deepEqual([l.has(0), l.has(1), l.has(2), l.seekTarget(0), l.seekTarget(2)], [true, true, false, 9, undefined])
+    l.forget([0])
+    assert.deepEqual([l.has(0), l.has(1)], [false, true], 'forget(list) gives up only those')
     l.forget()
     assert.deepEqual([l.has(0), l.has(1)], [false, false], 'forget() without partitions gives up every one')
+    assert.equal(new StaleOffsetsError('x').name, 'StaleOffsetsError', 'the name logs and reports show')
   })
 
   test('the fence: a batch commits only where the stored offset stands', () => {
