@@ -65,7 +65,27 @@ describe('P6 pass rule (rates.ts)', () => {
     assert.equal(check(ok, { ...lag, count: 0, p99Ms: 10_000 }).pass, true)
   })
 
+  test('both ratios exactly at the tolerance are no reason to fail: only the lag is named', () => {
+    // sent 380 by 5.75 s (0.95), committed 380 by 5 s (0.95), lag 1 ms over
+    const v = check(record([100, 200, 300, 380, 380, 380], [100, 200, 300, 350, 380, 400]), { ...lag, p99Ms: 501 })
+    assert.deepEqual([v.pass, v.summary], [false, 'back-pressure: the simulators fell behind their schedule, lag p99 501 ms > 500 ms'])
+    assert.equal(check(record([100, 200, 300, 380, 380, 380], [100, 200, 300, 350, 380, 400])).pass, true)
+  })
+
+  test('samples half a second apart: per-second rates and the interpolation divide by the real spacing', () => {
+    const half: RateRecord = {
+      rate: 100, spikes: [], offered: 400, plannedSeconds: 4,
+      samples: Array.from({ length: 12 }, (_, i) => ({ t: (i + 1) / 2, sent: Math.min(400, 50 * (i + 1)), ingested: Math.min(400, 40 * (i + 1)) })),
+    }
+    const v = check(half)
+    assert.deepEqual((v.evidence['timeline'] as unknown[])[0], { t: 0.5, offeredPerS: 100, sentPerS: 100, ingestedPerS: 80 })
+    // committed by 5 s: the sample at 5 s holds 400; at 4.75 s (between 4.5 and 5) 360 + 40 × 0.5 = 380
+    assert.equal(v.evidence['ingestedInTime'], 400)
+    assert.equal(checkRates(half, lag, 0.95, 500, 750).evidence['ingestedInTime'], 380)
+  })
+
   test('no samples fails, naming why; nothing offered is not a failure of the ratios', () => {
+    assert.equal(checkRates({ rate: 100, spikes: [], offered: 0, plannedSeconds: 0, samples: [] }, lag, 0.95, 500, 1000).pass, false, 'no samples at all')
     const none = check(record([], []))
     assert.equal(none.pass, false)
     assert.match(none.summary, /^no rate samples were recorded; sent 0 of 400/)
