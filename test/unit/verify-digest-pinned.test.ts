@@ -79,4 +79,10 @@ describe('digest pinned to PostgreSQL (digest.ts)', () => {
     assert.equal(d.rows, 2)
     assert.equal(d.sum, before, 'a row with a NULL adds nothing to the sum')
   })
+
+  test('a value absent from the row (undefined) makes it inexact too', () => {
+    const d = new DeviceDigest('chiller')
+    d.add(0, Date.UTC(2026, 10, 1), [3.9, true, false, 1250.5])
+    assert.deepEqual([d.exact, d.rows, d.sum], [false, 1, '0'])
+  })
 })

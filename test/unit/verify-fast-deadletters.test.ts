@@ -14,6 +14,7 @@ import { generateReading, type GeneratorContext } from '../../src/sim/generator.
 import { checkDeadLetters } from '../../src/verify/dead-letters.js'
 import { DeviceDigest } from '../../src/verify/digest.js'
 import { checkKindsFast } from '../../src/verify/fast.js'
+import { checkKindExactly } from '../../src/verify/parallel.js'
 import type { OracleDigests } from '../../src/verify/oracle-digests.js'
 import type { RunManifest } from '../../src/verify/types.js'
 import { fakeClient, type FakeRow } from '../support/fake-pg.js'
@@ -104,6 +105,20 @@ describe('the set-based pass (fast.ts)', () => {
     assert.deepEqual([stats.clearedInDatabase, stats.checkedRowByRow], [0, 8])
     // stored although never acknowledged: recovered, not ok
     assert.deepEqual([perKind.get('collar')!.set.counts.ok, perKind.get('collar')!.set.counts.recovered], [TOTAL - 2, 2])
+  })
+})
+
+describe('row by row over threads (parallel.ts)', () => {
+  // 8 cows: 25,000 readings each make 200,000, the least worth a second thread; 50,000 make two shares.
+  test('a kind below 2 × 200,000 readings is checked on this connection; from there it goes to threads', async () => {
+    const here = await checkKindExactly(fakeClient({ collar: [] }), 1, { ...manifest, perDevice: 25_000 }, 'collar', 2)
+    assert.equal(here.set.counts.lost, 8 * 25_000)
+    // Threads open their own connections from the client's URL, which only a connect() client has.
+    await assert.rejects(checkKindExactly(fakeClient({ collar: [] }), 1, { ...manifest, perDevice: 50_000 }, 'collar', 2), /opened by connect\(\)/)
+    const oneThread = await checkKindExactly(fakeClient({ collar: [] }), 1, { ...manifest, perDevice: 50_000 }, 'collar', 1)
+    assert.equal(oneThread.set.counts.lost, 8 * 50_000)
+    const noDevices = await checkKindExactly(fakeClient({}), 1, { ...manifest, perDevice: 50_000 }, 'milk', 2)
+    assert.equal(noDevices.set.counts.expected, 0)
   })
 })
 

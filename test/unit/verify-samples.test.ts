@@ -10,7 +10,7 @@ import { KINDS } from '../../src/kinds.js'
 import { generateReading, type GeneratorContext } from '../../src/sim/generator.js'
 import { SetChecker, type StoredReading } from '../../src/verify/completeness.js'
 import { OrderChecker } from '../../src/verify/ordering.js'
-import { mergeReports } from '../../src/verify/parallel.js'
+import { mergeReports, shares } from '../../src/verify/parallel.js'
 import type { RunManifest } from '../../src/verify/types.js'
 import { UnackedIndex } from '../../src/verify/unacked.js'
 
@@ -85,5 +85,34 @@ describe('evidence caps and order', () => {
     assert.equal(u.total, 5)
     assert.deepEqual([2, 3, 4, 5, 9, 10, 11].map((s) => u.has(0, s)), [false, true, true, false, false, true, false])
     assert.deepEqual([u.has(1, 3), u.has(2, 0), u.has(2, 2)], [false, true, false])
+  })
+})
+
+describe('device order and shares', () => {
+  test('ids past 9999 cows a farm sort as text, not as the fleet lists them: the checker follows the rows’ order', () => {
+    const big: FleetShape = { farms: 1, cowsPerFarm: 10_000, stallsPerFarm: 0, tanksPerFarm: 0 }
+    const m: RunManifest = { seed: 1, simStartMs: Date.UTC(2026, 3, 1), fleet: big, perDevice: 1, unacked: [], published: 0 }
+    const g: GeneratorContext = { seed: 1, simStartMs: m.simStartMs, fleet: big }
+    const stored = [9_999, 9_998].map((i) => deviceAt(big, i)) // farm01-collar-10000 sorts before farm01-collar-9999
+    const rows = stored.map((d) => ({ device: d.id, seq: 0, ts: generateReading(g, d, 0).ts, values: KINDS.collar.fields.map((f) => generateReading(g, d, 0).values[f.name]!) }))
+    rows.sort((a, b) => (a.device < b.device ? -1 : 1))
+    assert.deepEqual(rows.map((r) => r.device), ['farm01-collar-10000', 'farm01-collar-9999'])
+    const c = new SetChecker(m, 'collar')
+    for (const r of rows) c.add(r)
+    const r = c.finish()
+    assert.deepEqual([r.counts.ok, r.counts.lost, r.counts.unexpected], [2, 9_998, 0])
+  })
+
+  test('lost per device keeps the 20 worst of 25', () => {
+    const wide: FleetShape = { farms: 1, cowsPerFarm: 25, stallsPerFarm: 0, tanksPerFarm: 0 }
+    const r = setReport([], { ...manifest, fleet: wide })
+    assert.deepEqual([r.counts.lost, r.lostByDevice.length], [25 * PER_DEVICE, 20])
+  })
+
+  test('shares cut the sorted ids into contiguous ranges of about equal size, whatever order they come in', () => {
+    const ids = ['j', 'c', 'a', 'h', 'b', 'e', 'g', 'd', 'i', 'f']
+    assert.deepEqual(shares(ids, 3), [{ hi: 'd' }, { lo: 'd', hi: 'g' }, { lo: 'g' }])
+    assert.deepEqual(shares(ids, 2), [{ hi: 'f' }, { lo: 'f' }])
+    assert.deepEqual(ids[0], 'j', 'the caller’s list is left as it was')
   })
 })
