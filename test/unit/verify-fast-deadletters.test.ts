@@ -115,6 +115,8 @@ describe('row by row over threads (parallel.ts)', () => {
     assert.equal(here.set.counts.lost, 8 * 25_000)
     // Threads open their own connections from the client's URL, which only a connect() client has.
     await assert.rejects(checkKindExactly(fakeClient({ collar: [] }), 1, { ...manifest, perDevice: 50_000 }, 'collar', 2), /opened by connect\(\)/)
+    // 8 × 47,000 = 376,000: still one share, so here (a ninth id would make it 423,000 and two shares)
+    assert.equal((await checkKindExactly(fakeClient({ collar: [] }), 1, { ...manifest, perDevice: 47_000 }, 'collar', 2)).set.counts.lost, 8 * 47_000)
     const oneThread = await checkKindExactly(fakeClient({ collar: [] }), 1, { ...manifest, perDevice: 50_000 }, 'collar', 1)
     assert.equal(oneThread.set.counts.lost, 8 * 50_000)
     const noDevices = await checkKindExactly(fakeClient({}), 1, { ...manifest, perDevice: 50_000 }, 'milk', 2)
