@@ -61,4 +61,9 @@ export class SeqTracker {
   get size(): number {
     return this.devices.size
   }
+
+  /** The device's open gaps, [from, to) in seq order: what the tracker's memory holds besides the device. */
+  gapsOf(device: string): ReadonlyArray<readonly [number, number]> {
+    return this.devices.get(device)?.gaps ?? []
+  }
 }

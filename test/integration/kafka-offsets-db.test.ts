@@ -36,9 +36,12 @@ describe('Kafka offsets in the batch transaction (real PostgreSQL)', () => {
       zombie.addReading(reading(0) as never, Date.now(), 1, 0 - 1)
       zombie.addOffset(0, 0)
       zombie.addOffset(1, 0)
-      await assert.rejects(commitBatch(client, 7, 1, zombie, topic), StaleOffsetsError)
+      await assert.rejects(commitBatch(client, 7, 1, zombie, topic), (e: unknown) => e instanceof StaleOffsetsError && e.message === 'partition 0 is stored at offset 2, the batch starts at 0 (1 partitions moved to another consumer)')
       assert.equal(await rows(), 2, 'the fenced batch wrote no row')
       assert.deepEqual([...(await loadOffsets(client, 7, topic, 2))].sort(), [[0, 2], [1, 0]], 'nor moved any offset')
+      const unknown = new Batch(7)
+      unknown.addOffset(5, 0) // a partition the topic does not have: no stored offset at all
+      await assert.rejects(commitBatch(client, 7, 1, unknown, topic), /partition 5 is stored at offset none/)
 
       // A batch that fails at its last statement, after its offsets and rows were written: all rolled back.
       const broken = new Batch(7)
