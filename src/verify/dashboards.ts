@@ -1,10 +1,10 @@
 import { deviceAt, farmId, fleetSize, type Device } from '../fleet.js'
 import { KINDS } from '../kinds.js'
 import { quoteIdent } from '../db/connect.js'
-import type { SqlSession } from '../db/migrate.js'
+import { detectStorage, type SqlSession } from '../db/migrate.js'
 import { oracleFor } from '../sim/oracle.js'
 import { AGGREGATES, BUCKET_MS, BucketAccumulator, TOLERANCE_NOTE, columnSql, compareBuckets, type AggregateSpec, type Bucket, type BucketMismatch } from './dashboard-aggregates.js'
-import { RELIED_PROCS, chunkPoliciesOf, dbTime, intervalMs, judgeChunks, judgeJobs, readChunks, readJobFailures, readJobs, runJobsNow, type JobFinding, type JobVerdict } from './dashboard-jobs.js'
+import { RELIED_PROCS, chunkPoliciesOf, dbTime, intervalMs, iso, judgeChunks, judgeJobs, readChunks, readJobFailures, readJobs, runJobsNow, type JobFinding, type JobVerdict } from './dashboard-jobs.js'
 import { FarmSeries, PANEL_MEANINGS, comparePanelRows, fillPanelSql, loadSqlPanels, tablesRead, type PanelDifference } from './dashboard-panels.js'
 import type { PropertyResult, RunManifest } from './types.js'
 import { UnackedIndex } from './unacked.js'
@@ -68,8 +68,7 @@ const INTERNAL_MS = (col: string): string => `(${col}::float8 / 1000)`
 /** Reads the refreshed range of each continuous aggregate in the schema (none: plain PostgreSQL views). */
 export async function readRefreshStates(db: SqlSession, schema: string): Promise<Map<string, RefreshState>> {
   const out = new Map<string, RefreshState>()
-  const ext = await db.query(`SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'`)
-  if (ext.rows.length === 0) return out
+  if ((await detectStorage(db)) !== 'timescaledb') return out
   const caggs = await db.query(
     `SELECT user_view_name::text AS view, materialized_only, mat_hypertable_id AS mat, raw_hypertable_id AS raw,
             ${INTERNAL_MS('_timescaledb_functions.cagg_watermark(mat_hypertable_id)')} AS watermark
@@ -364,7 +363,7 @@ export async function checkDashboards(db: SqlSession, runId: number, manifest: R
   const schemaSql = quoteIdent(schema)
   const run = (await db.query(`SELECT name, started_at, now() AS now FROM ${schemaSql}.runs WHERE id = $1`, [runId])).rows[0] as { name: string; started_at: Date; now: Date } | undefined
   if (!run) throw new Error(`no run with id ${runId} in schema ${schema}`)
-  const timescale = (await db.query(`SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'`)).rows.length > 0
+  const timescale = (await detectStorage(db)) === 'timescaledb'
   let jobs = timescale ? await readJobs(db, schema) : []
   // The aggregates are judged after one more refresh that TimescaleDB's own scheduler runs, so the
   // verdict covers the scheduler too: a refresh job that fails or never starts fails P8, naming it.
@@ -454,7 +453,7 @@ export async function checkDashboards(db: SqlSession, runId: number, manifest: R
       aggregates: aggregates.map(({ mismatches: _m, ...rest }) => rest),
       mismatches: aggregates.flatMap((a) => a.mismatches).slice(0, SAMPLES),
       coverage: { compared: checked, notRefreshed, share: Math.round(coverage * 10_000) / 10_000, required: MIN_BUCKET_COVERAGE },
-      refreshed: timescale ? Object.fromEntries([...refresh].map(([v, s]) => [v, { watermark: s.watermarkMs !== undefined && Number.isFinite(new Date(s.watermarkMs).getTime()) ? new Date(s.watermarkMs).toISOString() : 'none (nothing materialized yet)', realtime: s.realtime === true, pendingInvalidations: s.pending.length }])) : 'views: always current',
+      refreshed: timescale ? Object.fromEntries([...refresh].map(([v, s]) => [v, { watermark: iso(s.watermarkMs === undefined ? null : new Date(s.watermarkMs)) ?? 'none (nothing materialized yet)', realtime: s.realtime === true, pendingInvalidations: s.pending.length }])) : 'views: always current',
       dashboards: { files: panels.dashboards, dir: opts.dashboardsDir ?? 'dashboards/grafana/dashboards', panels: panels.panels },
       jobs: !timescale ? 'not applicable: plain PostgreSQL has no policy jobs (aggregates are views computed on read; old runs are dropped with iotbench runs drop)' : jobVerdict ?? 'not read',
       ...(chunksEvidence && { chunks: chunksEvidence }),
