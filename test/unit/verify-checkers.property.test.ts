@@ -19,6 +19,8 @@ import type { RunManifest, Sample } from '../../src/verify/types.js'
 
 const SAMPLE_CAP = 20 // how many samples a checker keeps per class (src/verify/*.ts)
 const NUM_RUNS = 200
+/** A seed whose 200 runs inject more lost readings than the sample cap in at least 2 % of them (checked below). */
+const MANY_LOST_SEED = 20261206
 
 const MAX = { farms: 2, cows: 4, stalls: 2, tanks: 1, perDevice: 8 }
 
@@ -410,7 +412,12 @@ describe('SetChecker (P1 completeness, P2 integrity) finds exactly the injected 
     const tally = newTally()
     fc.assert(fc.property(scenarioArb, (s) => checkSet(s, tally)), { numRuns: NUM_RUNS, includeErrorInReport: true })
     assertExercised(tally, ['ok', 'lost', 'unacknowledgedLost', 'recovered', 'duplicated', 'unexpected', 'corrupted'], 0.2)
-    assertExercised(tally, ['manyLost'], 0.02)
+    // More lost than the sample cap comes in about 2 % of random runs, so under a fresh seed the generator's
+    // coverage of it failed CI now and then (1 of 200): checked on runs from a fixed seed instead, the
+    // checker judged on each of them as well.
+    const rare = newTally()
+    fc.assert(fc.property(scenarioArb, (s) => checkSet(s, rare)), { numRuns: NUM_RUNS, seed: MANY_LOST_SEED, includeErrorInReport: true })
+    assertExercised(rare, ['manyLost'], 0.02)
   })
 
   test('an ideal stream is all ok', () => {
