@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
-import { runCli, tempResultsDir } from '../support/cli.js'
+import { readResult, ROOT, runCli, runIdFrom, tempResultsDir } from '../support/cli.js'
 import { requireService, uniqueName } from '../support/services.js'
 
 // --ingest external's gates (issue 22, requirement 3): the load never starts before the ingest under
@@ -67,5 +67,26 @@ describe('iotbench run --ingest external: readiness and errors', () => {
     assert.equal(stray.code, 4, stray.stderr)
     assert.match(stray.stderr, /ingest-command needs --ingest external/)
     assert.match(stray.stderr, /sink-map needs --ingest external/)
+  })
+})
+
+describe('iotbench run --ingest external without a sink map: the ingest writes iotbench’s own tables', () => {
+  test('every property is judged from its rows; only P9 (the live feed) is N/A; it raises no alerts, so P5 fails', async (t) => {
+    const db = await requireService(t, 'database')
+    const mqtt = await requireService(t, 'mqtt')
+    if (!db || !mqtt) return
+    const results = tempResultsDir()
+    const r = await runCli(['run', '--profile', 'ci', '--duration', '4', '--rate', '400', '--bad-input', '0', '--progress', 'plain', '--slo-p99-ms', '10000',
+      '--ingest', 'external', '--ingest-command', `${process.execPath} ${join(ROOT, 'dist/test/support/own-schema-ingest.js')}`,
+      '--mqtt-url', mqtt, '--database-url', db, '--db-schema', uniqueName('extown'), '--topic-prefix', `${uniqueName('eo')}/`, '--results-dir', results], {}, 200_000)
+    assert.equal(r.code, 3, `${r.stdout}\n${r.stderr}`)
+    const result = readResult(results, runIdFrom(r.stdout))
+    const byId = new Map((result.properties as Array<{ id: string; pass: boolean; summary: string; notApplicable?: string }>).map((p) => [p.id, p]))
+    for (const id of ['P1', 'P2', 'P3', 'P7']) assert.equal(byId.get(id)?.pass, true, `${id}: ${byId.get(id)?.summary}`)
+    assert.equal(byId.get('P5')?.pass, false, 'no alerts were raised: P5 applies and fails')
+    assert.equal(byId.get('P5')?.notApplicable, undefined)
+    assert.ok(byId.get('P9')?.notApplicable)
+    assert.deepEqual([...byId.values()].filter((p) => p.notApplicable !== undefined).map((p) => p.id), ['P9'])
+    assert.equal(result.counts.ingested, result.counts.offered, 'the probe reading is not counted')
   })
 })
