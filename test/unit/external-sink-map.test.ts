@@ -9,6 +9,7 @@ import { importSql, notApplicableOf } from '../../src/external/sink.js'
 import { markNotApplicable, propertyStatus } from '../../src/verify/status.js'
 import { junitXml } from '../../src/verify/junit.js'
 import { ROOT } from '../support/cli.js'
+import { limitingComponent } from '../../src/max/component.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'iotbench-sinkmap-'))
 const write = (name: string, doc: unknown): string => {
@@ -80,5 +81,21 @@ describe('not applicable in the verdict', () => {
     assert.match(xml, /failures="0"/)
     assert.match(xml, /skipped="1"/)
     assert.match(xml, /<skipped message="not applicable: no receive-order column"\/>/)
+  })
+})
+
+describe('--profile max with an external ingest', () => {
+  const lat = (p99Ms: number) => ({ count: 1, p50Ms: p99Ms, p90Ms: p99Ms, p99Ms, p999Ms: p99Ms, maxMs: p99Ms, meanMs: p99Ms })
+  const run = (transport: Record<string, unknown> | undefined, lost: number) => ({
+    latency: { endToEnd: lat(2086.9), brokerHop: lat(0), scheduleLag: lat(3), publishAck: lat(1) },
+    properties: [{ id: 'P1' as const, name: 'completeness', pass: lost === 0, summary: '', evidence: { counts: { lost } } }],
+    ...(transport && { transport }),
+  })
+  test('the limiting component is the external ingest, named by what is visible from outside', () => {
+    const ext = limitingComponent(run({ ingest: 'external' }, 0), 2000)
+    assert.equal(ext.component, 'ingest')
+    assert.match(ext.why, /^external ingest: intended send → stored p99 2086.9 ms; its broker hop and write path are not visible/)
+    assert.match(limitingComponent(run({ ingest: 'external' }, 1420), 2000).why, /1420 acknowledged readings never stored/)
+    assert.doesNotMatch(limitingComponent(run(undefined, 0), 2000).why, /external/, 'our own ingest keeps its split by hop')
   })
 })
