@@ -299,7 +299,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
       environment: { ...environment, mqttVersion }, config: { ...publicConfig(cfg), simStartMs, perDevice } })
   }
   await admin.query('UPDATE runs SET rates = $2 WHERE id = $1', [dbRunId, JSON.stringify(rates)])
-  await admin.query('UPDATE runs SET finished_at = now(), evidence = $2 WHERE id = $1', [dbRunId, JSON.stringify({ manifest, histograms, ...(liveEvidence && { live: storedLive(liveEvidence) }) })])
+  await admin.query('UPDATE runs SET finished_at = now(), evidence = $2 WHERE id = $1', [dbRunId, JSON.stringify({ manifest, histograms, ...(liveEvidence && { live: storedLive(liveEvidence) }), ...(ingest.notApplicable && { notApplicable: ingest.notApplicable() }) })])
 
   log('verifying')
   metrics.setPhase('verify')

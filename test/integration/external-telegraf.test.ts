@@ -29,7 +29,7 @@ before(async () => {
   }
 })
 
-async function runTelegraf(t: Parameters<typeof requireService>[0], broker: OwnMosquitto, extra: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string; result: { verdict: string; properties: Prop[]; counts: Record<string, number>; latency: { endToEnd: { count: number; p50Ms: number; p99Ms: number } }; transport: Record<string, unknown> } } | undefined> {
+async function runTelegraf(t: Parameters<typeof requireService>[0], broker: OwnMosquitto, extra: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string; db: string; dbSchema: string; runId: string; result: { verdict: string; properties: Prop[]; counts: Record<string, number>; latency: { endToEnd: { count: number; p50Ms: number; p99Ms: number } }; transport: Record<string, unknown> } } | undefined> {
   const db = await requireService(t, 'database')
   if (!db) return undefined
   if (!telegraf) return unavailable(t, 'Telegraf', `infra/telegraf/build-telegraf.sh failed (Go ≥ 1.25.5 and the Go module proxy are needed): ${buildError ?? ''}`)
@@ -39,11 +39,12 @@ async function runTelegraf(t: Parameters<typeof requireService>[0], broker: OwnM
   await client.query(`CREATE SCHEMA ${sinkSchema}`)
   await client.end()
   const results = tempResultsDir()
+  const dbSchema = uniqueName('ext')
   const r = await runCli(['run', '--profile', 'ci', '--progress', 'plain', '--bad-input', '0', '--ingest', 'external',
     '--sink-map', join(ROOT, 'examples/telegraf/sink-map.json'), '--ingest-command', `${telegraf} --config ${join(ROOT, 'examples/telegraf/telegraf.conf')}`,
-    '--mqtt-url', broker.url, '--database-url', db, '--db-schema', uniqueName('ext'), '--topic-prefix', `${uniqueName('tg')}/`, '--results-dir', results, ...extra],
+    '--mqtt-url', broker.url, '--database-url', db, '--db-schema', dbSchema, '--topic-prefix', `${uniqueName('tg')}/`, '--results-dir', results, ...extra],
   { IOTBENCH_SINK_SCHEMA: sinkSchema }, 400_000)
-  return { ...r, result: readResult(results, runIdFrom(r.stdout)) }
+  return { ...r, db, dbSchema, runId: runIdFrom(r.stdout), result: readResult(results, runIdFrom(r.stdout)) }
 }
 
 describe('iotbench run --ingest external: Telegraf 1.37.2 through Mosquitto', () => {
@@ -73,6 +74,11 @@ describe('iotbench run --ingest external: Telegraf 1.37.2 through Mosquitto', ()
     const e2e = result.latency.endToEnd
     assert.equal(e2e.count, result.counts['ingested'], 'latency measured for every stored reading, to its insert-time column')
     assert.ok(e2e.p50Ms > 0 && e2e.p50Ms <= e2e.p99Ms)
+    // `iotbench verify` later, from the database alone: the same rows, the same N/A reasons.
+    const again = await runCli(['verify', run.runId, '--database-url', run.db, '--db-schema', run.dbSchema], {}, 120_000)
+    assert.match(again.stdout, /ok {3}P1 completeness: (\d+) of \1 stored/, again.stdout + again.stderr)
+    assert.match(again.stdout, /N\/A {2}P5 alerts: not applicable: the sink map names no alerts table/)
+    assert.match(again.stdout, /N\/A {2}P8 dashboard data: not applicable/)
   })
 
   test('Mosquitto’s default limits (1000 queued, 20 in flight): P1 fails and its lost readings are exactly those the broker dropped', async (t) => {
