@@ -23,6 +23,10 @@ export async function openExternalIngest(cfg: RunConfig, run: ExternalRun, datab
   const values = Object.fromEntries(KINDS.collar.fields.map((f) => [f.name, 0]))
   const sinkRun = { dbRunId: run.dbRunId, probeDevice }
   const map = cfg.sinkMap === undefined ? undefined : loadSinkMap(cfg.sinkMap)
+  // A client id for the ingest's persistent session, removed from the broker when the run ends (as the
+  // run's own sessions are), so later runs' telemetry is not queued for a session nobody resumes.
+  const clientId = `iotbench-${run.runId}-external`
+  broker.sessions.add(clientId)
   log(`ingest external: ${map ? `storing where ${cfg.sinkMap} says` : 'writing iotbench’s own tables'}; readiness probe ${probeDevice}`)
   return startExternalIngest({
     command: cfg.ingestCommand,
@@ -31,6 +35,7 @@ export async function openExternalIngest(cfg: RunConfig, run: ExternalRun, datab
       IOTBENCH_DB_RUN_ID: String(run.dbRunId),
       IOTBENCH_MQTT_URL: broker.url,
       IOTBENCH_MQTT_SERVER: mqttServerOf(broker.url),
+      IOTBENCH_MQTT_CLIENT_ID: clientId,
       IOTBENCH_DATABASE_URL: database.url,
       IOTBENCH_DB_SCHEMA: cfg.dbSchema,
       IOTBENCH_TOPIC_PREFIX: cfg.topicPrefix,
