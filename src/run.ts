@@ -47,6 +47,8 @@ import type { Interrupt } from './interrupt.js'
 import { HostSampler, hostLine, systemProbes } from './metrics/host.js'
 import { timingOnSaturatedHost } from './verify/timing.js'
 import { cutAt, shortenRun, stopOf } from './run-interrupt.js'
+import { openExternalIngest } from './external/run-external.js'
+import { markNotApplicable } from './verify/status.js'
 
 /** A verified run, or (`pending`) one agent's share of a sharded run, verified later by `iotbench merge`. */
 export type RunOutcome =
@@ -84,7 +86,8 @@ export async function runBench(cfg: RunConfig, log: (line: string) => void, inte
     services.push(database)
     const broker = await openBroker(cfg, log, metrics)
     services.push(broker)
-    const live = await openLive(cfg, log, metrics)
+    // An external ingest feeds no live feed (P9 is not applicable): the profile's live clients stay off.
+    const live = await openLive(cfg.ingest === 'external' ? { ...cfg, liveClients: 0 } : cfg, log, metrics)
     if (live) services.push({ url: live.url, description: 'live feed', stop: () => live.stop() })
     const faults = await RunFaults.open(cfg, broker, database, log)
     services.push({ url: '', description: 'fault proxies', stop: () => faults.close() })
@@ -165,12 +168,14 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   metrics.setRunInfo(runId, cfg.profile, broker.description, storage)
   metrics.declareAlertRules([...new Set(Object.values(ingestData[0]?.alertRules ?? {}).flatMap((rules) => rules.map((r) => r.name)))])
   const onLive = live && ((m: { readings: Parameters<LiveRun['publish']>[0]; alerts: Parameters<LiveRun['publish']>[1] }): void => live.publish(m.readings, m.alerts))
-  const ingest = cfg.transport === 'kafka'
+  const ingest = cfg.ingest === 'external'
+    ? await openExternalIngest(cfg, { runId, dbRunId, simStartMs }, database, broker, log)
+    : cfg.transport === 'kafka'
     ? await startKafkaIngest({ kafkaUrl: cfg.kafkaUrl!, partitions: cfg.kafkaPartitions, consumers: cfg.ingestWorkers, runName: runId, mqttUrl: broker.url, base: ingestData[0]! }, log, metrics, onLive)
     : await startIngest(ingestData, log, metrics, onLive)
   const mqttVersion = ingest.mqttVersion
   const unregisterIngest = ingest.abort && interrupt?.onHardStop(() => ingest.abort!())
-  log(`ingest ready: ${cfg.ingestWorkers} workers subscribed with MQTT ${mqttVersion === 5 ? '5' : '3.1.1'}, batches of ${cfg.batchRows} rows or ${cfg.batchMs} ms`)
+  if (cfg.ingest === 'internal') log(`ingest ready: ${cfg.ingestWorkers} workers subscribed with MQTT ${mqttVersion === 5 ? '5' : '3.1.1'}, batches of ${cfg.batchRows} rows or ${cfg.batchMs} ms`)
 
   // The schedule starts when every simulator thread is connected (--start-at: at that time, the same for every agent).
   let t0Ms = startAtMs ?? Number.POSITIVE_INFINITY
@@ -294,7 +299,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
       environment: { ...environment, mqttVersion }, config: { ...publicConfig(cfg), simStartMs, perDevice } })
   }
   await admin.query('UPDATE runs SET rates = $2 WHERE id = $1', [dbRunId, JSON.stringify(rates)])
-  await admin.query('UPDATE runs SET finished_at = now(), evidence = $2 WHERE id = $1', [dbRunId, JSON.stringify({ manifest, histograms, ...(liveEvidence && { live: storedLive(liveEvidence) }) })])
+  await admin.query('UPDATE runs SET finished_at = now(), evidence = $2 WHERE id = $1', [dbRunId, JSON.stringify({ manifest, histograms, ...(liveEvidence && { live: storedLive(liveEvidence) }), ...(ingest.notApplicable && { notApplicable: ingest.notApplicable() }) })])
 
   log('verifying')
   metrics.setPhase('verify')
@@ -302,7 +307,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   const soak = driftResults(cfg, memory.all(), metrics.results(cfg.load).timeline.points)
   const faultReport = await faults.analyse(admin, dbRunId, schedule, manifest, sims, metrics.results(cfg.load).timeline, runStart)
   const verified = await verifyRun(admin, dbRunId, manifest, latency, slo, rates, { ...(!shortened && { pendingDigests: digests }), dashboardsDir: cfg.dashboards, ...(liveEvidence && { live: liveEvidence }) })
-  const { timeline, properties: withFaultEvidence } = withFaults(metrics.results(cfg.load).timeline, verified, faultReport)
+  const { timeline, properties: withFaultEvidence } = withFaults(metrics.results(cfg.load).timeline, markNotApplicable(verified, ingest.notApplicable?.() ?? {}), faultReport)
   const properties = [...withFaultEvidence, ...soak.properties]
   const verdict = shortened ? 'interrupted' : properties.every((p) => p.pass) ? 'pass' : 'fail'
   const hostLoad = host.summary()

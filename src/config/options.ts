@@ -54,6 +54,15 @@ export interface RunConfig {
   readonly databaseCa: string | undefined
   /** mqtt: ingest subscribes to the broker; kafka: a bridge moves telemetry into Kafka, ingest is a consumer group. */
   readonly transport: 'mqtt' | 'kafka'
+  /** internal: iotbench's ingest workers; external: an ingest under test (src/external/, docs/external-ingest.md). */
+  readonly ingest: 'internal' | 'external'
+  /** Shell command that starts the external ingest with the run (its own process group; stopped after the drain). */
+  readonly ingestCommand: string | undefined
+  /** JSON file naming where the external ingest stores each kind (unset: iotbench's own tables). */
+  readonly sinkMap: string | undefined
+  readonly ingestReadyTimeoutSeconds: number
+  /** The drain ends once the external ingest's stored count has not grown for this long. */
+  readonly ingestQuietSeconds: number
   readonly kafkaUrl: string | undefined
   readonly kafkaPartitions: number
   readonly databaseUrl: string | undefined
@@ -178,6 +187,11 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'mqttKey', flag: 'mqtt-key', type: 'string', help: 'PEM file of the client certificate’s private key (with --mqtt-cert)' },
   { key: 'mqttProtocol', flag: 'mqtt-protocol', type: 'enum', values: ['auto', '4', '5'], help: 'MQTT version of the ingest subscriber (auto: 5, else 3.1.1)' },
   { key: 'transport', flag: 'transport', type: 'enum', values: ['mqtt', 'kafka'], profilePath: ['transport'], help: 'mqtt: ingest workers subscribe to the broker; kafka: a bridge moves the telemetry into a run-unique Kafka topic and the ingest is a consumer group of --ingest-workers processes (needs --kafka-url)' },
+  { key: 'ingest', flag: 'ingest', type: 'enum', values: ['internal', 'external'], profilePath: ['ingest'], help: 'internal: iotbench’s own ingest workers; external: start none and judge the ingest under test (yours, or Telegraf: docs/external-ingest.md) from what it stored' },
+  { key: 'ingestCommand', flag: 'ingest-command', type: 'string', help: 'with --ingest external: shell command that starts the ingest with the run (gets IOTBENCH_MQTT_URL, IOTBENCH_MQTT_SERVER, IOTBENCH_MQTT_CLIENT_ID, IOTBENCH_DATABASE_URL, IOTBENCH_DB_SCHEMA, IOTBENCH_DB_RUN_ID, IOTBENCH_RUN_ID, IOTBENCH_TOPIC_PREFIX); stopped after the drain' },
+  { key: 'sinkMap', flag: 'sink-map', type: 'string', help: 'with --ingest external: JSON file naming, per sensor kind, the table and columns the ingest stores into (${VAR} is expanded); unset: it writes iotbench’s own tables' },
+  { key: 'ingestReadyTimeoutSeconds', flag: 'ingest-ready-timeout', type: 'number', min: 1, max: 3600, help: 'with --ingest external: seconds for the readiness probe to appear in the sink before the load (then exit 5)' },
+  { key: 'ingestQuietSeconds', flag: 'ingest-quiet', type: 'number', min: 0.5, max: 3600, help: 'with --ingest external: the drain ends when the stored count has not grown for this long (or reached every published reading, or --drain-timeout)' },
   { key: 'kafkaUrl', flag: 'kafka-url', type: 'url', protocols: ['kafka:'], help: 'Kafka bootstrap broker for --transport kafka, e.g. kafka://127.0.0.1:19092' },
   { key: 'kafkaPartitions', flag: 'kafka-partitions', type: 'int', min: 1, max: 10_000, profilePath: ['kafkaPartitions'], help: 'partitions of the run’s Kafka topic (the most consumers that can share the load)' },
   { key: 'databaseUrl', flag: 'database-url', type: 'url', protocols: ['postgres:', 'postgresql:'], help: 'PostgreSQL/TimescaleDB (default: embedded PostgreSQL)' },
@@ -262,6 +276,11 @@ export const DEFAULTS: RunConfig = {
   mqttKey: undefined,
   databaseCa: undefined,
   transport: 'mqtt',
+  ingest: 'internal',
+  ingestCommand: undefined,
+  sinkMap: undefined,
+  ingestReadyTimeoutSeconds: 60,
+  ingestQuietSeconds: 5,
   kafkaUrl: undefined,
   kafkaPartitions: 12,
   databaseUrl: undefined,

@@ -10,6 +10,7 @@ import { loadReplay } from '../sim/replay.js'
 import { dueSeconds, offeredBy } from '../sim/schedule.js'
 import { loadChecks } from './load.js'
 import { mqttSecurityChecks } from '../transport/mqtt-options.js'
+import { externalIngestChecks } from '../external/config.js'
 import { databaseTlsChecks } from '../db/tls.js'
 import { faultChecks } from '../faults/config.js'
 import { shardChecks } from '../shard/plan.js'
@@ -291,6 +292,7 @@ function crossChecks(c: RunConfig): string[] {
   const problems: string[] = []
   if (c.transport === 'mqtt' && c.ingestWorkers > c.farms) problems.push(`ingest-workers (${c.ingestWorkers}) must be ≤ farms (${c.farms}): ingest splits the fleet by farm`)
   if (c.transport === 'kafka') problems.push(...kafkaChecks(c))
+  problems.push(...externalIngestChecks(c))
   const devices = c.farms * (c.cowsPerFarm + c.stallsPerFarm + c.tanksPerFarm)
   if (c.simWorkers > devices) problems.push(`sim-workers (${c.simWorkers}) must be ≤ the number of devices (${devices})`)
   const offered = offeredBy(c.rate, c.durationSeconds, c.load?.spikes)

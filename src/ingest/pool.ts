@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads'
 import { IngestError } from '../errors.js'
 import type { FromIngest, IngestCounters, IngestWorkerData, ToIngest } from './messages.js'
 import type { MetricsSink } from '../metrics/thread-metrics.js'
+import type { PropertyId } from '../verify/types.js'
 
 export type Done = Extract<FromIngest, { kind: 'done' }>
 
@@ -25,6 +26,8 @@ export interface IngestPool {
   caughtUp?(published: number): Promise<boolean>
   /** What the transport adds to result.json (e.g. the Kafka group's assignments). */
   evidence?(): Record<string, unknown>
+  /** Properties this ingest's stored data cannot judge, with the reason (an external ingest's sink map). */
+  notApplicable?(): Readonly<Partial<Record<PropertyId, string>>>
 }
 
 /** What the main thread keeps of its ingest workers' messages: the same for threads and processes. */

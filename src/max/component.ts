@@ -23,7 +23,7 @@ const num = (x: unknown): number | undefined => (typeof x === 'number' && Number
  * - otherwise ingest: it received late because it was busy (it reads no more while a window of
  *   unacknowledged readings waits for its commit).
  */
-export function limitingComponent(r: Pick<RunResult, 'latency' | 'properties' | 'stages'>, sloP99Ms: number): ComponentVerdict {
+export function limitingComponent(r: Pick<RunResult, 'latency' | 'properties' | 'stages'> & { readonly transport?: Readonly<Record<string, unknown>> }, sloP99Ms: number): ComponentVerdict {
   const lag = r.latency.scheduleLag.p99Ms
   const hop = r.latency.brokerHop.p99Ms
   const e2e = r.latency.endToEnd.p99Ms
@@ -36,6 +36,11 @@ export function limitingComponent(r: Pick<RunResult, 'latency' | 'properties' | 
   const f = (x: number): string => `${Math.round(x * 10) / 10}`
   if (sendRatio < tolerance || lag > sloP99Ms / 2) {
     return { component: 'generator', why: `simulators behind their schedule: sent ${f(sendRatio * 100)} % on time, schedule lag p99 ${f(lag)} ms` }
+  }
+  // An external ingest (src/external/) is seen from outside only: publish → stored, and what it lost.
+  if (r.transport?.['ingest'] === 'external') {
+    const lostExt = num((p1?.evidence['counts'] as Record<string, unknown> | undefined)?.['lost']) ?? 0
+    return { component: 'ingest', why: `external ingest: intended send → stored p99 ${f(e2e)} ms${lostExt > 0 ? `, ${lostExt} acknowledged readings never stored (the broker's drop count tells whether it dropped them)` : ''}; its broker hop and write path are not visible from outside` }
   }
   if (copyShare >= 0.6) {
     return { component: 'database', why: `ingest threads spent ${f(copyShare * 100)} % of the run in COPY/COMMIT (mean ${f(meanCopy)} ms a batch)` }

@@ -2,6 +2,7 @@ import { chartLibrary } from './chart-library.js'
 import { ratesOf } from './markdown.js'
 import { serverText, verdictLabel, type RunResult } from './result.js'
 import { hostLine } from '../metrics/host.js'
+import { propertyStatus } from '../verify/status.js'
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 /** JSON safe inside <script>: no "</script", no HTML comment openers, no line separators. */
@@ -101,7 +102,7 @@ export function renderHtml(r: RunResult): string {
   const lib = chartLibrary()
   const e = r.latency.endToEnd
   const props = r.properties
-    .map((p) => `<tr class="${p.pass ? 'ok' : 'fail'}"><td>${p.pass ? 'ok' : 'FAIL'}</td><td>${esc(p.id)}</td><td>${esc(p.name)}</td><td>${esc(p.summary)}</td></tr>`)
+    .map((p) => `<tr class="${{ ok: 'ok', FAIL: 'fail', 'N/A': 'na' }[propertyStatus(p)]}"><td>${propertyStatus(p)}</td><td>${esc(p.id)}</td><td>${esc(p.name)}</td><td>${esc(p.summary)}</td></tr>`)
     .join('\n')
   const plot = (id: string, title: string, note: string): string =>
     `<section><h2>${esc(title)}</h2><p class="note">${esc(note)}</p><canvas id="${id}" width="960" height="320" role="img" aria-label="${esc(title)}"></canvas></section>`
@@ -115,7 +116,7 @@ export function renderHtml(r: RunResult): string {
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 1000px; color: #222; }
 h1 .pass { color: #1a7f37; } h1 .fail { color: #cf222e; } h1 .interrupted { color: #9a6700; }
 table { border-collapse: collapse; margin: 8px 0 16px; } td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
-tr.fail td { background: #ffebe9; } .note, .nodata { color: #666; margin: 2px 0 6px; } section { margin-bottom: 28px; }
+tr.fail td { background: #ffebe9; } tr.na td { color: #666; } .note, .nodata { color: #666; margin: 2px 0 6px; } section { margin-bottom: 28px; }
 </style>
 </head>
 <body>

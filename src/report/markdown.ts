@@ -3,6 +3,7 @@ import { hostLine } from '../metrics/host.js'
 import { driftMarkdown } from './soak.js'
 import type { TimelinePoint } from './timeline.js'
 import { faultsMarkdown } from '../faults/report.js'
+import { propertyStatus } from '../verify/status.js'
 
 const fmt = (n: number): string => (Number.isInteger(n) ? n.toLocaleString('en-US') : n.toLocaleString('en-US', { maximumFractionDigits: 3 }))
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
@@ -36,7 +37,7 @@ export function renderMarkdown(r: RunResult): string {
   L.push('')
   L.push('| | id | property | summary |')
   L.push('|---|---|---|---|')
-  for (const p of r.properties) L.push(`| ${p.pass ? 'ok' : '**FAIL**'} | ${p.id} | ${cell(p.name)} | ${cell(p.summary)} |`)
+  for (const p of r.properties) L.push(`| ${propertyStatus(p) === 'FAIL' ? '**FAIL**' : propertyStatus(p)} | ${p.id} | ${cell(p.name)} | ${cell(p.summary)} |`)
   L.push('')
   L.push('## Throughput')
   L.push('')

@@ -8,6 +8,7 @@ import type { CountsByKind, LatencyDistribution, RunTimeline } from './timeline.
 import type { FaultReport } from '../faults/analysis.js'
 import type { DeviceReport } from '../faults/run-faults.js'
 import { hostLine, type HostLoad } from '../metrics/host.js'
+import { propertyStatus } from '../verify/status.js'
 
 export type Verdict = 'pass' | 'fail' | 'interrupted'
 
@@ -115,6 +116,6 @@ export function summaryText(
     lines.push(`  end-to-end ms: p50 ${e.p50Ms}  p90 ${e.p90Ms}  p99 ${e.p99Ms}  p99.9 ${e.p999Ms}  max ${e.maxMs}   (broker hop p99 ${r.latency.brokerHop.p99Ms}, schedule lag p99 ${r.latency.scheduleLag.p99Ms})`)
   }
   if (r.host) lines.push(`  host: ${hostLine(r.host, r.latency?.scheduleLag.p99Ms)}`)
-  for (const p of r.properties) lines.push(`  ${p.pass ? 'ok  ' : 'FAIL'} ${p.id} ${p.name}: ${p.summary}`)
+  for (const p of r.properties) lines.push(`  ${propertyStatus(p).padEnd(4)} ${p.id} ${p.name}: ${p.summary}`)
   return lines.join('\n')
 }

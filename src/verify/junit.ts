@@ -22,11 +22,13 @@ export interface JunitOutcome {
 
 export function junitXml(runId: string, profile: string, properties: readonly PropertyResult[], seconds = 0, outcome: JunitOutcome = {}): string {
   const failures = properties.filter((p) => !p.pass).length
+  const skipped = properties.filter((p) => p.notApplicable !== undefined).length
   const errors = outcome.interrupted ? 1 : 0
   const cls = `iotbench.${esc(profile)}`
   const cases = properties.map((p) => {
     const head = `    <testcase classname="${cls}" name="${esc(`${p.id} ${p.name}`)}" time="0">`
     const out = `      <system-out>${esc(p.summary)}</system-out>`
+    if (p.notApplicable !== undefined) return `${head}\n      <skipped message="${esc(`not applicable: ${p.notApplicable}`)}"/>\n    </testcase>`
     if (p.pass) return `${head}\n${out}\n    </testcase>`
     const type = outcome.saturated?.ids.includes(p.id) ? 'TimingFailedOnSaturatedHost' : 'PropertyFailed'
     return `${head}\n      <failure message="${esc(p.summary)}" type="${type}">${esc(JSON.stringify(p.evidence, null, 2))}</failure>\n${out}\n    </testcase>`
@@ -37,7 +39,7 @@ export function junitXml(runId: string, profile: string, properties: readonly Pr
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="iotbench" tests="${tests}" failures="${failures}" errors="${errors}" time="${seconds}">`,
-    `  <testsuite name="iotbench ${esc(runId)}" tests="${tests}" failures="${failures}" errors="${errors}" skipped="0" time="${seconds}">`,
+    `  <testsuite name="iotbench ${esc(runId)}" tests="${tests}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds}">`,
     ...cases,
     '  </testsuite>',
     '</testsuites>',

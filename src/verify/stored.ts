@@ -4,7 +4,8 @@ import { withDatabase } from '../infra.js'
 import { redactUrl } from '../config/resolve.js'
 import { summaryText } from '../report/result.js'
 import { initHistograms, summarizeEncoded } from '../util/histogram.js'
-import type { PropertyResult, RunManifest } from './types.js'
+import type { PropertyId, PropertyResult, RunManifest } from './types.js'
+import { markNotApplicable } from './status.js'
 import { sloOf, verifyRun, type VerifyOptions } from './verify.js'
 import { migrate, pgSession } from '../db/migrate.js'
 import type { RateRecord } from './rates.js'
@@ -14,6 +15,8 @@ interface StoredEvidence {
   readonly manifest: RunManifest
   readonly histograms: { readonly endToEnd: string[]; readonly brokerHop: string[]; readonly scheduleLag: string[] }
   readonly live?: StoredLive
+  /** Properties the run's ingest gave no data for (an external ingest's sink map), with the reason. */
+  readonly notApplicable?: Readonly<Partial<Record<PropertyId, string>>>
 }
 
 export interface VerifyOutcome {
@@ -50,7 +53,8 @@ export async function verifyStored(cfg: RunConfig, runName: string, log: (line: 
         scheduleLag: summarizeEncoded(histograms.scheduleLag),
       }
       const slo = sloOf(row.config)
-      const properties = await verifyRun(client, row.id, manifest, latency, slo, row.rates ?? undefined, { ...opts, dashboardsDir: cfg.dashboards, live: loadLive(row.evidence.live) })
+      const verified = await verifyRun(client, row.id, manifest, latency, slo, row.rates ?? undefined, { ...opts, dashboardsDir: cfg.dashboards, live: loadLive(row.evidence.live) })
+      const properties = markNotApplicable(verified, row.evidence.notApplicable ?? {})
       const verdict = properties.every((p) => p.pass) ? 'pass' : 'fail'
       const environment = { broker: String(row.config.mqttUrl ?? 'embedded aedes'), database: cfg.databaseUrl ? redactUrl(cfg.databaseUrl) : 'embedded PostgreSQL', storage: row.storage }
       return {

@@ -13,6 +13,12 @@ export interface PropertyResult {
   /** One line a person reads first. */
   readonly summary: string
   readonly evidence: Readonly<Record<string, unknown>>
+  /**
+   * Set when the run has no data to judge this property (e.g. an external ingest's sink map names no
+   * receive-order column): the reason. Printed as "N/A", never counted as a failure (pass stays true so
+   * no verdict fails on it) nor as a pass.
+   */
+  readonly notApplicable?: string
 }
 
 /**

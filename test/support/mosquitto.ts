@@ -37,7 +37,11 @@ export const mosquittoBinary = (): string | undefined => {
   return undefined
 }
 
-export async function startOwnMosquitto(bin: string): Promise<OwnMosquitto> {
+/**
+ * `defaultLimits`: leave Mosquitto's own per-client limits (max_queued_messages 1000, max_inflight_messages 20).
+ * `extra`: more configuration lines (e.g. `sys_interval 1`).
+ */
+export async function startOwnMosquitto(bin: string, opts: { readonly defaultLimits?: boolean; readonly extra?: readonly string[] } = {}): Promise<OwnMosquitto> {
   const dir = mkdtempSync(join(tmpdir(), 'iotbench-mosquitto-'))
   const port = await freePort()
   const conf = join(dir, 'mosquitto.conf')
@@ -49,10 +53,9 @@ export async function startOwnMosquitto(bin: string): Promise<OwnMosquitto> {
     `persistence_location ${dir}/`,
     `pid_file ${pidFile}`,
     ...(process.getuid?.() === 0 ? ['user root'] : []), // the temp folder is the test's, not the mosquitto user's
-    'max_queued_messages 2000000',
-    'max_queued_bytes 1073741824',
-    'max_inflight_messages 50000',
+    ...(opts.defaultLimits ? [] : ['max_queued_messages 2000000', 'max_queued_bytes 1073741824', 'max_inflight_messages 50000']),
     'set_tcp_nodelay true',
+    ...(opts.extra ?? []),
     `log_dest file ${join(dir, 'mosquitto.log')}`,
     '',
   ].join('\n'))
