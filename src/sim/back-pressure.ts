@@ -2,6 +2,8 @@
 export interface DrainSource {
   /** True once a write returned false, until 'drain' (Node ≥ 15.2.0). */
   readonly writableNeedDrain: boolean
+  /** Bytes buffered in the stream, not yet handed to the kernel. */
+  readonly writableLength: number
   once(event: 'drain', listener: () => void): unknown
 }
 
@@ -10,7 +12,8 @@ export interface DrainSource {
  * message and, when it is closed, registers one `whenOpen` waiter; the gate holds at most one 'drain'
  * listener on its socket at a time.
  *
- * Closed when the socket is congested (a write returned false: `writableNeedDrain`) or, at QoS 1,
+ * Closed when the socket is congested (a write returned false, `writableNeedDrain`, and at least
+ * `maxBufferedBytes` wait in its buffer) or, at QoS 1,
  * when `window` messages are in flight (published, not yet PUBACKed). Why not leave this to MQTT.js:
  * its QoS 0 publish callback adds a 'drain' listener per publish once the socket is congested
  * (MqttClient#_writePacket: `this.stream.once('drain', cb)`), so an open-loop publisher past the socket's
@@ -33,12 +36,23 @@ export class SendGate {
     private readonly stream: () => DrainSource | undefined,
     /** Most QoS 1 messages in flight at once on this connection. */
     readonly window: number,
+    /**
+     * Bytes a congested socket may buffer before the gate closes. Not 0: mqtt-packet corks the socket
+     * for a tick (writeToStream), so 16 KB of one tick's publishes already report congestion; closing
+     * there made the rate a function of event-loop turns (~55 publishes a turn), which collapsed on a
+     * saturated host.
+     */
+    readonly maxBufferedBytes = 1 << 20,
   ) {}
 
   /** Whether the connection takes another message now. */
   open(): boolean {
+    return !this.congested() && this.inFlight < this.window
+  }
+
+  private congested(): boolean {
     const s = this.stream()
-    return !(s?.writableNeedDrain ?? false) && this.inFlight < this.window
+    return s !== undefined && s.writableNeedDrain && s.writableLength >= this.maxBufferedBytes
   }
 
   get pendingAcks(): number {

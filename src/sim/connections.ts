@@ -88,7 +88,7 @@ export class DeviceConnections {
     this.host = u.hostname
     this.port = Number(u.port || 1883)
     this.conns = o.clientIds.map(() => {
-      const c: Conn = { socket: undefined, up: false, nextId: 1, pending: undefined, rest: undefined, gate: new SendGate(() => c.socket, o.window ?? 1000) }
+      const c: Conn = { socket: undefined, up: false, nextId: 1, pending: undefined, rest: undefined, gate: new SendGate(() => c.socket, o.window ?? 1000, 64 << 10) }
       return c
     })
   }

@@ -37,7 +37,8 @@ export const mosquittoBinary = (): string | undefined => {
   return undefined
 }
 
-export async function startOwnMosquitto(bin: string): Promise<OwnMosquitto> {
+/** `extra`: more configuration lines (e.g. `sys_interval 1`). */
+export async function startOwnMosquitto(bin: string, extra: readonly string[] = []): Promise<OwnMosquitto> {
   const dir = mkdtempSync(join(tmpdir(), 'iotbench-mosquitto-'))
   const port = await freePort()
   const conf = join(dir, 'mosquitto.conf')
@@ -54,6 +55,7 @@ export async function startOwnMosquitto(bin: string): Promise<OwnMosquitto> {
     'max_inflight_messages 50000',
     'set_tcp_nodelay true',
     `log_dest file ${join(dir, 'mosquitto.log')}`,
+    ...extra,
     '',
   ].join('\n'))
   const start = `${bin} -c ${conf} -d`

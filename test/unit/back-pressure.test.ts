@@ -31,7 +31,7 @@ describe('SendGate: back-pressure costs one drain listener per connection', () =
   })
 
   test('thousands of publishes on a congested socket: one drain listener, each write counted once it reached the socket', async () => {
-    const gate = new SendGate(() => c.client, 1000)
+    const gate = new SendGate(() => c.client, 1000, 0)
     const baseline = c.client.listenerCount('drain')
     let written = 0
     let resumed = 0
@@ -59,6 +59,17 @@ describe('SendGate: back-pressure costs one drain listener per connection', () =
     assert.equal(resumed, 1, 'the waiting publisher resumed once')
     assert.equal(gate.open(), true)
     assert.equal(c.client.listenerCount('drain') - baseline, 0, 'no listener left behind')
+  })
+
+  test('a tick of writes that only crossed the high-water mark leaves the gate open (up to maxBufferedBytes)', async () => {
+    const gate = new SendGate(() => c.client, 1000, 1 << 20)
+    c.client.cork() // as mqtt-packet's writeToStream does for a tick
+    while (!c.client.writableNeedDrain) c.client.write(chunk)
+    assert.equal(gate.open(), true, `${c.client.writableLength} bytes buffered`)
+    while (c.client.writableLength < 1 << 20) c.client.write(chunk)
+    assert.equal(gate.open(), false)
+    c.client.uncork()
+    await once(c.client, 'drain')
   })
 
   test('QoS 1: the window bounds publishes in flight; an acknowledgement reopens the gate', async () => {
