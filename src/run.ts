@@ -217,6 +217,8 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   let sims: SimResult[]
   /** What did not finish by the deadline, named in the verdict. */
   const unfinished: string[] = []
+  // One deadline for every wait (the simulators' too): the planned end of the load + the drain timeout.
+  const deadlineMs = (): number => t0Ms + dueSeconds(cfg.rate, devices * perDevice, schedule.spikes) * 1000 + cfg.drainTimeoutSeconds * 1000
   try {
     const shardDevices = plan.devices[1] - plan.devices[0]
     const tasks = splitRange(shardDevices, Math.min(cfg.simWorkers, shardDevices)).map(([from, to], worker) => ({
@@ -242,8 +244,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     phase = 'drain'
     metrics.setPhase('drain')
     const published = sims.reduce((n, s) => n + s.published, 0)
-    // One deadline for every wait (the simulators' too): the planned end of the load + the drain timeout.
-    const deadline = t0Ms + dueSeconds(cfg.rate, devices * perDevice, schedule.spikes) * 1000 + cfg.drainTimeoutSeconds * 1000
+    const deadline = deadlineMs()
     // Kafka: everything stored (ingest_batches); faults: everything committed; else received ≥ published.
     const caughtUp = async (): Promise<boolean> => (ingest.caughtUp ? ingest.caughtUp(published) : faults.drained(ingest.totals(), published))
     while (!(await caughtUp()) && clock() < deadline) {
@@ -266,7 +267,10 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   sampleRates()
   await faults.settle(cfg.drainTimeoutSeconds * 1000)
   admin = await faults.healthyAdmin(admin, cfg.dbSchema)
-  const ingestDone = await ingest.stop()
+  // Stopping flushes the last batches: up to the deadline, and never less than 10 s.
+  const stopWithin = Math.max(10_000, Math.min(deadlineMs(), clock() + cfg.drainTimeoutSeconds * 1000) - clock())
+  const ingestDone = await ingest.stop(stopWithin)
+  if (ingestDone.length < ingestData.length && cfg.transport !== 'kafka') unfinished.push(`ingest: ${ingestData.length - ingestDone.length} of ${ingestData.length} workers did not stop within ${Math.round(stopWithin / 1000)} s (terminated; their latency is missing)`)
   unregisterIngest?.()
   sampleRates() // stopping flushed the last batches: their commits belong in the timeline too
   const stages = stageTimes(metrics.hub, ingestData.length, (clock() - t0Ms) / 1000)
