@@ -210,15 +210,17 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
   // Every wait below ends at this deadline: the planned end of the load plus the drain timeout.
   const deadlineMs = schedule.t0Ms + dueSeconds(schedule.rate, schedule.devices * schedule.perDevice, schedule.spikes) * 1000 + task.drainTimeoutMs
   let unfinished: string | undefined
+  /** Set at the deadline: readings from `cursor` on were never handed to the broker (they stay in `unacked`, never "lost"). */
+  let stoppedAtDeadline = false
   try {
     await new Promise<void>((resolve) => {
       const stop = setTimeout(() => {
         unfinished = `publishing: ${limit - cursor} of ${limit} readings not yet handed to the broker at the deadline (${(task.drainTimeoutMs / 1000).toFixed(0)} s after the planned end of the load)`
-        limit = cursor
+        stoppedAtDeadline = true
         resolve()
       }, Math.max(0, deadlineMs - clock()))
       const tick = (): void => {
-        if (cursor >= limit) return
+        if (cursor >= limit || stoppedAtDeadline) return
         const now = clock()
         // A slice of work, then the event loop gets its turn (acknowledgements, socket writes, progress).
         const yieldAt = now + SLICE_MS
@@ -257,7 +259,7 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
     inOfflineWindow.fill(0)
     while (!link.connected && clock() < deadlineMs) await new Promise((r) => setTimeout(r, 20))
     for (let j = 0; j < width; j++) flush(j)
-    const expected = limit - queues.dropped
+    const expected = Math.min(cursor, limit) - queues.dropped
     while (ackCount < expected && clock() < deadlineMs) await new Promise((r) => setTimeout(r, 20))
     if (ackCount < expected && !unfinished) unfinished = `${task.qos > 0 ? 'acknowledgements' : 'socket writes'}: ${expected - ackCount} of ${expected} published readings not ${task.qos > 0 ? 'acknowledged by the broker' : 'written to the socket'} at the deadline`
   } finally {
