@@ -79,7 +79,7 @@ for (const transport of transports) {
       failed: r.properties.filter((p: any) => !p.pass).map((p: any) => p.id),
       lost: /lost (\d+)/.exec(p1.summary)?.[1] !== undefined ? Number(/lost (\d+)/.exec(p1.summary)![1]) : null,
       duplicated: /duplicated (\d+)/.exec(p1.summary)?.[1] !== undefined ? Number(/duplicated (\d+)/.exec(p1.summary)![1]) : null,
-      offered: r.counts.offered, ingested: r.counts.ingested, achievedSendPerS: r.rates.achievedSendPerS,
+      offered: r.counts.offered, ingested: r.counts.ingested, achievedPerS: r.rates.achievedPerS,
       endToEndP50Ms: e2e.p50Ms, endToEndP99Ms: e2e.p99Ms, brokerHopP99Ms: r.latency.brokerHop.p99Ms,
       kafkaHopP99Ms: r.transport?.kafkaHop?.p99Ms ?? null, scheduleLagP99Ms: r.latency.scheduleLag.p99Ms,
       limiting: limiting(r), loadAverage: { before, after: loadavg()[0] }, wallSeconds: Math.round((Date.now() - started) / 1000),

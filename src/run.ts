@@ -16,7 +16,7 @@ import { latencyDistribution } from './report/distribution.js'
 import { writeReports } from './report/files.js'
 import { KINDS, KIND_NAMES } from './kinds.js'
 import { createProgress } from './report/progress.js'
-import { RESULT_SCHEMA_VERSION, summaryText, writeResult, type RunResult } from './report/result.js'
+import { RESULT_SCHEMA_VERSION, runRates, summaryText, writeResult, type RunResult } from './report/result.js'
 import type { SimResult } from './sim/messages.js'
 import { runSimulators } from './sim/pool.js'
 import { dueSeconds, readingsPerDevice } from './sim/schedule.js'
@@ -206,7 +206,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     const point = metrics.tick((clock() - runStart) / 1000)
     memory.sample(point.t, point.phase)
     host.sample()
-    progress.update({ elapsedS: (clock() - runStart) / 1000, offeredPerS: cfg.rate, sent: simProgress.sent, acked: simProgress.acked, ingested: t.committedRows, deadLetters: t.deadLetters, p99Ms: point.p99Ms, phase })
+    progress.update({ elapsedS: (clock() - runStart) / 1000, offeredPerS: cfg.rate, sent: simProgress.sent, acked: simProgress.acked, qos: cfg.qos, ingested: t.committedRows, deadLetters: t.deadLetters, p99Ms: point.p99Ms, phase })
   }
   metrics.setPhase('load')
   const ticker = setInterval(snapshot, 1000)
@@ -220,6 +220,10 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   let badInjected: number
   let cutPerDevice = perDevice
   let sims: SimResult[]
+  /** What did not finish by the deadline, named in the verdict. */
+  const unfinished: string[] = []
+  // One deadline for every wait (the simulators' too): the planned end of the load + the drain timeout.
+  const deadlineMs = (): number => t0Ms + dueSeconds(cfg.rate, devices * perDevice, schedule.spikes) * 1000 + cfg.drainTimeoutSeconds * 1000
   try {
     const shardDevices = plan.devices[1] - plan.devices[0]
     const tasks = splitRange(shardDevices, Math.min(cfg.simWorkers, shardDevices)).map(([from, to], worker) => ({
@@ -234,22 +238,28 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
       schedule,
       devices: [plan.devices[0] + from, plan.devices[0] + to] as const,
       drainTimeoutMs: cfg.drainTimeoutSeconds * 1000,
+      publishWindow: cfg.publishWindow,
       deviceQueue: cfg.deviceQueue,
       deviceQueuePolicy: cfg.deviceQueuePolicy,
       connections: cfg.connections,
       sourceAddresses: cfg.sourceAddresses,
     }))
     sims = await Promise.race([runSimulators(tasks, (p) => (simProgress = p), log, metrics, startSchedule, stopOf(interrupt, plan, () => (cutPerDevice = cutAt(schedule, clock())))), ingest.failed])
+    for (const s of sims) if (s.unfinished) unfinished.push(`simulator ${s.worker}: ${s.unfinished}`)
     phase = 'drain'
     metrics.setPhase('drain')
     const published = sims.reduce((n, s) => n + s.published, 0)
-    const deadline = clock() + cfg.drainTimeoutSeconds * 1000
+    const deadline = deadlineMs()
     // Kafka: everything stored (ingest_batches); faults: everything committed; else received ≥ published.
     const caughtUp = async (): Promise<boolean> => (ingest.caughtUp ? ingest.caughtUp(published) : faults.drained(ingest.totals(), published))
     while (!(await caughtUp()) && clock() < deadline) {
       await Promise.race([new Promise((r) => setTimeout(r, 50)), ingest.failed])
     }
-    if (!(await caughtUp())) log(`drain timeout: the ingest received ${ingest.totals().received} of ${published} published readings`)
+    if (!(await caughtUp())) {
+      const t = ingest.totals()
+      unfinished.push(`ingest: received ${t.received} and committed ${t.committedRows} of ${published} published readings`)
+      log(`drain timeout: the ingest received ${t.received} of ${published} published readings`)
+    }
   } catch (err) {
     await ingest.stop().catch(() => undefined)
     await digests.stop()
@@ -262,14 +272,16 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   sampleRates()
   await faults.settle(cfg.drainTimeoutSeconds * 1000)
   admin = await faults.healthyAdmin(admin, cfg.dbSchema)
-  const ingestDone = await ingest.stop()
+  // Stopping flushes the last batches: up to the deadline, and never less than 10 s.
+  const stopWithin = Math.max(10_000, Math.min(deadlineMs(), clock() + cfg.drainTimeoutSeconds * 1000) - clock())
+  const ingestDone = await ingest.stop(stopWithin)
+  if (ingestDone.length < ingestData.length && cfg.transport !== 'kafka') unfinished.push(`ingest: ${ingestData.length - ingestDone.length} of ${ingestData.length} workers did not stop within ${Math.round(stopWithin / 1000)} s (terminated; their latency is missing)`)
   unregisterIngest?.()
   sampleRates() // stopping flushed the last batches: their commits belong in the timeline too
   const stages = stageTimes(metrics.hub, ingestData.length, (clock() - t0Ms) / 1000)
   const liveEvidence = await live?.finish(join(cfg.resultsDir, runId))
   snapshot()
   progress.done()
-  const loadSeconds = Math.max(...sims.map((s) => s.lastSendMs)) / 1000 - Math.min(...sims.map((s) => s.firstSendMs)) / 1000
 
   const published = sims.reduce((n, s) => n + s.published, 0)
   const shortened = interrupt?.interrupted && !isSharded(plan) ? await shortenRun(admin, dbRunId, interrupt, perDevice, cutPerDevice, digests, log) : undefined
@@ -346,7 +358,8 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
       dbRetries: totals.retries,
       duplicatesSkipped: totals.duplicatesSkipped,
     },
-    rates: { offeredPerS: cfg.rate, achievedSendPerS: loadSeconds > 0 ? Math.round(published / loadSeconds) : published, loadSeconds: Math.round(loadSeconds * 100) / 100 },
+    rates: runRates(cfg.rate, cfg.qos, { published, acked: sims.reduce((n, s) => n + s.acked, 0) }, Math.min(...sims.map((s) => s.firstSendMs)), Math.max(...sims.map((s) => s.lastSendMs)), Math.max(...sims.map((s) => s.lastAckMs))),
+    ...(unfinished.length > 0 && { unfinished }),
     latency,
     deadLetterReasons,
     properties,

@@ -122,6 +122,8 @@ export interface RunConfig {
   /** Readings each simulated device buffers while offline; past it the overflow policy drops (counted). */
   readonly deviceQueue: number
   readonly deviceQueuePolicy: 'drop-oldest' | 'drop-newest'
+  /** Most QoS 1 publishes in flight per simulator connection: past it the schedule waits (back-pressure). */
+  readonly publishWindow: number
   /** This agent's share of a run made by several agents: "i/n" (src/shard/plan.ts). */
   readonly shard: string | undefined
   /** When the open-loop schedule starts (ISO 8601 or epoch ms): the same for every agent of a sharded run. */
@@ -176,7 +178,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'ingestWorkers', flag: 'ingest-workers', type: 'int', min: 1, max: 64, profilePath: ['ingestWorkers'], help: 'ingest worker threads (farms are split between them)' },
   { key: 'batchRows', flag: 'batch-rows', type: 'int', min: 1, max: 1_000_000, profilePath: ['batchRows'], help: 'COPY a batch when it has this many rows' },
   { key: 'batchMs', flag: 'batch-ms', type: 'int', min: 1, max: 60_000, profilePath: ['batchMs'], help: '… or when its oldest row is this old (ms)' },
-  { key: 'drainTimeoutSeconds', flag: 'drain-timeout', type: 'number', min: 1, max: 3600, profilePath: ['drainTimeoutSeconds'], help: 'seconds to wait for acks and ingest after the load stops' },
+  { key: 'drainTimeoutSeconds', flag: 'drain-timeout', type: 'number', min: 1, max: 3600, profilePath: ['drainTimeoutSeconds'], help: 'seconds past the planned end of the load that publishing, acks and ingest may still take; then the run is judged, naming what did not finish' },
+  { key: 'publishWindow', flag: 'publish-window', type: 'int', min: 1, max: 65_535, profilePath: ['publishWindow'], help: 'most QoS 1 publishes in flight (not yet acknowledged) per simulator connection; past it, and while a socket is congested, the schedule falls behind (its lag says by how much)' },
   { key: 'sloP99Ms', flag: 'slo-p99-ms', type: 'number', min: 1, max: 3_600_000, profilePath: ['slo', 'p99Ms'], help: 'P4 fails when end-to-end p99 exceeds this (ms)' },
   { key: 'sloMaxLost', flag: 'slo-max-lost', type: 'int', min: 0, max: 1e12, profilePath: ['slo', 'maxLost'], help: 'P1 fails when more acknowledged readings than this are lost' },
   { key: 'mqttUrl', flag: 'mqtt-url', type: 'url', protocols: ['mqtt:', 'tcp:', 'mqtts:', 'ssl:', 'tls:'], help: 'external broker, mqtt://[user[:password]@]host:1883 or mqtts://host:8883 for TLS (default: embedded aedes on 127.0.0.1)' },
@@ -320,6 +323,7 @@ export const DEFAULTS: RunConfig = {
   dbRestartCommand: undefined,
   deviceQueue: 10_000,
   deviceQueuePolicy: 'drop-oldest',
+  publishWindow: 1000,
   shard: undefined,
   startAt: undefined,
   connections: 'per-thread',

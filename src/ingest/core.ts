@@ -58,6 +58,12 @@ export class IngestCore {
   private batchTimer: NodeJS.Timeout | undefined
   private stopping = false
   private failed = false
+  /**
+   * Set once the database connection is closed at stop: a reading that arrives later (the source is
+   * closed after the drain) is not written. Before, its batch opened a new connection that kept the
+   * thread alive for good and the run never reached its verdict.
+   */
+  private closed = false
   private db: pg.Client | undefined
   /** A reading held back by the reorder fault, written after the device's next one. */
   private held: { reading: DecodedReading; received: number; rx: number } | undefined
@@ -211,7 +217,7 @@ export class IngestCore {
   /** Commits the filling batch, then acknowledges its messages. One COPY in flight, so acks leave in order. */
   flush(): Promise<void> {
     if (this.flushing) return this.flushing
-    if (this.failed) return Promise.resolve()
+    if (this.failed || this.closed) return Promise.resolve()
     if (this.filling.size === 0 && this.filling.ackIds.length === 0 && this.filling.offsets.size === 0) {
       this.filling.settle()
       return Promise.resolve()
@@ -326,6 +332,8 @@ export class IngestCore {
   }
 
   async closeDatabase(): Promise<void> {
+    this.closed = true
+    if (this.batchTimer) clearTimeout(this.batchTimer)
     await this.db?.end().catch(() => undefined)
   }
 

@@ -10,8 +10,8 @@ export interface IngestPool {
   /** MQTT version the subscribers negotiated (5 where the broker has it, else 3.1.1 = 4). */
   readonly mqttVersion: 4 | 5
   totals(): IngestCounters
-  /** Flushes every worker's last batch, closes them and returns their final reports. */
-  stop(): Promise<Done[]>
+  /** Flushes every worker's last batch, closes them and returns their final reports (a worker silent past `timeoutMs` is terminated and missing). */
+  stop(timeoutMs?: number): Promise<Done[]>
   /** Rejects when a worker fails in a way retrying cannot fix. */
   readonly failed: Promise<never>
   /** A hard stop (a second Ctrl-C): terminates every worker at once, nothing flushed. */
@@ -151,12 +151,23 @@ export async function startIngest(workers: readonly IngestWorkerData[], log: (li
       await Promise.race([next.ready, failed])
       log(`ingest ${index}: respawned and subscribed`)
     },
-    async stop() {
+    async stop(timeoutMs = 30_000) {
       await Promise.all(
         threads.map(
-          (w) =>
+          (w, index) =>
             new Promise<void>((resolve) => {
-              w.once('exit', () => resolve())
+              // A thread that reported 'done' has nothing left to give: end it if its event loop lingers;
+              // one that did not report by the deadline is ended too, and named.
+              const check = setInterval(() => void (tracker.done.has(String(workers[index]!.worker)) && w.terminate()), 200)
+              const give = setTimeout(() => {
+                log(`ingest ${workers[index]!.worker}: did not stop within ${timeoutMs / 1000} s; terminated (its latency histograms are missing)`)
+                void w.terminate()
+              }, timeoutMs)
+              w.once('exit', () => {
+                clearInterval(check)
+                clearTimeout(give)
+                resolve()
+              })
               w.postMessage({ kind: 'stop' } satisfies ToIngest)
             }),
         ),

@@ -19,7 +19,8 @@ export interface MaxStep {
   readonly brokerHopP99Ms?: number
   readonly scheduleLagP99Ms?: number
   readonly copyShare?: number
-  readonly achievedSendPerS?: number
+  /** Readings that reached the broker per second (acknowledged, or written at QoS 0). */
+  readonly achievedPerS?: number
   readonly ingested?: number
   readonly offered?: number
   readonly seconds: number
@@ -81,7 +82,7 @@ export async function runMaxSearch(cfg: RunConfig, log: (line: string) => void):
           runId, rate, verdict: r.verdict, failed, component: c.component, why: c.why,
           endToEndP99Ms: r.latency.endToEnd.p99Ms, brokerHopP99Ms: r.latency.brokerHop.p99Ms, scheduleLagP99Ms: r.latency.scheduleLag.p99Ms,
           ...(r.stages && { copyShare: r.stages.copyShare }),
-          achievedSendPerS: r.rates.achievedSendPerS, ingested: r.counts.ingested, offered: r.counts.offered,
+          achievedPerS: r.rates.achievedPerS, ingested: r.counts.ingested, offered: r.counts.offered,
           seconds: Math.round((Date.now() - begin) / 100) / 10,
         }
         return { pass: r.verdict === 'pass', detail: step }

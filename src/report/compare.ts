@@ -61,8 +61,9 @@ export function compareRuns(base: RunResult, cur: RunResult, t: Thresholds = DEF
     rows.push({ metric, baseline: b, current: c, ...(changePercent !== undefined && { changePercent }), ...(limit && { limit: limit.text }), regression: limit?.broken ?? false })
   }
 
-  const bT = base.rates.achievedSendPerS
-  const cT = cur.rates.achievedSendPerS
+  // Schema 1 results counted what was handed to the MQTT client (src/report/files.ts reads them so).
+  const bT = base.rates.achievedPerS
+  const cT = cur.rates.achievedPerS
   const minT = bT * (1 - t.throughputPercent / 100)
   num('throughput achieved (readings/s)', bT, cT, { text: `≥ ${Math.round(minT)} (−${t.throughputPercent}%)`, broken: cT < minT })
 

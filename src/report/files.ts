@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { ConfigError } from '../errors.js'
 import { renderHtml } from './html.js'
 import { renderMarkdown } from './markdown.js'
-import type { RunResult } from './result.js'
+import { RESULT_SCHEMA_VERSION, type RunResult } from './result.js'
 
 /** Writes report.md and report.html beside result.json; returns their paths. */
 export function writeReports(dir: string, result: RunResult): { markdown: string; html: string } {
@@ -28,10 +28,17 @@ export function loadResult(ref: string, resultsDir: string): { result: RunResult
   } catch (err) {
     throw new ConfigError([`${file} is not valid JSON: ${(err as Error).message}`])
   }
-  const r = parsed as Partial<RunResult>
+  const r = upgradeResult(parsed as Partial<RunResult>)
   const problems: string[] = []
-  if (r.schemaVersion !== 1) problems.push(`${file}: schemaVersion ${String(r.schemaVersion)} is not 1`)
+  if (r.schemaVersion !== RESULT_SCHEMA_VERSION) problems.push(`${file}: schemaVersion ${String((parsed as Partial<RunResult>).schemaVersion)} is not 1 or ${RESULT_SCHEMA_VERSION}`)
   for (const k of ['runId', 'counts', 'rates', 'latency', 'properties', 'environment'] as const) if (r[k] === undefined) problems.push(`${file}: no "${k}"`)
   if (problems.length) throw new ConfigError(problems)
   return { result: r as RunResult, file, dir: file.endsWith('result.json') ? join(file, '..') : join(resultsDir, r.runId!) }
+}
+
+/** Schema 1 had `rates.achievedSendPerS`, readings handed to the MQTT client per second: read as such. */
+function upgradeResult(r: Partial<RunResult>): Partial<RunResult> {
+  if ((r.schemaVersion as number) !== 1) return r
+  const old = r.rates as unknown as { offeredPerS: number; achievedSendPerS: number; loadSeconds: number } | undefined
+  return { ...r, schemaVersion: RESULT_SCHEMA_VERSION, ...(old && { rates: { offeredPerS: old.offeredPerS, achievedPerS: old.achievedSendPerS, achievedCounts: 'published', publishedPerS: old.achievedSendPerS, loadSeconds: old.loadSeconds } }) }
 }

@@ -1,6 +1,6 @@
 import { chartLibrary } from './chart-library.js'
 import { ratesOf } from './markdown.js'
-import { serverText, verdictLabel, type RunResult } from './result.js'
+import { achievedLine, serverText, verdictLabel, type RunResult } from './result.js'
 import { hostLine } from '../metrics/host.js'
 import { propertyStatus } from '../verify/status.js'
 
@@ -127,7 +127,7 @@ ${r.interrupted ? `<p><strong>Interrupted.</strong> ${esc(r.interrupted)}.</p>
 ` : ''}<p>Profile <code>${esc(r.profile)}</code>, seed ${r.seed}, ${esc(r.startedAt)} → ${esc(r.finishedAt)}.<br>
 Broker ${esc(r.environment.broker)}; database ${esc(r.environment.database)} [${esc(r.environment.storage)}; ${esc(serverText(r.environment))}].<br>
 ${r.counts.devices} devices × ${r.counts.perDevice} readings: offered ${r.counts.offered}, published ${r.counts.published}, acked ${r.counts.acked}, ingested ${r.counts.ingested}, dead letters ${r.counts.deadLetters}.
-Offered ${r.rates.offeredPerS}/s, achieved ${r.rates.achievedSendPerS}/s. End to end: p50 ${e.p50Ms} ms, p99 ${e.p99Ms} ms, max ${e.maxMs} ms.</p>
+${esc(achievedLine(r.rates))}. End to end: p50 ${e.p50Ms} ms, p99 ${e.p99Ms} ms, max ${e.maxMs} ms.</p>
 <table><thead><tr><th></th><th>id</th><th>property</th><th>summary</th></tr></thead><tbody>
 ${props}
 </tbody></table>

@@ -1,4 +1,4 @@
-import { serverText, verdictLabel, type RunResult } from './result.js'
+import { achievedLine, serverText, verdictLabel, type RunResult } from './result.js'
 import { hostLine } from '../metrics/host.js'
 import { driftMarkdown } from './soak.js'
 import type { TimelinePoint } from './timeline.js'
@@ -41,7 +41,7 @@ export function renderMarkdown(r: RunResult): string {
   L.push('')
   L.push('## Throughput')
   L.push('')
-  L.push(`Offered ${fmt(r.rates.offeredPerS)}/s, achieved ${fmt(r.rates.achievedSendPerS)}/s over ${r.rates.loadSeconds} s.`)
+  L.push(`${achievedLine(r.rates)}.`)
   const c = r.counts
   L.push('')
   L.push('| devices | per device | offered | published | acked | received | ingested | dead letters | batches | db retries | duplicates skipped |')

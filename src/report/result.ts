@@ -16,7 +16,43 @@ export type Verdict = 'pass' | 'fail' | 'interrupted'
 export const verdictLabel = (v: Verdict): string => ({ pass: 'PASS', fail: 'FAIL', interrupted: 'INTERRUPTED' })[v]
 
 /** bench-results/<run>/result.json. Bump RESULT_SCHEMA_VERSION on any incompatible change. */
-export const RESULT_SCHEMA_VERSION = 1
+export const RESULT_SCHEMA_VERSION = 2
+
+/**
+ * What "achieved" counts: readings the broker acknowledged (QoS 1, PUBACK) or the socket took (QoS 0);
+ * `published` only in results of schema 1, which counted what was handed to the MQTT client.
+ */
+export type AchievedCounts = 'acknowledged' | 'written' | 'published'
+
+export const achievedMeaning: Readonly<Record<AchievedCounts, string>> = {
+  acknowledged: 'acknowledged by the broker',
+  written: 'written to the socket',
+  published: 'handed to the MQTT client',
+}
+
+export interface RunRates {
+  readonly offeredPerS: number
+  /** Readings that reached the broker per second (see achievedCounts), from the first publish to the last acknowledgement. */
+  readonly achievedPerS: number
+  readonly achievedCounts: AchievedCounts
+  /** Readings handed to the MQTT client per second, from the first publish to the last. */
+  readonly publishedPerS: number
+  /** Seconds from the first publish to the last acknowledgement. */
+  readonly loadSeconds: number
+}
+
+/** The run's rates from its counts and the simulators' first publish, last publish and last acknowledgement (epoch ms). */
+export function runRates(offeredPerS: number, qos: number, counts: { readonly published: number; readonly acked: number }, firstSendMs: number, lastSendMs: number, lastAckMs: number): RunRates {
+  const perS = (n: number, ms: number): number => (ms > 0 ? Math.round((n * 1000) / ms) : n)
+  const loadMs = Math.max(lastSendMs, lastAckMs) - firstSendMs
+  return {
+    offeredPerS,
+    achievedPerS: perS(counts.acked, loadMs),
+    achievedCounts: qos > 0 ? 'acknowledged' : 'written',
+    publishedPerS: perS(counts.published, lastSendMs - firstSendMs),
+    loadSeconds: Math.round(loadMs / 10) / 100,
+  }
+}
 
 export interface RunResult {
   readonly schemaVersion: typeof RESULT_SCHEMA_VERSION
@@ -62,7 +98,9 @@ export interface RunResult {
     readonly dbRetries: number
     readonly duplicatesSkipped: number
   }
-  readonly rates: { readonly offeredPerS: number; readonly achievedSendPerS: number; readonly loadSeconds: number }
+  readonly rates: RunRates
+  /** What had not finished when the run's deadline (planned end of the load + drain timeout) came. */
+  readonly unfinished?: readonly string[]
   readonly latency: { readonly endToEnd: LatencySummary; readonly brokerHop: LatencySummary; readonly scheduleLag: LatencySummary; readonly publishAck: LatencySummary }
   readonly deadLetterReasons: Readonly<Record<string, number>>
   readonly properties: readonly PropertyResult[]
@@ -98,7 +136,7 @@ export const serverText = (e: Pick<RunResult['environment'], 'serverVersion' | '
 
 type SummaryEnvironment = Pick<RunResult['environment'], 'broker' | 'database' | 'storage'> & Partial<Pick<RunResult['environment'], 'mqttVersion'>>
 export function summaryText(
-  r: Pick<RunResult, 'runId' | 'profile' | 'verdict' | 'properties'> & { environment: SummaryEnvironment } & Partial<Pick<RunResult, 'counts' | 'rates' | 'latency' | 'interrupted' | 'timingOnSaturatedHost' | 'host'>>,
+  r: Pick<RunResult, 'runId' | 'profile' | 'verdict' | 'properties'> & { environment: SummaryEnvironment } & Partial<Pick<RunResult, 'counts' | 'rates' | 'latency' | 'interrupted' | 'timingOnSaturatedHost' | 'host' | 'unfinished'>>,
 ): string {
   const lines: string[] = []
   lines.push(`iotbench ${r.runId} — profile ${r.profile} — ${verdictLabel(r.verdict)}${r.timingOnSaturatedHost ? ' (timing only, on a saturated host)' : ''}`)
@@ -109,8 +147,9 @@ export function summaryText(
   if (r.counts && r.rates) {
     const c = r.counts
     lines.push(`  ${c.devices} devices × ${c.perDevice} readings: offered ${c.offered}, published ${c.published}, acked ${c.acked}, ingested ${c.ingested}, dead letters ${c.deadLetters}`)
-    lines.push(`  offered ${r.rates.offeredPerS}/s, achieved ${r.rates.achievedSendPerS}/s over ${r.rates.loadSeconds} s`)
+    lines.push(`  ${achievedLine(r.rates)}`)
   }
+  for (const u of r.unfinished ?? []) lines.push(`  unfinished at the deadline: ${u}`)
   if (r.latency) {
     const e = r.latency.endToEnd
     lines.push(`  end-to-end ms: p50 ${e.p50Ms}  p90 ${e.p90Ms}  p99 ${e.p99Ms}  p99.9 ${e.p999Ms}  max ${e.maxMs}   (broker hop p99 ${r.latency.brokerHop.p99Ms}, schedule lag p99 ${r.latency.scheduleLag.p99Ms})`)
@@ -119,3 +158,7 @@ export function summaryText(
   for (const p of r.properties) lines.push(`  ${propertyStatus(p).padEnd(4)} ${p.id} ${p.name}: ${p.summary}`)
   return lines.join('\n')
 }
+
+/** "offered 2000/s, achieved 2000/s (acknowledged by the broker) over 19.89 s; handed to the MQTT client 2000/s" */
+export const achievedLine = (r: RunRates): string =>
+  `offered ${r.offeredPerS}/s, achieved ${r.achievedPerS}/s (${achievedMeaning[r.achievedCounts]}) over ${r.loadSeconds} s${r.achievedCounts === 'published' ? '' : `; handed to the MQTT client ${r.publishedPerS}/s`}`

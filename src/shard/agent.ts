@@ -68,6 +68,7 @@ export function finishShard(e: ShardEnd): { readonly pending: true; readonly res
     counts,
     firstSendMs: Math.min(...e.sims.map((s) => s.firstSendMs)),
     lastSendMs: Math.max(...e.sims.map((s) => s.lastSendMs)),
+    lastAckMs: Math.max(...e.sims.map((s) => s.lastAckMs)),
     manifest: e.manifest,
     rates: e.rates,
     histograms: e.histograms,

@@ -4,7 +4,7 @@ import { ConfigError } from '../errors.js'
 import { withDatabase } from '../infra.js'
 import { latencyDistribution } from '../report/distribution.js'
 import { writeReports } from '../report/files.js'
-import { RESULT_SCHEMA_VERSION, summaryText, writeResult, type RunResult } from '../report/result.js'
+import { RESULT_SCHEMA_VERSION, runRates, summaryText, writeResult, type RunResult } from '../report/result.js'
 import type { CountsByKind } from '../report/timeline.js'
 import { initHistograms, summarizeEncoded } from '../util/histogram.js'
 import { writeJunit } from '../verify/junit.js'
@@ -24,6 +24,7 @@ export interface CombinedShards {
   readonly counts: RunResult['counts']
   readonly firstSendMs: number
   readonly lastSendMs: number
+  readonly lastAckMs: number
   readonly deadLetterReasons: Record<string, number>
   readonly countsByKind: CountsByKind
 }
@@ -110,6 +111,7 @@ export function combineShards(shards: readonly ShardResult[]): CombinedShards {
     counts: { ...counts, perDevice: first.counts.perDevice },
     firstSendMs: Math.min(...sorted.map((s) => s.firstSendMs)),
     lastSendMs: Math.max(...sorted.map((s) => s.lastSendMs)),
+    lastAckMs: Math.max(...sorted.map((s) => s.lastAckMs ?? s.lastSendMs)),
     deadLetterReasons,
     countsByKind: byKind as unknown as CountsByKind,
   }
@@ -149,7 +151,6 @@ export async function mergeShardResults(cfg: RunConfig, refs: readonly string[],
     return props
   }, log)
   const verdict = properties.every((p) => p.pass) ? 'pass' : 'fail'
-  const loadSeconds = (c.lastSendMs - c.firstSendMs) / 1000
   const result: RunResult = {
     schemaVersion: RESULT_SCHEMA_VERSION,
     runId: c.runId,
@@ -162,7 +163,7 @@ export async function mergeShardResults(cfg: RunConfig, refs: readonly string[],
     config: { ...first.config, shard: undefined, mergedShards: shards.length },
     environment: { ...first.environment },
     counts: c.counts,
-    rates: { offeredPerS: Number(first.config.rate), achievedSendPerS: loadSeconds > 0 ? Math.round(c.counts.published / loadSeconds) : c.counts.published, loadSeconds: Math.round(loadSeconds * 100) / 100 },
+    rates: runRates(Number(first.config.rate), Number(first.config.qos), c.counts, c.firstSendMs, c.lastSendMs, c.lastAckMs),
     latency,
     deadLetterReasons: c.deadLetterReasons,
     properties,

@@ -30,6 +30,8 @@ export interface ShardResult {
   readonly counts: RunResult['counts']
   readonly firstSendMs: number
   readonly lastSendMs: number
+  /** The last acknowledgement (absent in shard results written before it existed). */
+  readonly lastAckMs?: number
   readonly manifest: RunManifest
   readonly rates: RateRecord
   readonly histograms: { readonly endToEnd: readonly string[]; readonly brokerHop: readonly string[]; readonly scheduleLag: readonly string[]; readonly publishAck: readonly string[] }

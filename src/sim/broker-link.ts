@@ -1,6 +1,7 @@
 import { discardSessions, mqttJsOptions, type MqttSecurity } from '../transport/mqtt-options.js'
 import mqtt, { type MqttClient } from 'mqtt'
 import { Backoff } from './device-queue.js'
+import { SendGate, type DrainSource } from './back-pressure.js'
 
 export interface BrokerLinkOptions {
   readonly url: string
@@ -15,6 +16,8 @@ export interface BrokerLinkOptions {
   /** Called once when an established connection is lost, before reconnecting starts. */
   readonly onLost: () => void
   readonly onError: (message: string) => void
+  /** Most QoS 1 publishes in flight (unacknowledged) at once. */
+  readonly window: number
 }
 
 /**
@@ -37,7 +40,12 @@ export class BrokerLink {
   /** Established connections so far (the first one included). */
   connections = 0
 
-  constructor(private readonly o: BrokerLinkOptions) {}
+  /** Back-pressure on the current connection's socket (src/sim/back-pressure.ts). */
+  readonly gate: SendGate
+
+  constructor(private readonly o: BrokerLinkOptions) {
+    this.gate = new SendGate(() => this.client?.stream as DrainSource | undefined, o.window)
+  }
 
   get connected(): boolean {
     return this.up && this.client?.connected === true
@@ -88,6 +96,7 @@ export class BrokerLink {
     })
     c.once('close', () => {
       if (this.client !== c || this.ending) return
+      this.gate.reset()
       if (this.up) {
         this.up = false
         this.o.onLost()
@@ -102,12 +111,25 @@ export class BrokerLink {
     })
   }
 
+  /**
+   * Publishes; `done` runs at PUBACK (QoS 1) or once the socket took the bytes (QoS 0). Callers check
+   * `gate.open()` first. At QoS 0 no callback goes to MQTT.js: it would add a 'drain' listener per
+   * publish on a congested socket; the gate counts the write instead, with one listener.
+   */
   publish(topic: string, payload: string | Buffer, qos: 0 | 1, done: () => void): void {
     const c = this.client
     if (!c) return
+    if (qos === 0) {
+      c.publish(topic, payload, { qos })
+      if (this.client === c && c.connected) this.gate.written(done)
+      return
+    }
+    this.gate.sent()
     c.publish(topic, payload, { qos }, (err) => {
       // An acknowledgement counts only on the connection that is current; a dead one's callbacks are errors.
-      if (!err && this.client === c) done()
+      if (this.client !== c) return
+      this.gate.acked()
+      if (!err) done()
     })
   }
 

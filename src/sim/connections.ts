@@ -1,5 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net'
 import * as mqttPacket from 'mqtt-packet'
+import { SendGate } from './back-pressure.js'
 
 /**
  * One MQTT 3.1.1 connection per device, as real collars connect: a plain TCP socket each, CONNECT
@@ -23,6 +24,8 @@ export interface DeviceConnectionOptions {
   /** MQTT keepalive in seconds (0: none; a PINGREQ per connection per interval otherwise). */
   readonly keepaliveSeconds?: number
   readonly connectTimeoutMs?: number
+  /** Most QoS 1 publishes in flight at once per connection (default 1000). */
+  readonly window?: number
   readonly onError?: (device: number, message: string) => void
 }
 
@@ -33,6 +36,8 @@ interface Conn {
   /** Callbacks of unacknowledged QoS 1 publishes by packet id (created on first use). */
   pending: Map<number, () => void> | undefined
   rest: Buffer | undefined
+  /** Back-pressure on this connection (src/sim/back-pressure.ts). */
+  readonly gate: SendGate
 }
 
 const PUBLISH = 0x30
@@ -82,7 +87,10 @@ export class DeviceConnections {
     const u = new URL(o.url)
     this.host = u.hostname
     this.port = Number(u.port || 1883)
-    this.conns = o.clientIds.map(() => ({ socket: undefined, up: false, nextId: 1, pending: undefined, rest: undefined }))
+    this.conns = o.clientIds.map(() => {
+      const c: Conn = { socket: undefined, up: false, nextId: 1, pending: undefined, rest: undefined, gate: new SendGate(() => c.socket, o.window ?? 1000, 64 << 10) }
+      return c
+    })
   }
 
   get size(): number {
@@ -162,6 +170,7 @@ export class DeviceConnections {
         c.up = false
         // Unacknowledged publishes of a lost connection stay unacknowledged: the run records them as such.
         c.pending = undefined
+        c.gate.reset()
         if (!settled) settle(new Error(`device connection ${i}: closed before CONNACK`))
         else if (!this.closing) {
           this.o.onError?.(i, 'connection closed; reconnecting in 1 s')
@@ -198,6 +207,7 @@ export class DeviceConnections {
         const cb = c.pending?.get(id)
         if (cb) {
           c.pending!.delete(id)
+          c.gate.acked()
           cb()
         }
       }
@@ -214,9 +224,24 @@ export class DeviceConnections {
     const id = c.nextId
     c.nextId = id === 65535 ? 1 : id + 1
     const packet = encodePublish(topic, typeof payload === 'string' ? Buffer.from(payload) : payload, qos, id)
-    if (qos === 1) (c.pending ??= new Map()).set(id, onAck)
+    if (qos === 1) {
+      ;(c.pending ??= new Map()).set(id, onAck)
+      c.gate.sent()
+    }
+    // QoS 0: acknowledged once the socket flushed it to the kernel (a write callback, not a 'drain' listener).
     c.socket.write(packet, qos === 0 ? () => onAck() : undefined)
     return true
+  }
+
+  /** Whether device i's connection takes another publish now (not congested, QoS 1 window not full); an offline device's is open (its publish fails). */
+  ready(i: number): boolean {
+    const c = this.conns[i]!
+    return !c.up || c.gate.open()
+  }
+
+  /** Runs `resume` once device i's connection takes publishes again (one waiter per connection). */
+  whenReady(i: number, resume: () => void): void {
+    this.conns[i]!.gate.whenOpen(resume)
   }
 
   /** DISCONNECT and close every connection. */

@@ -19,8 +19,13 @@ export interface SimTask {
   readonly replay?: ReplayRef
   readonly schedule: Schedule
   readonly devices: readonly [from: number, to: number]
-  /** After the last publish, how long to wait for outstanding acknowledgements. */
+  /**
+   * How long after the planned end of the load (t0 + the schedule's length) publishing and waiting for
+   * acknowledgements may go on: at that deadline the thread stops, whatever did not finish.
+   */
   readonly drainTimeoutMs: number
+  /** Most QoS 1 publishes in flight (unacknowledged) per connection: the back-pressure window. */
+  readonly publishWindow: number
   /** Readings each device buffers while it cannot publish, and what a full queue drops. */
   readonly deviceQueue: number
   readonly deviceQueuePolicy: 'drop-oldest' | 'drop-newest'
@@ -58,6 +63,10 @@ export interface SimResult {
   readonly ackLatency: string
   readonly firstSendMs: number
   readonly lastSendMs: number
+  /** When the last acknowledgement (QoS 1: PUBACK; QoS 0: socket write) arrived; 0 if none did. */
+  readonly lastAckMs: number
+  /** What had not finished when the thread's deadline (planned end of the load + drain timeout) came. */
+  readonly unfinished?: string
   /** The thread's final metrics (cumulative): the last progress message may race the task's end. */
   readonly metrics?: ThreadSnapshot
   /** Readings the device queues dropped by their overflow policy (never published). */

@@ -7,12 +7,15 @@ import { offlineIntervals } from './anomalies.js'
 import { encodePayload } from './generator.js'
 import type { FromSim, SimResult, SimTask, ToSim, UnackedRange } from './messages.js'
 import { generatorOracle, replayOracle } from './oracle.js'
-import { intendedMs } from './schedule.js'
+import { dueSeconds, intendedMs } from './schedule.js'
 import { SimMetrics } from '../metrics/sim-metrics.js'
 import { Backoff, DeviceQueues } from './device-queue.js'
 import { BrokerLink } from './broker-link.js'
 import { uniform } from './random.js'
 import { DeviceConnections } from './connections.js'
+
+/** Longest a simulator thread publishes without yielding to its event loop (acks, socket writes, progress). */
+const SLICE_MS = 10
 
 /** Random stream of the reconnect jitter (deterministic per seed and worker, like everything else). */
 const JITTER_STREAM = 0x6a17
@@ -31,11 +34,15 @@ interface Link {
   readonly connections: number
   start(timeoutMs: number): Promise<void>
   publish(j: number, topic: string, payload: string, qos: 0 | 1, onAck: () => void): void
+  /** Whether device j's connection takes another publish now (back-pressure: src/sim/back-pressure.ts). */
+  ready(j: number): boolean
+  /** Runs `resume` once when device j's connection takes publishes again: one waiter, one 'drain' listener. */
+  whenReady(j: number, resume: () => void): void
   end(): Promise<void>
 }
 
 function perDeviceLink(task: SimTask, deviceIds: readonly string[], onError: (message: string) => void): Link {
-  const conns = new DeviceConnections({ url: task.mqttUrl, clientIds: deviceIds.map((id) => `${task.clientId}-${id}`), sourceAddresses: task.sourceAddresses ?? 1, onError: (i, m) => onError(`device ${deviceIds[i]}: ${m}`) })
+  const conns = new DeviceConnections({ url: task.mqttUrl, clientIds: deviceIds.map((id) => `${task.clientId}-${id}`), sourceAddresses: task.sourceAddresses ?? 1, window: task.publishWindow, onError: (i, m) => onError(`device ${deviceIds[i]}: ${m}`) })
   let started = false
   return {
     get connected() {
@@ -48,6 +55,8 @@ function perDeviceLink(task: SimTask, deviceIds: readonly string[], onError: (me
       started = true
     },
     publish: (j, topic, payload, qos, onAck) => void conns.publish(j, topic, payload, qos, onAck),
+    ready: (j) => conns.ready(j),
+    whenReady: (j, resume) => conns.whenReady(j, resume),
     end: () => conns.end(),
   }
 }
@@ -62,6 +71,9 @@ const sharedLink = (l: BrokerLink): Link => ({
   },
   start: (timeoutMs) => l.start(timeoutMs),
   publish: (_j, topic, payload, qos, onAck) => l.publish(topic, payload, qos, onAck),
+  // While disconnected readings go to the device queues, so only a live connection holds them back.
+  ready: () => !l.connected || l.gate.open(),
+  whenReady: (_j, resume) => l.gate.whenOpen(resume),
   end: () => l.end(),
 })
 
@@ -102,6 +114,7 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
   let ackCount = 0
   let firstSendMs = 0
   let lastSendMs = 0
+  let lastAckMs = 0
   const post = (m: FromSim): void => task.progress.postMessage(m)
   const metrics = new SimMetrics(devices.map((d) => d.kind))
 
@@ -121,6 +134,7 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
     ...(task.mqttSecurity && { security: task.mqttSecurity }),
     clientId: task.clientId,
     persistent,
+    window: task.publishWindow,
     backoff: new Backoff(() => uniform(task.ctx.seed, task.worker, jitterSeq++, JITTER_STREAM)),
     onError: (message) => post({ kind: 'error', worker: task.worker, message }),
     onLost: () => {
@@ -153,7 +167,8 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
       if (!acked.add(j, seq)) return
       ackCount++
       metrics.acked[j]!.value++
-      recordMs(ackLatency, clock() - due)
+      lastAckMs = clock()
+      recordMs(ackLatency, lastAckMs - due)
     })
     if (!publishedOnce.add(j, seq)) {
       republished++
@@ -192,16 +207,33 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
   let lastMetrics = metrics.snapshot(false)
   const progress = (): void => post({ kind: 'progress', worker: task.worker, sent, acked: ackCount, metrics: (lastMetrics = metrics.snapshot(link.open())) })
   const progressTimer = setInterval(progress, 250)
+  // Every wait below ends at this deadline: the planned end of the load plus the drain timeout.
+  const deadlineMs = schedule.t0Ms + dueSeconds(schedule.rate, schedule.devices * schedule.perDevice, schedule.spikes) * 1000 + task.drainTimeoutMs
+  let unfinished: string | undefined
+  /** Set at the deadline: readings from `cursor` on were never handed to the broker (they stay in `unacked`, never "lost"). */
+  let stoppedAtDeadline = false
   try {
     await new Promise<void>((resolve) => {
+      const stop = setTimeout(() => {
+        unfinished = `publishing: ${limit - cursor} of ${limit} readings not yet handed to the broker at the deadline (${(task.drainTimeoutMs / 1000).toFixed(0)} s after the planned end of the load)`
+        stoppedAtDeadline = true
+        resolve()
+      }, Math.max(0, deadlineMs - clock()))
       const tick = (): void => {
+        if (cursor >= limit || stoppedAtDeadline) return
         const now = clock()
-        // Publish everything that is due; never wait for an ack before the next send (open loop).
+        // A slice of work, then the event loop gets its turn (acknowledgements, socket writes, progress).
+        const yieldAt = now + SLICE_MS
+        // Publish everything that is due; never wait for an ack before the next send (open loop) — but
+        // never hand a congested connection more (back-pressure: the schedule falls behind, its lag says by how much).
         while (cursor < limit) {
           const seq = Math.floor(cursor / width)
           const j = cursor % width
           const due = intendedMs(schedule, from + j, seq)
           if (due > now) break
+          if (!link.ready(j)) {
+            return link.whenReady(j, tick)
+          }
           cursor++
           metrics.offered[j]!.value++
           if (isOffline(j, seq)) {
@@ -212,20 +244,24 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
           inOfflineWindow[j] = 0
           recordMs(lag, clock() - due)
           emit(j, seq)
+          if ((cursor & 63) === 0 && clock() > yieldAt) return void setImmediate(tick)
         }
-        if (cursor >= limit) return resolve()
+        if (cursor >= limit) {
+          clearTimeout(stop)
+          return resolve()
+        }
         const next = intendedMs(schedule, from + (cursor % width), Math.floor(cursor / width))
         setTimeout(tick, Math.max(0, Math.min(20, next - clock())))
       }
       tick()
     })
     // Devices still offline when the load ends reconnect now (once the broker connection is back).
-    const deadline = clock() + task.drainTimeoutMs
     inOfflineWindow.fill(0)
-    while (!link.connected && clock() < deadline) await new Promise((r) => setTimeout(r, 20))
+    while (!link.connected && clock() < deadlineMs) await new Promise((r) => setTimeout(r, 20))
     for (let j = 0; j < width; j++) flush(j)
-    const expected = limit - queues.dropped
-    while (ackCount < expected && clock() < deadline) await new Promise((r) => setTimeout(r, 20))
+    const expected = Math.min(cursor, limit) - queues.dropped
+    while (ackCount < expected && clock() < deadlineMs) await new Promise((r) => setTimeout(r, 20))
+    if (ackCount < expected && !unfinished) unfinished = `${task.qos > 0 ? 'acknowledgements' : 'socket writes'}: ${expected - ackCount} of ${expected} published readings not ${task.qos > 0 ? 'acknowledged by the broker' : 'written to the socket'} at the deadline`
   } finally {
     clearInterval(progressTimer)
     await link.end().catch(() => undefined)
@@ -246,6 +282,8 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
     ackLatency: encodeHistogram(ackLatency),
     firstSendMs,
     lastSendMs,
+    lastAckMs,
+    ...(unfinished && { unfinished }),
     metrics: lastMetrics,
     queueDropped: queues.dropped,
     overflow: queues.droppedAsRanges(from),

@@ -66,7 +66,7 @@ export function checkRates(r: RateRecord, scheduleLag: LatencySummary, tolerance
   const pass = s.length > 0 && sendRatio >= tolerance && ingestRatio >= tolerance && lagOk
   const why: string[] = []
   if (s.length === 0) why.push('no rate samples were recorded')
-  if (sendRatio < tolerance) why.push(`sent ${sentByEnd} of ${r.offered} offered by the end of the load (${(sendRatio * 100).toFixed(1)} % < ${tolerance * 100} %)`)
+  if (sendRatio < tolerance) why.push(`sent ${sentByEnd} of ${r.offered} offered by the end of the load (${(sendRatio * 100).toFixed(1)} % < ${tolerance * 100} %): the generator was the limit`)
   if (ingestRatio < tolerance) why.push(`ingest kept up with ${(ingestRatio * 100).toFixed(1)} % of the offered load (${ingestedInTime} of ${r.offered} committed within ${latencyBudgetMs} ms of the load's end) < ${tolerance * 100} %`)
   if (!lagOk) why.push(`back-pressure: the simulators fell behind their schedule, lag p99 ${scheduleLag.p99Ms} ms > ${maxScheduleLagMs} ms`)
   return {

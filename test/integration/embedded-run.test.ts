@@ -16,7 +16,7 @@ describe('iotbench run on the embedded defaults', () => {
     assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`)
     runId = runIdFrom(r.stdout)
     const result = readResult(results, runId)
-    assert.equal(result.schemaVersion, 1)
+    assert.equal(result.schemaVersion, 2)
     assert.equal(result.verdict, 'pass')
     assert.deepEqual(result.properties.map((p: { id: string }) => p.id), ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9'])
     for (const p of result.properties) assert.equal(p.pass, true, `${p.id}: ${p.summary}`)

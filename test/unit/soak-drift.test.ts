@@ -86,7 +86,7 @@ describe('drift after the warm-up', () => {
 
   test('report.md has a drift section when result.json has drift', () => {
     const d = driftOf(samples(200, () => 300 * MiB), points(200, () => 50), 20)!
-    const r = { runId: 'r', profile: 'soak', seed: 1, startedAt: '', finishedAt: '', verdict: 'pass', environment: { broker: 'b', database: 'd', storage: 'postgresql', serverVersion: '15', node: 'v20', cpus: 2, platform: 'linux', mqttVersion: 5 }, properties: [], rates: { offeredPerS: 1, achievedSendPerS: 1, loadSeconds: 1 }, counts: { devices: 1, perDevice: 1, offered: 1, published: 1, acked: 1, received: 1, ingested: 1, deadLetters: 0, batches: 1, dbRetries: 0, duplicatesSkipped: 0 }, latency: {}, deadLetterReasons: {}, drift: d } as unknown as RunResult
+    const r = { runId: 'r', profile: 'soak', seed: 1, startedAt: '', finishedAt: '', verdict: 'pass', environment: { broker: 'b', database: 'd', storage: 'postgresql', serverVersion: '15', node: 'v20', cpus: 2, platform: 'linux', mqttVersion: 5 }, properties: [], rates: { offeredPerS: 1, achievedPerS: 1, achievedCounts: 'acknowledged', publishedPerS: 1, loadSeconds: 1 }, counts: { devices: 1, perDevice: 1, offered: 1, published: 1, acked: 1, received: 1, ingested: 1, deadLetters: 0, batches: 1, dbRetries: 0, duplicatesSkipped: 0 }, latency: {}, deadLetterReasons: {}, drift: d } as unknown as RunResult
     const md = renderMarkdown(r)
     assert.match(md, /## Drift \(soak\)/)
     assert.match(md, /\| RSS \(process\) \| 181 \| 0\.0 MiB \| 300\.0 MiB \| 300\.0 MiB \| 0 % \|/)
