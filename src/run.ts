@@ -13,10 +13,10 @@ import type { IngestWorkerData } from './ingest/messages.js'
 import { startIngest } from './ingest/pool.js'
 import { RunMetrics } from './metrics/run-metrics.js'
 import { latencyDistribution } from './report/distribution.js'
-import { writeReports } from './report/files.js'
 import { KINDS, KIND_NAMES } from './kinds.js'
 import { createProgress } from './report/progress.js'
-import { RESULT_SCHEMA_VERSION, summaryText, writeResult, type RunResult } from './report/result.js'
+import { achievedRates, RESULT_SCHEMA_VERSION, type RunResult } from './report/result.js'
+import { publish, RUN_OUTPUTS } from './report/outputs.js'
 import type { SimResult } from './sim/messages.js'
 import { runSimulators } from './sim/pool.js'
 import { dueSeconds, readingsPerDevice } from './sim/schedule.js'
@@ -24,28 +24,26 @@ import { simulationOf } from './sim/setup.js'
 import { maxClockSkewMs, sensorDayStart } from './sim/context.js'
 import { defaultSensorModels } from './sim/models.js'
 import { epochClock } from './util/clock.js'
-import { initHistograms, summarizeEncoded } from './util/histogram.js'
+import { initHistograms } from './util/histogram.js'
 import { splitRange } from './util/shares.js'
 import type { RunManifest } from './verify/types.js'
-import { sloOf, verifyRun } from './verify/verify.js'
+import { sloOf } from './verify/slo.js'
+import { judge } from './verify/judge.js'
 import { computeDigests } from './verify/oracle-digests.js'
 import { alertRulesOf } from './alerts/rules.js'
 import { badInputs } from './sim/bad-input.js'
 import { injectBadInput } from './sim/bad-input-publisher.js'
 import type { RateRecord, RateSample } from './verify/rates.js'
-import { writeJunit } from './verify/junit.js'
 import { MemorySampler, driftResults } from './report/soak.js'
 import { openLive, storedLive, type LiveRun } from './live/run-live.js'
 import { startKafkaIngest } from './transport/kafka/run-kafka.js'
 import { deviceReport, RunFaults, withFaults } from './faults/run-faults.js'
-import { faultSummaryLines } from './faults/report.js'
 import { isSharded, parseStartAt, shardFarmIds, shardPlan } from './shard/plan.js'
 import { finishShard } from './shard/agent.js'
 import { stageTimes } from './max/stages.js'
 import { shardBarrier } from './shard/barrier.js'
 import type { Interrupt } from './interrupt.js'
-import { HostSampler, hostLine, systemProbes } from './metrics/host.js'
-import { timingOnSaturatedHost } from './verify/timing.js'
+import { HostSampler, systemProbes } from './metrics/host.js'
 import { cutAt, shortenRun, stopOf } from './run-interrupt.js'
 
 /** A verified run, or (`pending`) one agent's share of a sharded run, verified later by `iotbench merge`. */
@@ -274,12 +272,6 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
   const manifest: RunManifest = { seed: cfg.seed, simStartMs, fleet, perDevice: judged, unacked: sims.flatMap((s) => s.unacked), published, ...sim.manifest, ...(judgedBadInput.length > 0 && { badInput: judgedBadInput }) }
   const share = (plan.devices[1] - plan.devices[0]) / devices
   const rates: RateRecord = { rate: cfg.rate * share, spikes: schedule.spikes, offered: (plan.devices[1] - plan.devices[0]) * judged, plannedSeconds: dueSeconds(cfg.rate, devices * judged, schedule.spikes), samples: rateSamples }
-  const latency = {
-    endToEnd: summarizeEncoded(ingestDone.map((d) => d.endToEnd)),
-    brokerHop: summarizeEncoded(ingestDone.map((d) => d.brokerHop)),
-    scheduleLag: summarizeEncoded(sims.map((s) => s.scheduleLag)),
-    publishAck: summarizeEncoded(sims.map((s) => s.ackLatency)),
-  }
   const histograms = {
     endToEnd: ingestDone.map((d) => d.endToEnd),
     brokerHop: ingestDone.map((d) => d.brokerHop),
@@ -293,23 +285,26 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     return finishShard({ cfg, runId, dbRunId, plan, startedAt, t0Ms, simStartMs, perDevice, sims, ingestDone, totals, manifest, rates, histograms, countsByKind: metrics.results(cfg.load).countsByKind,
       environment: { ...environment, mqttVersion }, config: { ...publicConfig(cfg), simStartMs, perDevice } })
   }
-  await admin.query('UPDATE runs SET rates = $2 WHERE id = $1', [dbRunId, JSON.stringify(rates)])
-  await admin.query('UPDATE runs SET finished_at = now(), evidence = $2 WHERE id = $1', [dbRunId, JSON.stringify({ manifest, histograms, ...(liveEvidence && { live: storedLive(liveEvidence) }) })])
-
   log('verifying')
   metrics.setPhase('verify')
-  const slo = sloOf(cfg as unknown as Record<string, unknown>)
   const soak = driftResults(cfg, memory.all(), metrics.results(cfg.load).timeline.points)
   const faultReport = await faults.analyse(admin, dbRunId, schedule, manifest, sims, metrics.results(cfg.load).timeline, runStart)
-  const verified = await verifyRun(admin, dbRunId, manifest, latency, slo, rates, { ...(!shortened && { pendingDigests: digests }), dashboardsDir: cfg.dashboards, ...(liveEvidence && { live: liveEvidence }) })
-  const { timeline, properties: withFaultEvidence } = withFaults(metrics.results(cfg.load).timeline, verified, faultReport)
-  const properties = [...withFaultEvidence, ...soak.properties]
-  const verdict = shortened ? 'interrupted' : properties.every((p) => p.pass) ? 'pass' : 'fail'
+  // The fault windows go on the timeline, their loss into P1's evidence.
+  const { timeline } = withFaults(metrics.results(cfg.load).timeline, [], faultReport)
   const hostLoad = host.summary()
-  const saturated = timingOnSaturatedHost(properties, hostLoad)
+  const judgement = await judge({
+    client: admin, dbRunId, manifest, histograms, slo: sloOf(cfg as unknown as Record<string, unknown>), rates,
+    evidence: { manifest, histograms, ...(liveEvidence && { live: storedLive(liveEvidence) }) },
+    verify: {
+      ...(!shortened && { pendingDigests: digests }), dashboardsDir: cfg.dashboards, ...(liveEvidence && { live: liveEvidence }),
+      ...(cfg.sloMaxRssGrowthPct !== undefined && { soak: { drift: soak.drift, maxRssGrowthPct: cfg.sloMaxRssGrowthPct, warmupSeconds: cfg.driftWarmupSeconds } }),
+    },
+    amend: (properties) => withFaults(metrics.results(cfg.load).timeline, properties, faultReport).properties,
+    ...(shortened && { interrupted: shortened.note }), host: hostLoad, record: true,
+  })
+  const { verdict, properties, latency, saturated } = judgement
   metrics.setProperties(properties)
   metrics.setPhase('done')
-  await admin.query('UPDATE runs SET verdict = $2 WHERE id = $1', [dbRunId, JSON.stringify({ verdict, properties, ...(saturated && { timingOnSaturatedHost: saturated.summary }) })])
 
   const totals = ingest.totals()
   const deadLetterReasons: Record<string, number> = {}
@@ -341,7 +336,7 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
       dbRetries: totals.retries,
       duplicatesSkipped: totals.duplicatesSkipped,
     },
-    rates: { offeredPerS: cfg.rate, achievedSendPerS: loadSeconds > 0 ? Math.round(published / loadSeconds) : published, loadSeconds: Math.round(loadSeconds * 100) / 100 },
+    rates: achievedRates(cfg.rate, published, loadSeconds),
     latency,
     deadLetterReasons,
     properties,
@@ -354,8 +349,6 @@ async function runWith(cfg: RunConfig, runId: string, admin: pg.Client, database
     devices: deviceReport(cfg, sims),
     stages,
   }
-  const resultFile = writeResult(join(cfg.resultsDir, runId), result)
-  writeReports(join(cfg.resultsDir, runId), result)
-  writeJunit(join(cfg.resultsDir, runId), runId, cfg.profile, properties, Math.round((Date.now() - startedAt.getTime()) / 1000), { ...(shortened && { interrupted: shortened.note }), ...(saturated && { saturated: { ids: saturated.ids, summary: `${saturated.summary}. Host: ${hostLine(hostLoad, latency.scheduleLag.p99Ms)}` } }) })
-  return { result, resultFile, summary: [summaryText(result), ...faultSummaryLines(result)].join('\n') }
+  const made = publish({ kind: 'run', result, seconds: Math.round((Date.now() - startedAt.getTime()) / 1000) }, join(cfg.resultsDir, runId), RUN_OUTPUTS)
+  return { result, resultFile: made.result, summary: made.summary }
 }

@@ -83,6 +83,13 @@ export interface RunResult {
   readonly stages?: StageTimes
 }
 
+/** result.json's `rates`: the offered rate and what the simulators sent over the load's span. */
+export const achievedRates = (offeredPerS: number, published: number, loadSeconds: number): RunResult['rates'] => ({
+  offeredPerS,
+  achievedSendPerS: loadSeconds > 0 ? Math.round(published / loadSeconds) : published,
+  loadSeconds: Math.round(loadSeconds * 100) / 100,
+})
+
 export function writeResult(dir: string, result: RunResult): string {
   mkdirSync(dir, { recursive: true })
   const file = join(dir, 'result.json')

@@ -5,24 +5,19 @@ import { SetChecker, type DeviceRange, type SetReport } from './completeness.js'
 import { checkKinds, whereIs } from './parallel.js'
 import { connect } from '../db/connect.js'
 import { checkKindsFast } from './fast.js'
-import { digestsFor, type PendingDigests } from './oracle-digests.js'
+import { digestsFor } from './oracle-digests.js'
 import { contextOf } from '../sim/oracle.js'
 import { OrderChecker, type OrderReport } from './ordering.js'
 import { copyRowBatches } from '../db/copy-rows.js'
 import type { PropertyId, PropertyResult, RunManifest } from './types.js'
 import type { RateRecord } from './rates.js'
-import { checkDashboards, type DashboardCheckOptions } from './dashboards.js'
-import { pgSession } from '../db/migrate.js'
-import { checkLive } from '../live/verify-live.js'
-import type { LiveEvidence } from '../live/run-live.js'
 import type { LatencyEvidence, Slo } from './slo.js'
-import { setProperties, type SetsReport } from './properties/sets.js'
-import { checkLatency } from './properties/latency.js'
-import { checkAlerts, type OracleRecord } from './properties/alerts.js'
-import { checkThroughput } from './properties/throughput.js'
-import { checkBadInput } from './properties/bad-input.js'
+import type { SetsReport } from './properties/sets.js'
+import type { OracleRecord } from './properties/alerts.js'
+import { PROPERTIES, type JudgeContext, type Property, type PropertyOutcome, type VerifyOptions } from './properties/index.js'
 
 export { sloOf, type LatencyEvidence, type Slo } from './slo.js'
+export type { VerifyOptions } from './properties/index.js'
 
 
 const parseValue = (type: string, s: string | null): FieldValue | null => {
@@ -56,20 +51,6 @@ export async function checkKind(client: pg.Client, runId: number, manifest: RunM
 }
 
 
-export interface VerifyOptions extends DashboardCheckOptions {
-  /** Oracle digests being computed while the run's load ran (src/verify/oracle-digests.ts). */
-  readonly pendingDigests?: PendingDigests
-  /** Check P1–P3 row by row for every device (no set-based pass). */
-  readonly rowByRow?: boolean
-  /** Regenerate the oracle digests from the seed even when the run has them stored. */
-  readonly regenerateDigests?: boolean
-  /** What the run's simulated live clients received (P9). */
-  readonly live?: LiveEvidence | undefined
-  /** Leave P8 out (bench:verify times it on its own). */
-  readonly skipDashboards?: boolean
-}
-
-
 /** The run's oracle record (digests and alert expectations): computed during the run, stored with it, or regenerated now. */
 async function oracleRecord(client: pg.Client, runId: number, manifest: RunManifest, opts: VerifyOptions): Promise<OracleRecord> {
   const spec = { ...contextOf(manifest), ...(manifest.replay && { replay: manifest.replay }), perDevice: manifest.perDevice }
@@ -100,7 +81,7 @@ export const failedCheck = (id: PropertyId, name: string, err: unknown): Propert
 const aboutTheSetup = (err: unknown): err is ConfigError | InfraError => err instanceof ConfigError || err instanceof InfraError
 
 /** Runs one property's check; an error inside it (from any value a server returns, say) becomes that property's FAIL. */
-export async function guarded(id: PropertyId, name: string, check: () => PropertyResult | Promise<PropertyResult>): Promise<PropertyResult> {
+export async function guarded<T extends PropertyResult | undefined>(id: PropertyId, name: string, check: () => T | Promise<T>): Promise<T | PropertyResult> {
   try {
     return await check()
   } catch (err) {
@@ -109,12 +90,20 @@ export async function guarded(id: PropertyId, name: string, check: () => Propert
   }
 }
 
+/** Runs the properties of one lane in order, each guarded; a setup error ends the lane (and the verdict). */
+async function runLane(properties: readonly Property[], ctx: JudgeContext): Promise<Map<Property, PropertyOutcome | undefined>> {
+  const out = new Map<Property, PropertyOutcome | undefined>()
+  for (const p of properties) out.set(p, await guarded(p.id, p.name, () => p.check(ctx)))
+  return out
+}
+
 /**
- * Checks P1–P9 for one run from the database (P1–P3 set-based, then streamed where needed) and the merged
- * latency histograms. Each property is judged on its own: one whose check throws fails with the error as its
- * evidence, and the others are still judged (and the run's outputs still written).
+ * Checks the registered properties (src/verify/properties/: P1–P9, S1) for one run from the database (P1–P3
+ * set-based, then streamed where needed) and the merged latency histograms. Each property is judged on its own:
+ * one whose check throws fails with the error as its evidence, and the others are still judged (and the run's
+ * outputs still written).
  */
-export async function verifyRun(client: pg.Client, runId: number, manifest: RunManifest, latency: LatencyEvidence, slo: Slo, rates?: RateRecord, opts: VerifyOptions = {}): Promise<PropertyResult[]> {
+export async function verifyRun(client: pg.Client, runId: number, manifest: RunManifest, latency: LatencyEvidence, slo: Slo, rates?: RateRecord, opts: VerifyOptions = {}, properties: readonly Property[] = PROPERTIES): Promise<PropertyOutcome[]> {
   // One oracle record serves P1–P3 (digests) and P5 (alert expectations); --row-by-row uses neither.
   const oracle = opts.rowByRow ? undefined : await settle(oracleRecord(client, runId, manifest, opts))
   if (aboutTheSetup(oracle)) throw oracle
@@ -122,30 +111,25 @@ export async function verifyRun(client: pg.Client, runId: number, manifest: RunM
     if (oracle instanceof Error) throw oracle
     return oracle
   }
-  // P5 and P7 are mostly JavaScript, P1–P3 mostly PostgreSQL: run them side by side, on a connection of their own.
+  // The side lane's properties are mostly JavaScript, P1–P3 mostly PostgreSQL: they run side by side, on a connection of their own.
   const side = await settle(whereIs(client).then((where) => connect(where.url, where.schema, 'iotbench-verify')))
-  const sideClient = (): pg.Client => {
-    if (side instanceof Error) throw side
-    return side
+  let sets: Promise<SetsReport> | undefined
+  const ctx: JudgeContext = {
+    runId, manifest, latency, slo, rates, opts, client,
+    sideClient: () => {
+      if (side instanceof Error) throw side
+      return side
+    },
+    oracle: oracleOf,
+    sets: () => (sets ??= checkSets(client, runId, manifest, oracleOf())),
   }
-  const sideChecks = (async () => [
-    await guarded('P5', 'alerts', () => checkAlerts(sideClient(), runId, manifest, slo, oracleOf())),
-    await guarded('P7', 'bad input', () => checkBadInput(sideClient(), runId, manifest)),
-  ] as const)()
-  const [sets, [p5, p7]] = await Promise.all([settle((async () => checkSets(client, runId, manifest, oracleOf()))()), sideChecks]).finally(() => {
+  const lanes = await Promise.allSettled([runLane(properties.filter((p) => p.lane === 'main'), ctx), runLane(properties.filter((p) => p.lane === 'side'), ctx)]).finally(() => {
     if (!(side instanceof Error)) void side.end().catch(() => undefined)
   })
-  const properties: PropertyResult[] = []
-  try {
-    if (sets instanceof Error) throw sets
-    properties.push(...setProperties(sets, manifest, slo))
-  } catch (err) {
-    if (aboutTheSetup(err)) throw err
-    properties.push(failedCheck('P1', 'completeness', err), failedCheck('P2', 'integrity', err), failedCheck('P3', 'ordering', err))
+  const results = new Map<Property, PropertyOutcome | undefined>()
+  for (const lane of lanes) {
+    if (lane.status === 'rejected') throw lane.reason
+    for (const [p, r] of lane.value) results.set(p, r)
   }
-  properties.push(await guarded('P4', 'latency', () => checkLatency(latency, slo)), p5)
-  properties.push(await guarded('P6', 'throughput', () => checkThroughput(rates, latency.scheduleLag, slo)), p7)
-  if (!opts.skipDashboards) properties.push(await guarded('P8', 'dashboard data', () => checkDashboards(pgSession(client), runId, manifest, opts)))
-  properties.push(await guarded('P9', 'live feed', () => checkLive(client, runId, opts.live, slo.p99Ms)))
-  return properties
+  return properties.flatMap((p) => results.get(p) ?? [])
 }

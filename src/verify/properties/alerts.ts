@@ -7,6 +7,7 @@ import type { digestsFor } from '../oracle-digests.js'
 import type { Slo } from '../slo.js'
 import type { PropertyResult, RunManifest } from '../types.js'
 import { firstNamed } from './evidence.js'
+import type { Property } from './types.js'
 
 /** The run's oracle record: per-device digests and alert expectations (src/verify/oracle-digests.ts). */
 export type OracleRecord = Awaited<ReturnType<typeof digestsFor>>
@@ -45,3 +46,6 @@ export async function checkAlerts(client: pg.Client, runId: number, manifest: Ru
     },
   }
 }
+
+/** P5 alerts: every injected anomaly alerted in time (recall), every alert maps to one (precision). */
+export const alerts: Property = { id: 'P5', name: 'alerts', lane: 'side', check: (ctx) => checkAlerts(ctx.sideClient(), ctx.runId, ctx.manifest, ctx.slo, ctx.oracle()) }

@@ -1,6 +1,7 @@
 import type pg from 'pg'
 import { checkDeadLetters, type DeadLetterReport } from '../dead-letters.js'
 import type { PropertyResult, RunManifest } from '../types.js'
+import type { Property } from './types.js'
 
 export async function checkBadInput(client: pg.Client, runId: number, manifest: RunManifest): Promise<PropertyResult> {
   const r = (await checkDeadLetters(client, runId, manifest)) as DeadLetterReport & { validRejectedCount: number; wrongReasonCount: number; missingCount: number }
@@ -13,3 +14,6 @@ export async function checkBadInput(client: pg.Client, runId: number, manifest: 
     evidence: { ...r, reproduce: `SELECT reason, count(*) FROM dead_letters WHERE run_id = ${runId} GROUP BY reason` },
   }
 }
+
+/** P7 bad input: every injected malformed message is in dead_letters with its reason; no valid one is. */
+export const badInput: Property = { id: 'P7', name: 'bad input', lane: 'side', check: (ctx) => checkBadInput(ctx.sideClient(), ctx.runId, ctx.manifest) }

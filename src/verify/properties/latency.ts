@@ -1,5 +1,6 @@
 import type { LatencyEvidence, Slo } from '../slo.js'
 import type { PropertyResult } from '../types.js'
+import type { Property } from './types.js'
 
 export function checkLatency(latency: LatencyEvidence, slo: Slo): PropertyResult {
   const e = latency.endToEnd
@@ -12,3 +13,6 @@ export function checkLatency(latency: LatencyEvidence, slo: Slo): PropertyResult
     evidence: { sloP99Ms: slo.p99Ms, endToEnd: e, brokerHop: latency.brokerHop, scheduleLag: latency.scheduleLag, measuredFrom: 'intended send time (open-loop schedule)', measuredTo: 'commit of the batch holding the reading' },
   }
 }
+
+/** P4 latency: end-to-end p99 from the intended send time to the commit, against the SLO. */
+export const latency: Property = { id: 'P4', name: 'latency', lane: 'main', check: async (ctx) => Promise.resolve(checkLatency(ctx.latency, ctx.slo)) }
