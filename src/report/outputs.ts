@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { faultSummaryLines } from '../faults/report.js'
 import { hostLine } from '../metrics/host.js'
 import { writeJunit, type JunitOutcome } from '../verify/junit.js'
+import { holds } from '../verify/properties/types.js'
 import type { PropertyResult } from '../verify/types.js'
 import { writeReports } from './files.js'
 import { summaryText, writeResult, type RunResult, type Verdict } from './result.js'
@@ -58,7 +59,7 @@ export const verifyJson: Output = {
 const junitOutcome = (r: RunResult): JunitOutcome => ({
   ...(r.interrupted && { interrupted: r.interrupted }),
   ...(r.timingOnSaturatedHost && {
-    saturated: { ids: r.properties.filter((p) => !p.pass).map((p) => p.id), summary: `${r.timingOnSaturatedHost}. Host: ${r.host ? hostLine(r.host, r.latency.scheduleLag.p99Ms) : 'unknown'}` },
+    saturated: { ids: r.properties.filter((p) => !holds(p)).map((p) => p.id), summary: `${r.timingOnSaturatedHost}. Host: ${r.host ? hostLine(r.host, r.latency.scheduleLag.p99Ms) : 'unknown'}` },
   }),
 })
 

@@ -7,6 +7,7 @@ import type pg from 'pg'
 import { ConfigError } from '../../src/errors.js'
 import { publish, RUN_OUTPUTS, VERIFY_OUTPUTS } from '../../src/report/outputs.js'
 import { verdictOf } from '../../src/verify/judge.js'
+import { junitXml } from '../../src/verify/junit.js'
 import { notApplicable, PROPERTIES, type Property, type PropertyOutcome } from '../../src/verify/properties/index.js'
 import type { LatencyEvidence, Slo } from '../../src/verify/slo.js'
 import type { RunManifest } from '../../src/verify/types.js'
@@ -65,6 +66,10 @@ describe('the property registry', () => {
     // A not-applicable outcome that says pass: false (however a module builds it) still fails nothing.
     assert.equal(verdictOf([{ ...out[1], pass: false }]), 'pass')
     assert.equal(verdictOf(out, 'stopped by SIGINT'), 'interrupted')
+    // JUnit: a skipped case with the reason, not a failure.
+    const xml = junitXml('r1', 'ci', [...out, { ...out[1], id: 'P9', pass: false }])
+    assert.match(xml, /<testsuite [^>]*tests="3" failures="0" errors="0" skipped="2"/)
+    assert.match(xml, /name="P8 dashboard data" time="0">\n {6}<skipped message="external ingest of run 1"\/>/)
   })
 })
 
