@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { deviceReport } from '../faults/run-faults.js'
+import { deadLetterReasonsOf, runCounts } from '../report/counts.js'
 import { latencyDistribution } from '../report/distribution.js'
 import { publish, RUN_OUTPUTS } from '../report/outputs.js'
 import { achievedRates, RESULT_SCHEMA_VERSION, type RunResult } from '../report/result.js'
@@ -35,8 +36,6 @@ export function publishRun(ctx: RunContext, prep: Prepared, pipeline: Pipeline, 
   const { devices } = prep
   const { perDevice } = evidence
   const totals = pipeline.ingest.totals()
-  const deadLetterReasons: Record<string, number> = {}
-  for (const d of drained.ingestDone) for (const [k, v] of Object.entries(d.deadLetterReasons)) deadLetterReasons[k] = (deadLetterReasons[k] ?? 0) + v
   const result: RunResult = {
     schemaVersion: RESULT_SCHEMA_VERSION,
     runId,
@@ -51,22 +50,10 @@ export function publishRun(ctx: RunContext, prep: Prepared, pipeline: Pipeline, 
     host: judged.host,
     config: storedConfig(ctx, prep),
     environment: { ...prep.environment, mqttVersion: pipeline.ingest.mqttVersion },
-    counts: {
-      devices,
-      perDevice,
-      offered: devices * perDevice,
-      published: drained.published,
-      acked: sims.reduce((n, s) => n + s.acked, 0),
-      received: totals.received,
-      ingested: totals.committedRows,
-      deadLetters: totals.deadLetters,
-      batches: totals.batches,
-      dbRetries: totals.retries,
-      duplicatesSkipped: totals.duplicatesSkipped,
-    },
+    counts: runCounts(devices, perDevice, drained.published, sims, totals),
     rates: achievedRates(cfg.rate, drained.published, drained.loadSeconds),
     latency: judged.latency,
-    deadLetterReasons,
+    deadLetterReasons: deadLetterReasonsOf(drained.ingestDone),
     properties: judged.properties,
     ...metrics.results(cfg.load),
     timeline: judged.timeline,
