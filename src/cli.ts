@@ -1,6 +1,5 @@
 import { Command, CommanderError, Option } from 'commander'
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync } from 'node:fs'
 import { DEFAULTS, OPTIONS, type OptionKey, type RunConfig } from './config/options.js'
 import { listProfiles, loadProfile, profileSchema, resolveConfig } from './config/resolve.js'
 import { ConfigError, Exit, InfraError, type ExitCode } from './errors.js'
@@ -10,7 +9,6 @@ import { exitCodeOf } from './verdict.js'
 import { mergeShardResults } from './shard/merge.js'
 import { runMaxSearch } from './max/run-max.js'
 import { verifyStored } from './verify/stored.js'
-import { writeJunit } from './verify/junit.js'
 import { dropRuns, listRuns } from './runs.js'
 import { withDatabase } from './infra.js'
 import { resolveBridge, runBridgeCommand, type BridgeCommandOptions } from './transport/kafka/command.js'
@@ -140,12 +138,8 @@ ${EXIT_HELP}`)
   verify.action(async (runName: string, opts: Record<string, unknown>) => {
     const cfg = resolveConfig({ profile: DEFAULTS.profile, env: process.env, flags: flagValues(opts) })
     const outcome = await verifyStored(cfg, runName, log, { rowByRow: opts.rowByRow === true, regenerateDigests: opts.regenerateOracle === true })
-    const dir = join(cfg.resultsDir, runName)
-    mkdirSync(dir, { recursive: true })
-    writeFileSync(join(dir, 'verify.json'), `${JSON.stringify(outcome.result, null, 2)}\n`)
-    writeJunit(dir, runName, outcome.result.profile, outcome.result.properties)
-    process.stdout.write(`${outcome.summary}\n  written: ${join(dir, 'verify.json')}\n`)
-    setExit(outcome.result.verdict === 'pass' ? Exit.Ok : Exit.PropertyFailed)
+    process.stdout.write(`${outcome.summary}\n  written: ${outcome.file}\n`)
+    setExit(exitCodeOf(outcome.result))
   })
 
   const merge = program
@@ -163,7 +157,7 @@ ${EXIT_HELP}`)
     const cfg = resolveConfig({ profile: DEFAULTS.profile, env: process.env, flags: flagValues(opts) })
     const outcome = await mergeShardResults(cfg, refs, log)
     process.stdout.write(`${outcome.summary}\n  result: ${outcome.resultFile}\n`)
-    setExit(outcome.result.verdict === 'pass' ? Exit.Ok : Exit.PropertyFailed)
+    setExit(exitCodeOf(outcome.result))
   })
 
   const runs = program.command('runs').description('list the runs a database holds, or drop old runs and everything they stored')

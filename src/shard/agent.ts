@@ -1,5 +1,6 @@
 import type { RunConfig } from '../config/options.js'
 import type { FromIngest } from '../ingest/messages.js'
+import { deadLetterReasonsOf, runCounts } from '../report/counts.js'
 import type { RunResult } from '../report/result.js'
 import type { CountsByKind } from '../report/timeline.js'
 import type { SimResult } from '../sim/messages.js'
@@ -37,21 +38,7 @@ export interface ShardEnd {
  */
 export function finishShard(e: ShardEnd): { readonly pending: true; readonly resultFile: string; readonly summary: string } {
   const devices = e.plan.devices[1] - e.plan.devices[0]
-  const deadLetterReasons: Record<string, number> = {}
-  for (const d of e.ingestDone) for (const [k, v] of Object.entries(d.deadLetterReasons)) deadLetterReasons[k] = (deadLetterReasons[k] ?? 0) + v
-  const counts: RunResult['counts'] = {
-    devices,
-    perDevice: e.perDevice,
-    offered: devices * e.perDevice,
-    published: e.manifest.published,
-    acked: e.sims.reduce((n, s) => n + s.acked, 0),
-    received: e.totals.received,
-    ingested: e.totals.committedRows,
-    deadLetters: e.totals.deadLetters,
-    batches: e.totals.batches,
-    dbRetries: e.totals.retries,
-    duplicatesSkipped: e.totals.duplicatesSkipped,
-  }
+  const counts = runCounts(devices, e.perDevice, e.manifest.published, e.sims, e.totals)
   const shard: ShardResult = {
     kind: 'iotbench-shard',
     schemaVersion: 1,
@@ -72,7 +59,7 @@ export function finishShard(e: ShardEnd): { readonly pending: true; readonly res
     manifest: e.manifest,
     rates: e.rates,
     histograms: e.histograms,
-    deadLetterReasons,
+    deadLetterReasons: deadLetterReasonsOf(e.ingestDone),
     countsByKind: e.countsByKind,
   }
   const file = writeShardResult(e.cfg.resultsDir, shard)

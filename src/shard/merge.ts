@@ -3,14 +3,14 @@ import type { RunConfig } from '../config/options.js'
 import { ConfigError } from '../errors.js'
 import { withDatabase } from '../infra.js'
 import { latencyDistribution } from '../report/distribution.js'
-import { writeReports } from '../report/files.js'
-import { RESULT_SCHEMA_VERSION, runRates, summaryText, writeResult, type RunResult } from '../report/result.js'
+import { publish, RUN_OUTPUTS } from '../report/outputs.js'
+import { RESULT_SCHEMA_VERSION, runRates, type RunResult } from '../report/result.js'
 import type { CountsByKind } from '../report/timeline.js'
-import { initHistograms, summarizeEncoded } from '../util/histogram.js'
-import { writeJunit } from '../verify/junit.js'
+import { initHistograms } from '../util/histogram.js'
+import { judge } from '../verify/judge.js'
 import type { RateRecord, RateSample } from '../verify/rates.js'
 import type { RunManifest } from '../verify/types.js'
-import { sloOf, verifyRun } from '../verify/verify.js'
+import { sloOf } from '../verify/slo.js'
 import { loadShardResult, type ShardResult } from './result.js'
 
 type Histograms = ShardResult['histograms']
@@ -135,22 +135,12 @@ export async function mergeShardResults(cfg: RunConfig, refs: readonly string[],
   const c = combineShards(shards)
   const first = [...shards].sort((a, b) => a.shard.index - b.shard.index)[0]
   log(`merging ${shards.length} shards of ${c.runId} (database run #${c.dbRunId}): ${c.counts.devices} devices, ${c.counts.published} published`)
-  const latency = {
-    endToEnd: summarizeEncoded(c.histograms.endToEnd),
-    brokerHop: summarizeEncoded(c.histograms.brokerHop),
-    scheduleLag: summarizeEncoded(c.histograms.scheduleLag),
-    publishAck: summarizeEncoded(c.histograms.publishAck),
-  }
-  const properties = await withDatabase(cfg, async (client) => {
+  const judged = await withDatabase(cfg, async (client) => {
     const found = await client.query<{ id: number }>('SELECT id FROM runs WHERE name = $1', [c.runId])
     if (found.rows[0]?.id !== c.dbRunId) throw new ConfigError([`run ${c.runId} (#${c.dbRunId}) is not in schema ${cfg.dbSchema} of this database: give the --database-url and --db-schema the agents used`])
-    await client.query('UPDATE runs SET rates = $2, evidence = $3, finished_at = now() WHERE id = $1', [c.dbRunId, JSON.stringify(c.rates), JSON.stringify({ manifest: c.manifest, histograms: c.histograms })])
     log('verifying the whole fleet')
-    const props = await verifyRun(client, c.dbRunId, c.manifest, latency, sloOf(first.config), c.rates)
-    await client.query('UPDATE runs SET verdict = $2 WHERE id = $1', [c.dbRunId, JSON.stringify({ verdict: props.every((p) => p.pass) ? 'pass' : 'fail', properties: props })])
-    return props
+    return judge({ client, dbRunId: c.dbRunId, manifest: c.manifest, histograms: c.histograms, slo: sloOf(first.config), rates: c.rates, evidence: { manifest: c.manifest, histograms: c.histograms }, record: true })
   }, log)
-  const verdict = properties.every((p) => p.pass) ? 'pass' : 'fail'
   const result: RunResult = {
     schemaVersion: RESULT_SCHEMA_VERSION,
     runId: c.runId,
@@ -159,20 +149,17 @@ export async function mergeShardResults(cfg: RunConfig, refs: readonly string[],
     seed: first.seed,
     startedAt: shards.map((s) => s.startedAt).sort()[0],
     finishedAt: new Date().toISOString(),
-    verdict,
+    verdict: judged.verdict,
     config: { ...first.config, shard: undefined, mergedShards: shards.length },
     environment: { ...first.environment },
     counts: c.counts,
     rates: runRates(Number(first.config.rate), Number(first.config.qos), c.counts, c.firstSendMs, c.lastSendMs, c.lastAckMs),
-    latency,
+    latency: judged.latency,
     deadLetterReasons: c.deadLetterReasons,
-    properties,
+    properties: judged.properties,
     countsByKind: c.countsByKind,
     latencyDistribution: latencyDistribution(c.histograms),
   }
-  const dir = join(cfg.resultsDir, c.runId)
-  const resultFile = writeResult(dir, result)
-  writeReports(dir, result)
-  writeJunit(dir, c.runId, first.profile, properties)
-  return { result, resultFile, summary: summaryText(result) }
+  const made = publish({ kind: 'run', result }, join(cfg.resultsDir, c.runId), RUN_OUTPUTS)
+  return { result, resultFile: made.result, summary: made.summary }
 }

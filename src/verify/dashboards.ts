@@ -1,4 +1,4 @@
-import { deviceAt, farmId, fleetSize, type Device } from '../fleet.js'
+import { deviceAt, farmId, fleetSize } from '../fleet.js'
 import { KINDS } from '../kinds.js'
 import { quoteIdent } from '../db/connect.js'
 import { detectStorage, type SqlSession } from '../db/migrate.js'
@@ -8,6 +8,11 @@ import { RELIED_PROCS, chunkPoliciesOf, dbTime, intervalMs, iso, judgeChunks, ju
 import { FarmSeries, PANEL_MEANINGS, comparePanelRows, fillPanelSql, loadSqlPanels, tablesRead, type PanelDifference } from './dashboard-panels.js'
 import type { PropertyResult, RunManifest } from './types.js'
 import { UnackedIndex } from './unacked.js'
+import { isRefreshed, readRefreshStates, type RefreshState } from './dashboard-refresh.js'
+import { OracleTables, type OracleSink } from './dashboard-oracle-tables.js'
+
+export { isRefreshed, readRefreshStates, type RefreshState } from './dashboard-refresh.js'
+export type { OracleSink } from './dashboard-oracle-tables.js'
 
 /**
  * P8 dashboard data: what the dashboards read equals the oracle.
@@ -37,63 +42,8 @@ export const DEFAULT_JOB_WAIT_MS = 120_000
 export const MIN_BUCKET_COVERAGE = 0.99
 
 const SAMPLES = 20
-/** Oracle buckets written to the temporary tables in one INSERT. */
-const ORACLE_INSERT_ROWS = 5000
 /** Buckets a cursor round trip brings (a row is ~20 numbers). */
 const CURSOR_FETCH = 20_000
-
-/** What an aggregate shows: everything (a view), or materialized buckets below a watermark (minus pending invalidations) and, when real-time, the raw rows above it. */
-export interface RefreshState {
-  readonly continuous: boolean
-  /** Real-time aggregation (materialized_only = false): buckets at or above the watermark are computed from the raw rows at query time. */
-  readonly realtime?: boolean
-  /** Buckets at or after this are not materialized (undefined: a plain view, all computed on read). */
-  readonly watermarkMs?: number
-  /** Ranges [lo, hi] (ms, inclusive) changed since the last refresh: their materialized buckets are stale until the next one. */
-  readonly pending: ReadonlyArray<readonly [number, number]>
-}
-
-/** Whether the aggregate shows bucket `t` as the raw rows are now (the dashboards read what it shows). */
-export const isRefreshed = (s: RefreshState, t: number): boolean => {
-  if (s.watermarkMs !== undefined && t + BUCKET_MS > s.watermarkMs) return s.realtime === true
-  return !s.pending.some(([lo, hi]) => t <= hi && t + BUCKET_MS > lo)
-}
-
-/**
- * TimescaleDB's internal time of a timestamptz column (microseconds since the Unix epoch) as epoch ms;
- * numeric, because the invalidation logs hold ±int64 bounds that no timestamp can hold.
- */
-const INTERNAL_MS = (col: string): string => `(${col}::float8 / 1000)`
-
-/** Reads the refreshed range of each continuous aggregate in the schema (none: plain PostgreSQL views). */
-export async function readRefreshStates(db: SqlSession, schema: string): Promise<Map<string, RefreshState>> {
-  const out = new Map<string, RefreshState>()
-  if ((await detectStorage(db)) !== 'timescaledb') return out
-  const caggs = await db.query(
-    `SELECT user_view_name::text AS view, materialized_only, mat_hypertable_id AS mat, raw_hypertable_id AS raw,
-            ${INTERNAL_MS('_timescaledb_functions.cagg_watermark(mat_hypertable_id)')} AS watermark
-     FROM _timescaledb_catalog.continuous_agg WHERE user_view_schema = $1`,
-    [schema],
-  )
-  for (const c of caggs.rows as Array<{ view: string; materialized_only: boolean; mat: number; raw: number; watermark: number }>) {
-    const toMs = INTERNAL_MS
-    const logs = await db.query(
-      `SELECT ${toMs('lowest_modified_value')} AS lo, ${toMs('greatest_modified_value')} AS hi FROM _timescaledb_catalog.continuous_aggs_hypertable_invalidation_log WHERE hypertable_id = $1
-       UNION ALL
-       SELECT ${toMs('lowest_modified_value')}, ${toMs('greatest_modified_value')} FROM _timescaledb_catalog.continuous_aggs_materialization_invalidation_log WHERE materialization_id = $2`,
-      [c.raw, c.mat],
-    )
-    const watermark = Number(c.watermark)
-    out.set(c.view, {
-      continuous: true,
-      realtime: !c.materialized_only,
-      watermarkMs: watermark,
-      // Entries wholly at or above the watermark are the not-yet-materialized range itself.
-      pending: (logs.rows as Array<{ lo: number; hi: number }>).map((r) => [Number(r.lo), Number(r.hi)] as const).filter(([lo]) => lo < watermark),
-    })
-  }
-  return out
-}
 
 /**
  * Reads the P8 cursor a batch at a time (works on node-postgres and PGlite alike): one row per
@@ -161,11 +111,6 @@ export interface AggregateReport {
   readonly lastBucket?: string
 }
 
-/** Receives the oracle's checked buckets (for the panels' oracle tables) and the times of unchecked ones. */
-export interface OracleSink {
-  add(spec: AggregateSpec, device: Device, b: Bucket): Promise<void>
-  unchecked(t: number): void
-}
 
 /**
  * One aggregate of one run: a cursor over the aggregate and one over the raw rows grouped by the same
@@ -256,58 +201,6 @@ export async function checkAggregate(
   }
 }
 
-/** Temporary tables shaped like the aggregates (and runs), holding the oracle's buckets: what a panel should read. */
-class OracleTables implements OracleSink {
-  private readonly pending = new Map<string, Array<Record<string, unknown>>>()
-  readonly uncheckedTimes = new Set<number>()
-  /** The oracle's series of every declared panel meaning, by panel title. */
-  readonly series = new Map(PANEL_MEANINGS.map((m) => [m.title, new FarmSeries(m)]))
-  /** `tables`: write the oracle's buckets into temporary tables, for panels without a declared meaning. */
-  constructor(private readonly db: SqlSession, private readonly runId: number, private readonly tables: boolean) {}
-
-  async create(runName: string, startedAt: Date): Promise<void> {
-    if (!this.tables) return
-    await this.drop()
-    await this.db.query(`CREATE TEMP TABLE runs (id int, name text, profile text, started_at timestamptz)`)
-    await this.db.query(`INSERT INTO pg_temp.runs VALUES ($1, $2, '', $3)`, [this.runId, runName, startedAt])
-    for (const a of AGGREGATES) {
-      await this.db.query(`CREATE TEMP TABLE ${a.view} (run_id int, device text, bucket timestamptz, ${a.columns.map((c) => `${c.column} ${c.fn === 'count' ? 'bigint' : 'float8'}`).join(', ')})`)
-    }
-  }
-
-  /** Per aggregate, the panel series that read each of its columns (routed once, not per bucket). */
-  private readonly readers = new Map(AGGREGATES.map((a) => [a.view, a.columns.map((c) => [...this.series.values()].filter((f) => f.reads(a.view, c.column)))]))
-
-  async add(spec: AggregateSpec, device: Device, b: Bucket): Promise<void> {
-    const readers = this.readers.get(spec.view)!
-    for (let i = 0; i < readers.length; i++) for (const f of readers[i]!) f.add(device.farm, b.t, b.values[i] ?? null)
-    if (!this.tables) return
-    const rows = this.pending.get(spec.view) ?? []
-    const row: Record<string, unknown> = { run_id: this.runId, device: device.id, bucket: new Date(b.t).toISOString() }
-    spec.columns.forEach((c, i) => (row[c.column] = b.values[i]))
-    rows.push(row)
-    this.pending.set(spec.view, rows)
-    if (rows.length >= ORACLE_INSERT_ROWS) await this.flush(spec.view)
-  }
-
-  unchecked(t: number): void {
-    this.uncheckedTimes.add(t)
-  }
-
-  async flush(view?: string): Promise<void> {
-    for (const [v, rows] of this.pending) {
-      if ((view !== undefined && v !== view) || rows.length === 0) continue
-      await this.db.query(`INSERT INTO pg_temp.${v} SELECT * FROM json_populate_recordset(NULL::pg_temp.${v}, $1::json)`, [JSON.stringify(rows)])
-      this.pending.set(v, [])
-    }
-  }
-
-  /** Temporary tables named like the schema's would shadow them for this session: always dropped. */
-  async drop(): Promise<void> {
-    if (!this.tables) return
-    for (const t of ['runs', ...AGGREGATES.map((a) => a.view)]) await this.db.query(`DROP TABLE IF EXISTS pg_temp.${t}`)
-  }
-}
 
 export interface PanelReport { readonly dashboard: string; readonly panel: string; readonly refId: string; readonly rows: number; readonly pass: boolean; readonly detail: string; readonly differences?: PanelDifference[] }
 

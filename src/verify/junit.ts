@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { PropertyResult } from './types.js'
+import { holds, type PropertyOutcome } from './properties/types.js'
 
 const esc = (s: string): string =>
   // XML 1.0 forbids these control characters even escaped: they are dropped on purpose.
@@ -20,15 +20,16 @@ export interface JunitOutcome {
   readonly saturated?: { readonly ids: readonly string[]; readonly summary: string }
 }
 
-export function junitXml(runId: string, profile: string, properties: readonly PropertyResult[], seconds = 0, outcome: JunitOutcome = {}): string {
-  const failures = properties.filter((p) => !p.pass).length
+export function junitXml(runId: string, profile: string, properties: readonly PropertyOutcome[], seconds = 0, outcome: JunitOutcome = {}): string {
+  const failures = properties.filter((p) => !holds(p)).length
   const skipped = properties.filter((p) => p.notApplicable !== undefined).length
   const errors = outcome.interrupted ? 1 : 0
   const cls = `iotbench.${esc(profile)}`
   const cases = properties.map((p) => {
     const head = `    <testcase classname="${cls}" name="${esc(`${p.id} ${p.name}`)}" time="0">`
     const out = `      <system-out>${esc(p.summary)}</system-out>`
-    if (p.notApplicable !== undefined) return `${head}\n      <skipped message="${esc(`not applicable: ${p.notApplicable}`)}"/>\n    </testcase>`
+    // A property that does not apply to the run is a skipped case, its reason the message.
+    if (p.notApplicable !== undefined) return `${head}\n      <skipped message="${esc(`not applicable: ${p.notApplicable}`)}"/>\n${out}\n    </testcase>`
     if (p.pass) return `${head}\n${out}\n    </testcase>`
     const type = outcome.saturated?.ids.includes(p.id) ? 'TimingFailedOnSaturatedHost' : 'PropertyFailed'
     return `${head}\n      <failure message="${esc(p.summary)}" type="${type}">${esc(JSON.stringify(p.evidence, null, 2))}</failure>\n${out}\n    </testcase>`
@@ -47,7 +48,7 @@ export function junitXml(runId: string, profile: string, properties: readonly Pr
   ].join('\n')
 }
 
-export function writeJunit(dir: string, runId: string, profile: string, properties: readonly PropertyResult[], seconds = 0, outcome: JunitOutcome = {}): string {
+export function writeJunit(dir: string, runId: string, profile: string, properties: readonly PropertyOutcome[], seconds = 0, outcome: JunitOutcome = {}): string {
   mkdirSync(dir, { recursive: true })
   const file = join(dir, 'junit.xml')
   writeFileSync(file, junitXml(runId, profile, properties, seconds, outcome))

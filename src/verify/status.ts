@@ -1,3 +1,4 @@
+import { notApplicable } from './properties/types.js'
 import type { PropertyId, PropertyResult } from './types.js'
 
 /** How a property's line reads: ok, FAIL, or N/A (no data to judge it; the summary says why). */
@@ -7,6 +8,6 @@ export const propertyStatus = (p: PropertyResult): 'ok' | 'FAIL' | 'N/A' => (p.n
 export function markNotApplicable(properties: readonly PropertyResult[], reasons: Readonly<Partial<Record<PropertyId, string>>>): PropertyResult[] {
   return properties.map((p) => {
     const reason = reasons[p.id]
-    return reason === undefined ? p : { id: p.id, name: p.name, pass: true, summary: `not applicable: ${reason}`, evidence: { notApplicable: reason }, notApplicable: reason }
+    return reason === undefined ? p : notApplicable(p, reason)
   })
 }

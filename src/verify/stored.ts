@@ -1,12 +1,15 @@
+import { join } from 'node:path'
 import type { RunConfig } from '../config/options.js'
 import { ConfigError } from '../errors.js'
 import { withDatabase } from '../infra.js'
 import { redactUrl } from '../config/resolve.js'
-import { summaryText } from '../report/result.js'
-import { initHistograms, summarizeEncoded } from '../util/histogram.js'
-import type { PropertyId, PropertyResult, RunManifest } from './types.js'
+import { publish, VERIFY_OUTPUTS, type VerifyRecord } from '../report/outputs.js'
+import { initHistograms } from '../util/histogram.js'
+import type { PropertyId, RunManifest } from './types.js'
 import { markNotApplicable } from './status.js'
-import { sloOf, verifyRun, type VerifyOptions } from './verify.js'
+import type { VerifyOptions } from './verify.js'
+import { judge } from './judge.js'
+import { sloOf } from './slo.js'
 import { migrate, pgSession } from '../db/migrate.js'
 import type { RateRecord } from './rates.js'
 import { loadLive, type StoredLive } from '../live/run-live.js'
@@ -20,11 +23,13 @@ interface StoredEvidence {
 }
 
 export interface VerifyOutcome {
-  readonly result: { runId: string; profile: string; verdict: 'pass' | 'fail'; storage: string; properties: PropertyResult[] }
+  readonly result: VerifyRecord
   readonly summary: string
+  /** verify.json */
+  readonly file: string
 }
 
-/** `iotbench verify <run>`: the verdict again, from what the database holds for that run. */
+/** `iotbench verify <run>`: the verdict again, from what the database holds for that run; verify.json and junit.xml under <results-dir>/<run>/. */
 export async function verifyStored(cfg: RunConfig, runName: string, log: (line: string) => void, opts: VerifyOptions = {}): Promise<VerifyOutcome> {
   await initHistograms()
   return withDatabase(
@@ -47,20 +52,16 @@ export async function verifyStored(cfg: RunConfig, runName: string, log: (line: 
       }
       if (!row.evidence) throw new ConfigError([`run "${runName}" never finished its load phase: nothing to verify`])
       const { manifest, histograms } = row.evidence
-      const latency = {
-        endToEnd: summarizeEncoded(histograms.endToEnd),
-        brokerHop: summarizeEncoded(histograms.brokerHop),
-        scheduleLag: summarizeEncoded(histograms.scheduleLag),
-      }
-      const slo = sloOf(row.config)
-      const verified = await verifyRun(client, row.id, manifest, latency, slo, row.rates ?? undefined, { ...opts, dashboardsDir: cfg.dashboards, live: loadLive(row.evidence.live) })
-      const properties = markNotApplicable(verified, row.evidence.notApplicable ?? {})
-      const verdict = properties.every((p) => p.pass) ? 'pass' : 'fail'
+      const judged = await judge({
+        client, dbRunId: row.id, manifest, histograms: { endToEnd: histograms.endToEnd, brokerHop: histograms.brokerHop, scheduleLag: histograms.scheduleLag },
+        slo: sloOf(row.config), rates: row.rates ?? undefined, verify: { ...opts, dashboardsDir: cfg.dashboards, live: loadLive(row.evidence.live) }, record: false,
+        // What the run's external ingest gave no data for stays not applicable (src/external/).
+        amend: (properties) => markNotApplicable(properties, row.evidence?.notApplicable ?? {}),
+      })
+      const record: VerifyRecord = { runId: runName, profile: row.profile, verdict: judged.verdict, storage: row.storage, properties: judged.properties }
       const environment = { broker: String(row.config.mqttUrl ?? 'embedded aedes'), database: cfg.databaseUrl ? redactUrl(cfg.databaseUrl) : 'embedded PostgreSQL', storage: row.storage }
-      return {
-        result: { runId: runName, profile: row.profile, verdict, storage: row.storage, properties },
-        summary: summaryText({ runId: runName, profile: row.profile, verdict, properties, environment }),
-      }
+      const made = publish({ kind: 'verify', record, environment }, join(cfg.resultsDir, runName), VERIFY_OUTPUTS)
+      return { result: record, summary: made.summary, file: made.verify }
     },
     log,
   )

@@ -1,5 +1,6 @@
 import type { HostLoad } from '../metrics/host.js'
 import type { PropertyResult } from './types.js'
+import { holds } from './properties/types.js'
 
 type Evidence = Record<string, unknown>
 const count = (e: Evidence, k: string): number => {
@@ -39,7 +40,7 @@ export interface TimingOnSaturatedHost {
 }
 
 export function timingOnSaturatedHost(properties: readonly PropertyResult[], host: HostLoad | undefined): TimingOnSaturatedHost | undefined {
-  const failed = properties.filter((p) => !p.pass)
+  const failed = properties.filter((p) => !holds(p))
   if (!host?.saturated || failed.length === 0 || !failed.every(failedOnTimingOnly)) return undefined
   const ids = failed.map((p) => p.id)
   return { ids, summary: `${ids.join(', ')} failed on timing alone while the host was saturated (${host.why.join('; ')}); every correctness property held — rerun on a quieter host` }
