@@ -138,6 +138,8 @@ describe('P5 boundaries (alerts.ts)', () => {
     assert.equal(r.counts.spurious, 2)
     assert.deepEqual(r.spurious.map((s) => s.detail), ['no such device or rule in this run', 'no such device or rule in this run'])
     assert.deepEqual(r.delaysMs.sort((a, b) => a - b), [3, 3, EPISODE.first, BATTERY_AT])
+    const early: StoredAlert = { ...alert('fever', EPISODE.first + 1), sentMs: 2000, raisedMs: 1990 }
+    assert.deepEqual(check([alert('fever', EPISODE.first), early]).delaysMs, [EPISODE.first, 0, BATTERY_AT], 'raised before its reading was due (clocks apart): 0, not negative')
     assert.deepEqual(percentiles([5, 1, 4, 2, 3]), { count: 5, p50: 3, p90: 5, p99: 5, max: 5 })
     assert.deepEqual(percentiles([]), { count: 0, p50: 0, p90: 0, p99: 0, max: 0 })
   })
