@@ -81,16 +81,23 @@ describe('P5 boundaries (alerts.ts)', () => {
     assert.deepEqual(pick(u.byRule['fever']!, ['episodes', 'detectable', 'undetectable', 'missed']), { episodes: 1, detectable: 0, undetectable: 1, missed: 0 })
     assert.equal(u.undetectable[0]?.seq, EPISODE.from)
     const m = check([])
-    assert.deepEqual(pick(m.byRule['fever']!, ['detectable', 'missed']), { detectable: 1, missed: 1 })
+    assert.deepEqual(pick(m.byRule['fever']!, ['detectable', 'missed', 'repeated']), { detectable: 1, missed: 1, repeated: 0 })
     assert.equal(m.missed[0]?.seq, EPISODE.first, 'a missed episode is named by its first visible seq')
   })
 
+  test('an episode visible from seq 0 is detectable; stored expectations without episodes expect none', () => {
+    const r = check([alert('fever', 0)], true, [[0, 5, 7, 0]])
+    assert.deepEqual(pick(r.byRule['fever']!, ['episodes', 'detectable', 'ok', 'undetectable']), { episodes: 1, detectable: 1, ok: 1, undetectable: 0 })
+    const bare = new AlertChecker(SPEC, RULES, undefined, new Map([[DEVICE, { fever: {}, lowBattery: { raises: [] } }]])).check([alert('fever', 3)])
+    assert.deepEqual(pick(bare.byRule['fever']!, ['episodes', 'undetectable', 'spurious']), { episodes: 0, undetectable: 0, spurious: 1 })
+  })
+
   test('a plain condition: maxDelayReadings after the oracle met it is in time, one more is missed and spurious, earlier is spurious', () => {
-    const battery = (seq: number) => pick(check([alert('lowBattery', seq), alert('fever', EPISODE.first)], false).byRule['lowBattery']!, ['ok', 'missed', 'spurious', 'mapped'])
-    assert.deepEqual(battery(BATTERY_AT), { ok: 1, missed: 0, spurious: 0, mapped: 1 })
-    assert.deepEqual(battery(BATTERY_AT + 2), { ok: 1, missed: 0, spurious: 0, mapped: 1 })
-    assert.deepEqual(battery(BATTERY_AT + 3), { ok: 0, missed: 1, spurious: 1, mapped: 0 })
-    assert.deepEqual(battery(BATTERY_AT - 1), { ok: 0, missed: 1, spurious: 1, mapped: 0 })
+    const battery = (seq: number) => pick(check([alert('lowBattery', seq), alert('fever', EPISODE.first)], false).byRule['lowBattery']!, ['episodes', 'detectable', 'ok', 'missed', 'spurious', 'mapped', 'raised'])
+    assert.deepEqual(battery(BATTERY_AT), { episodes: 1, detectable: 1, ok: 1, missed: 0, spurious: 0, mapped: 1, raised: 1 })
+    assert.deepEqual(battery(BATTERY_AT + 2), { episodes: 1, detectable: 1, ok: 1, missed: 0, spurious: 0, mapped: 1, raised: 1 })
+    assert.deepEqual(battery(BATTERY_AT + 3), { episodes: 1, detectable: 1, ok: 0, missed: 1, spurious: 1, mapped: 0, raised: 1 })
+    assert.deepEqual(battery(BATTERY_AT - 1), { episodes: 1, detectable: 1, ok: 0, missed: 1, spurious: 1, mapped: 0, raised: 1 })
   })
 
   test('the samples a person reads: each names the device, rule, seq and alert, with the verdict\'s words', () => {
@@ -135,7 +142,7 @@ describe('P5 boundaries (alerts.ts)', () => {
 
   test('an alert of a device or rule the run does not have is spurious; delays come from the alert times', () => {
     const r = check([alert('fever', EPISODE.first), alert('fever', 3, 'farm09-collar-0001'), alert('nosuchrule', 3)])
-    assert.equal(r.counts.spurious, 2)
+    assert.deepEqual(pick(r.counts, ['raised', 'spurious', 'mapped']), { raised: 4, spurious: 2, mapped: 2 })
     assert.deepEqual(r.spurious.map((s) => s.detail), ['no such device or rule in this run', 'no such device or rule in this run'])
     assert.deepEqual(r.delaysMs.sort((a, b) => a - b), [3, 3, EPISODE.first, BATTERY_AT])
     const early: StoredAlert = { ...alert('fever', EPISODE.first + 1), sentMs: 2000, raisedMs: 1990 }

@@ -65,6 +65,9 @@ describe('expectationsOf', () => {
     // Values only in the look-back after the window (54, 55): visible at 55, still the episode's.
     assert.deepEqual(expect(rulesOf(['fever', fever()]), oracleOf([54, 56]))['fever']!.episodes![0], [43, 54, 56, 55])
     assert.deepEqual(expect(rulesOf(['fever', fever()]), oracleOf([55, 57]))['fever']!.episodes![0], [43, 54, 56, -1], 'from seq 56 on: outside')
+    // From scratch at the look-back: an alert raised at seq 11 that never clears does not hide the episode.
+    const sticky = fever({ clear: { op: '<', value: -100 } })
+    assert.deepEqual(expect(rulesOf(['fever', sticky]), oracleOf([10, 12], [42, 54]))['fever']!.episodes![0], [43, 54, 56, 43])
   })
 
   test('explains: the windows of the anomalies the rule lists in alsoFrom, and no others', () => {

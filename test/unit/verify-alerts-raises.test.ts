@@ -71,7 +71,9 @@ describe('raisesOf: threshold rules', () => {
     const rule = threshold('>=', 5, 1, { op: '<', value: -100 }, { resetAfterReadings: 3 })
     assert.deepEqual(raises(rule, xs([5, 0, 0, 0, 5])), [0, 4], 'three readings without it: cleared')
     assert.deepEqual(raises(rule, xs([5, 0, 0, 5, 0, 0, 5])), [0], 'two, then the condition again: still the same alert')
-    assert.deepEqual(raises(rule, xs([5, 0, 0, 0, 5], [true, false, false, false, true])), [0, 4], 'guarded-out readings count toward the reset')
+    const guarded = threshold('>=', 5, 1, { op: '<', value: -100 }, { resetAfterReadings: 3, when: [{ field: 'ok', op: '==', value: true }] })
+    assert.deepEqual(raises(guarded, xs([5, 9, 9, 9, 5], [true, false, false, false, true])), [0, 4], 'guarded-out readings (even ones that would meet it) count toward the reset')
+    assert.deepEqual(raises(guarded, xs([5, 9, 9, 5], [true, false, false, true])), [0], 'two guarded-out readings do not reset it')
     assert.deepEqual(raises(threshold('>=', 5, 1, { op: '<', value: -100 }), xs([5, 0, 0, 0, 0, 0, 5])), [0], 'without resetAfterReadings it stays raised')
   })
 
