@@ -128,4 +128,22 @@ describe('P4, P5 and P7 verdicts', () => {
     assert.equal(dl(0, 0, 0, 3).pass, true)
     assert.equal((ok.evidence as { reproduce: string }).reproduce, 'SELECT reason, count(*) FROM dead_letters WHERE run_id = 7 GROUP BY reason')
   })
+
+  test('ids and names; SLO defaults and fallbacks; the evidence of P1, P2 and P4; a P5 failing on delay alone names no alert', () => {
+    assert.deepEqual(sloOf({}), { p99Ms: 2000, maxLost: 0, alertRecall: 1, alertPrecision: 1, detectionP99Ms: 2000, rateTolerance: 0.9, maxScheduleLagMs: 2000 })
+    assert.deepEqual(sloOf({ sloP99Ms: 300, sloMaxLost: null, sloAlertRecall: undefined }), { p99Ms: 300, maxLost: 0, alertRecall: 1, alertPrecision: 1, detectionP99Ms: 300, rateTolerance: 0.9, maxScheduleLagMs: 300 })
+    assert.deepEqual(sloOf({ sloP99Ms: 300, sloMaxLost: '3', sloDetectionP99Ms: 7, sloRateTolerance: 0.5, sloMaxScheduleLagMs: 9 }), { p99Ms: 300, maxLost: 3, alertRecall: 1, alertPrecision: 1, detectionP99Ms: 7, rateTolerance: 0.5, maxScheduleLagMs: 9 })
+    const [p1, p2, p3] = sets(kindReport({ ok: 9, recovered: 1 }))
+    assert.equal(p2.summary, "every stored value equals the oracle's (30 readings)", 'recovered readings are compared too')
+    assert.deepEqual((p1.evidence as { byKind: unknown }).byKind, { collar: counts({ ok: 9, recovered: 1 }), milk: counts(), chiller: counts() })
+    const [, bad2] = sets(kindReport({ corrupted: 1 }, { corrupted: [s('c1', 2, 'd')] }))
+    assert.deepEqual(bad2.evidence, { corrupted: 1, samples: [s('c1', 2, 'd')], reproduce: 'iotbench verify <run-id> (seed 42, 10 readings per device)' })
+    const latency = { endToEnd: summary(5), brokerHop: summary(3), scheduleLag: summary(1) }
+    const p4 = latencyProperty(latency, SLO)
+    assert.deepEqual(p4.evidence, { sloP99Ms: 500, ...latency, measuredFrom: 'intended send time (open-loop schedule)', measuredTo: 'commit of the batch holding the reading' })
+    const slow = p5({ detectable: 1, ok: 1, raised: 1, mapped: 1 }, [101])
+    assert.deepEqual([slow.pass, slow.summary.endsWith('detection p99 101 ms (SLO ≤ 100 ms)')], [false, true])
+    const ids = [p1, p2, p3, p4, slow, dl(0, 0, 0)].map((p) => `${p.id} ${p.name}`)
+    assert.deepEqual(ids, ['P1 completeness', 'P2 integrity', 'P3 ordering', 'P4 latency', 'P5 alerts', 'P7 bad input'])
+  })
 })
