@@ -131,7 +131,7 @@ describe('P4, P5 and P7 verdicts', () => {
 
   test('ids and names; SLO defaults and fallbacks; the evidence of P1, P2 and P4; a P5 failing on delay alone names no alert', () => {
     assert.deepEqual(sloOf({}), { p99Ms: 2000, maxLost: 0, alertRecall: 1, alertPrecision: 1, detectionP99Ms: 2000, rateTolerance: 0.9, maxScheduleLagMs: 2000 })
-    assert.deepEqual(sloOf({ sloP99Ms: 300, sloMaxLost: null, sloAlertRecall: undefined }), { p99Ms: 300, maxLost: 0, alertRecall: 1, alertPrecision: 1, detectionP99Ms: 300, rateTolerance: 0.9, maxScheduleLagMs: 300 })
+    assert.deepEqual(sloOf({ sloP99Ms: 300, sloMaxLost: undefined, sloAlertRecall: null }), { p99Ms: 300, maxLost: 0, alertRecall: 1, alertPrecision: 1, detectionP99Ms: 300, rateTolerance: 0.9, maxScheduleLagMs: 300 })
     assert.deepEqual(sloOf({ sloP99Ms: 300, sloMaxLost: '3', sloDetectionP99Ms: 7, sloRateTolerance: 0.5, sloMaxScheduleLagMs: 9 }), { p99Ms: 300, maxLost: 3, alertRecall: 1, alertPrecision: 1, detectionP99Ms: 7, rateTolerance: 0.5, maxScheduleLagMs: 9 })
     const [p1, p2, p3] = sets(kindReport({ ok: 9, recovered: 1 }))
     assert.equal(p2.summary, "every stored value equals the oracle's (30 readings)", 'recovered readings are compared too')
