@@ -22,7 +22,7 @@ const IN_FLIGHT = [
 
 export default tseslint.config(
   {
-    ignores: ['dist/', 'node_modules/', 'bench-results/', 'test-artifacts/', '.iotbench/', 'coverage/'],
+    ignores: ['dist/', 'node_modules/', 'bench-results/', 'test-artifacts/', '.iotbench/', 'coverage/', '.stryker-tmp/'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

@@ -3,7 +3,7 @@
 // each on two cores. The node:test files print TAP when piped, so the tap runner runs them as they are.
 // IOTBENCH_MUTATE (globs separated by spaces) narrows the files (CI: the checkers alone); `npm run mutation` builds first.
 const ALL = [
-  'dist/src/verify/{alerts,completeness,dead-letters,digest,fast,ordering,parallel,rates,unacked}.js',
+  'dist/src/verify/{alerts,completeness,dead-letters,digest,fast,ordering,parallel,rates,unacked,verdicts}.js',
   'dist/src/ingest/{dedupe,commit,kafka-offsets,copy-binary}.js',
 ]
 // Each mutant reruns every test file that reaches it. The heaviest property (verify-alerts, 60
@@ -22,7 +22,7 @@ export default {
   // Left out: verify-digest-sum, whose 2.6M rows through instrumented code take ~40 s a mutant; the
   // fold mutants it kills are listed in docs/testing.md, checked by hand.
   tap: {
-    testFiles: ['dist/test/unit/{verify-!(digest-sum*),kafka-*,copy-binary,seq-tracker*,shares*}.test.js', 'dist/test/integration/{kafka-offsets-db,commit-batch,verify-digest-sql}.test.js'],
+    testFiles: ['dist/test/unit/{verify-!(digest-sum*),kafka-*,copy-binary,seq-tracker*,shares*}.test.js', 'dist/test/integration/{kafka-offsets-db,commit-batch,verify-digest-sql,verify-threads}.test.js'],
     nodeArgs: ['--test-reporter=tap', '-r', '{{hookFile}}', '--import', './dist/test/support/replay.js', '{{testFile}}'],
   },
   mutate,

@@ -83,13 +83,24 @@ export function compare(x: number | boolean, op: Op, v: number | boolean): boole
   }
 }
 
-/** Problems a schema cannot see: fields that the kind does not have. */
+/**
+ * Problems a schema cannot see: fields that the kind does not have, and a boolean compared by order
+ * (`compressor_on >= 1`, `x > true`). JavaScript would answer those by coercing true to 1, and the
+ * verifier (src/verify/alerts.ts), which says a boolean never meets an ordering, would disagree with
+ * the engine: a boolean is compared with == only.
+ */
 export function ruleChecks(kind: Kind, alerts: Readonly<Record<string, AlertRule>>): string[] {
-  const names = new Set(KINDS[kind].fields.map((f) => f.name))
+  const types = new Map(KINDS[kind].fields.map((f) => [f.name, f.type]))
   const problems: string[] = []
   for (const [name, r] of Object.entries(alerts)) {
     const fields = [...(r.type === 'mean' ? r.fields : [r.field]), ...(r.when ?? []).map((w) => w.field)]
-    for (const f of fields) if (!names.has(f)) problems.push(`${kind}.alerts.${name}: ${kind} has no field "${f}"`)
+    for (const f of fields) if (!types.has(f)) problems.push(`${kind}.alerts.${name}: ${kind} has no field "${f}"`)
+    const compared: Condition[] = [...(r.type === 'threshold' ? [{ field: r.field, op: r.op, value: r.value }, { field: r.field, ...r.clear }] : []), ...(r.when ?? [])]
+    for (const c of compared) {
+      if (c.op !== '==' && (typeof c.value === 'boolean' || types.get(c.field) === 'bool')) {
+        problems.push(`${kind}.alerts.${name}: "${c.field} ${c.op} ${String(c.value)}" orders a boolean; compare a boolean with == only`)
+      }
+    }
   }
   return problems
 }

@@ -43,6 +43,23 @@ describe('alert rules as data', () => {
       (e: unknown) => e instanceof ConfigError && e.problems.some((p) => /chiller has no field "neck_temp_c"/.test(p)),
     )
   })
+
+  test('a boolean compared by order (field or value) is a config error, every one named; == is fine', () => {
+    const rule = (when: unknown, extra = {}) => ({ type: 'threshold', anomaly: null, field: 'milk_temp_c', op: '>', value: 6, forReadings: 1, clear: { op: '<', value: 5 }, maxDelayReadings: 1, when, ...extra })
+    assert.throws(
+      () => loadSensorModels({ chiller: { alerts: {
+        a: rule([{ field: 'compressor_on', op: '>=', value: 1 }]),
+        b: rule([{ field: 'volume_l', op: '>', value: false }]),
+        c: rule([], { field: 'agitator_on', op: '<', value: 1, clear: { op: '==', value: 0 } }),
+      } } }),
+      (e: unknown) => e instanceof ConfigError && assert.deepEqual(e.problems, [
+        'chiller.alerts.a: "compressor_on >= 1" orders a boolean; compare a boolean with == only',
+        'chiller.alerts.b: "volume_l > false" orders a boolean; compare a boolean with == only',
+        'chiller.alerts.c: "agitator_on < 1" orders a boolean; compare a boolean with == only',
+      ]) === undefined,
+    )
+    assert.doesNotThrow(() => loadSensorModels({ chiller: { alerts: { d: rule([{ field: 'compressor_on', op: '==', value: false }]) } } }))
+  })
 })
 
 describe('AlertEngine', () => {

@@ -81,23 +81,72 @@ describe('P5 boundaries (alerts.ts)', () => {
     assert.deepEqual(pick(u.byRule['fever']!, ['episodes', 'detectable', 'undetectable', 'missed']), { episodes: 1, detectable: 0, undetectable: 1, missed: 0 })
     assert.equal(u.undetectable[0]?.seq, EPISODE.from)
     const m = check([])
-    assert.deepEqual(pick(m.byRule['fever']!, ['detectable', 'missed']), { detectable: 1, missed: 1 })
+    assert.deepEqual(pick(m.byRule['fever']!, ['detectable', 'missed', 'repeated']), { detectable: 1, missed: 1, repeated: 0 })
     assert.equal(m.missed[0]?.seq, EPISODE.first, 'a missed episode is named by its first visible seq')
   })
 
+  test('an episode visible from seq 0 is detectable; stored expectations without episodes expect none', () => {
+    const r = check([alert('fever', 0)], true, [[0, 5, 7, 0]])
+    assert.deepEqual(pick(r.byRule['fever']!, ['episodes', 'detectable', 'ok', 'undetectable']), { episodes: 1, detectable: 1, ok: 1, undetectable: 0 })
+    const bare = new AlertChecker(SPEC, RULES, undefined, new Map([[DEVICE, { fever: {}, lowBattery: { raises: [] } }]])).check([alert('fever', 3)])
+    assert.deepEqual(pick(bare.byRule['fever']!, ['episodes', 'undetectable', 'spurious']), { episodes: 0, undetectable: 0, spurious: 1 })
+  })
+
   test('a plain condition: maxDelayReadings after the oracle met it is in time, one more is missed and spurious, earlier is spurious', () => {
-    const battery = (seq: number) => pick(check([alert('lowBattery', seq), alert('fever', EPISODE.first)], false).byRule['lowBattery']!, ['ok', 'missed', 'spurious', 'mapped'])
-    assert.deepEqual(battery(BATTERY_AT), { ok: 1, missed: 0, spurious: 0, mapped: 1 })
-    assert.deepEqual(battery(BATTERY_AT + 2), { ok: 1, missed: 0, spurious: 0, mapped: 1 })
-    assert.deepEqual(battery(BATTERY_AT + 3), { ok: 0, missed: 1, spurious: 1, mapped: 0 })
-    assert.deepEqual(battery(BATTERY_AT - 1), { ok: 0, missed: 1, spurious: 1, mapped: 0 })
+    const battery = (seq: number) => pick(check([alert('lowBattery', seq), alert('fever', EPISODE.first)], false).byRule['lowBattery']!, ['episodes', 'detectable', 'ok', 'missed', 'spurious', 'mapped', 'raised'])
+    assert.deepEqual(battery(BATTERY_AT), { episodes: 1, detectable: 1, ok: 1, missed: 0, spurious: 0, mapped: 1, raised: 1 })
+    assert.deepEqual(battery(BATTERY_AT + 2), { episodes: 1, detectable: 1, ok: 1, missed: 0, spurious: 0, mapped: 1, raised: 1 })
+    assert.deepEqual(battery(BATTERY_AT + 3), { episodes: 1, detectable: 1, ok: 0, missed: 1, spurious: 1, mapped: 0, raised: 1 })
+    assert.deepEqual(battery(BATTERY_AT - 1), { episodes: 1, detectable: 1, ok: 0, missed: 1, spurious: 1, mapped: 0, raised: 1 })
+  })
+
+  test('the samples a person reads: each names the device, rule, seq and alert, with the verdict\'s words', () => {
+    const late = check([alert('fever', 16)]).late
+    assert.deepEqual(late, [{ device: DEVICE, rule: 'fever', seq: 16, alertId: late[0]!.alertId, detail: 'fever [10, 20): visible from seq 12, alert at seq 16 (allowed 3 readings)' }])
+    assert.deepEqual(check([]).missed, [{ device: DEVICE, rule: 'fever', seq: 12, detail: 'fever [10, 20): visible to the rule from seq 12, no alert' }])
+    assert.deepEqual(check([], true, [[10, 20, 22, -1]]).undetectable, [{ device: DEVICE, rule: 'fever', seq: 10, detail: 'fever [10, 20): the values never met the rule' }])
+    const spurious = alert('fever', 30)
+    assert.deepEqual(check([alert('fever', 12), spurious]).spurious, [{ device: DEVICE, rule: 'fever', seq: 30, alertId: spurious.id, detail: 'no fever injected at this seq' }])
+    const early = alert('lowBattery', 50)
+    const battery = check([alert('fever', 12), early], false)
+    assert.deepEqual(battery.spurious, [{ device: DEVICE, rule: 'lowBattery', seq: 50, alertId: early.id, detail: 'the oracle’s values do not meet the rule here' }])
+    assert.deepEqual(battery.missed, [{ device: DEVICE, rule: 'lowBattery', seq: BATTERY_AT, detail: 'the oracle met the rule here, no alert' }])
+    const stranger = alert('nosuchrule', 3)
+    assert.deepEqual(check([alert('fever', 12), stranger]).spurious, [{ device: DEVICE, rule: 'nosuchrule', seq: 3, alertId: stranger.id, detail: 'no such device or rule in this run' }])
+  })
+
+  test('each sample list keeps the first 20 (in seq order per rule); the counts keep every one', () => {
+    const many = Array.from({ length: 25 }, (_, i) => alert('fever', 100 + 24 - i))
+    const r = check([alert('fever', 12), ...many])
+    assert.equal(r.counts.spurious, 25)
+    assert.deepEqual(r.spurious.map((s) => s.seq), Array.from({ length: 20 }, (_, i) => 100 + i))
+    const strangers = check([alert('fever', 12), ...Array.from({ length: 21 }, (_, i) => alert('fever', i, 'farm02-collar-0001'))])
+    assert.deepEqual([strangers.counts.spurious, strangers.spurious.length], [21, 20])
+    const batteries = check([alert('fever', 12), ...Array.from({ length: 21 }, (_, i) => alert('lowBattery', i))], false)
+    assert.deepEqual([batteries.byRule['lowBattery']!.spurious, batteries.spurious.length], [21, 20])
+  })
+
+  test('alerts of one (device, rule) are matched in seq order, then by id: the first of an episode decides', () => {
+    // Given latest first: the alert at seq 12 is the episode's first, so it is ok and the one at 16 repeated.
+    const r = check([alert('fever', 16), alert('fever', 12)])
+    assert.deepEqual(pick(r.byRule['fever']!, ['ok', 'late', 'repeated']), { ok: 1, late: 0, repeated: 1 })
+    // Two late alerts at one seq: the sample names the lower id.
+    const first = alert('fever', 17)
+    const second = alert('fever', 17)
+    assert.equal(check([first, second]).late[0]?.alertId, first.id)
+    assert.equal(check([second, first]).late[0]?.alertId, first.id)
+    // A plain condition too: an early (spurious) alert given after the on-time one.
+    const b = check([alert('fever', 12), alert('lowBattery', BATTERY_AT), alert('lowBattery', BATTERY_AT - 5)], false).byRule['lowBattery']!
+    assert.deepEqual(pick(b, ['ok', 'spurious', 'missed']), { ok: 1, spurious: 1, missed: 0 })
   })
 
   test('an alert of a device or rule the run does not have is spurious; delays come from the alert times', () => {
     const r = check([alert('fever', EPISODE.first), alert('fever', 3, 'farm09-collar-0001'), alert('nosuchrule', 3)])
-    assert.equal(r.counts.spurious, 2)
+    assert.deepEqual(pick(r.counts, ['raised', 'spurious', 'mapped']), { raised: 4, spurious: 2, mapped: 2 })
     assert.deepEqual(r.spurious.map((s) => s.detail), ['no such device or rule in this run', 'no such device or rule in this run'])
     assert.deepEqual(r.delaysMs.sort((a, b) => a - b), [3, 3, EPISODE.first, BATTERY_AT])
+    const early: StoredAlert = { ...alert('fever', EPISODE.first + 1), sentMs: 2000, raisedMs: 1990 }
+    assert.deepEqual(check([alert('fever', EPISODE.first), early]).delaysMs, [EPISODE.first, 0, BATTERY_AT], 'raised before its reading was due (clocks apart): 0, not negative')
     assert.deepEqual(percentiles([5, 1, 4, 2, 3]), { count: 5, p50: 3, p90: 5, p99: 5, max: 5 })
     assert.deepEqual(percentiles([]), { count: 0, p50: 0, p90: 0, p99: 0, max: 0 })
   })

@@ -2,11 +2,11 @@ import type pg from 'pg'
 import { alertRulesOf } from '../../alerts/rules.js'
 import { KIND_NAMES } from '../../kinds.js'
 import { defaultSensorModels } from '../../sim/models.js'
-import { AlertChecker, percentiles, type DeviceExpectations, type StoredAlert } from '../alerts.js'
+import { AlertChecker, type DeviceExpectations, type StoredAlert } from '../alerts.js'
 import type { digestsFor } from '../oracle-digests.js'
 import type { Slo } from '../slo.js'
 import type { PropertyResult, RunManifest } from '../types.js'
-import { firstNamed } from './evidence.js'
+import { alertsProperty } from '../verdicts.js'
 import type { Property } from './types.js'
 
 /** The run's oracle record: per-device digests and alert expectations (src/verify/oracle-digests.ts). */
@@ -24,27 +24,9 @@ export async function checkAlerts(client: pg.Client, runId: number, manifest: Ru
   const expectations = new Map<string, DeviceExpectations>()
   for (const [device, d] of oracle?.digests ?? []) if (d.alerts) expectations.set(device, d.alerts)
   const rep = new AlertChecker(manifest, rules, undefined, expectations).check(alerts)
-  const c = rep.counts
-  const recall = c.detectable === 0 ? 1 : c.ok / c.detectable
-  const precision = c.raised === 0 ? 1 : c.mapped / c.raised
-  const delayMs = percentiles(rep.delaysMs.map((x) => Math.round(x * 1000) / 1000))
-  const pass = recall >= slo.alertRecall && precision >= slo.alertPrecision && delayMs.p99 <= slo.detectionP99Ms
-  const r3 = (x: number): number => Math.round(x * 1000) / 1000
-  return {
-    id: 'P5',
-    name: 'alerts',
-    pass,
-    summary: `${c.ok} of ${c.detectable} detectable injected anomalies alerted in time (recall ${r3(recall)}, SLO ≥ ${slo.alertRecall}); ${c.mapped} of ${c.raised} alerts map to one (precision ${r3(precision)}, SLO ≥ ${slo.alertPrecision}); missed ${c.missed}, late ${c.late}, spurious ${c.spurious}, undetectable ${c.undetectable}; detection p99 ${delayMs.p99} ms (SLO ≤ ${slo.detectionP99Ms} ms)${
-      pass ? '' : firstNamed([['missed', rep.missed], ['late', rep.late], ['spurious', rep.spurious]])}`,
-    evidence: {
-      counts: c, recall: r3(recall), precision: r3(precision), byRule: rep.byRule,
-      missed: rep.missed, late: rep.late, spurious: rep.spurious, undetectable: rep.undetectable,
-      detectionDelayReadings: percentiles(rep.delaysReadings), detectionDelayMs: delayMs,
-      rules: Object.fromEntries(KIND_NAMES.map((k) => [k, rules[k].map((r) => ({ name: r.name, anomaly: r.rule.anomaly, maxDelayReadings: r.rule.maxDelayReadings }))])),
-      expectations: expectations.size > 0 && oracle ? `${oracle.source} (${expectations.size} devices)` : 'computed from the oracle while checking',
-      reproduce,
-    },
-  }
+  const rulesOf = Object.fromEntries(KIND_NAMES.map((k) => [k, rules[k].map((r) => ({ name: r.name, anomaly: r.rule.anomaly, maxDelayReadings: r.rule.maxDelayReadings }))]))
+  const source = expectations.size > 0 && oracle ? `${oracle.source} (${expectations.size} devices)` : 'computed from the oracle while checking'
+  return alertsProperty(rep, slo, { rules: rulesOf, expectations: source, reproduce })
 }
 
 /** P5 alerts: every injected anomaly alerted in time (recall), every alert maps to one (precision). */
