@@ -26,14 +26,52 @@ export interface KindSink {
   readonly values?: Readonly<Record<string, string>>
 }
 
+/** The external ingest's alerts, for P5: one row per raise (a clear is not a row here). */
+export interface AlertSink {
+  readonly table: string
+  readonly device: string
+  /** The rule's name, ours or one `rules` maps to ours. */
+  readonly rule: string
+  /** seq of the reading the rule fired on. */
+  readonly seq: string
+  /** When the alert was raised (timestamptz); rows raised before the run are left out. */
+  readonly raisedAt: string
+  /** The triggering reading's `sent` (epoch ms); without it, the stored reading's. */
+  readonly sentMs?: string
+  /** Their rule name → ours (src/alerts/rules.ts); a name not listed is taken as it is. */
+  readonly rules?: Readonly<Record<string, string>>
+}
+
+/** The external ingest's dead letters, for P7: the rejected message as received and why. */
+export interface DeadLetterSink {
+  readonly table: string
+  readonly topic: string
+  /** The payload as received (bytea, or text holding it). */
+  readonly payload: string
+  readonly reason: string
+  /** When it was rejected (timestamptz); rows from before the run are left out. */
+  readonly receivedAt: string
+  /** Their reason → ours (README "Dead letters"); a reason not listed is taken as it is. */
+  readonly reasons?: Readonly<Record<string, string>>
+}
+
 export interface SinkMap {
   /** Schema of the tables (default: the database user's search_path). */
   readonly schema?: string
   readonly kinds: Readonly<Record<Kind, KindSink>>
+  readonly alerts?: AlertSink
+  readonly deadLetters?: DeadLetterSink
 }
 
 const IDENT = '^[A-Za-z_][A-Za-z0-9_$]{0,62}$'
 const column = { type: 'string', pattern: IDENT }
+const renames = { type: 'object', additionalProperties: { type: 'string', minLength: 1 } }
+const table = (required: readonly string[], optional: readonly string[], map: string): object => ({
+  type: 'object',
+  additionalProperties: false,
+  required: ['table', ...required],
+  properties: { table: column, ...Object.fromEntries([...required, ...optional].map((c) => [c, column])), [map]: renames },
+})
 
 export const sinkMapSchema = (): object => ({
   type: 'object',
@@ -56,6 +94,8 @@ export const sinkMapSchema = (): object => ({
         },
       }])),
     },
+    alerts: table(['device', 'rule', 'seq', 'raisedAt'], ['sentMs'], 'rules'),
+    deadLetters: table(['topic', 'payload', 'reason', 'receivedAt'], [], 'reasons'),
   },
 })
 

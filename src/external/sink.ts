@@ -1,7 +1,7 @@
 import type pg from 'pg'
 import { KINDS, KIND_NAMES, type Kind } from '../kinds.js'
 import type { PropertyId } from '../verify/types.js'
-import { sinkTable, valueColumn, type KindSink, type SinkMap } from './sink-map.js'
+import { sinkTable, valueColumn, type AlertSink, type DeadLetterSink, type KindSink, type SinkMap } from './sink-map.js'
 import { quoteIdent } from '../db/connect.js'
 
 /**
@@ -89,6 +89,13 @@ export async function mappedSink(client: pg.Client, map: SinkMap, run: SinkRun):
     async finish(c) {
       let n = 0
       for (const k of KIND_NAMES) if (await exists(k)) n += (await c.query(importSql(k, map.kinds[k], from(k), run.dbRunId))).rowCount ?? 0
+      // After the readings: an alert without its own sent time takes the stored reading's.
+      if (map.alerts && (await tableExists(c, sinkTable(map, map.alerts.table)))) await c.query(alertImportSql(map, map.alerts, now, run))
+      const dl = map.deadLetters
+      if (dl && (await tableExists(c, sinkTable(map, dl.table)))) {
+        const type = await scalar(c, 'SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2', [sinkTable(map, dl.table), dl.payload])
+        await c.query(deadLetterImportSql(map, dl, now, run.dbRunId, type === 'bytea'))
+      }
       return n
     },
     notApplicable: notApplicableOf(map),
@@ -108,6 +115,43 @@ export function importSql(kind: Kind, s: KindSink, from: string, dbRunId: number
     SELECT ${Number(dbRunId)}, ${q(s.device)}::text, round((${q(s.seq)})::numeric)::int4, ${q(s.ts)}, ${sent}, ${received}, ${rx}, ${values.join(', ')} ${from}`
 }
 
+/** `CASE col WHEN theirs THEN ours … ELSE col END`: the user's names mapped to ours, the rest kept. */
+function renamed(col: string, names: Readonly<Record<string, string>> | undefined): string {
+  const pairs = Object.entries(names ?? {})
+  return pairs.length ? `CASE ${col} ${pairs.map(([theirs, ours]) => `WHEN ${lit(theirs)} THEN ${lit(ours)}`).join(' ')} ELSE ${col} END` : col
+}
+
+/** Rows stamped at or after the run's prepare (the database's clock then); none is left out without one. */
+const since = (col: string, now: string | null): string => (now !== null ? ` AND ${quoteIdent(col)} >= ${lit(now)}::timestamptz` : '')
+
+/**
+ * The run's raises into iotbench's alerts table, rule names mapped. sent and ts: the alert's sent column
+ * if mapped, else the stored reading's (its device names its kind's table), else the raise time; the
+ * farm is the device id's first part. value and reading are not P5's business: NaN and {}.
+ */
+export function alertImportSql(map: SinkMap, a: AlertSink, now: string | null, run: SinkRun): string {
+  const q = quoteIdent
+  const id = Number(run.dbRunId)
+  const device = `${q(a.device)}::text`
+  const seq = `round((${q(a.seq)})::numeric)::int4`
+  const stored = (col: 'sent' | 'ts'): string =>
+    `(SELECT r.${col} FROM (${KIND_NAMES.map((k) => `SELECT ${col}, device, seq FROM ${KINDS[k].table} WHERE run_id = ${id}`).join(' UNION ALL ')}) r WHERE r.device = ${device} AND r.seq = ${seq} LIMIT 1)`
+  const raised = `(${q(a.raisedAt)})::timestamptz`
+  const sent = a.sentMs !== undefined ? `to_timestamp((${q(a.sentMs)})::float8 / 1000)` : `COALESCE(${stored('sent')}, ${raised})`
+  return `INSERT INTO alerts (run_id, farm, device, rule, event, seq, ts, sent, raised_at, value, reading)
+    SELECT ${id}, split_part(${device}, '-', 1), ${device}, ${renamed(`${q(a.rule)}::text`, a.rules)}, 'raise', ${seq}, COALESCE(${stored('ts')}, ${raised}), ${sent}, ${raised}, 'NaN'::float8, '{}'::jsonb
+    FROM ${sinkTable(map, a.table)} WHERE ${device} <> ${lit(run.probeDevice)}${since(a.raisedAt, now)}`
+}
+
+/** The run's dead letters into iotbench's table, reasons mapped; a text payload is taken as its UTF-8 bytes. */
+export function deadLetterImportSql(map: SinkMap, d: DeadLetterSink, now: string | null, dbRunId: number, payloadIsBytea: boolean): string {
+  const q = quoteIdent
+  const payload = payloadIsBytea ? q(d.payload) : `convert_to(${q(d.payload)}::text, 'UTF8')`
+  return `INSERT INTO dead_letters (run_id, received, topic, payload, reason)
+    SELECT ${Number(dbRunId)}, ${q(d.receivedAt)}, ${q(d.topic)}::text, ${payload}, ${renamed(`${q(d.reason)}::text`, d.reasons)}
+    FROM ${sinkTable(map, d.table)} WHERE true${since(d.receivedAt, now)}`
+}
+
 /** What a map gives no data for: those properties are "not applicable" with the reason, never a silent pass. */
 export function notApplicableOf(map: SinkMap): Partial<Record<PropertyId, string>> {
   const missing = (col: keyof KindSink): string[] => KIND_NAMES.filter((k) => map.kinds[k][col] === undefined)
@@ -116,8 +160,8 @@ export function notApplicableOf(map: SinkMap): Partial<Record<PropertyId, string
   if (order.length) out.P3 = `the sink map names no receive-order column (${order.join(', ')})`
   const latency = [...new Set([...missing('insertedAt'), ...missing('sentMs')])]
   if (latency.length) out.P4 = `the sink map names no insert-time column with the payload's sent time (${latency.join(', ')}): no commit time to measure latency to`
-  out.P5 = 'the sink map names no alerts table: the external ingest raises no alerts iotbench can read'
-  out.P7 = 'a sink map has no dead-letter table yet: malformed messages the external ingest rejected cannot be read'
+  if (!map.alerts) out.P5 = 'the sink map names no alerts table: the external ingest raises no alerts iotbench can read'
+  if (!map.deadLetters) out.P7 = 'the sink map names no dead-letter table: malformed messages the external ingest rejected cannot be read'
   out.P8 = "the dashboards read iotbench's own tables, not the external ingest's"
   out.P9 = LIVE_NA
   return out

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { ConfigError } from '../../src/errors.js'
 import { loadSinkMap, sinkMapProblems } from '../../src/external/sink-map.js'
-import { importSql, notApplicableOf } from '../../src/external/sink.js'
+import { alertImportSql, deadLetterImportSql, importSql, notApplicableOf } from '../../src/external/sink.js'
 import { markNotApplicable, propertyStatus } from '../../src/verify/status.js'
 import { junitXml } from '../../src/verify/junit.js'
 import { ROOT } from '../support/cli.js'
@@ -61,6 +61,52 @@ describe('sink map (--sink-map)', () => {
     assert.match(sql, /SELECT 7, "dev"::text, round\(\("n"\)::numeric\)::int4, "time", to_timestamp\(\("sent"\)::float8 \/ 1000\), "ins", row_number\(\) OVER \(ORDER BY "id"\)/)
     assert.match(sql, /\("compressor_on"\)::boolean/)
     assert.match(sql, /\("litres"\)::float8/)
+  })
+})
+
+describe('sink map: alerts and dead letters (P5, P7)', () => {
+  const kinds = { collar: kind('c'), milk: kind('m'), chiller: kind('ch') }
+  const alerts = { table: 'a', device: 'dev', rule: 'name', seq: 'n', raisedAt: 'raised', rules: { 'HIGH TEMP': 'fever' } }
+  const deadLetters = { table: 'd', topic: 't', payload: 'body', reason: 'why', receivedAt: 'at', reasons: { "can't parse": 'invalid-json' } }
+
+  test('both are optional, each checked: a missing column, an unknown key, a name map of non-strings, every problem at once', () => {
+    const ok = loadSinkMap(write('alerts.json', { kinds, alerts, deadLetters }), {})
+    assert.equal(ok.alerts?.rules?.['HIGH TEMP'], 'fever')
+    const bad = write('badalerts.json', { kinds, alerts: { table: 'a', device: 'dev', rule: 'name', seq: 'n', event: 'e' }, deadLetters: { ...deadLetters, payload: 'x y', reasons: { a: 1 } } })
+    const text = sinkMapProblems(bad, {}).join('\n')
+    assert.match(text, /\/alerts must have required property 'raisedAt'/)
+    assert.match(text, /\/alerts must NOT have additional properties "event"/)
+    assert.match(text, /\/deadLetters\/payload must match pattern/)
+    assert.match(text, /\/deadLetters\/reasons\/a must be string/)
+  })
+
+  test('mapped, P5 and P7 are judged; not mapped, each is N/A with its reason', () => {
+    const both = notApplicableOf(loadSinkMap(write('both.json', { kinds, alerts, deadLetters }), {}))
+    assert.equal(both.P5, undefined)
+    assert.equal(both.P7, undefined)
+    const onlyAlerts = notApplicableOf(loadSinkMap(write('only.json', { kinds, alerts }), {}))
+    assert.equal(onlyAlerts.P5, undefined)
+    assert.match(onlyAlerts.P7 ?? '', /no dead-letter table/)
+  })
+
+  const map = { schema: 'theirs', kinds: {} as never }
+  test('the alerts copy: their rule names mapped (quotes escaped), the probe and earlier raises left out, sent from the stored reading', () => {
+    const sql = alertImportSql(map, alerts, '2026-12-06 10:00:00+00', { dbRunId: 7, probeDevice: 'iotbench-probe-x' })
+    assert.match(sql, /^INSERT INTO alerts \(run_id, farm, device, rule, event, seq, ts, sent, raised_at, value, reading\)/)
+    assert.match(sql, /SELECT 7, split_part\("dev"::text, '-', 1\), "dev"::text, CASE "name"::text WHEN 'HIGH TEMP' THEN 'fever' ELSE "name"::text END, 'raise'/)
+    assert.match(sql, /FROM "theirs"\."a" WHERE "dev"::text <> 'iotbench-probe-x' AND "raised" >= '2026-12-06 10:00:00\+00'::timestamptz$/)
+    assert.match(sql, /COALESCE\(\(SELECT r\.sent FROM \(SELECT sent, device, seq FROM collar_readings WHERE run_id = 7 UNION ALL .*chiller_readings WHERE run_id = 7\) r WHERE r\.device = "dev"::text AND r\.seq = round\(\("n"\)::numeric\)::int4 LIMIT 1\), \("raised"\)::timestamptz\)/)
+    const own = alertImportSql(map, { ...alerts, sentMs: 'sent_ms', rules: {} }, null, { dbRunId: 7, probeDevice: 'p' })
+    assert.match(own, /to_timestamp\(\("sent_ms"\)::float8 \/ 1000\), \("raised"\)::timestamptz/)
+    assert.match(own, /"name"::text, 'raise'/, 'no names to map: the rule as it is')
+    assert.doesNotMatch(own, /"raised" >=/, 'no baseline time: nothing left out by time')
+  })
+
+  test('the dead-letter copy: reasons mapped, a bytea payload as it is, a text one as its UTF-8 bytes', () => {
+    const bytea = deadLetterImportSql(map, deadLetters, '2026-12-06 10:00:00+00', 3, true)
+    assert.match(bytea, /^INSERT INTO dead_letters \(run_id, received, topic, payload, reason\)\s+SELECT 3, "at", "t"::text, "body", CASE "why"::text WHEN 'can''t parse' THEN 'invalid-json' ELSE "why"::text END/)
+    assert.match(bytea, /FROM "theirs"\."d" WHERE true AND "at" >= '2026-12-06 10:00:00\+00'::timestamptz$/)
+    assert.match(deadLetterImportSql(map, deadLetters, null, 3, false), /convert_to\("body"::text, 'UTF8'\)/)
   })
 })
 
