@@ -3,7 +3,7 @@
 // every file it finds) it does nothing.
 import { parentPort, workerData } from 'node:worker_threads'
 
-export type Fault = 'throw' | 'exit-3' | 'exit-0' | 'malformed' | 'no-reason' | 'spin' | 'report'
+export type Fault = 'throw' | 'exit-3' | 'exit-0' | 'malformed' | 'null' | 'no-ok' | 'no-reason' | 'spin' | 'report'
 export interface FaultTask { readonly fault: Fault; readonly beats?: Int32Array }
 
 if (parentPort) {
@@ -20,6 +20,12 @@ if (parentPort) {
       break
     case 'malformed':
       port.postMessage({ rows: 12 })
+      break
+    case 'null':
+      port.postMessage(null)
+      break
+    case 'no-ok':
+      port.postMessage({ report: { set: {}, order: {} } })
       break
     case 'no-reason':
       port.postMessage({ ok: false })

@@ -33,6 +33,8 @@ describe('a share thread that fails', { timeout: 30_000 }, () => {
 
   test('that posts a message that is not a reply: rejects, quoting it', async () => {
     await assert.rejects(inThreads([task('malformed')], FAULTY), new RegExp(`^Error: ${SHARE} sent a message that is not a report: \\{"rows":12\\}$`))
+    await assert.rejects(inThreads([task('null')], FAULTY), new RegExp(`${SHARE} sent a message that is not a report: null$`))
+    await assert.rejects(inThreads([task('no-ok')], FAULTY), new RegExp(`${SHARE} sent a message that is not a report: \\{"report":`))
     await assert.rejects(inThreads([task('no-reason')], FAULTY), new RegExp(`${SHARE} sent a message that is not a report: \\{"ok":false\\}$`))
   })
 
