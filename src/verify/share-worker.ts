@@ -6,7 +6,7 @@ import { checkKind } from './verify.js'
 
 /** One share of a kind's devices, checked for P1–P3 on this thread's own connection. */
 const task = workerData as ShareTask
-const reply = (m: ShareReply): void => parentPort!.postMessage(m)
+const reply = (m: ShareReply): void => parentPort?.postMessage(m)
 try {
   const client = await connect(task.url, task.schema, 'iotbench-verify')
   try {
