@@ -57,11 +57,9 @@ export type ShareReply = { ok: true; report: KindReport } | { ok: false; message
 const SHARE_WORKER = new URL('./share-worker.js', import.meta.url)
 
 const isShareReply = (m: unknown): m is ShareReply => {
-  if (typeof m !== 'object' || m === null) return false
-  const r = m as Record<string, unknown>
-  if (r.ok === false) return typeof r.message === 'string' && (r.hint === undefined || typeof r.hint === 'string')
-  const report = r.report as Partial<KindReport> | undefined
-  return r.ok === true && typeof report?.set === 'object' && typeof report.order === 'object'
+  const r = m as { ok?: unknown; message?: unknown; hint?: unknown; report?: Partial<KindReport> } | null | undefined
+  if (r?.ok === false) return typeof r.message === 'string' && ['undefined', 'string'].includes(typeof r.hint)
+  return r?.ok === true && typeof r.report?.set === 'object' && typeof r.report.order === 'object'
 }
 
 const shareName = ({ kind, range }: ShareTask): string => `the ${kind} share ${range.lo ?? '(first)'}…${range.hi ?? '(last)'}`

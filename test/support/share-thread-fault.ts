@@ -3,39 +3,17 @@
 // every file it finds) it does nothing.
 import { parentPort, workerData } from 'node:worker_threads'
 
-export type Fault = 'throw' | 'exit-3' | 'exit-0' | 'malformed' | 'null' | 'no-ok' | 'no-reason' | 'spin' | 'report'
-export interface FaultTask { readonly fault: Fault; readonly beats?: Int32Array }
+/** throw; exit with `code` before any reply; post `reply` (whatever it is); or spin, counting `beats`, until terminated. */
+export type FaultTask =
+  | { readonly fault: 'throw' }
+  | { readonly fault: 'exit'; readonly code: number }
+  | { readonly fault: 'reply'; readonly reply: unknown }
+  | { readonly fault: 'spin'; readonly beats: Int32Array }
 
 if (parentPort) {
   const task = workerData as FaultTask
-  const port = parentPort
-  switch (task.fault) {
-    case 'throw':
-      throw new Error('share thread broke on purpose')
-    case 'exit-3':
-      process.exit(3)
-      break
-    case 'exit-0':
-      process.exit(0)
-      break
-    case 'malformed':
-      port.postMessage({ rows: 12 })
-      break
-    case 'null':
-      port.postMessage(null)
-      break
-    case 'no-ok':
-      port.postMessage({ report: { set: {}, order: {} } })
-      break
-    case 'no-reason':
-      port.postMessage({ ok: false })
-      break
-    case 'report':
-      port.postMessage({ ok: true, report: { set: { counts: {} }, order: { rows: 1 } } })
-      break
-    case 'spin':
-      // Counts heartbeats into memory the test shares, until it is terminated.
-      setInterval(() => Atomics.add(task.beats!, 0, 1), 5)
-      break
-  }
+  if (task.fault === 'throw') throw new Error('share thread broke on purpose')
+  if (task.fault === 'exit') process.exit(task.code)
+  if (task.fault === 'reply') parentPort.postMessage(task.reply)
+  if (task.fault === 'spin') setInterval(() => Atomics.add(task.beats, 0, 1), 5)
 }
