@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type pg from 'pg'
 import { connectionOf } from '../db/connect.js'
+import { InfraError, errorMessage } from '../errors.js'
 import { deviceAt, fleetSize } from '../fleet.js'
 import { KIND_NAMES, type Kind } from '../kinds.js'
 import type { DeviceRange, SetReport } from './completeness.js'
@@ -50,13 +51,46 @@ export function mergeReports(reports: readonly KindReport[]): KindReport {
   return { set, order }
 }
 
-function inThread(task: ShareTask): Promise<KindReport> {
+/** What a share thread posts once: its report, or why it has none (`hint` when the cause was an InfraError). */
+export type ShareReply = { ok: true; report: KindReport } | { ok: false; message: string; hint?: string }
+
+const SHARE_WORKER = new URL('./share-worker.js', import.meta.url)
+
+const isShareReply = (m: unknown): m is ShareReply => {
+  const r = m as { ok?: unknown; message?: unknown; hint?: unknown; report?: Partial<KindReport> } | null | undefined
+  if (r?.ok === false) return typeof r.message === 'string' && ['undefined', 'string'].includes(typeof r.hint)
+  return r?.ok === true && typeof r.report?.set === 'object' && typeof r.report.order === 'object'
+}
+
+const shareName = ({ kind, range }: ShareTask): string => `the ${kind} share ${range.lo ?? '(first)'}…${range.hi ?? '(last)'}`
+
+/** One share on its own thread (`started` collects it, so a failure elsewhere can end it); settles on its reply, error or exit, whichever comes first. */
+function inThread(task: ShareTask, script: URL, started: Worker[]): Promise<KindReport> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(new URL('./share-worker.js', import.meta.url), { workerData: task })
-    w.once('message', (m: { ok: true; report: KindReport } | { ok: false; message: string }) => (m.ok ? resolve(m.report) : reject(new Error(m.message))))
-    w.once('error', reject)
-    w.once('exit', (code) => code !== 0 && reject(new Error(`verification thread exited with ${code}`)))
+    const fail = (why: string, options?: ErrorOptions) => reject(new Error(`verification thread for ${shareName(task)} ${why}`, options))
+    const w = new Worker(script, { workerData: task })
+    started.push(w)
+    w.once('message', (m: unknown) => {
+      if (!isShareReply(m)) fail(`sent a message that is not a report: ${JSON.stringify(m)?.slice(0, 200)}`)
+      else if (m.ok) resolve(m.report)
+      else if (m.hint !== undefined) reject(new InfraError(m.message, m.hint))
+      else fail(`failed: ${m.message}`)
+    })
+    w.once('error', (err) => fail(`failed: ${errorMessage(err)}`, { cause: err }))
+    // A thread's messages arrive before its 'exit'; an exit with no reply at all, even with code 0, is a failure.
+    w.once('exit', (code) => fail(`exited with code ${code} before its report`))
   })
+}
+
+/** Each task on its own thread, the reports in task order. The first failure is the answer, and the other threads are terminated. */
+export async function inThreads(tasks: readonly ShareTask[], script = SHARE_WORKER): Promise<KindReport[]> {
+  const started: Worker[] = []
+  try {
+    return await Promise.all(tasks.map((task) => inThread(task, script, started)))
+  } catch (err) {
+    await Promise.all(started.map((w) => w.terminate()))
+    throw err
+  }
 }
 
 /**
@@ -80,5 +114,5 @@ export async function checkKindExactly(client: pg.Client, runId: number, manifes
   const parts = Math.min(threads, ids.length, Math.floor((ids.length * manifest.perDevice) / MIN_PARALLEL_READINGS))
   if (parts < 2) return checkKind(client, runId, manifest, kind)
   const where = await whereIs(client)
-  return mergeReports(await Promise.all(shares(ids, parts).map((range) => inThread({ ...where, runId, manifest, kind, range }))))
+  return mergeReports(await inThreads(shares(ids, parts).map((range) => ({ ...where, runId, manifest, kind, range }))))
 }
