@@ -22,7 +22,10 @@ export default {
   // Left out: verify-digest-sum, whose 2.6M rows through instrumented code take ~40 s a mutant; the
   // fold mutants it kills are listed in docs/testing.md, checked by hand.
   tap: {
-    testFiles: ['dist/test/unit/{verify-!(digest-sum*),kafka-*,copy-binary,seq-tracker*,shares*}.test.js', 'dist/test/integration/{kafka-offsets-db,commit-batch,verify-digest-sql,verify-threads}.test.js'],
+    testFiles: [
+      'dist/test/unit/{verify-!(digest-sum*),kafka-*,copy-binary,seq-tracker*,shares*}.test.js',
+      'dist/test/integration/{kafka-offsets-db,commit-batch,verify-digest-sql,verify-threads}.test.js',
+    ],
     nodeArgs: ['--test-reporter=tap', '-r', '{{hookFile}}', '--import', './dist/test/support/replay.js', '{{testFile}}'],
   },
   mutate,

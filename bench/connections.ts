@@ -37,7 +37,9 @@ const BROKERS = (process.env['IOTBENCH_BENCH_BROKERS'] ?? 'mosquitto,aedes').spl
 const AGENT = fileURLToPath(new URL('./connections-agent.js', import.meta.url))
 
 const nofile = (): { soft: string; hard: string } => {
-  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'))!
+  const line = readFileSync('/proc/self/limits', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Max open files'))!
   const [soft, hard] = line.replace('Max open files', '').trim().split(/\s+/)
   return { soft: soft, hard: hard }
 }
@@ -47,11 +49,14 @@ async function startMosquitto(dir: string): Promise<{ url: string; proc: ChildPr
   const port = await freePort()
   const conf = join(dir, `mosquitto-${port}.conf`)
   // max_connections -1: unlimited (the process's file descriptors are the limit).
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_connections -1\nset_tcp_nodelay true\nmax_queued_messages 100000\nlog_dest stderr\nlog_type error\n`)
+  writeFileSync(
+    conf,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_connections -1\nset_tcp_nodelay true\nmax_queued_messages 100000\nlog_dest stderr\nlog_type error\n`,
+  )
   const proc = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] })
   for (let i = 0; i < 100; i++) {
     const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, "127.0.0.1")
+      const s = net.connect(port, '127.0.0.1')
       s.once('connect', () => (s.destroy(), resolve(true)))
       s.once('error', () => resolve(false))
     })
@@ -61,10 +66,26 @@ async function startMosquitto(dir: string): Promise<{ url: string; proc: ChildPr
   throw new Error(`mosquitto on ${port} did not start`)
 }
 
-interface AgentReport { connected: number; failed?: number; firstError?: string; ms: number; rssBytes: number; published?: number; acked?: number; sendSeconds?: number; stillOpen?: number; error?: string }
+interface AgentReport {
+  connected: number
+  failed?: number
+  firstError?: string
+  ms: number
+  rssBytes: number
+  published?: number
+  acked?: number
+  sendSeconds?: number
+  stillOpen?: number
+  error?: string
+}
 
 /** Runs the agents; returns their first (connected) and second (publish) reports. */
-async function runAgents(urls: string[], total: number, sources: number, onConnected: () => void): Promise<{ connected: AgentReport[]; published: AgentReport[] }> {
+async function runAgents(
+  urls: string[],
+  total: number,
+  sources: number,
+  onConnected: () => void,
+): Promise<{ connected: AgentReport[]; published: AgentReport[] }> {
   const n = Math.ceil(total / PER_PROCESS)
   const connected: AgentReport[] = []
   const published: AgentReport[] = []
@@ -73,7 +94,20 @@ async function runAgents(urls: string[], total: number, sources: number, onConne
     Array.from({ length: n }, (_, a) => {
       const count = Math.floor(total / n) + (a < total % n ? 1 : 0)
       const offset = a * Math.floor(total / n) + Math.min(a, total % n)
-      const child = spawn(process.execPath, ['--expose-gc', AGENT, urls.join(','), String(count), String(offset), String(sources), String(Math.round(RATE / n)), String(SECONDS)], { stdio: ['ignore', 'pipe', 'inherit'] })
+      const child = spawn(
+        process.execPath,
+        [
+          '--expose-gc',
+          AGENT,
+          urls.join(','),
+          String(count),
+          String(offset),
+          String(sources),
+          String(Math.round(RATE / n)),
+          String(SECONDS),
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      )
       return new Promise<void>((resolve) => {
         createInterface({ input: child.stdout }).on('line', (line) => {
           const m = JSON.parse(line) as AgentReport
@@ -81,7 +115,9 @@ async function runAgents(urls: string[], total: number, sources: number, onConne
           if (m.published !== undefined) published.push(m)
           else {
             connected.push(m)
-            process.stderr.write(`agent ${a}: ${m.connected ?? 0} connections in ${m.ms ?? '?'} ms${m.failed ? `, ${m.failed} failed (${m.firstError})` : ''}\n`)
+            process.stderr.write(
+              `agent ${a}: ${m.connected ?? 0} connections in ${m.ms ?? '?'} ms${m.failed ? `, ${m.failed} failed (${m.firstError})` : ''}\n`,
+            )
             if (--waiting === 0) onConnected()
           }
         })
@@ -114,7 +150,9 @@ async function measure(broker: string): Promise<Record<string, unknown>> {
   }
   const brokerIdle = brokerRss()
   const sources = Math.ceil(target / 25_000) + 1
-  process.stderr.write(`${broker}: ${target} device connections from ${sources} source addresses, ${Math.ceil(target / PER_PROCESS)} client processes, brokers ${urls.join(' ')}\n`)
+  process.stderr.write(
+    `${broker}: ${target} device connections from ${sources} source addresses, ${Math.ceil(target / PER_PROCESS)} client processes, brokers ${urls.join(' ')}\n`,
+  )
   let brokerHeld = 0
   const t0 = Date.now()
   const { connected, published } = await runAgents(urls, target, sources, () => (brokerHeld = brokerRss()))
@@ -125,7 +163,10 @@ async function measure(broker: string): Promise<Record<string, unknown>> {
   const sendSeconds = Math.max(...published.map((r) => r.sendSeconds ?? SECONDS))
   for (const s of stops) await s()
   return {
-    broker: broker === 'mosquitto' ? `own Mosquitto processes (max_connections -1), ${urls.length}` : 'embedded aedes 1.2 (own thread, this process)',
+    broker:
+      broker === 'mosquitto'
+        ? `own Mosquitto processes (max_connections -1), ${urls.length}`
+        : 'embedded aedes 1.2 (own thread, this process)',
     target,
     connectionsHeld: held,
     connectionsFailed: connected.reduce((n, r) => n + (r.failed ?? 0), 0),
@@ -149,7 +190,13 @@ async function main(): Promise<void> {
   const summary = {
     bench: 'connections',
     at: new Date().toISOString(),
-    machine: { cpus: cpus().length, memBytes: totalmem(), nofile: nofile(), ipLocalPortRange: readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim(), note: 'shared with other work while measured' },
+    machine: {
+      cpus: cpus().length,
+      memBytes: totalmem(),
+      nofile: nofile(),
+      ipLocalPortRange: readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim(),
+      note: 'shared with other work while measured',
+    },
     targetConnections: TARGET,
     perProcess: PER_PROCESS,
     runs,

@@ -39,7 +39,9 @@ const ROWS = Number(process.env.IOTBENCH_BENCH_ROWS ?? 2_000_000)
 const BATCH = 100_000
 const url = process.env.IOTBENCH_BENCH_DATABASE_URL ?? process.env.IOTBENCH_TEST_DATABASE_URL
 if (!url) {
-  process.stderr.write('set IOTBENCH_BENCH_DATABASE_URL (or IOTBENCH_TEST_DATABASE_URL) to a PostgreSQL/TimescaleDB URL; see docs/benchmarks.md\n')
+  process.stderr.write(
+    'set IOTBENCH_BENCH_DATABASE_URL (or IOTBENCH_TEST_DATABASE_URL) to a PostgreSQL/TimescaleDB URL; see docs/benchmarks.md\n',
+  )
   process.exit(5)
 }
 const schema = `bench_ingest_${process.pid}`
@@ -78,7 +80,11 @@ async function emptyTable(client: pg.Client): Promise<void> {
   await client.query('TRUNCATE collar_readings, ingest_batches')
 }
 
-async function timed(label: string, fn: () => Promise<void>, rows = n): Promise<{ label: string; rows: number; seconds: number; rowsPerSecond: number }> {
+async function timed(
+  label: string,
+  fn: () => Promise<void>,
+  rows = n,
+): Promise<{ label: string; rows: number; seconds: number; rowsPerSecond: number }> {
   const t = process.hrtime.bigint()
   await fn()
   const seconds = Number(process.hrtime.bigint() - t) / 1e9
@@ -132,13 +138,21 @@ const { storage, environment: server } = await migrate(pgSession(client), schema
 const serverVersion = server.serverVersion
 // The bench's own policy jobs would compress, refresh or drop while it times: paused (its schema only).
 if (storage === 'timescaledb') {
-  await client.query(`SELECT alter_job(j.job_id, scheduled => false) FROM timescaledb_information.jobs j
+  await client.query(
+    `SELECT alter_job(j.job_id, scheduled => false) FROM timescaledb_information.jobs j
     LEFT JOIN timescaledb_information.continuous_aggregates ca ON ca.materialization_hypertable_schema = j.hypertable_schema AND ca.materialization_hypertable_name = j.hypertable_name
-    WHERE j.hypertable_schema = $1 OR ca.view_schema = $1`, [schema])
+    WHERE j.hypertable_schema = $1 OR ca.view_schema = $1`,
+    [schema],
+  )
 }
 // 2.28's COPY straight into the columnstore, where the server has the setting.
-const directCompress = storage === 'timescaledb' && (await client.query(`SELECT 1 FROM pg_settings WHERE name = 'timescaledb.enable_direct_compress_copy'`)).rows.length > 0
-await client.query(`SELECT iotbench_ensure_partitions('collar_readings', $1, $2)`, [new Date(ctx.simStartMs), new Date(ctx.simStartMs + perDevice * 60_000)])
+const directCompress =
+  storage === 'timescaledb' &&
+  (await client.query(`SELECT 1 FROM pg_settings WHERE name = 'timescaledb.enable_direct_compress_copy'`)).rows.length > 0
+await client.query(`SELECT iotbench_ensure_partitions('collar_readings', $1, $2)`, [
+  new Date(ctx.simStartMs),
+  new Date(ctx.simStartMs + perDevice * 60_000),
+])
 const results: Array<{ label: string; rows: number; seconds: number; rowsPerSecond: number }> = []
 const csv = join(tmpdir(), `iotbench-bench-${process.pid}.csv`)
 try {
@@ -150,10 +164,14 @@ try {
   for (let rep = 0; rep < 2; rep++) {
     // two repetitions each, alternating, the better of the two counts (warm caches for both)
     await emptyTable(client)
-    results.push(await timed('psql-copy-csv', async () => {
-      const r = spawnSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-q', '-c', `\\copy ${psqlTarget} FROM '${csv}' WITH (FORMAT csv)`], { stdio: ['ignore', 'inherit', 'inherit'] })
-      if (r.status !== 0) throw new Error('psql \\copy failed')
-    }))
+    results.push(
+      await timed('psql-copy-csv', async () => {
+        const r = spawnSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-q', '-c', `\\copy ${psqlTarget} FROM '${csv}' WITH (FORMAT csv)`], {
+          stdio: ['ignore', 'inherit', 'inherit'],
+        })
+        if (r.status !== 0) throw new Error('psql \\copy failed')
+      }),
+    )
     await emptyTable(client)
     results.push(await timed('ingest-binary-1conn', () => ingestBinary([client])))
   }
@@ -161,7 +179,9 @@ try {
   results.push(await timed('ingest-binary-2conn', () => ingestBinary([client, second])))
   // From JSON payloads: what the MQTT ingest does per message before encoding.
   const topics = collars.map((d) => telemetryTopic('', d))
-  const payloads = Array.from({ length: Math.min(n, 500_000) }, (_, r) => Buffer.from(encodePayload(generateReading(ctx, collars[devIdx[r]], seqs[r]), sentMs)))
+  const payloads = Array.from({ length: Math.min(n, 500_000) }, (_, r) =>
+    Buffer.from(encodePayload(generateReading(ctx, collars[devIdx[r]], seqs[r]), sentMs)),
+  )
   await emptyTable(client)
   results.push(
     await timed(
@@ -179,19 +199,26 @@ try {
     for (const c of [client, second]) await c.query('SET timescaledb.enable_direct_compress_copy = on')
     for (let rep = 0; rep < 2; rep++) {
       await emptyTable(client)
-      results.push(await timed('psql-copy-csv-direct', async () => {
-        const r = spawnSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-q', '-c', `\\copy ${psqlTarget} FROM '${csv}' WITH (FORMAT csv)`], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, PGOPTIONS: '-c timescaledb.enable_direct_compress_copy=on' } })
-        if (r.status !== 0) throw new Error('psql \\copy failed')
-      }))
+      results.push(
+        await timed('psql-copy-csv-direct', async () => {
+          const r = spawnSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-q', '-c', `\\copy ${psqlTarget} FROM '${csv}' WITH (FORMAT csv)`], {
+            stdio: ['ignore', 'inherit', 'inherit'],
+            env: { ...process.env, PGOPTIONS: '-c timescaledb.enable_direct_compress_copy=on' },
+          })
+          if (r.status !== 0) throw new Error('psql \\copy failed')
+        }),
+      )
       await emptyTable(client)
       results.push(await timed('ingest-binary-1conn-direct', () => ingestBinary([client])))
     }
     for (const c of [client, second]) await c.query('RESET timescaledb.enable_direct_compress_copy')
   }
   const tracker = new SeqTracker()
-  results.push(await timed('dedupe-tracker', async () => {
-    for (let r = 0; r < n; r++) tracker.accept(collars[devIdx[r]].id, seqs[r])
-  }))
+  results.push(
+    await timed('dedupe-tracker', async () => {
+      for (let r = 0; r < n; r++) tracker.accept(collars[devIdx[r]].id, seqs[r])
+    }),
+  )
   await emptyTable(client)
   await client.query('CREATE UNIQUE INDEX bench_unique ON collar_readings (run_id, device, seq, ts)')
   results.push(await timed('dedupe-unique-index', () => ingestBinary([client])))
@@ -210,13 +237,15 @@ try {
     storage,
     serverVersion,
     timescaledbVersion: server.timescaledbVersion,
-    backgroundJobs: storage === 'timescaledb' ? `${server.backgroundJobs}; the bench's own jobs paused while it times` : server.backgroundJobs,
+    backgroundJobs:
+      storage === 'timescaledb' ? `${server.backgroundJobs}; the bench's own jobs paused while it times` : server.backgroundJobs,
     psql: psqlVersion,
     node: process.version,
     cpus: cpus().length,
-    table: storage === 'timescaledb'
-      ? 'collar_readings (hypertable by ts, 1-day chunks, columnstore segmented by run_id, device; real-time continuous aggregate collar_1m)'
-      : 'collar_readings (13 columns, partitioned by ts, BRIN index on run_id)',
+    table:
+      storage === 'timescaledb'
+        ? 'collar_readings (hypertable by ts, 1-day chunks, columnstore segmented by run_id, device; real-time continuous aggregate collar_1m)'
+        : 'collar_readings (13 columns, partitioned by ts, BRIN index on run_id)',
     results,
     best: {
       psqlCopyCsv: best('psql-copy-csv'),
@@ -228,8 +257,14 @@ try {
     },
     ratioIngestToPsql: ratio,
     directCompress: directCompress
-      ? { psqlCopyCsv: best('psql-copy-csv-direct'), ingestBinary1Conn: best('ingest-binary-1conn-direct'), ratio: Math.round((best('ingest-binary-1conn-direct') / best('psql-copy-csv-direct')) * 100) / 100 }
-      : storage === 'timescaledb' ? 'not offered by this server (timescaledb.enable_direct_compress_copy is 2.28+)' : 'not applicable (plain PostgreSQL)',
+      ? {
+          psqlCopyCsv: best('psql-copy-csv-direct'),
+          ingestBinary1Conn: best('ingest-binary-1conn-direct'),
+          ratio: Math.round((best('ingest-binary-1conn-direct') / best('psql-copy-csv-direct')) * 100) / 100,
+        }
+      : storage === 'timescaledb'
+        ? 'not offered by this server (timescaledb.enable_direct_compress_copy is 2.28+)'
+        : 'not applicable (plain PostgreSQL)',
     target: `ingest ≥ ${targetRatio} × psql \\copy on the same table (${storage})`,
     meetsTarget: ratio >= targetRatio,
   }
@@ -237,12 +272,18 @@ try {
   const stamp = summary.at.replace(/[:.]/g, '-')
   writeFileSync(join('bench-results', `ingest-${stamp}.json`), `${JSON.stringify(summary, null, 2)}\n`)
   writeFileSync(join('bench-results', 'ingest-latest.json'), `${JSON.stringify(summary, null, 2)}\n`)
-  process.stdout.write(`ingest ${summary.best.ingestBinary1Conn.toLocaleString()} rows/s vs psql \\copy ${summary.best.psqlCopyCsv.toLocaleString()} rows/s: ratio ${ratio} (target ≥ ${targetRatio}) on ${storage}, PostgreSQL ${serverVersion}${server.timescaledbVersion ? `, TimescaleDB ${server.timescaledbVersion}` : ''}\n`)
-  process.stdout.write(`two connections ${summary.best.ingestBinary2Conn.toLocaleString()} rows/s; from JSON ${summary.best.ingestFromJson1Conn.toLocaleString()} rows/s; with a unique index ${summary.best.uniqueIndex1Conn.toLocaleString()} rows/s; tracker ${summary.best.dedupeTrackerPerS.toLocaleString()} checks/s\n`)
+  process.stdout.write(
+    `ingest ${summary.best.ingestBinary1Conn.toLocaleString()} rows/s vs psql \\copy ${summary.best.psqlCopyCsv.toLocaleString()} rows/s: ratio ${ratio} (target ≥ ${targetRatio}) on ${storage}, PostgreSQL ${serverVersion}${server.timescaledbVersion ? `, TimescaleDB ${server.timescaledbVersion}` : ''}\n`,
+  )
+  process.stdout.write(
+    `two connections ${summary.best.ingestBinary2Conn.toLocaleString()} rows/s; from JSON ${summary.best.ingestFromJson1Conn.toLocaleString()} rows/s; with a unique index ${summary.best.uniqueIndex1Conn.toLocaleString()} rows/s; tracker ${summary.best.dedupeTrackerPerS.toLocaleString()} checks/s\n`,
+  )
   process.exitCode = summary.meetsTarget ? 0 : 3
 } finally {
   rmSync(csv, { force: true })
-  await dropBenchSchema(pgSession(client), schema).catch((err: unknown) => process.stderr.write(`schema ${schema} left in place: ${errorMessage(err)}\n`))
+  await dropBenchSchema(pgSession(client), schema).catch((err: unknown) =>
+    process.stderr.write(`schema ${schema} left in place: ${errorMessage(err)}\n`),
+  )
   await client.end()
   await second.end()
 }

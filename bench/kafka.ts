@@ -34,7 +34,10 @@ const seconds = Number(process.env['IOTBENCH_BENCH_SECONDS'] ?? 10)
 const results = mkdtempSync(join(tmpdir(), 'iotbench-bench-kafka-'))
 const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
 
-interface Latency { p50Ms: number; p99Ms: number }
+interface Latency {
+  p50Ms: number
+  p99Ms: number
+}
 /**
  * The component that held readings longest at p99: the simulators' schedule lag (generator, or the
  * broker pushing back on their publishes), MQTT + bridge (broker hop minus Kafka hop minus schedule
@@ -60,10 +63,37 @@ for (const transport of transports) {
   for (const rate of rates) {
     const before = loadavg()[0]
     const prefix = `bench-${stamp}-${transport}-${rate}/`
-    const args = ['bin/iotbench.js', 'run', '--profile', 'ci', '--rate', String(rate), '--duration', String(seconds), '--progress', 'off', '--drain-timeout', '60',
-      '--mqtt-url', mqtt, '--database-url', db, '--db-schema', 'iotbench_bench_kafka', '--topic-prefix', prefix, '--results-dir', results,
-      '--farms', '8', '--ingest-workers', '2', '--sim-workers', '2',
-      ...(transport === 'kafka' ? ['--transport', 'kafka', '--kafka-url', kafka] : [])]
+    const args = [
+      'bin/iotbench.js',
+      'run',
+      '--profile',
+      'ci',
+      '--rate',
+      String(rate),
+      '--duration',
+      String(seconds),
+      '--progress',
+      'off',
+      '--drain-timeout',
+      '60',
+      '--mqtt-url',
+      mqtt,
+      '--database-url',
+      db,
+      '--db-schema',
+      'iotbench_bench_kafka',
+      '--topic-prefix',
+      prefix,
+      '--results-dir',
+      results,
+      '--farms',
+      '8',
+      '--ingest-workers',
+      '2',
+      '--sim-workers',
+      '2',
+      ...(transport === 'kafka' ? ['--transport', 'kafka', '--kafka-url', kafka] : []),
+    ]
     const started = Date.now()
     const run = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', timeout: 600_000 })
     const m = /^iotbench (\S+) — profile/m.exec(run.stdout ?? '')
@@ -75,20 +105,37 @@ for (const transport of transports) {
     const p1 = r.properties.find((p: any) => p.id === 'P1')
     const e2e = r.latency.endToEnd as Latency
     const step = {
-      transport, rate, verdict: r.verdict,
+      transport,
+      rate,
+      verdict: r.verdict,
       failed: r.properties.filter((p: any) => !p.pass).map((p: any) => p.id),
       lost: /lost (\d+)/.exec(p1.summary)?.[1] !== undefined ? Number(/lost (\d+)/.exec(p1.summary)![1]) : null,
       duplicated: /duplicated (\d+)/.exec(p1.summary)?.[1] !== undefined ? Number(/duplicated (\d+)/.exec(p1.summary)![1]) : null,
-      offered: r.counts.offered, ingested: r.counts.ingested, achievedPerS: r.rates.achievedPerS,
-      endToEndP50Ms: e2e.p50Ms, endToEndP99Ms: e2e.p99Ms, brokerHopP99Ms: r.latency.brokerHop.p99Ms,
-      kafkaHopP99Ms: r.transport?.kafkaHop?.p99Ms ?? null, scheduleLagP99Ms: r.latency.scheduleLag.p99Ms,
-      limiting: limiting(r), loadAverage: { before, after: loadavg()[0] }, wallSeconds: Math.round((Date.now() - started) / 1000),
+      offered: r.counts.offered,
+      ingested: r.counts.ingested,
+      achievedPerS: r.rates.achievedPerS,
+      endToEndP50Ms: e2e.p50Ms,
+      endToEndP99Ms: e2e.p99Ms,
+      brokerHopP99Ms: r.latency.brokerHop.p99Ms,
+      kafkaHopP99Ms: r.transport?.kafkaHop?.p99Ms ?? null,
+      scheduleLagP99Ms: r.latency.scheduleLag.p99Ms,
+      limiting: limiting(r),
+      loadAverage: { before, after: loadavg()[0] },
+      wallSeconds: Math.round((Date.now() - started) / 1000),
     }
     steps.push(step)
     process.stdout.write(`${JSON.stringify(step)}\n`)
   }
 }
-const summary = { bench: 'kafka', at: new Date().toISOString(), cpus: cpus().length, node: process.version, seconds, note: 'shared 2-core machine: see loadAverage per step', steps }
+const summary = {
+  bench: 'kafka',
+  at: new Date().toISOString(),
+  cpus: cpus().length,
+  node: process.version,
+  seconds,
+  note: 'shared 2-core machine: see loadAverage per step',
+  steps,
+}
 mkdirSync(join(ROOT, 'bench-results'), { recursive: true })
 writeFileSync(join(ROOT, 'bench-results', `kafka-${stamp}.json`), `${JSON.stringify(summary, null, 2)}\n`)
 writeFileSync(join(ROOT, 'bench-results', 'kafka-latest.json'), `${JSON.stringify(summary, null, 2)}\n`)

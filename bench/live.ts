@@ -55,7 +55,22 @@ const SLO_MS = 1000 // the ci profile's p99
 async function feedStep(clients: number, seconds: number): Promise<Record<string, unknown>> {
   const fleet = { farms: 4, cowsPerFarm: 60, stallsPerFarm: 4, tanksPerFarm: 1 }
   const devices = Array.from({ length: fleetSize(fleet) }, (_, i) => deviceAt(fleet, i))
-  const live = await openLive({ ...fleet, durationSeconds: seconds, livePort: undefined, liveHost: '127.0.0.1', liveClients: clients, liveFarmsPerClient: 1, liveReconnects: 0, liveReplayEvents: 50_000, liveClientBufferBytes: 4 << 20, liveLingerSeconds: 0, drainTimeoutSeconds: 30 }, (l) => process.stderr.write(`${l}\n`))
+  const live = await openLive(
+    {
+      ...fleet,
+      durationSeconds: seconds,
+      livePort: undefined,
+      liveHost: '127.0.0.1',
+      liveClients: clients,
+      liveFarmsPerClient: 1,
+      liveReconnects: 0,
+      liveReplayEvents: 50_000,
+      liveClientBufferBytes: 4 << 20,
+      liveLingerSeconds: 0,
+      drainTimeoutSeconds: 30,
+    },
+    (l) => process.stderr.write(`${l}\n`),
+  )
   if (!live) throw new Error('no live feed')
   const rate = 2000
   const total = rate * seconds
@@ -71,7 +86,14 @@ async function feedStep(clients: number, seconds: number): Promise<Record<string
         const d = devices[next % devices.length]
         const seq = seqs.get(d.id) ?? 0
         seqs.set(d.id, seq + 1)
-        batch.push({ device: d.id, kind: d.kind, seq, ts: seq * 60_000, sent: t0 + (next / rate) * 1000, values: KINDS[d.kind].fields.map((f, i) => (f.type === 'bool' ? i % 2 === 0 : 10 + i + seq / 100)) })
+        batch.push({
+          device: d.id,
+          kind: d.kind,
+          seq,
+          ts: seq * 60_000,
+          sent: t0 + (next / rate) * 1000,
+          values: KINDS[d.kind].fields.map((f, i) => (f.type === 'bool' ? i % 2 === 0 : 10 + i + seq / 100)),
+        })
       }
       if (batch.length) live.publish(batch, [])
       if (next >= total) {
@@ -89,7 +111,18 @@ async function feedStep(clients: number, seconds: number): Promise<Record<string
   h.destroy()
   const c = cmp.classes.steady
   const pass = c.missing === 0 && c.duplicated === 0 && cmp.failedClients.length === 0 && latency.p99Ms <= SLO_MS
-  return { clients, seconds, pass, liveLatency: latency, readingsDelivered: c.readingsReceived, readingsExpected: c.readingsExpected, missing: c.missing, duplicated: c.duplicated, failedClients: cmp.failedClients.length, feed: ev.feed }
+  return {
+    clients,
+    seconds,
+    pass,
+    liveLatency: latency,
+    readingsDelivered: c.readingsReceived,
+    readingsExpected: c.readingsExpected,
+    missing: c.missing,
+    duplicated: c.duplicated,
+    failedClients: cmp.failedClients.length,
+    feed: ev.feed,
+  }
 }
 
 const steps: Array<Record<string, unknown>> = []
@@ -103,15 +136,32 @@ if (mode !== 'pipeline') {
     const step = await feedStep(clients, Number(duration ?? 10))
     feedSteps.push({ ...step, loadAverageBefore: load })
     const l = step.liveLatency as { p50Ms: number; p99Ms: number }
-    process.stdout.write(`feed     ${String(clients).padStart(5)} clients: ${step.pass ? 'pass' : 'FAIL'}, sensor-to-client p50 ${l.p50Ms} ms p99 ${l.p99Ms} ms (SLO ${SLO_MS} ms), ${step.readingsDelivered} of ${step.readingsExpected} readings delivered, ${Math.round((step.feed as { bytesSent: number }).bytesSent / 1e6)} MB sent; load average before ${load.toFixed(1)}\n`)
+    process.stdout.write(
+      `feed     ${String(clients).padStart(5)} clients: ${step.pass ? 'pass' : 'FAIL'}, sensor-to-client p50 ${l.p50Ms} ms p99 ${l.p99Ms} ms (SLO ${SLO_MS} ms), ${step.readingsDelivered} of ${step.readingsExpected} readings delivered, ${Math.round((step.feed as { bytesSent: number }).bytesSent / 1e6)} MB sent; load average before ${load.toFixed(1)}\n`,
+    )
     if (!step.pass) break
     feedReached = clients
   }
 }
 for (const clients of mode === 'feed' ? [] : counts) {
   const schema = `bench_live_${process.pid}_${clients}`
-  const args = ['run', '--profile', 'ci', '--live-clients', String(clients), '--live-reconnects', '0', '--progress', 'off', '--results-dir', resultsDir, '--db-schema', schema,
-    ...(duration ? ['--duration', duration] : []), ...(url ? ['--database-url', url] : [])]
+  const args = [
+    'run',
+    '--profile',
+    'ci',
+    '--live-clients',
+    String(clients),
+    '--live-reconnects',
+    '0',
+    '--progress',
+    'off',
+    '--results-dir',
+    resultsDir,
+    '--db-schema',
+    schema,
+    ...(duration ? ['--duration', duration] : []),
+    ...(url ? ['--database-url', url] : []),
+  ]
   const load = loadavg()[0]
   const started = Date.now()
   const r = await run(args)
@@ -142,15 +192,32 @@ for (const clients of mode === 'feed' ? [] : counts) {
     wallSeconds: Math.round((Date.now() - started) / 100) / 10,
   }
   steps.push(step)
-  process.stdout.write(`pipeline ${String(clients).padStart(5)} clients: P9 ${p9.pass ? 'pass' : 'FAIL'}, sensor-to-client p50 ${p9.evidence.latency.p50Ms} ms p99 ${p9.evidence.latency.p99Ms} ms (SLO ${p9.evidence.sloP99Ms} ms), end-to-end p99 ${p4.evidence.endToEnd.p99Ms} ms, ${c.readingsReceived} readings delivered, ${Math.round(p9.evidence.feed.bytesSent / 1e6)} MB sent, slow disconnects ${p9.evidence.feed.slowDisconnects}; load average before ${load.toFixed(1)}\n`)
+  process.stdout.write(
+    `pipeline ${String(clients).padStart(5)} clients: P9 ${p9.pass ? 'pass' : 'FAIL'}, sensor-to-client p50 ${p9.evidence.latency.p50Ms} ms p99 ${p9.evidence.latency.p99Ms} ms (SLO ${p9.evidence.sloP99Ms} ms), end-to-end p99 ${p4.evidence.endToEnd.p99Ms} ms, ${c.readingsReceived} readings delivered, ${Math.round(p9.evidence.feed.bytesSent / 1e6)} MB sent, slow disconnects ${p9.evidence.feed.slowDisconnects}; load average before ${load.toFixed(1)}\n`,
+  )
   if (!p9.pass) break
   reached = clients
 }
 
-const out = { bench: 'live', time: new Date().toISOString(), cpus: cpus().length, node: process.version, database: url ? 'external PostgreSQL' : 'embedded PostgreSQL', profile: 'ci', sloP99Ms: SLO_MS, target: 1000, feedReached, feedSteps, pipelineReached: reached, pipelineSteps: steps }
+const out = {
+  bench: 'live',
+  time: new Date().toISOString(),
+  cpus: cpus().length,
+  node: process.version,
+  database: url ? 'external PostgreSQL' : 'embedded PostgreSQL',
+  profile: 'ci',
+  sloP99Ms: SLO_MS,
+  target: 1000,
+  feedReached,
+  feedSteps,
+  pipelineReached: reached,
+  pipelineSteps: steps,
+}
 mkdirSync(join(ROOT, 'bench-results'), { recursive: true })
 const file = join(ROOT, 'bench-results', `live-${out.time.replace(/[-:]/g, '').replace(/\..*/, '')}.json`)
 writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`)
 writeFileSync(join(ROOT, 'bench-results', 'live-latest.json'), `${JSON.stringify(out, null, 2)}\n`)
-process.stdout.write(`within the ci p99 (target 1000 clients): the feed alone held ${mode === 'pipeline' ? '-' : feedReached}, the whole pipeline ${mode === 'feed' ? '-' : reached}; ${file}\n`)
+process.stdout.write(
+  `within the ci p99 (target 1000 clients): the feed alone held ${mode === 'pipeline' ? '-' : feedReached}, the whole pipeline ${mode === 'feed' ? '-' : reached}; ${file}\n`,
+)
 process.exit(0)

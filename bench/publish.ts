@@ -50,7 +50,16 @@ interface Step extends Omit<PublishStepResult, 'scheduleLag'> {
 
 async function step(url: string, qos: 0 | 1, rate: number, threads: number): Promise<Step> {
   const cpu0 = process.cpuUsage()
-  const r = await publishStep({ url, qos, rate, seconds: SECONDS, threads, drainTimeoutSeconds: DRAIN_S, clientId: `bench-publish-${Date.now()}`, topicPrefix: 'bench/' })
+  const r = await publishStep({
+    url,
+    qos,
+    rate,
+    seconds: SECONDS,
+    threads,
+    drainTimeoutSeconds: DRAIN_S,
+    clientId: `bench-publish-${Date.now()}`,
+    topicPrefix: 'bench/',
+  })
   const cpu = process.cpuUsage(cpu0)
   const { scheduleLag, ...rest } = r
   return {
@@ -85,7 +94,15 @@ async function stages(url: string): Promise<Record<string, number | string>> {
   const payloads = readings.map((r, i) => encodePayload(r, 1.7e12 + i))
   const packets: Buffer[] = []
   const framing = time((i) => {
-    const p = mqttPacket.generate({ cmd: 'publish', topic: topics[i % n], payload: payloads[i % 2000], qos: 1, messageId: 1 + (i % 65535), retain: false, dup: false })
+    const p = mqttPacket.generate({
+      cmd: 'publish',
+      topic: topics[i % n],
+      payload: payloads[i % 2000],
+      qos: 1,
+      messageId: 1 + (i % 65535),
+      retain: false,
+      dup: false,
+    })
     if (i < 2000) packets.push(p)
   })
   // Socket: framed packets written to the broker over one TCP connection, waiting for 'drain' when congested.
@@ -93,7 +110,16 @@ async function stages(url: string): Promise<Record<string, number | string>> {
   const socket = connect({ host: u.hostname, port: Number(u.port) })
   await new Promise((r) => socket.once('connect', r))
   socket.setNoDelay(true)
-  socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: `bench-stage-${Date.now()}`, clean: true, keepalive: 0 }))
+  socket.write(
+    mqttPacket.generate({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clientId: `bench-stage-${Date.now()}`,
+      clean: true,
+      keepalive: 0,
+    }),
+  )
   socket.on('data', () => undefined)
   const t = process.hrtime.bigint()
   for (let i = 0; i < N; i++) {
@@ -121,7 +147,7 @@ function peerBinary(): { bin: string; name: string; why?: string } | { error: st
   const bin = join(CACHE, 'peer-publisher')
   try {
     if (!existsSync(bin)) execFileSync('go', ['build', '-o', bin, '.'], { cwd: PEER_SRC, stdio: 'pipe', timeout: 300_000 })
-    return { bin, name: 'bench/peer-publisher (Eclipse Paho 1.5.1, mqtt-benchmark\'s closed loop)', why }
+    return { bin, name: "bench/peer-publisher (Eclipse Paho 1.5.1, mqtt-benchmark's closed loop)", why }
   } catch (err) {
     return { error: `${why}; bench/peer-publisher did not build either: ${(err as Error).message}` }
   }
@@ -130,10 +156,33 @@ function peerBinary(): { bin: string; name: string; why?: string } | { error: st
 function peer(p: { bin: string; name: string }, url: string, qos: 0 | 1, size: number, perClient: number): Record<string, unknown> {
   const broker = url.replace('mqtt://', 'tcp://')
   const mb = p.name.startsWith('krylovsk')
-  const args = mb ? ['-broker', broker, '-clients', '10', '-count', String(perClient), '-size', String(size), '-qos', String(qos), '-format', 'json', '-quiet'] : ['-broker', broker, '-clients', '10', '-count', String(perClient), '-size', String(size), '-qos', String(qos)]
+  const args = mb
+    ? [
+        '-broker',
+        broker,
+        '-clients',
+        '10',
+        '-count',
+        String(perClient),
+        '-size',
+        String(size),
+        '-qos',
+        String(qos),
+        '-format',
+        'json',
+        '-quiet',
+      ]
+    : ['-broker', broker, '-clients', '10', '-count', String(perClient), '-size', String(size), '-qos', String(qos)]
   const out = execFileSync(p.bin, args, { encoding: 'utf8', timeout: 300_000 })
   const j = JSON.parse(out.trim().split('\n').pop()!) as { perS?: number; totals?: { msg_per_sec?: number } }
-  return { qos, clients: 10, payloadBytes: size, messages: perClient * 10, perS: Math.round(j.perS ?? j.totals?.msg_per_sec ?? 0), loadAverage: load() }
+  return {
+    qos,
+    clients: 10,
+    payloadBytes: size,
+    messages: perClient * 10,
+    perS: Math.round(j.perS ?? j.totals?.msg_per_sec ?? 0),
+    loadAverage: load(),
+  }
 }
 
 async function main(): Promise<void> {
@@ -143,7 +192,9 @@ async function main(): Promise<void> {
   const warnings: string[] = []
   process.on('warning', (w) => warnings.push(`${w.name}: ${w.message}`))
   try {
-    console.log(`bench:publish — own Mosquitto ${broker.url}, ${SECONDS}-s steps, threads ${THREADS.join(', ')}, load average ${load().join(' ')}`)
+    console.log(
+      `bench:publish — own Mosquitto ${broker.url}, ${SECONDS}-s steps, threads ${THREADS.join(', ')}, load average ${load().join(' ')}`,
+    )
     const stage = await stages(broker.url)
     console.log(`stages (ns/reading): ${JSON.stringify(stage)}`)
     const ladders: Array<Record<string, unknown>> = []
@@ -155,13 +206,25 @@ async function main(): Promise<void> {
         const steps: Step[] = [probe]
         for (const m of [0.5, 1, 2, 4]) {
           const s = await step(broker.url, qos, Math.max(100, Math.round(estimate * m)), threads)
-          console.log(`  offered ${s.offeredPerS}/s (${m}×): held ${s.heldPerS}/s, lag p99 ${s.scheduleLagP99Ms} ms, ${s.wallSeconds} s of ${s.plannedSeconds} planned, ${s.cpuSecondsPer100k} CPU s/100k, load ${s.loadAverage.join(' ')}${s.unfinished.length ? `; unfinished: ${s.unfinished.join('; ')}` : ''}`)
+          console.log(
+            `  offered ${s.offeredPerS}/s (${m}×): held ${s.heldPerS}/s, lag p99 ${s.scheduleLagP99Ms} ms, ${s.wallSeconds} s of ${s.plannedSeconds} planned, ${s.cpuSecondsPer100k} CPU s/100k, load ${s.loadAverage.join(' ')}${s.unfinished.length ? `; unfinished: ${s.unfinished.join('; ')}` : ''}`,
+          )
           steps.push(s)
         }
         // The ceiling: the most any step held (the probe's estimate is noisy on a shared host).
         const ceiling = Math.max(...steps.map((s) => s.heldPerS))
         const at = (m: number): number => steps.find((s) => s.offeredPerS === Math.max(100, Math.round(estimate * m)))?.heldPerS ?? 0
-        ladders.push({ qos, threads, probePerS: estimate, ceilingPerS: ceiling, heldAt2xPerS: at(2), heldAt4xPerS: at(4), heldAt2xRatio: ceiling > 0 ? Math.round((at(2) / ceiling) * 1000) / 1000 : 0, heldAt4xRatio: ceiling > 0 ? Math.round((at(4) / ceiling) * 1000) / 1000 : 0, steps })
+        ladders.push({
+          qos,
+          threads,
+          probePerS: estimate,
+          ceilingPerS: ceiling,
+          heldAt2xPerS: at(2),
+          heldAt4xPerS: at(4),
+          heldAt2xRatio: ceiling > 0 ? Math.round((at(2) / ceiling) * 1000) / 1000 : 0,
+          heldAt4xRatio: ceiling > 0 ? Math.round((at(4) / ceiling) * 1000) / 1000 : 0,
+          steps,
+        })
       }
     }
     const size = Number(stage['payloadBytes'])
@@ -173,14 +236,24 @@ async function main(): Promise<void> {
         const r = peer(p, broker.url, qos, size, qos === 0 ? 50_000 : 20_000)
         const best = Math.max(...ladders.filter((l) => l.qos === qos).map((l) => Number(l.ceilingPerS)))
         peers.push({ ...r, generatorCeilingPerS: best, ratio: Math.round((best / Number(r.perS)) * 100) / 100 })
-        console.log(`peer ${p.name} QoS ${qos}: ${String(r.perS)}/s at ${size} B; iotbench's best ceiling ${best}/s = ${(best / Number(r.perS)).toFixed(2)}×`)
+        console.log(
+          `peer ${p.name} QoS ${qos}: ${String(r.perS)}/s at ${size} B; iotbench's best ceiling ${best}/s = ${(best / Number(r.perS)).toFixed(2)}×`,
+        )
       }
     }
     const summary = {
-      bench: 'publish', at: new Date().toISOString(), node: process.version, cpus: cpus().length, broker: `own Mosquitto (${bin}), no subscriber, raised queue/in-flight limits`,
-      stepSeconds: SECONDS, drainTimeoutSeconds: DRAIN_S, stages: stage, ladders,
+      bench: 'publish',
+      at: new Date().toISOString(),
+      node: process.version,
+      cpus: cpus().length,
+      broker: `own Mosquitto (${bin}), no subscriber, raised queue/in-flight limits`,
+      stepSeconds: SECONDS,
+      drainTimeoutSeconds: DRAIN_S,
+      stages: stage,
+      ladders,
       peer: 'error' in p ? { error: p.error } : { name: p.name, ...(p.why && { why: p.why }), runs: peers },
-      warnings, loadAverageEnd: load(),
+      warnings,
+      loadAverageEnd: load(),
     }
     mkdirSync('bench-results', { recursive: true })
     const stamp = new Date().toISOString().replace(/[:.]/g, '-')

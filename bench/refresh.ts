@@ -30,7 +30,12 @@ const fleet: FleetShape = { farms: 4, cowsPerFarm: 60, stallsPerFarm: 4, tanksPe
 const devices = fleetSize(fleet)
 const perDevice = 153
 const m: RunManifest = {
-  seed: 20261123, fleet, perDevice, unacked: [], published: devices * perDevice, startHour: 4.5,
+  seed: 20261123,
+  fleet,
+  perDevice,
+  unacked: [],
+  published: devices * perDevice,
+  startHour: 4.5,
   simStartMs: sensorDayStart(Date.now(), 4.5, perDevice, maxClockSkewMs(defaultSensorModels())),
 }
 const laggard = (i: number): boolean => i % 10 === 0
@@ -43,10 +48,15 @@ const ms = async (f: () => Promise<unknown>): Promise<number> => {
 }
 try {
   await migrate(db, SCHEMA)
-  const jobs = (await pg.query<{ job_id: number }>(`SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate'`)).rows
-  const refresh = (): Promise<number> => ms(async () => {
-    for (const j of jobs) await pg.exec(`CALL run_job(${j.job_id})`)
-  })
+  const jobs = (
+    await pg.query<{ job_id: number }>(
+      `SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate'`,
+    )
+  ).rows
+  const refresh = (): Promise<number> =>
+    ms(async () => {
+      for (const j of jobs) await pg.exec(`CALL run_job(${j.job_id})`)
+    })
   /** The run's buckets the aggregates show as the raw rows are, of those written so far. */
   const visible = async (): Promise<{ written: number; shown: number }> => {
     const states = await readRefreshStates(db, SCHEMA)
@@ -65,7 +75,14 @@ try {
   let rows = 0
   let sinceRefresh = 0
   const insertMs: number[] = []
-  const refreshes: Array<{ afterRows: number; refreshMs: number; bucketsWritten: number; shownBefore: number; bucketsShown: number; shownShare: number }> = []
+  const refreshes: Array<{
+    afterRows: number
+    refreshMs: number
+    bucketsWritten: number
+    shownBefore: number
+    bucketsShown: number
+    shownShare: number
+  }> = []
   for (let s = 0; s < perDevice; s += seqsPerBatch) {
     const to = Math.min(perDevice, s + seqsPerBatch)
     // The laggards' seqs [s - 1, to - 1) arrive with this batch; everyone else's [s, to).
@@ -82,8 +99,17 @@ try {
       const before = await visible()
       const refreshMs = await refresh()
       const v = await visible()
-      refreshes.push({ afterRows: rows, refreshMs, bucketsWritten: v.written, shownBefore: before.shown, bucketsShown: v.shown, shownShare: Math.round((v.shown / Math.max(1, v.written)) * 10_000) / 10_000 })
-      process.stderr.write(`after ${rows.toLocaleString()} rows: ${before.shown} of ${before.written} buckets shown; refresh ${refreshMs} ms; then ${v.shown} shown\n`)
+      refreshes.push({
+        afterRows: rows,
+        refreshMs,
+        bucketsWritten: v.written,
+        shownBefore: before.shown,
+        bucketsShown: v.shown,
+        shownShare: Math.round((v.shown / Math.max(1, v.written)) * 10_000) / 10_000,
+      })
+      process.stderr.write(
+        `after ${rows.toLocaleString()} rows: ${before.shown} of ${before.written} buckets shown; refresh ${refreshMs} ms; then ${v.shown} shown\n`,
+      )
     }
   }
   await insertRows(pg, SCHEMA, runRows(m, id, [perDevice - 1, perDevice], laggard))
@@ -95,7 +121,14 @@ try {
     benchmark: 'refresh',
     at: new Date().toISOString(),
     engine: 'PGlite + timescaledb 2.23 (WebAssembly, one thread: an upper bound for a native server)',
-    run: { devices, perDevice, rows: devices * perDevice, batchRows: BATCH_ROWS, laggards: '1 in 10 devices one seq behind', refreshEveryRows: ROWS_PER_REFRESH },
+    run: {
+      devices,
+      perDevice,
+      rows: devices * perDevice,
+      batchRows: BATCH_ROWS,
+      laggards: '1 in 10 devices one seq behind',
+      refreshEveryRows: ROWS_PER_REFRESH,
+    },
     insertMsPerBatch: { median: insertMs.sort((a, b) => a - b)[Math.floor(insertMs.length / 2)], max: Math.max(...insertMs) },
     refreshes,
     beforeFinalRefresh: beforeFinal,
@@ -107,7 +140,9 @@ try {
   const stamp = summary.at.replace(/[:.]/g, '-')
   writeFileSync(join('bench-results', `refresh-${stamp}.json`), `${JSON.stringify(summary, null, 2)}\n`)
   writeFileSync(join('bench-results', 'refresh-latest.json'), `${JSON.stringify(summary, null, 2)}\n`)
-  process.stdout.write(`refresh of a ci run's new rows: ${refreshes.map((r) => `${r.refreshMs} ms`).join(', ')}; final ${finalRefreshMs} ms; P8 ${p8.pass ? 'pass' : 'FAIL'} (${JSON.stringify(p8.evidence.coverage)})\n`)
+  process.stdout.write(
+    `refresh of a ci run's new rows: ${refreshes.map((r) => `${r.refreshMs} ms`).join(', ')}; final ${finalRefreshMs} ms; P8 ${p8.pass ? 'pass' : 'FAIL'} (${JSON.stringify(p8.evidence.coverage)})\n`,
+  )
   process.exitCode = p8.pass ? 0 : 3
 } finally {
   await pg.close()

@@ -23,7 +23,11 @@ if (fromAt >= 0) {
   resultFile = args[fromAt + 1] ?? ''
 } else {
   const dir = mkdtempSync(join(tmpdir(), 'iotbench-soak-'))
-  const run = spawnSync(process.execPath, ['bin/iotbench.js', 'run', '--profile', 'soak', '--duration', '3600', '--progress', 'plain', '--results-dir', dir, ...args], { stdio: 'inherit' })
+  const run = spawnSync(
+    process.execPath,
+    ['bin/iotbench.js', 'run', '--profile', 'soak', '--duration', '3600', '--progress', 'plain', '--results-dir', dir, ...args],
+    { stdio: 'inherit' },
+  )
   // 0 pass, 3 fail, 7 timing failed on a saturated host: each leaves a result to keep; anything else does not.
   if (![0, 3, 7].includes(run.status ?? -1)) {
     process.stderr.write(`bench:soak: iotbench run exited ${run.status ?? run.signal}: no result to keep\n`)
@@ -39,7 +43,10 @@ if (!r.drift) {
 }
 const mib = (b: number): number => Math.round((b / 1048576) * 10) / 10
 const line = (s: { slopePerHour: number; fittedStart: number; fittedEnd: number; growthPct: number }): Record<string, number> => ({
-  slopeMiBPerHour: mib(s.slopePerHour), fittedStartMiB: mib(s.fittedStart), fittedEndMiB: mib(s.fittedEnd), growthPct: s.growthPct,
+  slopeMiBPerHour: mib(s.slopePerHour),
+  fittedStartMiB: mib(s.fittedStart),
+  fittedEndMiB: mib(s.fittedEnd),
+  growthPct: s.growthPct,
 })
 const summary = {
   bench: 'soak',
@@ -57,7 +64,12 @@ const summary = {
   rss: line(r.drift.rss),
   heap: line(r.drift.heap),
   threads: r.drift.threads.map((t) => ({ thread: t.thread, kind: t.kind, ...line(t.series) })),
-  intervals: r.drift.intervals.map((i) => ({ t: i.t, rssMiB: mib(i.rssMeanBytes), heapMiB: mib(i.heapMeanBytes), worstP99Ms: i.worstP99Ms })),
+  intervals: r.drift.intervals.map((i) => ({
+    t: i.t,
+    rssMiB: mib(i.rssMeanBytes),
+    heapMiB: mib(i.heapMeanBytes),
+    worstP99Ms: i.worstP99Ms,
+  })),
 }
 mkdirSync('bench-results', { recursive: true })
 const out = join('bench-results', `soak-${summary.at.replace(/[:.]/g, '-')}.json`)

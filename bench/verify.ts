@@ -49,7 +49,9 @@ import type { RunManifest } from '../src/verify/types.js'
 const ROWS = Number(process.env.IOTBENCH_BENCH_ROWS ?? 2_000_000)
 const url = process.env.IOTBENCH_BENCH_DATABASE_URL ?? process.env.IOTBENCH_TEST_DATABASE_URL
 if (!url) {
-  process.stderr.write('set IOTBENCH_BENCH_DATABASE_URL (or IOTBENCH_TEST_DATABASE_URL) to a PostgreSQL/TimescaleDB URL; see docs/benchmarks.md\n')
+  process.stderr.write(
+    'set IOTBENCH_BENCH_DATABASE_URL (or IOTBENCH_TEST_DATABASE_URL) to a PostgreSQL/TimescaleDB URL; see docs/benchmarks.md\n',
+  )
   process.exit(5)
 }
 const schema = `bench_verify_${process.pid}`
@@ -61,8 +63,25 @@ const devices = Array.from({ length: fleetSize(fleet) }, (_, i) => deviceAt(flee
 const perDevice = Math.ceil(ROWS / devices.length)
 const n = perDevice * devices.length
 const models = loadSensorModels({
-  collar: { anomalies: { fever: { perDay: 1 }, ruminationDrop: { perDay: 1 }, heat: { perDay: 1 }, stuck: { perDay: 1 }, offline: { perDay: 0 }, clockSkew: { perDay: 1 } } },
-  milk: { anomalies: { mastitis: { perDay: 3 }, yieldDrop: { perDay: 3 }, stuck: { perDay: 1 }, offline: { perDay: 0 }, clockSkew: { perDay: 1 } } },
+  collar: {
+    anomalies: {
+      fever: { perDay: 1 },
+      ruminationDrop: { perDay: 1 },
+      heat: { perDay: 1 },
+      stuck: { perDay: 1 },
+      offline: { perDay: 0 },
+      clockSkew: { perDay: 1 },
+    },
+  },
+  milk: {
+    anomalies: {
+      mastitis: { perDay: 3 },
+      yieldDrop: { perDay: 3 },
+      stuck: { perDay: 1 },
+      offline: { perDay: 0 },
+      clockSkew: { perDay: 1 },
+    },
+  },
   chiller: { anomalies: { chillerFailure: { perDay: 3 }, stuck: { perDay: 1 }, offline: { perDay: 0 }, clockSkew: { perDay: 1 } } },
 })
 const simStartMs = Date.UTC(2026, 10, 1)
@@ -73,17 +92,36 @@ const rules = alertRulesOf(models)
 const client = await connect(url, schema, 'iotbench-bench-verify')
 const { storage } = await migrate(pgSession(client), schema)
 const serverVersion = (await client.query('SHOW server_version')).rows[0].server_version as string
-for (const k of KIND_NAMES) await client.query('SELECT iotbench_ensure_partitions($1, $2, $3)', [KINDS[k].table, new Date(simStartMs), new Date(simStartMs + (perDevice + 1440) * 60_000)])
-const runId = (await client.query<{ id: number }>(`INSERT INTO runs (name, profile, seed, config, storage) VALUES ('bench', 'bench', 11, '{}', $1) RETURNING id`, [storage])).rows[0].id
+for (const k of KIND_NAMES)
+  await client.query('SELECT iotbench_ensure_partitions($1, $2, $3)', [
+    KINDS[k].table,
+    new Date(simStartMs),
+    new Date(simStartMs + (perDevice + 1440) * 60_000),
+  ])
+const runId = (
+  await client.query<{ id: number }>(
+    `INSERT INTO runs (name, profile, seed, config, storage) VALUES ('bench', 'bench', 11, '{}', $1) RETURNING id`,
+    [storage],
+  )
+).rows[0].id
 
-process.stderr.write(`generating and storing ${n.toLocaleString()} readings (${devices.length} devices × ${perDevice}) with their alerts…\n`)
+process.stderr.write(
+  `generating and storing ${n.toLocaleString()} readings (${devices.length} devices × ${perDevice}) with their alerts…\n`,
+)
 const engine = new AlertEngine(rules, () => simStartMs)
 const batch = new Batch(runId)
 let rx = 0
 for (let seq = 0; seq < perDevice; seq++) {
   for (const d of devices) {
     const r = generateReading(ctx, d, seq)
-    const reading = { kind: d.kind, device: d.id, seq, ts: r.ts, sent: simStartMs, values: KINDS[d.kind].fields.map((f) => r.values[f.name]) }
+    const reading = {
+      kind: d.kind,
+      device: d.id,
+      seq,
+      ts: r.ts,
+      sent: simStartMs,
+      values: KINDS[d.kind].fields.map((f) => r.values[f.name]),
+    }
     batch.addReading(reading, simStartMs, rx++, seq - 1)
     batch.alerts.push(...engine.evaluate(reading))
     if (batch.rows >= 100_000) {
@@ -95,7 +133,15 @@ for (let seq = 0; seq < perDevice; seq++) {
 if (batch.rows > 0) await commitBatch(client, runId, 0, batch)
 await client.query('ANALYZE')
 
-const results: Array<{ label: string; rows: number; seconds: number; readingsPerSecond: number; jsGrowthMiB: number; rssPeakMiB: number; detail?: string }> = []
+const results: Array<{
+  label: string
+  rows: number
+  seconds: number
+  readingsPerSecond: number
+  jsGrowthMiB: number
+  rssPeakMiB: number
+  detail?: string
+}> = []
 const MiB = 1024 * 1024
 /** The main thread's JavaScript memory: heap (live objects and not yet collected garbage) plus buffers outside it. */
 const jsBytes = (): number => {
@@ -121,15 +167,25 @@ async function timed(label: string, fn: () => Promise<string | undefined>, rows 
   const seconds = Number(process.hrtime.bigint() - t) / 1e9
   sample()
   const out = {
-    label, rows, seconds: Math.round(seconds * 1000) / 1000, readingsPerSecond: Math.round(rows / seconds),
-    jsGrowthMiB: Math.round((jsPeak - jsBase) / MiB), rssPeakMiB: Math.round(rssPeak / MiB),
+    label,
+    rows,
+    seconds: Math.round(seconds * 1000) / 1000,
+    readingsPerSecond: Math.round(rows / seconds),
+    jsGrowthMiB: Math.round((jsPeak - jsBase) / MiB),
+    rssPeakMiB: Math.round(rssPeak / MiB),
     ...(detail && { detail }),
   }
   results.push(out)
-  process.stderr.write(`${label.padEnd(16)} ${out.readingsPerSecond.toLocaleString().padStart(12)} readings/s  (${out.seconds} s, JS memory +${out.jsGrowthMiB} MiB)${detail ? `  ${detail}` : ''}\n`)
+  process.stderr.write(
+    `${label.padEnd(16)} ${out.readingsPerSecond.toLocaleString().padStart(12)} readings/s  (${out.seconds} s, JS memory +${out.jsGrowthMiB} MiB)${detail ? `  ${detail}` : ''}\n`,
+  )
 }
 
-const latency = { endToEnd: { count: 1, p50Ms: 1, p90Ms: 1, p99Ms: 1, p999Ms: 1, maxMs: 1, meanMs: 1 }, brokerHop: { count: 1, p50Ms: 1, p90Ms: 1, p99Ms: 1, p999Ms: 1, maxMs: 1, meanMs: 1 }, scheduleLag: { count: 1, p50Ms: 1, p90Ms: 1, p99Ms: 1, p999Ms: 1, maxMs: 1, meanMs: 1 } }
+const latency = {
+  endToEnd: { count: 1, p50Ms: 1, p90Ms: 1, p99Ms: 1, p999Ms: 1, maxMs: 1, meanMs: 1 },
+  brokerHop: { count: 1, p50Ms: 1, p90Ms: 1, p99Ms: 1, p999Ms: 1, maxMs: 1, meanMs: 1 },
+  scheduleLag: { count: 1, p50Ms: 1, p90Ms: 1, p99Ms: 1, p999Ms: 1, maxMs: 1, meanMs: 1 },
+}
 const rates = { rate: 1, spikes: [], offered: n, plannedSeconds: n, samples: [{ t: n + 1, sent: n, ingested: n }] }
 try {
   const spec = { ...ctx, perDevice }
@@ -137,7 +193,9 @@ try {
     await digestsFor(client, runId, spec, { regenerate: true })
     return `${devices.length} devices, ${cpus().length} threads`
   })
-  const faults = (kinds: Map<string, { set: { counts: { lost: number; corrupted: number; duplicated: number } }; order: { outOfOrder: number } }>): number =>
+  const faults = (
+    kinds: Map<string, { set: { counts: { lost: number; corrupted: number; duplicated: number } }; order: { outOfOrder: number } }>,
+  ): number =>
     [...kinds.values()].reduce((s, k) => s + k.set.counts.lost + k.set.counts.corrupted + k.set.counts.duplicated + k.order.outOfOrder, 0)
   for (let rep = 0; rep < 3; rep++) {
     await timed('verify-p1-p3', async () => {
@@ -147,13 +205,22 @@ try {
       if (faults(perKind) > 0 || stats.checkedRowByRow > 0) throw new Error(`bench run does not verify set-based: ${JSON.stringify(stats)}`)
       return `${stats.clearedInDatabase} of ${stats.devices} devices cleared in the database`
     })
-    for (const [label, stored] of [['verify-p5', true], ['verify-p5-unstored', false]] as const) {
+    for (const [label, stored] of [
+      ['verify-p5', true],
+      ['verify-p5-unstored', false],
+    ] as const) {
       await timed(label, async () => {
         const expectations = new Map<string, DeviceExpectations>()
-        if (stored) for (const [device, d] of (await loadDigests(client, runId, spec)) ?? []) if (d.alerts) expectations.set(device, d.alerts)
+        if (stored)
+          for (const [device, d] of (await loadDigests(client, runId, spec)) ?? []) if (d.alerts) expectations.set(device, d.alerts)
         if (stored && expectations.size !== devices.length) throw new Error('the alert expectations were not stored')
-        const rows = await client.query<{ id: string; device: string; rule: string; seq: number }>(`SELECT id, device, rule, seq FROM alerts WHERE run_id = $1 AND event = 'raise'`, [runId])
-        const r = new AlertChecker(manifest, rules, undefined, expectations).check(rows.rows.map((x) => ({ id: Number(x.id), device: x.device, rule: x.rule, seq: x.seq, sentMs: 0, raisedMs: 0 })))
+        const rows = await client.query<{ id: string; device: string; rule: string; seq: number }>(
+          `SELECT id, device, rule, seq FROM alerts WHERE run_id = $1 AND event = 'raise'`,
+          [runId],
+        )
+        const r = new AlertChecker(manifest, rules, undefined, expectations).check(
+          rows.rows.map((x) => ({ id: Number(x.id), device: x.device, rule: x.rule, seq: x.seq, sentMs: 0, raisedMs: 0 })),
+        )
         if (r.counts.missed + r.counts.late + r.counts.spurious > 0) throw new Error('bench alerts do not verify')
         return `${r.counts.episodes} episodes, ${r.counts.raised} alerts${stored ? '' : ', expectations computed from the oracle'}`
       })
@@ -166,21 +233,27 @@ try {
     })
   }
   const quick = process.env.IOTBENCH_BENCH_QUICK === '1'
-  if (!quick) await timed('verify-p8', async () => {
-    const p8 = await checkDashboards(pgSession(client), runId, manifest, {})
-    if (!p8.pass) throw new Error(`bench run does not verify P8: ${p8.summary}`)
-    return p8.summary
-  })
-  if (!quick) await timed('verify-p1-p3-row-by-row', async () => {
-    const bad = faults(await checkKinds(client, runId, manifest))
-    if (bad > 0) throw new Error(`bench run does not verify: ${bad} faults in P1–P3`)
-    return undefined
-  })
-  await timed('oracle-1thread', async () => {
-    const m = Math.min(n, 500_000)
-    for (let i = 0; i < m; i++) generateReading(ctx, devices[i % devices.length], Math.floor(i / devices.length))
-    return undefined
-  }, Math.min(n, 500_000))
+  if (!quick)
+    await timed('verify-p8', async () => {
+      const p8 = await checkDashboards(pgSession(client), runId, manifest, {})
+      if (!p8.pass) throw new Error(`bench run does not verify P8: ${p8.summary}`)
+      return p8.summary
+    })
+  if (!quick)
+    await timed('verify-p1-p3-row-by-row', async () => {
+      const bad = faults(await checkKinds(client, runId, manifest))
+      if (bad > 0) throw new Error(`bench run does not verify: ${bad} faults in P1–P3`)
+      return undefined
+    })
+  await timed(
+    'oracle-1thread',
+    async () => {
+      const m = Math.min(n, 500_000)
+      for (let i = 0; i < m; i++) generateReading(ctx, devices[i % devices.length], Math.floor(i / devices.length))
+      return undefined
+    },
+    Math.min(n, 500_000),
+  )
   const best = (label: string): number | null => {
     const xs = results.filter((x) => x.label === label).map((x) => x.readingsPerSecond)
     return xs.length ? Math.max(...xs) : null
@@ -197,10 +270,21 @@ try {
     cpus: cpus().length,
     results,
     best: {
-      verifyP1P3PerS: best('verify-p1-p3'), verifyP5PerS: best('verify-p5'), verifyAllPerS: best('verify-all'),
-      verifyP5UnstoredPerS: best('verify-p5-unstored'), rowByRowP1P3PerS: best('verify-p1-p3-row-by-row'), verifyP8PerS: best('verify-p8'), oracleDigestsPerS: best('oracle-digests'), oracleOneThreadPerS: best('oracle-1thread'),
+      verifyP1P3PerS: best('verify-p1-p3'),
+      verifyP5PerS: best('verify-p5'),
+      verifyAllPerS: best('verify-all'),
+      verifyP5UnstoredPerS: best('verify-p5-unstored'),
+      rowByRowP1P3PerS: best('verify-p1-p3-row-by-row'),
+      verifyP8PerS: best('verify-p8'),
+      oracleDigestsPerS: best('oracle-digests'),
+      oracleOneThreadPerS: best('oracle-1thread'),
     },
-    peakJsGrowthMiB: Object.fromEntries([...new Set(results.map((x) => x.label))].map((l) => [l, Math.max(...results.filter((x) => x.label === l).map((x) => x.jsGrowthMiB))])),
+    peakJsGrowthMiB: Object.fromEntries(
+      [...new Set(results.map((x) => x.label))].map((l) => [
+        l,
+        Math.max(...results.filter((x) => x.label === l).map((x) => x.jsGrowthMiB)),
+      ]),
+    ),
     target: 'P1–P7 verified at ≥ 2,000,000 readings/s (iotbench verify, oracle digests stored with the run)',
     meetsTarget: (best('verify-all') ?? 0) >= 2_000_000,
   }
@@ -213,6 +297,9 @@ try {
   process.stdout.write(`${JSON.stringify(summary.best)}\n`)
 } finally {
   if (process.env.IOTBENCH_BENCH_KEEP === '1') process.stderr.write(`kept schema ${schema} (run ${runId})\n`)
-  else await dropBenchSchema(pgSession(client), schema).catch((err: unknown) => process.stderr.write(`schema ${schema} left in place: ${errorMessage(err)}\n`))
+  else
+    await dropBenchSchema(pgSession(client), schema).catch((err: unknown) =>
+      process.stderr.write(`schema ${schema} left in place: ${errorMessage(err)}\n`),
+    )
   await client.end()
 }

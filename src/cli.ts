@@ -71,7 +71,9 @@ const DB_KEYS: OptionKey[] = ['databaseUrl', 'dbSchema', 'storage', 'embeddedDir
 
 export function buildCli(setExit: (code: ExitCode) => void): Command {
   const program = new Command('iotbench')
-    .description('Load and correctness bench for a dairy-farm IoT pipeline: simulated sensors → MQTT → batched COPY → PostgreSQL/TimescaleDB, verified property by property.')
+    .description(
+      'Load and correctness bench for a dairy-farm IoT pipeline: simulated sensors → MQTT → batched COPY → PostgreSQL/TimescaleDB, verified property by property.',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .addHelpText('after', `${LAYERS_HELP}\n${EXIT_HELP}\n\nStart with:  iotbench run --profile ci`)
@@ -81,7 +83,9 @@ export function buildCli(setExit: (code: ExitCode) => void): Command {
     .description('run a bench profile end to end and print the verdict (embedded broker and PostgreSQL unless told otherwise)')
     .option('-p, --profile <name|file.json>', `bench profile: ${listProfiles().join(', ')}, or a path`, 'ci')
   addOptions(run, ALL_KEYS)
-  run.addHelpText('after', `
+  run.addHelpText(
+    'after',
+    `
 Examples:
   iotbench run --profile ci                                   # nothing installed: embedded aedes + PostgreSQL
   iotbench run --mqtt-url mqtt://127.0.0.1:1883 --database-url postgres://postgres:postgres@127.0.0.1:5432/postgres
@@ -94,7 +98,8 @@ Examples:
                                                               # MQTT → bridge → Kafka → a consumer group of 3 processes
   iotbench run --profile max --mqtt-url mqtt://127.0.0.1:1883 # the highest rate at which every property holds
 ${LAYERS_HELP}
-${EXIT_HELP}`)
+${EXIT_HELP}`,
+  )
   run.action(async (opts: Record<string, unknown>) => {
     const cfg: RunConfig = resolveConfig({ profile: String(opts.profile), env: process.env, flags: flagValues(opts) })
     if (cfg.maxCeiling !== undefined) {
@@ -120,12 +125,19 @@ ${EXIT_HELP}`)
   const verify = program
     .command('verify')
     .argument('<run-id>', 'the run to verify again (its name, as printed by run)')
-    .description('re-run verification of a finished run from the database alone (seed, profile and source acknowledgements are stored with the run)')
+    .description(
+      're-run verification of a finished run from the database alone (seed, profile and source acknowledgements are stored with the run)',
+    )
   addOptions(verify, [...DB_KEYS, 'dashboards'])
   verify
     .option('--row-by-row', 'check P1–P3 row by row for every device, skipping the set-based pass (slower; the same verdict)')
-    .option('--regenerate-oracle', 'regenerate the oracle’s record (digests and alert expectations) from the seed instead of using the one stored with the run')
-  verify.addHelpText('after', `
+    .option(
+      '--regenerate-oracle',
+      'regenerate the oracle’s record (digests and alert expectations) from the seed instead of using the one stored with the run',
+    )
+  verify.addHelpText(
+    'after',
+    `
 P1–P3 are checked set-based: one aggregate query per sensor table fingerprints each device's rows in
 the database and compares them with the oracle's digests (computed from the seed while the run's load
 ran, and stored with the run); only devices that differ are streamed out and checked row by row,
@@ -134,25 +146,37 @@ which is what names the first lost, duplicated, corrupted or late (device, seq).
 Examples:
   iotbench verify 20261123-140512-ci-3fa2 --database-url postgres://…
   iotbench verify 20261123-140512-ci-3fa2 --row-by-row          # every reading streamed and compared
-${EXIT_HELP}`)
+${EXIT_HELP}`,
+  )
   verify.action(async (runName: string, opts: Record<string, unknown>) => {
     const cfg = resolveConfig({ profile: DEFAULTS.profile, env: process.env, flags: flagValues(opts) })
-    const outcome = await verifyStored(cfg, runName, log, { rowByRow: opts.rowByRow === true, regenerateDigests: opts.regenerateOracle === true })
+    const outcome = await verifyStored(cfg, runName, log, {
+      rowByRow: opts.rowByRow === true,
+      regenerateDigests: opts.regenerateOracle === true,
+    })
     process.stdout.write(`${outcome.summary}\n  written: ${outcome.file}\n`)
     setExit(exitCodeOf(outcome.result))
   })
 
   const merge = program
     .command('merge')
-    .argument('<shard-results...>', 'the folders (or shard.json files) the agents of one sharded run wrote: <results-dir>/<run-id>.shard-IofN')
-    .description('combine the agents of a sharded run (iotbench run --shard i/n) into one result: histograms merged exactly, counts summed, the whole fleet verified (P1–P7) from the shared database')
+    .argument(
+      '<shard-results...>',
+      'the folders (or shard.json files) the agents of one sharded run wrote: <results-dir>/<run-id>.shard-IofN',
+    )
+    .description(
+      'combine the agents of a sharded run (iotbench run --shard i/n) into one result: histograms merged exactly, counts summed, the whole fleet verified (P1–P7) from the shared database',
+    )
   addOptions(merge, DB_KEYS)
-  merge.addHelpText('after', `
+  merge.addHelpText(
+    'after',
+    `
 Example (two agents, one broker and database, the same run id and seed; they start together at a barrier in the database):
   iotbench run --shard 1/2 --run-id fleet-1 --mqtt-url mqtt://broker:1883 --database-url postgres://…   # machine A
   iotbench run --shard 2/2 --run-id fleet-1 --mqtt-url mqtt://broker:1883 --database-url postgres://…   # machine B
   iotbench merge a/bench-results/fleet-1.shard-1of2 b/bench-results/fleet-1.shard-2of2 --database-url postgres://…
-${EXIT_HELP}`)
+${EXIT_HELP}`,
+  )
   merge.action(async (refs: string[], opts: Record<string, unknown>) => {
     const cfg = resolveConfig({ profile: DEFAULTS.profile, env: process.env, flags: flagValues(opts) })
     const outcome = await mergeShardResults(cfg, refs, log)
@@ -166,7 +190,10 @@ ${EXIT_HELP}`)
   list.action(async (opts: Record<string, unknown>) => {
     const cfg = resolveConfig({ profile: DEFAULTS.profile, env: process.env, flags: flagValues(opts) })
     const rows = await withDatabase(cfg, (client) => listRuns(client, Number(opts.limit) || 20))
-    for (const r of rows) process.stdout.write(`${r.name.padEnd(36)} ${r.profile.padEnd(8)} ${r.startedAt.toISOString()}  ${r.verdict ?? 'unfinished'}  [${r.storage}]\n`)
+    for (const r of rows)
+      process.stdout.write(
+        `${r.name.padEnd(36)} ${r.profile.padEnd(8)} ${r.startedAt.toISOString()}  ${r.verdict ?? 'unfinished'}  [${r.storage}]\n`,
+      )
     if (rows.length === 0) process.stdout.write('no runs\n')
   })
   const drop = runs
@@ -175,10 +202,13 @@ ${EXIT_HELP}`)
     .option('--older-than <age>', 'drop every run started longer ago than this: 90m, 12h, 7d')
     .description('delete runs with their readings, dead letters and batch records, in one transaction')
   addOptions(drop, DB_KEYS)
-  drop.addHelpText('after', `
+  drop.addHelpText(
+    'after',
+    `
 Examples:
   iotbench runs drop 20261123-140318-ci-50c5
-  iotbench runs drop --older-than 7d --database-url postgres://…`)
+  iotbench runs drop --older-than 7d --database-url postgres://…`,
+  )
   drop.action(async (names: string[], opts: Record<string, unknown>) => {
     const cfg = resolveConfig({ profile: DEFAULTS.profile, env: process.env, flags: flagValues(opts) })
     const olderThan = typeof opts.olderThan === 'string' ? opts.olderThan : undefined
@@ -194,14 +224,17 @@ Examples:
     .option('--threshold-throughput <limit>', 'largest allowed drop of achieved throughput (percentage)', '5%')
     .description('write report.md and report.html of a finished run from its result.json, or compare two runs (CI baselines)')
   addOptions(report, ['resultsDir'])
-  report.addHelpText('after', `
+  report.addHelpText(
+    'after',
+    `
 Examples:
   iotbench report 20261123-140512-ci-3fa2                       # → bench-results/<run>/report.md, report.html
   iotbench report --compare bench-results/baselines/ci.json 20261123-140512-ci-3fa2 --threshold-p99 20%
 
 Exit codes:
   0  reports written / no regression   3  --compare: the second run regressed
-  4  invalid options, or a result that cannot be read   1  internal error`)
+  4  invalid options, or a result that cannot be read   1  internal error`,
+  )
   report.action((refs: string[], opts: Record<string, unknown>) => {
     const cfg = resolveConfig({ profile: DEFAULTS.profile, env: process.env, flags: flagValues(opts) })
     if (opts.compare) {
@@ -221,19 +254,25 @@ Exit codes:
 
   const bridge = program
     .command('bridge')
-    .description('move MQTT telemetry into a Kafka topic keyed by device, acknowledging MQTT only once Kafka has each record; runs until Ctrl-C')
+    .description(
+      'move MQTT telemetry into a Kafka topic keyed by device, acknowledging MQTT only once Kafka has each record; runs until Ctrl-C',
+    )
     .option('--mqtt-url <url>', 'the broker to bridge from (required)')
     .option('--mqtt-protocol <auto|4|5>', 'MQTT version of the bridge subscriber', 'auto')
     .option('--topic-prefix <value>', 'prefix of the telemetry topics', '')
     .option('--kafka-brokers <host:port,…>', 'Kafka bootstrap brokers (required)')
     .option('--kafka-topic <name>', 'the Kafka topic (created if missing)', 'iotbench-telemetry')
     .option('--partitions <n>', 'partitions when the topic is created', '8')
-  for (const spec of OPTIONS.filter((o) => ['mqttUsername', 'mqttPassword', 'mqttCa', 'mqttCert', 'mqttKey'].includes(o.key))) bridge.option(`--${spec.flag} <value>`, spec.help)
+  for (const spec of OPTIONS.filter((o) => ['mqttUsername', 'mqttPassword', 'mqttCa', 'mqttCert', 'mqttKey'].includes(o.key)))
+    bridge.option(`--${spec.flag} <value>`, spec.help)
   bridge
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Example:
   bash infra/kafka/start-kafka.sh            # Apache Kafka from Maven Central jars on 127.0.0.1:19092
-  iotbench bridge --mqtt-url mqtt://127.0.0.1:1883 --kafka-brokers 127.0.0.1:19092`)
+  iotbench bridge --mqtt-url mqtt://127.0.0.1:1883 --kafka-brokers 127.0.0.1:19092`,
+    )
     .action(async (opts: BridgeCommandOptions) => {
       const resolved = resolveBridge(opts, process.env)
       const stop = new AbortController()
@@ -252,11 +291,21 @@ Example:
       const profiles = listProfiles().map((name) => {
         const p = loadProfile(name)
         const v = { ...DEFAULTS, ...p.values }
-        return { name, description: p.description, rate: v.rate, durationSeconds: v.durationSeconds, qos: v.qos, devices: v.farms * (v.cowsPerFarm + v.stallsPerFarm + v.tanksPerFarm), sloP99Ms: v.sloP99Ms }
+        return {
+          name,
+          description: p.description,
+          rate: v.rate,
+          durationSeconds: v.durationSeconds,
+          qos: v.qos,
+          devices: v.farms * (v.cowsPerFarm + v.stallsPerFarm + v.tanksPerFarm),
+          sloP99Ms: v.sloP99Ms,
+        }
       })
       if (opts.json) return void process.stdout.write(`${JSON.stringify(profiles, null, 2)}\n`)
       for (const p of profiles) {
-        process.stdout.write(`${p.name.padEnd(8)} ${String(p.rate).padStart(7)}/s × ${String(p.durationSeconds).padStart(5)} s  QoS ${p.qos}  ${String(p.devices).padStart(6)} devices  p99 ≤ ${p.sloP99Ms} ms\n         ${p.description}\n`)
+        process.stdout.write(
+          `${p.name.padEnd(8)} ${String(p.rate).padStart(7)}/s × ${String(p.durationSeconds).padStart(5)} s  QoS ${p.qos}  ${String(p.devices).padStart(6)} devices  p99 ≤ ${p.sloP99Ms} ms\n         ${p.description}\n`,
+        )
       }
     })
   return program

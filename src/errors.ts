@@ -24,7 +24,11 @@ export class ConfigError extends Error {
 
 /** A service the run needs cannot be reached; `hint` says what the user can do about it. */
 export class InfraError extends Error {
-  constructor(message: string, readonly hint: string, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    readonly hint: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options)
     this.name = 'InfraError'
   }
@@ -32,7 +36,11 @@ export class InfraError extends Error {
 
 /** An ingest failure; `retriable` says whether trying the same batch again can help. */
 export class IngestError extends Error {
-  constructor(message: string, readonly retriable: boolean, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    readonly retriable: boolean,
+    options?: ErrorOptions,
+  ) {
     super(message, options)
     this.name = 'IngestError'
   }

@@ -20,7 +20,10 @@ export interface Service {
 const noop = async (): Promise<void> => undefined
 
 /** The database of a run: the one named by --database-url, or the embedded PostgreSQL. */
-export async function openDatabase(cfg: Pick<RunConfig, 'databaseUrl' | 'embeddedDir' | 'embeddedPgPort'> & { readonly databaseCa?: string | undefined }, log: (line: string) => void): Promise<Service> {
+export async function openDatabase(
+  cfg: Pick<RunConfig, 'databaseUrl' | 'embeddedDir' | 'embeddedPgPort'> & { readonly databaseCa?: string | undefined },
+  log: (line: string) => void,
+): Promise<Service> {
   // Every connection of the run (main, ingest workers, verifier threads) uses this one URL, TLS settings included.
   if (cfg.databaseUrl) return { url: databaseUrlOf(cfg)!, description: redactUrl(cfg.databaseUrl), stop: noop }
   log(`starting the embedded PostgreSQL (data folder ${cfg.embeddedDir}, port ${cfg.embeddedPgPort} when free)`)
@@ -51,7 +54,10 @@ export async function openBroker(cfg: MqttSecurityConfig, log: (line: string) =>
     const url = cfg.mqttUrl
     const stop = async (): Promise<void> => {
       const failed = await discardSessions(url, security, sessions)
-      if (failed.length) log(`${failed.length} of ${sessions.size} MQTT sessions of this run may remain on ${redactUrl(url)}: ${failed.slice(0, 3).join('; ')}`)
+      if (failed.length)
+        log(
+          `${failed.length} of ${sessions.size} MQTT sessions of this run may remain on ${redactUrl(url)}: ${failed.slice(0, 3).join('; ')}`,
+        )
     }
     return { url, description: redactUrl(url), security, sessions, stop }
   }
@@ -67,7 +73,11 @@ export async function openBroker(cfg: MqttSecurityConfig, log: (line: string) =>
 }
 
 /** Runs `fn` with a client on the configured database (embedded or not), then closes everything. */
-export async function withDatabase<T>(cfg: RunConfig, fn: (client: pg.Client) => Promise<T>, log: (line: string) => void = () => undefined): Promise<T> {
+export async function withDatabase<T>(
+  cfg: RunConfig,
+  fn: (client: pg.Client) => Promise<T>,
+  log: (line: string) => void = () => undefined,
+): Promise<T> {
   const database = await openDatabase(cfg, log)
   try {
     const client = await connect(database.url, cfg.dbSchema, 'iotbench-cli')

@@ -61,7 +61,9 @@ export class Interrupt {
 export function handleSignals(interrupt: Interrupt, log: (line: string) => void, exit: () => void, hardStopMs = 10_000): () => void {
   const onSignal = (sig: NodeJS.Signals): void => {
     if (!interrupt.interrupted) {
-      log(`${sig}: stopping the load; the run drains, is judged on what was offered until now and written as "interrupted" (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again: exit at once)`)
+      log(
+        `${sig}: stopping the load; the run drains, is judged on what was offered until now and written as "interrupted" (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again: exit at once)`,
+      )
       interrupt.stop(sig)
       return
     }

@@ -26,14 +26,26 @@ export interface Shortened {
  * After an interrupt: the run is judged on `cut` readings per device, and its row says so. Undefined
  * when the signal came after the load had ended: the whole run is judged as usual.
  */
-export async function shortenRun(admin: pg.Client, dbRunId: number, interrupt: Interrupt, planned: number, cut: number, digests: PendingDigests, log: (line: string) => void): Promise<Shortened | undefined> {
+export async function shortenRun(
+  admin: pg.Client,
+  dbRunId: number,
+  interrupt: Interrupt,
+  planned: number,
+  cut: number,
+  digests: PendingDigests,
+  log: (line: string) => void,
+): Promise<Shortened | undefined> {
   if (cut >= planned) {
     log(`${interrupt.reason} after the load had ended: the whole run is judged`)
     return undefined
   }
   // The oracle's digests being computed cover the planned run: the verifier computes the shortened one's.
   await digests.stop()
-  await admin.query(`UPDATE runs SET config = config || jsonb_build_object('perDevice', $2::int, 'interrupted', $3::text) WHERE id = $1`, [dbRunId, cut, interrupt.reason])
+  await admin.query(`UPDATE runs SET config = config || jsonb_build_object('perDevice', $2::int, 'interrupted', $3::text) WHERE id = $1`, [
+    dbRunId,
+    cut,
+    interrupt.reason,
+  ])
   const note = `${interrupt.reason}: the load stopped after ${cut} of ${planned} readings per device; properties judged on what was offered until then`
   log(note)
   return { perDevice: cut, note }

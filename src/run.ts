@@ -28,7 +28,8 @@ export async function runBench(cfg: RunConfig, log: (line: string) => void, inte
   const services: Service[] = []
   const metrics = new RunMetrics()
   const stopServices = async (): Promise<void> => {
-    for (const s of services.splice(0).reverse()) await s.stop().catch((err: unknown) => log(`stopping a service failed: ${errorMessage(err)}`))
+    for (const s of services.splice(0).reverse())
+      await s.stop().catch((err: unknown) => log(`stopping a service failed: ${errorMessage(err)}`))
   }
   // A second Ctrl-C exits at once, but still removes the run's broker sessions and stops embedded services.
   const unregister = interrupt?.onHardStop(stopServices)

@@ -16,7 +16,14 @@ export async function listRuns(client: pg.Client, limit = 50): Promise<RunRow[]>
     `SELECT id, name, profile, started_at, verdict->>'verdict' AS verdict, storage FROM runs ORDER BY id DESC LIMIT $1`,
     [limit],
   )
-  return r.rows.map((x) => ({ id: x.id, name: x.name, profile: x.profile, startedAt: x.started_at, verdict: x.verdict, storage: x.storage }))
+  return r.rows.map((x) => ({
+    id: x.id,
+    name: x.name,
+    profile: x.profile,
+    startedAt: x.started_at,
+    verdict: x.verdict,
+    storage: x.storage,
+  }))
 }
 
 /** Parses "90m", "12h", "7d" into a PostgreSQL interval string. */
@@ -26,7 +33,10 @@ export function parseAge(age: string): string {
   return `${m[1]} ${{ m: 'minutes', h: 'hours', d: 'days' }[m[2] as 'm' | 'h' | 'd']}`
 }
 
-export interface DropResult { readonly runs: string[]; readonly rows: number }
+export interface DropResult {
+  readonly runs: string[]
+  readonly rows: number
+}
 
 /**
  * Deletes runs and everything they stored (readings, dead letters, batch records), in one
@@ -45,7 +55,15 @@ export async function dropRuns(client: pg.Client, select: { names?: readonly str
     if (missing.length) throw new ConfigError(missing.map((n) => `no run named "${n}"`))
     const ids = found.rows.map((r) => r.id)
     let rows = 0
-    for (const table of [...KIND_NAMES.map((k) => KINDS[k].table), 'dead_letters', 'alerts', 'alert_state', 'ingest_batches', 'oracle_digests', 'kafka_offsets']) {
+    for (const table of [
+      ...KIND_NAMES.map((k) => KINDS[k].table),
+      'dead_letters',
+      'alerts',
+      'alert_state',
+      'ingest_batches',
+      'oracle_digests',
+      'kafka_offsets',
+    ]) {
       const d = await client.query(`DELETE FROM ${table} WHERE run_id = ANY($1::int[])`, [ids])
       if (!['ingest_batches', 'alert_state', 'oracle_digests', 'kafka_offsets'].includes(table)) rows += d.rowCount ?? 0
     }

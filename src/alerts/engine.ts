@@ -19,7 +19,13 @@ export interface AlertEvent {
 }
 
 /** Per device and rule: active, consecutive count or run length, last value, mean window, readings since the condition held. JSON-safe. */
-interface RuleState { a: boolean; n: number; v: number | boolean | null; q: number[]; r: number }
+interface RuleState {
+  a: boolean
+  n: number
+  v: number | boolean | null
+  q: number[]
+  r: number
+}
 type DeviceState = Record<string, RuleState>
 
 /** The engine sees readings exactly as the ingest decoded them. */
@@ -42,7 +48,10 @@ export class AlertEngine {
   private readonly compiled: Record<Kind, Compiled[]>
   private readonly states = new Map<string, DeviceState>()
 
-  constructor(rules: AlertRules, private readonly now: () => number = Date.now) {
+  constructor(
+    rules: AlertRules,
+    private readonly now: () => number = Date.now,
+  ) {
     const compile = (kind: Kind): Compiled[] => {
       const idx = (name: string): number => KINDS[kind].fields.findIndex((f) => f.name === name)
       return rules[kind].map((r) => ({
@@ -119,7 +128,18 @@ export class AlertEngine {
       s.a = fire === 'raise'
       const reading: Record<string, FieldValue> = {}
       KINDS[x.kind].fields.forEach((f, i) => (reading[f.name] = x.values[i]!))
-      ;(out ??= []).push({ device: x.device, kind: x.kind, rule: c.r.name, event: fire, seq: x.seq, ts: x.ts, sent: x.sent, raisedAt: this.now(), value, reading })
+      ;(out ??= []).push({
+        device: x.device,
+        kind: x.kind,
+        rule: c.r.name,
+        event: fire,
+        seq: x.seq,
+        ts: x.ts,
+        sent: x.sent,
+        raisedAt: this.now(),
+        value,
+        reading,
+      })
     }
     return out ?? []
   }

@@ -22,7 +22,11 @@ import { KINDS } from '../kinds.js'
  * reading whose values meet the rule (see docs/verification.md, P5).
  */
 export type Op = '>=' | '<=' | '>' | '<' | '=='
-export interface Condition { readonly field: string; readonly op: Op; readonly value: number | boolean }
+export interface Condition {
+  readonly field: string
+  readonly op: Op
+  readonly value: number | boolean
+}
 interface RuleBase {
   readonly description?: string
   readonly anomaly: string | null
@@ -38,9 +42,23 @@ interface RuleBase {
   readonly alsoFrom?: readonly string[]
 }
 export type AlertRule =
-  | (RuleBase & { readonly type: 'threshold'; readonly field: string; readonly op: Op; readonly value: number; readonly forReadings: number; readonly clear: { readonly op: Op; readonly value: number } })
+  | (RuleBase & {
+      readonly type: 'threshold'
+      readonly field: string
+      readonly op: Op
+      readonly value: number
+      readonly forReadings: number
+      readonly clear: { readonly op: Op; readonly value: number }
+    })
   | (RuleBase & { readonly type: 'stuck'; readonly field: string; readonly forReadings: number })
-  | (RuleBase & { readonly type: 'mean'; readonly fields: readonly string[]; readonly window: number; readonly op: Op; readonly value: number; readonly clear: { readonly op: Op; readonly value: number } })
+  | (RuleBase & {
+      readonly type: 'mean'
+      readonly fields: readonly string[]
+      readonly window: number
+      readonly op: Op
+      readonly value: number
+      readonly clear: { readonly op: Op; readonly value: number }
+    })
 
 /** A rule with its name and sensor kind, field names resolved to column indexes of KINDS[kind].fields. */
 export interface NamedRule {
@@ -51,8 +69,18 @@ export interface NamedRule {
 export type AlertRules = Readonly<Record<Kind, readonly NamedRule[]>>
 
 const ops = ['>=', '<=', '>', '<', '=='] as const
-const cond = { type: 'object', properties: { op: { enum: ops }, value: { type: 'number' } }, required: ['op', 'value'], additionalProperties: false }
-const guard = { type: 'object', properties: { field: { type: 'string' }, op: { enum: ops }, value: { type: ['number', 'boolean'] } }, required: ['field', 'op', 'value'], additionalProperties: false }
+const cond = {
+  type: 'object',
+  properties: { op: { enum: ops }, value: { type: 'number' } },
+  required: ['op', 'value'],
+  additionalProperties: false,
+}
+const guard = {
+  type: 'object',
+  properties: { field: { type: 'string' }, op: { enum: ops }, value: { type: ['number', 'boolean'] } },
+  required: ['field', 'op', 'value'],
+  additionalProperties: false,
+}
 const base = {
   description: { type: 'string' },
   anomaly: { type: ['string', 'null'] },
@@ -66,20 +94,61 @@ export const ALERTS_SCHEMA: object = {
   type: 'object',
   additionalProperties: {
     oneOf: [
-      { type: 'object', properties: { ...base, type: { const: 'threshold' }, field: { type: 'string' }, op: { enum: ops }, value: { type: 'number' }, forReadings: { type: 'integer', minimum: 1, maximum: 10_000 }, clear: cond }, required: ['type', 'anomaly', 'maxDelayReadings', 'field', 'op', 'value', 'forReadings', 'clear'], additionalProperties: false },
-      { type: 'object', properties: { ...base, type: { const: 'stuck' }, field: { type: 'string' }, forReadings: { type: 'integer', minimum: 2, maximum: 10_000 } }, required: ['type', 'anomaly', 'maxDelayReadings', 'field', 'forReadings'], additionalProperties: false },
-      { type: 'object', properties: { ...base, type: { const: 'mean' }, fields: { type: 'array', items: { type: 'string' }, minItems: 1 }, window: { type: 'integer', minimum: 1, maximum: 10_000 }, op: { enum: ops }, value: { type: 'number' }, clear: cond }, required: ['type', 'anomaly', 'maxDelayReadings', 'fields', 'window', 'op', 'value', 'clear'], additionalProperties: false },
+      {
+        type: 'object',
+        properties: {
+          ...base,
+          type: { const: 'threshold' },
+          field: { type: 'string' },
+          op: { enum: ops },
+          value: { type: 'number' },
+          forReadings: { type: 'integer', minimum: 1, maximum: 10_000 },
+          clear: cond,
+        },
+        required: ['type', 'anomaly', 'maxDelayReadings', 'field', 'op', 'value', 'forReadings', 'clear'],
+        additionalProperties: false,
+      },
+      {
+        type: 'object',
+        properties: {
+          ...base,
+          type: { const: 'stuck' },
+          field: { type: 'string' },
+          forReadings: { type: 'integer', minimum: 2, maximum: 10_000 },
+        },
+        required: ['type', 'anomaly', 'maxDelayReadings', 'field', 'forReadings'],
+        additionalProperties: false,
+      },
+      {
+        type: 'object',
+        properties: {
+          ...base,
+          type: { const: 'mean' },
+          fields: { type: 'array', items: { type: 'string' }, minItems: 1 },
+          window: { type: 'integer', minimum: 1, maximum: 10_000 },
+          op: { enum: ops },
+          value: { type: 'number' },
+          clear: cond,
+        },
+        required: ['type', 'anomaly', 'maxDelayReadings', 'fields', 'window', 'op', 'value', 'clear'],
+        additionalProperties: false,
+      },
     ],
   },
 }
 
 export function compare(x: number | boolean, op: Op, v: number | boolean): boolean {
   switch (op) {
-    case '>=': return x >= v
-    case '<=': return x <= v
-    case '>': return x > v
-    case '<': return x < v
-    case '==': return x === v
+    case '>=':
+      return x >= v
+    case '<=':
+      return x <= v
+    case '>':
+      return x > v
+    case '<':
+      return x < v
+    case '==':
+      return x === v
   }
 }
 
@@ -95,7 +164,15 @@ export function ruleChecks(kind: Kind, alerts: Readonly<Record<string, AlertRule
   for (const [name, r] of Object.entries(alerts)) {
     const fields = [...(r.type === 'mean' ? r.fields : [r.field]), ...(r.when ?? []).map((w) => w.field)]
     for (const f of fields) if (!types.has(f)) problems.push(`${kind}.alerts.${name}: ${kind} has no field "${f}"`)
-    const compared: Condition[] = [...(r.type === 'threshold' ? [{ field: r.field, op: r.op, value: r.value }, { field: r.field, ...r.clear }] : []), ...(r.when ?? [])]
+    const compared: Condition[] = [
+      ...(r.type === 'threshold'
+        ? [
+            { field: r.field, op: r.op, value: r.value },
+            { field: r.field, ...r.clear },
+          ]
+        : []),
+      ...(r.when ?? []),
+    ]
     for (const c of compared) {
       if (c.op !== '==' && (typeof c.value === 'boolean' || types.get(c.field) === 'bool')) {
         problems.push(`${kind}.alerts.${name}: "${c.field} ${c.op} ${String(c.value)}" orders a boolean; compare a boolean with == only`)

@@ -4,7 +4,10 @@ import { Aedes } from 'aedes'
 import { ThreadMetrics, type ThreadSnapshot } from '../metrics/thread-metrics.js'
 
 /** Messages between the main thread and the embedded broker thread. */
-export interface BrokerWorkerData { readonly host: string; readonly port: number }
+export interface BrokerWorkerData {
+  readonly host: string
+  readonly port: number
+}
 export type FromBroker =
   | { readonly kind: 'listening'; readonly port: number }
   | { readonly kind: 'stats'; readonly clients: number; readonly published: number; readonly metrics: ThreadSnapshot }

@@ -42,12 +42,18 @@ export function profileSchema(): object {
 
 function jsonType(spec: OptionSpec): object {
   switch (spec.type) {
-    case 'int': return { type: 'integer', minimum: spec.min, maximum: spec.max, description: spec.help }
-    case 'number': return { type: 'number', minimum: spec.min, maximum: spec.max, description: spec.help }
-    case 'enum': return { enum: spec.values.map((v) => (/^\d+$/.test(v) ? Number(v) : v)), description: spec.help }
-    case 'boolean': return { type: 'boolean', description: spec.help }
-    case 'json': return { ...spec.schema(), description: spec.help }
-    default: return { type: 'string', description: spec.help }
+    case 'int':
+      return { type: 'integer', minimum: spec.min, maximum: spec.max, description: spec.help }
+    case 'number':
+      return { type: 'number', minimum: spec.min, maximum: spec.max, description: spec.help }
+    case 'enum':
+      return { enum: spec.values.map((v) => (/^\d+$/.test(v) ? Number(v) : v)), description: spec.help }
+    case 'boolean':
+      return { type: 'boolean', description: spec.help }
+    case 'json':
+      return { ...spec.schema(), description: spec.help }
+    default:
+      return { type: 'string', description: spec.help }
   }
 }
 
@@ -70,7 +76,9 @@ export function listProfiles(dir = PROFILES_DIR): string[] {
 export function loadProfile(nameOrPath: string, dir = PROFILES_DIR): Profile {
   const file = nameOrPath.endsWith('.json') ? nameOrPath : join(dir, `${nameOrPath}.json`)
   if (!existsSync(file)) {
-    throw new ConfigError([`profile "${nameOrPath}" not found (known profiles: ${listProfiles(dir).join(', ')}; or give a path to a .json file)`])
+    throw new ConfigError([
+      `profile "${nameOrPath}" not found (known profiles: ${listProfiles(dir).join(', ')}; or give a path to a .json file)`,
+    ])
   }
   let raw: unknown
   try {
@@ -116,13 +124,15 @@ function convert(spec: OptionSpec, raw: unknown, source: string, problems: strin
     case 'number': {
       const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN
       if (!Number.isFinite(n)) return void problems.push(`${label} must be a number (got ${JSON.stringify(raw)})`)
-      if (spec.type === 'int' && !Number.isInteger(n)) return void problems.push(`${label} must be a whole number (got ${JSON.stringify(raw)})`)
+      if (spec.type === 'int' && !Number.isInteger(n))
+        return void problems.push(`${label} must be a whole number (got ${JSON.stringify(raw)})`)
       if (n < spec.min || n > spec.max) return void problems.push(`${label} must be between ${spec.min} and ${spec.max} (got ${n})`)
       return n
     }
     case 'enum': {
       const s = String(raw)
-      if (!spec.values.includes(s)) return void problems.push(`${label} must be one of ${spec.values.join(', ')} (got ${JSON.stringify(raw)})`)
+      if (!spec.values.includes(s))
+        return void problems.push(`${label} must be one of ${spec.values.join(', ')} (got ${JSON.stringify(raw)})`)
       return spec.key === 'qos' ? Number(s) : s
     }
     case 'boolean': {
@@ -140,8 +150,10 @@ function convert(spec: OptionSpec, raw: unknown, source: string, problems: strin
       } catch {
         return void problems.push(`${label} is not a URL (got ${JSON.stringify(redactUrl(s))})`)
       }
-      if (!spec.protocols.includes(u.protocol)) return void problems.push(`${label} must use ${spec.protocols.join(' or ')} (got ${u.protocol})`)
-      if (!u.hostname) return void problems.push(`${label} has no host (got ${JSON.stringify(redactUrl(s))}): write it as ${spec.protocols[0]}//host:port`)
+      if (!spec.protocols.includes(u.protocol))
+        return void problems.push(`${label} must use ${spec.protocols.join(' or ')} (got ${u.protocol})`)
+      if (!u.hostname)
+        return void problems.push(`${label} has no host (got ${JSON.stringify(redactUrl(s))}): write it as ${spec.protocols[0]}//host:port`)
       return s
     }
     case 'json': {
@@ -165,7 +177,8 @@ function convert(spec: OptionSpec, raw: unknown, source: string, problems: strin
     }
     case 'string': {
       const s = String(raw)
-      if (spec.pattern && !spec.pattern.test(s)) return void problems.push(`${label} must be ${spec.patternHelp ?? spec.pattern.source} (got ${JSON.stringify(s)})`)
+      if (spec.pattern && !spec.pattern.test(s))
+        return void problems.push(`${label} must be ${spec.patternHelp ?? spec.pattern.source} (got ${JSON.stringify(s)})`)
       return s
     }
   }
@@ -208,7 +221,11 @@ export function resolveConfig(layers: Layers): RunConfig {
   }
   const merged: Record<string, unknown> = { ...DEFAULTS }
   if (profile) Object.assign(merged, { profile: profile.name, description: profile.description })
-  const sources: Array<[string, Record<string, unknown>]> = [['profile', profile?.values ?? {}], ['env', fromEnv(layers.env)], ['flag', layers.flags]]
+  const sources: Array<[string, Record<string, unknown>]> = [
+    ['profile', profile?.values ?? {}],
+    ['env', fromEnv(layers.env)],
+    ['flag', layers.flags],
+  ]
   /** The layer (0 defaults, 1 profile, 2 env, 3 flags) that set each option. */
   const layerOf: Record<string, number> = {}
   sources.forEach(([source, values], layer) => {
@@ -246,7 +263,10 @@ function resolveSimulation(m: Record<string, unknown>, layerOf: Record<string, n
   let replayPerDevice: number | undefined
   if (typeof m.replay === 'string') {
     for (const key of [...FLEET_KEYS, 'durationSeconds']) {
-      if ((layerOf[key] ?? 0) >= 2) problems.push(`--replay decides the fleet and the duration (from the trace); ${LAYER_NAMES[layerOf[key]]} also set ${OPTIONS.find((o) => o.key === key)!.flag}`)
+      if ((layerOf[key] ?? 0) >= 2)
+        problems.push(
+          `--replay decides the fleet and the duration (from the trace); ${LAYER_NAMES[layerOf[key]]} also set ${OPTIONS.find((o) => o.key === key)!.flag}`,
+        )
     }
     try {
       const trace = loadReplay(m.replay)
@@ -280,7 +300,14 @@ function resolveModels(m: Record<string, unknown>, problems: string[]): void {
   try {
     const models = loadSensorModels(m.sensors ?? {})
     m.models = models
-    problems.push(...fleetChecks(models, { farms: Number(m.farms), cowsPerFarm: Number(m.cowsPerFarm), stallsPerFarm: Number(m.stallsPerFarm), tanksPerFarm: Number(m.tanksPerFarm) }))
+    problems.push(
+      ...fleetChecks(models, {
+        farms: Number(m.farms),
+        cowsPerFarm: Number(m.cowsPerFarm),
+        stallsPerFarm: Number(m.stallsPerFarm),
+        tanksPerFarm: Number(m.tanksPerFarm),
+      }),
+    )
   } catch (err) {
     if (err instanceof ConfigError) problems.push(...err.problems)
     else throw err
@@ -290,13 +317,15 @@ function resolveModels(m: Record<string, unknown>, problems: string[]): void {
 /** Rules that involve more than one option. */
 function crossChecks(c: RunConfig): string[] {
   const problems: string[] = []
-  if (c.transport === 'mqtt' && c.ingestWorkers > c.farms) problems.push(`ingest-workers (${c.ingestWorkers}) must be ≤ farms (${c.farms}): ingest splits the fleet by farm`)
+  if (c.transport === 'mqtt' && c.ingestWorkers > c.farms)
+    problems.push(`ingest-workers (${c.ingestWorkers}) must be ≤ farms (${c.farms}): ingest splits the fleet by farm`)
   if (c.transport === 'kafka') problems.push(...kafkaChecks(c))
   problems.push(...externalIngestChecks(c))
   const devices = c.farms * (c.cowsPerFarm + c.stallsPerFarm + c.tanksPerFarm)
   if (c.simWorkers > devices) problems.push(`sim-workers (${c.simWorkers}) must be ≤ the number of devices (${devices})`)
   const offered = offeredBy(c.rate, c.durationSeconds, c.load?.spikes)
-  if (offered < devices) problems.push(`rate × duration (${Math.floor(offered)}) must give every one of the ${devices} devices at least one reading`)
+  if (offered < devices)
+    problems.push(`rate × duration (${Math.floor(offered)}) must give every one of the ${devices} devices at least one reading`)
   problems.push(...mqttSecurityChecks(c), ...databaseTlsChecks(c))
   problems.push(...faultChecks(c))
   problems.push(...shardChecks(c))

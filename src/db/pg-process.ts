@@ -4,7 +4,10 @@ import type { PgBinaries } from './pg-binaries.js'
 
 /** Why a PostgreSQL program failed, in its own words (never "undefined"). */
 export class PgProcessError extends Error {
-  constructor(message: string, readonly portInUse = false) {
+  constructor(
+    message: string,
+    readonly portInUse = false,
+  ) {
     super(message)
     this.name = 'PgProcessError'
   }
@@ -16,7 +19,10 @@ const idsOf = (account: Account | undefined): { uid?: number; gid?: number } => 
 
 /** The last lines of a program's stderr that say what went wrong. */
 function reasonOf(stderr: string, fallback: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean)
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
   const telling = lines.filter((l) => /FATAL|ERROR|PANIC|could not|cannot|error/i.test(l))
   return (telling.length ? telling : lines).slice(-3).join(' | ') || fallback
 }
@@ -25,13 +31,25 @@ const spawnFailure = (program: string, account: Account | undefined, err: NodeJS
   new PgProcessError(`cannot run ${program}${account ? ` as user ${account.name}` : ''}: ${err.code ?? err.message}`)
 
 /** initdb: a new cluster in `dataDir` with one password-protected superuser. */
-export function initCluster(bins: PgBinaries, dataDir: string, user: string, passwordFile: string, account: Account | undefined): Promise<void> {
+export function initCluster(
+  bins: PgBinaries,
+  dataDir: string,
+  user: string,
+  passwordFile: string,
+  account: Account | undefined,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bins.initdb, [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${user}`, `--pwfile=${passwordFile}`, '--encoding=UTF8', '--locale=C'], { ...idsOf(account), env: ENV, stdio: ['ignore', 'ignore', 'pipe'] })
+    const child = spawn(
+      bins.initdb,
+      [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${user}`, `--pwfile=${passwordFile}`, '--encoding=UTF8', '--locale=C'],
+      { ...idsOf(account), env: ENV, stdio: ['ignore', 'ignore', 'pipe'] },
+    )
     let stderr = ''
     child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()))
     child.once('error', (err) => reject(spawnFailure(bins.initdb, account, err)))
-    child.once('close', (code, signal) => (code === 0 ? resolve() : reject(new PgProcessError(`initdb failed (${signal ?? `exit ${code}`}): ${reasonOf(stderr, 'no message')}`))))
+    child.once('close', (code, signal) =>
+      code === 0 ? resolve() : reject(new PgProcessError(`initdb failed (${signal ?? `exit ${code}`}): ${reasonOf(stderr, 'no message')}`)),
+    )
   })
 }
 
@@ -48,8 +66,24 @@ export interface PgServer {
  */
 export function startServer(bins: PgBinaries, dataDir: string, port: number, account: Account | undefined): Promise<PgServer> {
   return new Promise((resolve, reject) => {
-    const flags = ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=100']
-    const child: ChildProcess = spawn(bins.postgres, flags, { ...idsOf(account), env: ENV, stdio: ['ignore', 'ignore', 'pipe'], detached: true })
+    const flags = [
+      '-D',
+      dataDir,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=100',
+    ]
+    const child: ChildProcess = spawn(bins.postgres, flags, {
+      ...idsOf(account),
+      env: ENV,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+    })
     let stderr = ''
     let ready = false
     const onExit = (): void => void child.kill('SIGINT')
@@ -72,7 +106,13 @@ export function startServer(bins: PgBinaries, dataDir: string, port: number, acc
     child.once('error', (err) => reject(spawnFailure(bins.postgres, account, err)))
     child.once('close', (code, signal) => {
       process.removeListener('exit', onExit)
-      if (!ready) reject(new PgProcessError(`postgres exited before it was ready (${signal ?? `exit ${code}`}): ${reasonOf(stderr, 'no message')}`, /Address already in use/.test(stderr)))
+      if (!ready)
+        reject(
+          new PgProcessError(
+            `postgres exited before it was ready (${signal ?? `exit ${code}`}): ${reasonOf(stderr, 'no message')}`,
+            /Address already in use/.test(stderr),
+          ),
+        )
     })
   })
 }

@@ -24,7 +24,11 @@ export function mayTraverse(st: Mode, account: Pick<Account, 'uid' | 'gid'>): bo
  * The first existing folder on the way to `path` that `account` cannot traverse, or undefined when it
  * can reach `path` (folders that do not exist yet are created later with mode 0755).
  */
-export function firstBlocked(path: string, account: Pick<Account, 'uid' | 'gid'>, stat: (p: string) => Mode | undefined = statOrUndefined): string | undefined {
+export function firstBlocked(
+  path: string,
+  account: Pick<Account, 'uid' | 'gid'>,
+  stat: (p: string) => Mode | undefined = statOrUndefined,
+): string | undefined {
   const chain: string[] = []
   for (let p = resolve(path); ; p = dirname(p)) {
     chain.unshift(p)

@@ -35,13 +35,15 @@ export interface ServerFacts {
 const num = (v: unknown): number | null => (v === null || v === undefined || v === '' || !Number.isFinite(Number(v)) ? null : Number(v))
 
 export async function readServerFacts(db: SqlSession): Promise<ServerFacts> {
-  const r = (await db.query(`SELECT current_setting('server_version') AS server_version, version() AS version,
+  const r = (
+    await db.query(`SELECT current_setting('server_version') AS server_version, version() AS version,
       current_setting('max_worker_processes', true) AS max_worker_processes,
       current_setting('timescaledb.max_background_workers', true) AS max_background_workers,
       current_setting('timescaledb.restoring', true) AS restoring,
       (SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb') AS available,
       (SELECT e.extversion FROM pg_extension e WHERE e.extname = 'timescaledb') AS installed,
-      (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'timescaledb') AS installed_schema`)).rows[0] as Record<string, unknown>
+      (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'timescaledb') AS installed_schema`)
+  ).rows[0] as Record<string, unknown>
   return {
     serverVersion: String(r.server_version ?? 'unknown'),
     timescaledbAvailable: (r.available as string | null) ?? null,
@@ -60,7 +62,8 @@ export interface StoragePlan {
   readonly createExtension: boolean
 }
 
-const PRELOAD_HINT = "add timescaledb to shared_preload_libraries in postgresql.conf (shared_preload_libraries = 'timescaledb') and restart the server, or run with --storage postgresql"
+const PRELOAD_HINT =
+  "add timescaledb to shared_preload_libraries in postgresql.conf (shared_preload_libraries = 'timescaledb') and restart the server, or run with --storage postgresql"
 
 /** Which storage a run gets; a setting-up problem is an InfraError (exit 5) naming what to change. */
 export function planStorage(f: ServerFacts, choice: StorageChoice): StoragePlan {
@@ -68,21 +71,28 @@ export function planStorage(f: ServerFacts, choice: StorageChoice): StoragePlan 
     // Never an extension behind the user's back; a database that already has it keeps hypertables,
     // which a plain-PostgreSQL bench must not silently create in.
     if (f.timescaledbInstalled) {
-      throw new InfraError(`--storage postgresql, but this database has the timescaledb extension (${f.timescaledbInstalled.version} in schema ${f.timescaledbInstalled.schema}): its tables would become hypertables`,
-        'use a database without the extension for a plain-PostgreSQL bench, or run with --storage timescaledb (or auto)')
+      throw new InfraError(
+        `--storage postgresql, but this database has the timescaledb extension (${f.timescaledbInstalled.version} in schema ${f.timescaledbInstalled.schema}): its tables would become hypertables`,
+        'use a database without the extension for a plain-PostgreSQL bench, or run with --storage timescaledb (or auto)',
+      )
     }
     return { storage: 'postgresql', createExtension: false }
   }
   if (f.timescaledbInstalled) return { storage: 'timescaledb', createExtension: false }
   if (f.timescaledbAvailable === null) {
     if (choice === 'timescaledb') {
-      throw new InfraError(`--storage timescaledb, but the server (PostgreSQL ${f.serverVersion}) has no timescaledb extension installed`,
-        'install TimescaleDB 2.x on the server (docker compose up starts one), or run with --storage postgresql (auto picks it on a plain server)')
+      throw new InfraError(
+        `--storage timescaledb, but the server (PostgreSQL ${f.serverVersion}) has no timescaledb extension installed`,
+        'install TimescaleDB 2.x on the server (docker compose up starts one), or run with --storage postgresql (auto picks it on a plain server)',
+      )
     }
     return { storage: 'postgresql', createExtension: false }
   }
   if (!f.loaderPresent && !f.inProcess) {
-    throw new InfraError(`the server has TimescaleDB ${f.timescaledbAvailable} installed but not preloaded: CREATE EXTENSION timescaledb would end the connection`, PRELOAD_HINT)
+    throw new InfraError(
+      `the server has TimescaleDB ${f.timescaledbAvailable} installed but not preloaded: CREATE EXTENSION timescaledb would end the connection`,
+      PRELOAD_HINT,
+    )
   }
   return { storage: 'timescaledb', createExtension: true }
 }
@@ -108,11 +118,15 @@ export function checkWorkers(f: ServerFacts, jobs: number): InfraError | undefin
   if (f.inProcess || jobs === 0) return undefined
   const need = workerNeed(jobs)
   const short: string[] = []
-  if (f.maxBackgroundWorkers !== null && f.maxBackgroundWorkers < need.timescaledbWorkers) short.push(`timescaledb.max_background_workers = ${f.maxBackgroundWorkers} (needs ≥ ${need.timescaledbWorkers})`)
-  if (f.maxWorkerProcesses !== null && f.maxWorkerProcesses < need.workerProcesses) short.push(`max_worker_processes = ${f.maxWorkerProcesses} (needs ≥ ${need.workerProcesses})`)
+  if (f.maxBackgroundWorkers !== null && f.maxBackgroundWorkers < need.timescaledbWorkers)
+    short.push(`timescaledb.max_background_workers = ${f.maxBackgroundWorkers} (needs ≥ ${need.timescaledbWorkers})`)
+  if (f.maxWorkerProcesses !== null && f.maxWorkerProcesses < need.workerProcesses)
+    short.push(`max_worker_processes = ${f.maxWorkerProcesses} (needs ≥ ${need.workerProcesses})`)
   if (short.length === 0) return undefined
-  return new InfraError(`the server has too few background workers for the bench's ${jobs} TimescaleDB policy jobs: ${short.join(', ')}; jobs would fail with "failed to start a background worker"`,
-    `raise them in postgresql.conf and restart (e.g. timescaledb.max_background_workers = 16, max_worker_processes = ${Math.max(32, need.workerProcesses)}; add max_parallel_workers on top), as docker-compose.yml does; see docs/timescaledb.md`)
+  return new InfraError(
+    `the server has too few background workers for the bench's ${jobs} TimescaleDB policy jobs: ${short.join(', ')}; jobs would fail with "failed to start a background worker"`,
+    `raise them in postgresql.conf and restart (e.g. timescaledb.max_background_workers = 16, max_worker_processes = ${Math.max(32, need.workerProcesses)}; add max_parallel_workers on top), as docker-compose.yml does; see docs/timescaledb.md`,
+  )
 }
 
 /** The server as result.json and the reports record it. */
@@ -126,10 +140,15 @@ export interface ServerEnvironment {
 
 export function serverEnvironment(f: ServerFacts, storage: Storage): ServerEnvironment {
   const version = storage === 'timescaledb' ? (f.timescaledbInstalled?.version ?? f.timescaledbAvailable) : null
-  const jobs = storage !== 'timescaledb' ? 'not applicable (plain PostgreSQL)'
-    : f.inProcess ? 'none (in-process engine: no background scheduler)'
-    : f.restoring ? 'disabled (timescaledb.restoring = on)'
-    : f.maxBackgroundWorkers === 0 ? 'disabled (timescaledb.max_background_workers = 0)'
-    : `enabled (timescaledb.max_background_workers = ${f.maxBackgroundWorkers ?? 'unknown'}, max_worker_processes = ${f.maxWorkerProcesses ?? 'unknown'})`
+  const jobs =
+    storage !== 'timescaledb'
+      ? 'not applicable (plain PostgreSQL)'
+      : f.inProcess
+        ? 'none (in-process engine: no background scheduler)'
+        : f.restoring
+          ? 'disabled (timescaledb.restoring = on)'
+          : f.maxBackgroundWorkers === 0
+            ? 'disabled (timescaledb.max_background_workers = 0)'
+            : `enabled (timescaledb.max_background_workers = ${f.maxBackgroundWorkers ?? 'unknown'}, max_worker_processes = ${f.maxWorkerProcesses ?? 'unknown'})`
   return { serverVersion: f.serverVersion, timescaledbVersion: version, backgroundJobs: jobs }
 }

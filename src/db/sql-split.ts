@@ -36,4 +36,8 @@ export function splitSql(script: string): string[] {
   return out
 }
 
-const stripComments = (s: string): string => s.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '').trim()
+const stripComments = (s: string): string =>
+  s
+    .replace(/--[^\n]*/g, '')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .trim()

@@ -21,7 +21,8 @@ export interface DatabaseTlsConfig {
 /** Problems with the database TLS options, for the config's all-at-once report (exit 4). */
 export function databaseTlsChecks(c: DatabaseTlsConfig): string[] {
   const problems: string[] = []
-  if (c.databaseCa !== undefined && !c.databaseUrl) problems.push('--database-ca needs --database-url (the embedded PostgreSQL is reached on loopback without TLS)')
+  if (c.databaseCa !== undefined && !c.databaseUrl)
+    problems.push('--database-ca needs --database-url (the embedded PostgreSQL is reached on loopback without TLS)')
   let params: URLSearchParams | undefined
   try {
     params = c.databaseUrl ? new URL(c.databaseUrl).searchParams : undefined
@@ -29,9 +30,16 @@ export function databaseTlsChecks(c: DatabaseTlsConfig): string[] {
     // a bad URL is reported by the option's own check
   }
   const mode = params?.get('sslmode')
-  if (mode !== null && mode !== undefined && !(SSL_MODES as readonly string[]).includes(mode)) problems.push(`sslmode in --database-url must be one of ${SSL_MODES.join(', ')} (got ${JSON.stringify(mode)})`)
-  if (c.databaseCa !== undefined && (mode === 'disable' || mode === 'no-verify')) problems.push(`--database-ca has no effect with sslmode=${mode}: use sslmode=verify-full (or leave sslmode out)`)
-  for (const [what, file] of [['--database-ca', c.databaseCa], ['sslrootcert in --database-url', params?.get('sslrootcert')], ['sslcert in --database-url', params?.get('sslcert')], ['sslkey in --database-url', params?.get('sslkey')]] as const) {
+  if (mode !== null && mode !== undefined && !(SSL_MODES as readonly string[]).includes(mode))
+    problems.push(`sslmode in --database-url must be one of ${SSL_MODES.join(', ')} (got ${JSON.stringify(mode)})`)
+  if (c.databaseCa !== undefined && (mode === 'disable' || mode === 'no-verify'))
+    problems.push(`--database-ca has no effect with sslmode=${mode}: use sslmode=verify-full (or leave sslmode out)`)
+  for (const [what, file] of [
+    ['--database-ca', c.databaseCa],
+    ['sslrootcert in --database-url', params?.get('sslrootcert')],
+    ['sslcert in --database-url', params?.get('sslcert')],
+    ['sslkey in --database-url', params?.get('sslkey')],
+  ] as const) {
     if (file === undefined || file === null) continue
     try {
       readFileSync(file)
@@ -65,13 +73,23 @@ export function pgConnectionString(url: string): string {
   return u.toString()
 }
 
-const TLS_CODES = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID'])
+const TLS_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+])
 
 /** A hint for a failed connection when TLS is the cause; undefined otherwise. */
 export function databaseTlsHint(err: unknown): string | undefined {
   const code = (err as NodeJS.ErrnoException).code
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return 'the server’s certificate does not name the host in --database-url: connect by a name it holds, or use sslmode=verify-ca'
-  if (code && TLS_CODES.has(code)) return 'the server’s certificate is not signed by a trusted CA: give that CA with --database-ca FILE (or sslrootcert=FILE in the URL), or use sslmode=require to encrypt without verifying'
-  if (/does not support SSL/i.test(errorMessage(err))) return 'the server has TLS off: remove sslmode from --database-url, or turn ssl on in postgresql.conf'
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return 'the server’s certificate does not name the host in --database-url: connect by a name it holds, or use sslmode=verify-ca'
+  if (code && TLS_CODES.has(code))
+    return 'the server’s certificate is not signed by a trusted CA: give that CA with --database-ca FILE (or sslrootcert=FILE in the URL), or use sslmode=require to encrypt without verifying'
+  if (/does not support SSL/i.test(errorMessage(err)))
+    return 'the server has TLS off: remove sslmode from --database-url, or turn ssl on in postgresql.conf'
   return undefined
 }

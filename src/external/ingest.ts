@@ -43,7 +43,11 @@ const ZERO: IngestCounters = { received: 0, committedRows: 0, deadLetters: 0, ba
  * shows it), watched by counting what it stored, stopped after the drain. Its rows then sit where the
  * verifier reads them, so every checker judges it as it judges ours.
  */
-export async function startExternalIngest(o: ExternalIngestOptions, makeSink: (client: pg.Client) => Promise<Sink>, log: (line: string) => void): Promise<ExternalIngest> {
+export async function startExternalIngest(
+  o: ExternalIngestOptions,
+  makeSink: (client: pg.Client) => Promise<Sink>,
+  log: (line: string) => void,
+): Promise<ExternalIngest> {
   const client = await connect(o.databaseUrl, o.dbSchema, 'iotbench-external-ingest')
   let proc: IngestProcess | undefined
   try {
@@ -54,7 +58,10 @@ export async function startExternalIngest(o: ExternalIngestOptions, makeSink: (c
     }
     const readyMs = await awaitProbe(o, sink, client, proc).catch((err: unknown) => {
       if (err instanceof InfraError) throw err
-      throw new InfraError(`the external ingest did not become ready: ${errorMessage(err)}`, 'run the --ingest-command by hand with the variables above to see why it stops')
+      throw new InfraError(
+        `the external ingest did not become ready: ${errorMessage(err)}`,
+        'run the --ingest-command by hand with the variables above to see why it stops',
+      )
     })
     log(`external ingest ready: the readiness probe was stored after ${readyMs} ms`)
     return watch(o, sink, client, proc, log)
@@ -68,7 +75,13 @@ export async function startExternalIngest(o: ExternalIngestOptions, makeSink: (c
 /** Publishes the probe once a second until the sink holds it; bounded by readyTimeoutMs. */
 async function awaitProbe(o: ExternalIngestOptions, sink: Sink, client: pg.Client, proc: IngestProcess | undefined): Promise<number> {
   const started = Date.now()
-  const publisher = await mqtt.connectAsync(o.mqttUrl, { ...mqttJsOptions(o.mqttSecurity), clientId: o.probe.clientId, protocolVersion: 4, clean: true, reconnectPeriod: 500 })
+  const publisher = await mqtt.connectAsync(o.mqttUrl, {
+    ...mqttJsOptions(o.mqttSecurity),
+    clientId: o.probe.clientId,
+    protocolVersion: 4,
+    clean: true,
+    reconnectPeriod: 500,
+  })
   try {
     let lastPublish = 0
     while (Date.now() - started < o.readyTimeoutMs) {
@@ -83,25 +96,34 @@ async function awaitProbe(o: ExternalIngestOptions, sink: Sink, client: pg.Clien
     await publisher.endAsync(true)
   }
   const tail = proc ? `; its last output:\n${proc.tail()}` : ' (no --ingest-command: is it running?)'
-  throw new InfraError(`the external ingest did not store the readiness probe (device ${o.probe.topic.split('/').at(-2)} on ${o.probe.topic}) within ${o.readyTimeoutMs / 1000} s${tail}`,
-    'check that it subscribes to the run’s telemetry topics on this broker and writes where the sink map says; --ingest-ready-timeout gives it longer')
+  throw new InfraError(
+    `the external ingest did not store the readiness probe (device ${o.probe.topic.split('/').at(-2)} on ${o.probe.topic}) within ${o.readyTimeoutMs / 1000} s${tail}`,
+    'check that it subscribes to the run’s telemetry topics on this broker and writes where the sink map says; --ingest-ready-timeout gives it longer',
+  )
 }
 
-function watch(o: ExternalIngestOptions, sink: Sink, client: pg.Client, proc: IngestProcess | undefined, log: (line: string) => void): ExternalIngest {
+function watch(
+  o: ExternalIngestOptions,
+  sink: Sink,
+  client: pg.Client,
+  proc: IngestProcess | undefined,
+  log: (line: string) => void,
+): ExternalIngest {
   let stored = 0
   let grewAt = Date.now()
   let polling: Promise<void> = Promise.resolve()
   let pollError: string | undefined
-  const poll = (): Promise<void> => (polling = polling.then(async () => {
-    try {
-      const n = await sink.count(client)
-      if (n !== stored) grewAt = Date.now()
-      stored = n
-      pollError = undefined
-    } catch (err) {
-      pollError = errorMessage(err)
-    }
-  }))
+  const poll = (): Promise<void> =>
+    (polling = polling.then(async () => {
+      try {
+        const n = await sink.count(client)
+        if (n !== stored) grewAt = Date.now()
+        stored = n
+        pollError = undefined
+      } catch (err) {
+        pollError = errorMessage(err)
+      }
+    }))
   const timer = setInterval(() => void poll(), 500)
   // The ingest under test dying mid-run is a finding, not a crash of the bench: the run goes on, the drain
   // ends at once, and the verdict judges what it stored (P1 counts the rest), its exit in the evidence.
@@ -131,7 +153,8 @@ function watch(o: ExternalIngestOptions, sink: Sink, client: pg.Client, proc: In
       await polling
       try {
         await proc?.stop()
-        if (drain === 'quiet') log(`external ingest: the stored count stopped growing at ${stored} for ${o.quietMs / 1000} s: judged as it is`)
+        if (drain === 'quiet')
+          log(`external ingest: the stored count stopped growing at ${stored} for ${o.quietMs / 1000} s: judged as it is`)
         const imported = await sink.finish(client)
         stored = imported
         const endToEnd = await latencyOf(client, o.dbRunId)
@@ -145,7 +168,14 @@ function watch(o: ExternalIngestOptions, sink: Sink, client: pg.Client, proc: In
       await proc?.stop(1000)
     },
     notApplicable: () => sink.notApplicable,
-    evidence: () => ({ ingest: 'external', ...(o.command !== undefined && { command: o.command }), drain: drain ?? 'timeout', stored, ...(exitedEarly !== undefined && { exitedEarly }), ...(proc && { outputTail: proc.tail() }) }),
+    evidence: () => ({
+      ingest: 'external',
+      ...(o.command !== undefined && { command: o.command }),
+      drain: drain ?? 'timeout',
+      stored,
+      ...(exitedEarly !== undefined && { exitedEarly }),
+      ...(proc && { outputTail: proc.tail() }),
+    }),
   }
 }
 

@@ -15,7 +15,12 @@ const TAIL_BYTES = 4096
 
 /** Runs `command` through the shell in a new process group (so stop() reaches what it starts, e.g. Telegraf under a wrapper). */
 export function startIngestProcess(command: string, env: Readonly<Record<string, string>>): IngestProcess {
-  const child: ChildProcess = spawn(command, { shell: true, detached: true, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child: ChildProcess = spawn(command, {
+    shell: true,
+    detached: true,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let tail = ''
   const keep = (chunk: Buffer): void => {
     tail = (tail + chunk.toString('utf8')).slice(-TAIL_BYTES)
@@ -32,7 +37,9 @@ export function startIngestProcess(command: string, env: Readonly<Record<string,
   })
   const exited = closed.then(({ code, signal }) => {
     if (stopping) return new Promise<never>(() => undefined)
-    throw new Error(`the ingest command exited before the run stopped it (${signal ?? `exit code ${code}`}): ${JSON.stringify(command)}\n${lastLines(tail)}`)
+    throw new Error(
+      `the ingest command exited before the run stopped it (${signal ?? `exit code ${code}`}): ${JSON.stringify(command)}\n${lastLines(tail)}`,
+    )
   })
   exited.catch(() => undefined)
   const group = (signal: NodeJS.Signals): void => {
@@ -59,4 +66,9 @@ export function startIngestProcess(command: string, env: Readonly<Record<string,
 
 /** The last few lines of a process's output, indented for an error message. */
 export const lastLines = (text: string, lines = 12): string =>
-  text.trimEnd().split('\n').slice(-lines).map((l) => `    ${l}`).join('\n')
+  text
+    .trimEnd()
+    .split('\n')
+    .slice(-lines)
+    .map((l) => `    ${l}`)
+    .join('\n')

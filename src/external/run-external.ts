@@ -18,7 +18,13 @@ export const mqttServerOf = (url: string): string => {
 }
 
 /** --ingest external: the external ingest started (or found running), ready, and watched. */
-export async function openExternalIngest(cfg: RunConfig, run: ExternalRun, database: Service, broker: BrokerService, log: (line: string) => void): Promise<ExternalIngest> {
+export async function openExternalIngest(
+  cfg: RunConfig,
+  run: ExternalRun,
+  database: Service,
+  broker: BrokerService,
+  log: (line: string) => void,
+): Promise<ExternalIngest> {
   const probeDevice = `iotbench-probe-${run.dbRunId}`
   const values = Object.fromEntries(KINDS.collar.fields.map((f) => [f.name, 0]))
   const sinkRun = { dbRunId: run.dbRunId, probeDevice }
@@ -28,29 +34,33 @@ export async function openExternalIngest(cfg: RunConfig, run: ExternalRun, datab
   const clientId = `iotbench-${run.runId}-external`
   broker.sessions.add(clientId)
   log(`ingest external: ${map ? `storing where ${cfg.sinkMap} says` : 'writing iotbench’s own tables'}; readiness probe ${probeDevice}`)
-  return startExternalIngest({
-    command: cfg.ingestCommand,
-    env: {
-      IOTBENCH_RUN_ID: run.runId,
-      IOTBENCH_DB_RUN_ID: String(run.dbRunId),
-      IOTBENCH_MQTT_URL: broker.url,
-      IOTBENCH_MQTT_SERVER: mqttServerOf(broker.url),
-      IOTBENCH_MQTT_CLIENT_ID: clientId,
-      IOTBENCH_DATABASE_URL: database.url,
-      IOTBENCH_DB_SCHEMA: cfg.dbSchema,
-      IOTBENCH_TOPIC_PREFIX: cfg.topicPrefix,
+  return startExternalIngest(
+    {
+      command: cfg.ingestCommand,
+      env: {
+        IOTBENCH_RUN_ID: run.runId,
+        IOTBENCH_DB_RUN_ID: String(run.dbRunId),
+        IOTBENCH_MQTT_URL: broker.url,
+        IOTBENCH_MQTT_SERVER: mqttServerOf(broker.url),
+        IOTBENCH_MQTT_CLIENT_ID: clientId,
+        IOTBENCH_DATABASE_URL: database.url,
+        IOTBENCH_DB_SCHEMA: cfg.dbSchema,
+        IOTBENCH_TOPIC_PREFIX: cfg.topicPrefix,
+      },
+      databaseUrl: database.url,
+      dbSchema: cfg.dbSchema,
+      dbRunId: run.dbRunId,
+      mqttUrl: broker.url,
+      mqttSecurity: broker.security,
+      probe: {
+        clientId: `iotbench-${run.runId}-probe`,
+        topic: `${cfg.topicPrefix}farm/probe/collar/${probeDevice}/telemetry`,
+        payload: JSON.stringify({ device: probeDevice, kind: 'collar', seq: 0, ts: run.simStartMs, sent: Date.now(), values }),
+      },
+      readyTimeoutMs: cfg.ingestReadyTimeoutSeconds * 1000,
+      quietMs: cfg.ingestQuietSeconds * 1000,
     },
-    databaseUrl: database.url,
-    dbSchema: cfg.dbSchema,
-    dbRunId: run.dbRunId,
-    mqttUrl: broker.url,
-    mqttSecurity: broker.security,
-    probe: {
-      clientId: `iotbench-${run.runId}-probe`,
-      topic: `${cfg.topicPrefix}farm/probe/collar/${probeDevice}/telemetry`,
-      payload: JSON.stringify({ device: probeDevice, kind: 'collar', seq: 0, ts: run.simStartMs, sent: Date.now(), values }),
-    },
-    readyTimeoutMs: cfg.ingestReadyTimeoutSeconds * 1000,
-    quietMs: cfg.ingestQuietSeconds * 1000,
-  }, (client) => (map ? mappedSink(client, map, sinkRun) : Promise.resolve(ownSink(sinkRun))), log)
+    (client) => (map ? mappedSink(client, map, sinkRun) : Promise.resolve(ownSink(sinkRun))),
+    log,
+  )
 }

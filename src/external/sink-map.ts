@@ -84,15 +84,30 @@ export const sinkMapSchema = (): object => ({
       type: 'object',
       additionalProperties: false,
       required: [...KIND_NAMES],
-      properties: Object.fromEntries(KIND_NAMES.map((k) => [k, {
-        type: 'object',
-        additionalProperties: false,
-        required: ['table', 'device', 'seq', 'ts'],
-        properties: {
-          table: column, device: column, seq: column, ts: column, sentMs: column, insertedAt: column, receiveOrder: column,
-          values: { type: 'object', additionalProperties: false, properties: Object.fromEntries(KINDS[k].fields.map((f) => [f.name, column])) },
-        },
-      }])),
+      properties: Object.fromEntries(
+        KIND_NAMES.map((k) => [
+          k,
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['table', 'device', 'seq', 'ts'],
+            properties: {
+              table: column,
+              device: column,
+              seq: column,
+              ts: column,
+              sentMs: column,
+              insertedAt: column,
+              receiveOrder: column,
+              values: {
+                type: 'object',
+                additionalProperties: false,
+                properties: Object.fromEntries(KINDS[k].fields.map((f) => [f.name, column])),
+              },
+            },
+          },
+        ]),
+      ),
     },
     alerts: table(['device', 'rule', 'seq', 'raisedAt'], ['sentMs'], 'rules'),
     deadLetters: table(['topic', 'payload', 'reason', 'receivedAt'], [], 'reasons'),
@@ -146,7 +161,8 @@ export function sinkMapProblems(file: string, env: NodeJS.ProcessEnv = process.e
 }
 
 /** The table of a kind, schema-qualified and quoted. */
-export const sinkTable = (map: SinkMap, table: string): string => (map.schema ? `${quoteIdent(map.schema)}.${quoteIdent(table)}` : quoteIdent(table))
+export const sinkTable = (map: SinkMap, table: string): string =>
+  map.schema ? `${quoteIdent(map.schema)}.${quoteIdent(table)}` : quoteIdent(table)
 
 /** The column holding a value field of a kind. */
 export const valueColumn = (sink: KindSink, field: string): string => sink.values?.[field] ?? field

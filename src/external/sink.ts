@@ -35,17 +35,25 @@ async function scalar(client: pg.Client, sql: string, params: unknown[] = []): P
   const v = r.rows.length > 0 ? Object.values(r.rows[0] ?? {})[0] : null
   return v === null || v === undefined ? null : String(v)
 }
-const tableExists = async (client: pg.Client, table: string): Promise<boolean> => (await scalar(client, 'SELECT to_regclass($1)::text', [table])) !== null
+const tableExists = async (client: pg.Client, table: string): Promise<boolean> =>
+  (await scalar(client, 'SELECT to_regclass($1)::text', [table])) !== null
 
 /** iotbench's own tables: the external ingest writes run_id (IOTBENCH_DB_RUN_ID) and every column itself. */
 export function ownSink(run: SinkRun): Sink {
   const where = `run_id = ${Number(run.dbRunId)} AND device <> ${lit(run.probeDevice)}`
   return {
     async count(client) {
-      return Number(await scalar(client, `SELECT ${KIND_NAMES.map((k) => `(SELECT count(*) FROM ${KINDS[k].table} WHERE ${where})`).join(' + ')}`))
+      return Number(
+        await scalar(client, `SELECT ${KIND_NAMES.map((k) => `(SELECT count(*) FROM ${KINDS[k].table} WHERE ${where})`).join(' + ')}`),
+      )
     },
     async probeSeen(client) {
-      return (await scalar(client, `SELECT 1 FROM ${KINDS.collar.table} WHERE run_id = $1 AND device = $2 LIMIT 1`, [run.dbRunId, run.probeDevice])) !== null
+      return (
+        (await scalar(client, `SELECT 1 FROM ${KINDS.collar.table} WHERE run_id = $1 AND device = $2 LIMIT 1`, [
+          run.dbRunId,
+          run.probeDevice,
+        ])) !== null
+      )
     },
     async finish(client) {
       await client.query(`DELETE FROM ${KINDS.collar.table} WHERE run_id = $1 AND device = $2`, [run.dbRunId, run.probeDevice])
@@ -69,7 +77,10 @@ export async function mappedSink(client: pg.Client, map: SinkMap, run: SinkRun):
   for (const k of KIND_NAMES) {
     const s = map.kinds[k]
     const conds = [`${quoteIdent(s.device)}::text <> ${lit(run.probeDevice)}`]
-    const above = s.receiveOrder !== undefined && (await exists(k)) ? await scalar(client, `SELECT max(${quoteIdent(s.receiveOrder)})::text FROM ${sinkTable(map, s.table)}`) : null
+    const above =
+      s.receiveOrder !== undefined && (await exists(k))
+        ? await scalar(client, `SELECT max(${quoteIdent(s.receiveOrder)})::text FROM ${sinkTable(map, s.table)}`)
+        : null
     if (s.receiveOrder !== undefined && above !== null) conds.push(`${quoteIdent(s.receiveOrder)} > ${lit(above)}`)
     if (s.insertedAt !== undefined && now !== null) conds.push(`${quoteIdent(s.insertedAt)} >= ${lit(now)}::timestamptz`)
     conditions.set(k, conds)
@@ -84,7 +95,11 @@ export async function mappedSink(client: pg.Client, map: SinkMap, run: SinkRun):
     async probeSeen(c) {
       if (!(await exists('collar'))) return false
       const s = map.kinds.collar
-      return (await scalar(c, `SELECT 1 FROM ${sinkTable(map, s.table)} WHERE ${quoteIdent(s.device)}::text = $1 LIMIT 1`, [run.probeDevice])) !== null
+      return (
+        (await scalar(c, `SELECT 1 FROM ${sinkTable(map, s.table)} WHERE ${quoteIdent(s.device)}::text = $1 LIMIT 1`, [
+          run.probeDevice,
+        ])) !== null
+      )
     },
     async finish(c) {
       let n = 0
@@ -93,7 +108,11 @@ export async function mappedSink(client: pg.Client, map: SinkMap, run: SinkRun):
       if (map.alerts && (await tableExists(c, sinkTable(map, map.alerts.table)))) await c.query(alertImportSql(map, map.alerts, now, run))
       const dl = map.deadLetters
       if (dl && (await tableExists(c, sinkTable(map, dl.table)))) {
-        const type = await scalar(c, 'SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2', [sinkTable(map, dl.table), dl.payload])
+        const type = await scalar(
+          c,
+          'SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2',
+          [sinkTable(map, dl.table), dl.payload],
+        )
         await c.query(deadLetterImportSql(map, dl, now, run.dbRunId, type === 'bytea'))
       }
       return n
@@ -118,7 +137,9 @@ export function importSql(kind: Kind, s: KindSink, from: string, dbRunId: number
 /** `CASE col WHEN theirs THEN ours … ELSE col END`: the user's names mapped to ours, the rest kept. */
 function renamed(col: string, names: Readonly<Record<string, string>> | undefined): string {
   const pairs = Object.entries(names ?? {})
-  return pairs.length ? `CASE ${col} ${pairs.map(([theirs, ours]) => `WHEN ${lit(theirs)} THEN ${lit(ours)}`).join(' ')} ELSE ${col} END` : col
+  return pairs.length
+    ? `CASE ${col} ${pairs.map(([theirs, ours]) => `WHEN ${lit(theirs)} THEN ${lit(ours)}`).join(' ')} ELSE ${col} END`
+    : col
 }
 
 /** Rows stamped at or after the run's prepare (the database's clock then); none is left out without one. */
@@ -159,7 +180,8 @@ export function notApplicableOf(map: SinkMap): Partial<Record<PropertyId, string
   const order = missing('receiveOrder')
   if (order.length) out.P3 = `the sink map names no receive-order column (${order.join(', ')})`
   const latency = [...new Set([...missing('insertedAt'), ...missing('sentMs')])]
-  if (latency.length) out.P4 = `the sink map names no insert-time column with the payload's sent time (${latency.join(', ')}): no commit time to measure latency to`
+  if (latency.length)
+    out.P4 = `the sink map names no insert-time column with the payload's sent time (${latency.join(', ')}): no commit time to measure latency to`
   if (!map.alerts) out.P5 = 'the sink map names no alerts table: the external ingest raises no alerts iotbench can read'
   if (!map.deadLetters) out.P7 = 'the sink map names no dead-letter table: malformed messages the external ingest rejected cannot be read'
   out.P8 = "the dashboards read iotbench's own tables, not the external ingest's"

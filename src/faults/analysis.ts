@@ -95,7 +95,15 @@ export async function attributeLoss(client: pg.Client, input: LossInput, records
       if (d !== undefined && s >= 0 && s < input.perDevice) stored[d * input.perDevice + s] = 1
     }
   }
-  const empty = (label: string, fromS: number, toS: number): WindowLoss => ({ label, fromS, toS, lost: 0, neverAcknowledged: 0, queueOverflow: 0, samples: [] })
+  const empty = (label: string, fromS: number, toS: number): WindowLoss => ({
+    label,
+    fromS,
+    toS,
+    lost: 0,
+    neverAcknowledged: 0,
+    queueOverflow: 0,
+    samples: [],
+  })
   const windows = records.map((r) => empty(r.label, Math.max(0, r.startS - GRACE_BEFORE_S), r.endS + GRACE_AFTER_S))
   const outside = empty('outside every fault window', 0, Infinity)
   const unacked = new RangeIndex(input.unacked)
@@ -151,6 +159,13 @@ export function recoveryTimes(points: readonly TimelinePoint[], records: readonl
     const recoveredUnderSloS = settle(sloP99Ms)
     const until = r.endS + Math.max(recoveredToBandS ?? 0, recoveredUnderSloS ?? 0) + HOLD_SECONDS
     const during = points.filter((p) => p.t >= r.startS && p.t <= until && p.latencyCount > 0)
-    return { label: r.label, endS: r.endS, preFaultP99Ms: pre, peakP99Ms: during.length ? Math.max(...during.map((p) => p.p99Ms)) : 0, recoveredToBandS, recoveredUnderSloS }
+    return {
+      label: r.label,
+      endS: r.endS,
+      preFaultP99Ms: pre,
+      peakP99Ms: during.length ? Math.max(...during.map((p) => p.p99Ms)) : 0,
+      recoveredToBandS,
+      recoveredUnderSloS,
+    }
   })
 }

@@ -2,7 +2,8 @@ import type { RunConfig } from '../config/options.js'
 import { scaleSchedule, scheduleChecks, type FaultSpec } from './schedule.js'
 
 /** The run's fault schedule after --fault-time-scale (empty without faults). */
-export const faultScheduleOf = (c: Pick<RunConfig, 'faults' | 'faultTimeScale'>): FaultSpec[] => scaleSchedule(c.faults ?? [], c.faultTimeScale)
+export const faultScheduleOf = (c: Pick<RunConfig, 'faults' | 'faultTimeScale'>): FaultSpec[] =>
+  scaleSchedule(c.faults ?? [], c.faultTimeScale)
 
 /** Config problems of the fault schedule (resolveConfig's cross checks). */
 export function faultChecks(c: RunConfig): string[] {

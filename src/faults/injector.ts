@@ -48,7 +48,14 @@ const round = (x: number): number => Math.round(x * 1000) / 1000
  * Runs a fault schedule against the run's services: each fault waits for its start time (seconds after
  * `t0Ms`), is injected, lasts its duration and is healed; its actual start and end are recorded.
  */
-export function runFaultSchedule(schedule: readonly FaultSpec[], t0Ms: number, originMs: number, targets: FaultTargets, log: (line: string) => void, clock: Clock): FaultRun {
+export function runFaultSchedule(
+  schedule: readonly FaultSpec[],
+  t0Ms: number,
+  originMs: number,
+  targets: FaultTargets,
+  log: (line: string) => void,
+  clock: Clock,
+): FaultRun {
   const records: FaultRecord[] = []
   const timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>()
   let aborted = false
@@ -62,7 +69,18 @@ export function runFaultSchedule(schedule: readonly FaultSpec[], t0Ms: number, o
     await sleepUntil(t0Ms + f.atSeconds * 1000)
     if (aborted) return
     const startMs = clock()
-    const rec: FaultRecord = { kind: f.kind, label: faultLabel(f), ...(linkOf(f) && { link: linkOf(f) }), plannedAtSeconds: f.atSeconds, plannedSeconds: f.seconds, startMs, endMs: startMs, startS: round((startMs - originMs) / 1000), endS: 0, detail: '' }
+    const rec: FaultRecord = {
+      kind: f.kind,
+      label: faultLabel(f),
+      ...(linkOf(f) && { link: linkOf(f) }),
+      plannedAtSeconds: f.atSeconds,
+      plannedSeconds: f.seconds,
+      startMs,
+      endMs: startMs,
+      startS: round((startMs - originMs) / 1000),
+      endS: 0,
+      detail: '',
+    }
     records.push(rec)
     log(`fault: ${rec.label} begins (${f.seconds} s planned)`)
     try {
@@ -130,7 +148,10 @@ async function inject(f: FaultSpec, t: FaultTargets, lasting: () => Promise<void
 /** Runs a user's restart command, then waits until the service accepts TCP connections again. */
 async function restartByCommand(command: string, seconds: number, url: string, defaultPort: number): Promise<string> {
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, IOTBENCH_FAULT_SECONDS: String(seconds) } })
+    const child = spawn('sh', ['-c', command], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, IOTBENCH_FAULT_SECONDS: String(seconds) },
+    })
     let stderr = ''
     child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-500)))
     child.on('error', reject)

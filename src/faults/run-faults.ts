@@ -54,7 +54,11 @@ export class RunFaults {
       proxies['sim-broker'] = await FaultProxy.start({ targetHost: b.host, targetPort: b.port, name: 'sim-broker' })
       proxies['broker-ingest'] = await FaultProxy.start({ targetHost: b.host, targetPort: b.port, name: 'broker-ingest' })
       proxies['ingest-db'] = await FaultProxy.start({ targetHost: d.host, targetPort: d.port, name: 'ingest-db' })
-      log(`fault proxies on 127.0.0.1: ${Object.values(proxies).map((p) => `${p.name} :${p.listenPort}`).join(', ')}`)
+      log(
+        `fault proxies on 127.0.0.1: ${Object.values(proxies)
+          .map((p) => `${p.name} :${p.listenPort}`)
+          .join(', ')}`,
+      )
     }
     return new RunFaults(cfg, proxies, broker.url, database.url)
   }
@@ -74,9 +78,31 @@ export class RunFaults {
   }
 
   /** Starts the schedule: fault times are seconds after `t0Ms`; records are in seconds since `originMs`. */
-  start(t0Ms: number, originMs: number, broker: Service, database: Service, ingest: IngestPool, log: (line: string) => void, clock: Clock): void {
+  start(
+    t0Ms: number,
+    originMs: number,
+    broker: Service,
+    database: Service,
+    ingest: IngestPool,
+    log: (line: string) => void,
+    clock: Clock,
+  ): void {
     if (!this.active) return
-    this.run = runFaultSchedule(this.schedule, t0Ms, originMs, { proxies: this.proxies, broker, database, ingest, brokerRestartCommand: this.cfg.brokerRestartCommand, dbRestartCommand: this.cfg.dbRestartCommand }, log, clock)
+    this.run = runFaultSchedule(
+      this.schedule,
+      t0Ms,
+      originMs,
+      {
+        proxies: this.proxies,
+        broker,
+        database,
+        ingest,
+        brokerRestartCommand: this.cfg.brokerRestartCommand,
+        dbRestartCommand: this.cfg.dbRestartCommand,
+      },
+      log,
+      clock,
+    )
   }
 
   /**
@@ -107,11 +133,23 @@ export class RunFaults {
   }
 
   /** Loss per fault window and recovery per fault (undefined without faults). */
-  async analyse(admin: pg.Client, dbRunId: number, schedule: Schedule, manifest: { fleet: FleetShape; perDevice: number; unacked: SimResult['unacked'] }, sims: readonly SimResult[], timeline: RunTimeline, originMs: number): Promise<FaultReport | undefined> {
+  async analyse(
+    admin: pg.Client,
+    dbRunId: number,
+    schedule: Schedule,
+    manifest: { fleet: FleetShape; perDevice: number; unacked: SimResult['unacked'] },
+    sims: readonly SimResult[],
+    timeline: RunTimeline,
+    originMs: number,
+  ): Promise<FaultReport | undefined> {
     if (!this.run) return undefined
     const records = [...this.run.records].sort((a, b) => a.startS - b.startS)
     const overflow = sims.flatMap((s) => s.overflow ?? [])
-    const loss = await attributeLoss(admin, { dbRunId, fleet: manifest.fleet, perDevice: manifest.perDevice, schedule, unacked: manifest.unacked, overflow, originMs }, records)
+    const loss = await attributeLoss(
+      admin,
+      { dbRunId, fleet: manifest.fleet, perDevice: manifest.perDevice, schedule, unacked: manifest.unacked, overflow, originMs },
+      records,
+    )
     return { schedule: records, loss, recovery: recoveryTimes(timeline.points, records, this.cfg.sloP99Ms) }
   }
 
@@ -132,10 +170,28 @@ export function deviceReport(cfg: Pick<RunConfig, 'deviceQueue' | 'deviceQueuePo
 }
 
 /** The timeline with each fault as a window event (the report draws it), and P1's evidence with the loss per fault window. */
-export function withFaults(timeline: RunTimeline, properties: readonly PropertyResult[], report: FaultReport | undefined): { timeline: RunTimeline; properties: PropertyResult[] } {
+export function withFaults(
+  timeline: RunTimeline,
+  properties: readonly PropertyResult[],
+  report: FaultReport | undefined,
+): { timeline: RunTimeline; properties: PropertyResult[] } {
   if (!report) return { timeline, properties: [...properties] }
-  const events = [...timeline.events, ...report.schedule.map((f) => ({ t: f.startS, type: 'fault' as const, name: f.label, count: 1, seconds: Math.max(0.001, f.endS - f.startS) }))].sort((a, b) => a.t - b.t)
-  const lossByFault = [...report.loss.windows, report.loss.outside].map(({ label, lost, neverAcknowledged, queueOverflow }) => ({ fault: label, lost, neverAcknowledged, queueOverflow }))
+  const events = [
+    ...timeline.events,
+    ...report.schedule.map((f) => ({
+      t: f.startS,
+      type: 'fault' as const,
+      name: f.label,
+      count: 1,
+      seconds: Math.max(0.001, f.endS - f.startS),
+    })),
+  ].sort((a, b) => a.t - b.t)
+  const lossByFault = [...report.loss.windows, report.loss.outside].map(({ label, lost, neverAcknowledged, queueOverflow }) => ({
+    fault: label,
+    lost,
+    neverAcknowledged,
+    queueOverflow,
+  }))
   return {
     timeline: { ...timeline, events },
     properties: properties.map((p) => (p.id === 'P1' ? { ...p, evidence: { ...p.evidence, lostByFault: lossByFault } } : p)),

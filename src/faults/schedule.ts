@@ -55,10 +55,14 @@ export function linkModeOf(f: FaultSpec): LinkMode | undefined {
   if (f.kind === 'db-outage') return { kind: 'blackhole' }
   if (f.kind !== 'network' || !f.mode) return undefined
   switch (f.mode) {
-    case 'latency': return { kind: 'latency', ms: f.ms ?? 0 }
-    case 'bandwidth': return { kind: 'bandwidth', bytesPerSecond: f.bytesPerSecond ?? 1 }
-    case 'half-open': return { kind: 'half-open', drop: f.drop ?? 'down' }
-    default: return { kind: f.mode }
+    case 'latency':
+      return { kind: 'latency', ms: f.ms ?? 0 }
+    case 'bandwidth':
+      return { kind: 'bandwidth', bytesPerSecond: f.bytesPerSecond ?? 1 }
+    case 'half-open':
+      return { kind: 'half-open', drop: f.drop ?? 'down' }
+    default:
+      return { kind: f.mode }
   }
 }
 
@@ -68,7 +72,14 @@ export const linkOf = (f: FaultSpec): Link | undefined => (f.kind === 'db-outage
 /** A readable name for logs, results and the report, e.g. "network sim-broker latency 200 ms". */
 export function faultLabel(f: FaultSpec): string {
   if (f.kind === 'network') {
-    const detail = f.mode === 'latency' ? ` ${f.ms} ms` : f.mode === 'bandwidth' ? ` ${f.bytesPerSecond} B/s` : f.mode === 'half-open' ? ` (${f.drop} dropped)` : ''
+    const detail =
+      f.mode === 'latency'
+        ? ` ${f.ms} ms`
+        : f.mode === 'bandwidth'
+          ? ` ${f.bytesPerSecond} B/s`
+          : f.mode === 'half-open'
+            ? ` (${f.drop} dropped)`
+            : ''
     return `network ${f.link} ${f.mode}${detail}`
   }
   if (f.kind === 'ingest-kill') return `ingest-kill worker ${f.worker ?? 0}`
@@ -101,15 +112,21 @@ export function scheduleChecks(faults: readonly FaultSpec[], c: ScheduleContext)
       if (f.mode === 'bandwidth' && f.bytesPerSecond === undefined) problems.push(`${at}: mode bandwidth needs "bytesPerSecond"`)
       if (f.mode === 'half-open' && f.drop === undefined) problems.push(`${at}: mode half-open needs "drop": up (client → server) or down`)
     } else {
-      for (const k of ['link', 'mode', 'ms', 'bytesPerSecond', 'drop'] as const) if (f[k] !== undefined) problems.push(`${at}: "${k}" is for network faults only`)
+      for (const k of ['link', 'mode', 'ms', 'bytesPerSecond', 'drop'] as const)
+        if (f[k] !== undefined) problems.push(`${at}: "${k}" is for network faults only`)
     }
     if (f.worker !== undefined && f.kind !== 'ingest-kill') problems.push(`${at}: "worker" is for ingest-kill only`)
-    if (f.kind === 'ingest-kill' && (f.worker ?? 0) >= c.ingestWorkers) problems.push(`${at}: worker ${f.worker ?? 0} does not exist (ingest-workers is ${c.ingestWorkers})`)
+    if (f.kind === 'ingest-kill' && (f.worker ?? 0) >= c.ingestWorkers)
+      problems.push(`${at}: worker ${f.worker ?? 0} does not exist (ingest-workers is ${c.ingestWorkers})`)
     if (f.kind === 'broker-restart' && !c.embeddedBroker && !c.brokerRestartCommand) {
-      problems.push(`${at}: restarting an external broker needs --broker-restart-command (a shell command that restarts it; IOTBENCH_FAULT_SECONDS holds the planned downtime)`)
+      problems.push(
+        `${at}: restarting an external broker needs --broker-restart-command (a shell command that restarts it; IOTBENCH_FAULT_SECONDS holds the planned downtime)`,
+      )
     }
     if (f.kind === 'db-restart' && !c.embeddedDatabase && !c.dbRestartCommand) {
-      problems.push(`${at}: restarting an external database needs --db-restart-command (or leave out --database-url to restart the embedded PostgreSQL; for an outage without a restart use "db-outage")`)
+      problems.push(
+        `${at}: restarting an external database needs --db-restart-command (or leave out --database-url to restart the embedded PostgreSQL; for an outage without a restart use "db-outage")`,
+      )
     }
   })
   // Two faults on one link (or one worker) at once would undo each other's heal.
@@ -122,7 +139,10 @@ export function scheduleChecks(faults: readonly FaultSpec[], c: ScheduleContext)
     const sorted = [...list].sort((a, b) => a.atSeconds - b.atSeconds)
     for (let i = 1; i < sorted.length; i++) {
       const prev = sorted[i - 1]
-      if (sorted[i].atSeconds < prev.atSeconds + prev.seconds) problems.push(`faults on ${target} overlap: ${faultLabel(sorted[i])} at ${sorted[i].atSeconds} s starts before ${faultLabel(prev)} at ${prev.atSeconds} s ends`)
+      if (sorted[i].atSeconds < prev.atSeconds + prev.seconds)
+        problems.push(
+          `faults on ${target} overlap: ${faultLabel(sorted[i])} at ${sorted[i].atSeconds} s starts before ${faultLabel(prev)} at ${prev.atSeconds} s ends`,
+        )
     }
   }
   return problems

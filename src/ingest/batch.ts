@@ -90,9 +90,15 @@ export class Batch {
     for (let i = 0; i < fields.length; i++) {
       const v = r.values[i]!
       switch (fields[i]!.type) {
-        case 'float8': w.float8(v as number); break
-        case 'int4': w.int4(v as number); break
-        case 'bool': w.bool(v as boolean); break
+        case 'float8':
+          w.float8(v as number)
+          break
+        case 'int4':
+          w.int4(v as number)
+          break
+        case 'bool':
+          w.bool(v as boolean)
+          break
       }
     }
     this.sentTimes.push(r.sent)

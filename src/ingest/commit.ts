@@ -46,7 +46,18 @@ export async function commitBatch(client: pg.Client, runId: number, worker: numb
         `INSERT INTO alerts (run_id, farm, device, rule, event, seq, ts, sent, raised_at, value, reading)
          SELECT $1, split_part(d, '-', 1), d, r, e, s, to_timestamp(t / 1000.0), to_timestamp(se / 1000.0), to_timestamp(ra / 1000.0), v, j
          FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::jsonb[]) AS u(d, r, e, s, t, se, ra, v, j)`,
-        [runId, a.map((x) => x.device), a.map((x) => x.rule), a.map((x) => x.event), a.map((x) => x.seq), a.map((x) => x.ts), a.map((x) => x.sent), a.map((x) => x.raisedAt), a.map((x) => x.value), a.map((x) => JSON.stringify(x.reading))],
+        [
+          runId,
+          a.map((x) => x.device),
+          a.map((x) => x.rule),
+          a.map((x) => x.event),
+          a.map((x) => x.seq),
+          a.map((x) => x.ts),
+          a.map((x) => x.sent),
+          a.map((x) => x.raisedAt),
+          a.map((x) => x.value),
+          a.map((x) => JSON.stringify(x.reading)),
+        ],
       )
     }
     if (batch.alertStates.size > 0) {
@@ -57,7 +68,11 @@ export async function commitBatch(client: pg.Client, runId: number, worker: numb
       )
     }
     await client.query('INSERT INTO ingest_batches (batch_id, run_id, worker, rows, dead_letters) VALUES ($1, $2, $3, $4, $5)', [
-      batch.id, runId, worker, batch.rows, batch.deadLetters.length,
+      batch.id,
+      runId,
+      worker,
+      batch.rows,
+      batch.deadLetters.length,
     ])
     await client.query('COMMIT')
   } catch (err) {

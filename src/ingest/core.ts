@@ -34,7 +34,8 @@ export interface IngestSource {
 }
 
 /** Where a message came from, for its acknowledgement once its batch committed. */
-export type Delivery = { readonly messageId: number | undefined; readonly connection: number } | { readonly partition: number; readonly offset: number }
+export type Delivery =
+  { readonly messageId: number | undefined; readonly connection: number } | { readonly partition: number; readonly offset: number }
 
 export class IngestCore {
   readonly clock = epochClock
@@ -158,8 +159,15 @@ export class IngestCore {
     if (fault.deadLetter > 0) {
       fault.deadLetter--
       const values = Object.fromEntries(KINDS[reading.kind].fields.map((f, i) => [f.name, reading.values[i]]))
-      const payload = Buffer.from(JSON.stringify({ device: reading.device, kind: reading.kind, seq: reading.seq, ts: reading.ts, sent: reading.sent, values }))
-      this.filling.addDeadLetter({ received, topic: `${data.topicPrefix}farm/${reading.device.split('-')[0]}/${reading.kind}/${reading.device}/telemetry`, payload, reason: 'fault-hook' })
+      const payload = Buffer.from(
+        JSON.stringify({ device: reading.device, kind: reading.kind, seq: reading.seq, ts: reading.ts, sent: reading.sent, values }),
+      )
+      this.filling.addDeadLetter({
+        received,
+        topic: `${data.topicPrefix}farm/${reading.device.split('-')[0]}/${reading.kind}/${reading.device}/telemetry`,
+        payload,
+        reason: 'fault-hook',
+      })
       return
     }
     const held = this.held
@@ -191,7 +199,19 @@ export class IngestCore {
     if (fault.spuriousAlert > 0 && reading.kind === 'collar') {
       fault.spuriousAlert--
       const rule = data.alertRules.collar.find((r) => r.rule.anomaly === null) ?? data.alertRules.collar[0]
-      if (rule) filling.alerts.push({ device: reading.device, kind: reading.kind, rule: rule.name, event: 'raise', seq: reading.seq, ts: reading.ts, sent: reading.sent, raisedAt: this.clock(), value: Number(reading.values[0]), reading: {} })
+      if (rule)
+        filling.alerts.push({
+          device: reading.device,
+          kind: reading.kind,
+          rule: rule.name,
+          event: 'raise',
+          seq: reading.seq,
+          ts: reading.ts,
+          sent: reading.sent,
+          raisedAt: this.clock(),
+          value: Number(reading.values[0]),
+          reading: {},
+        })
     }
     const due = this.delayed.get(reading.device)
     if (due && reading.seq >= due.dueSeq) {
@@ -243,7 +263,11 @@ export class IngestCore {
         recordMs(this.recent, committedAt - sent)
         this.metrics.endToEnd.observe((committedAt - sent) / 1000)
       }
-      this.metrics.committed({ collar: batch.writers.collar.rows, milk: batch.writers.milk.rows, chiller: batch.writers.chiller.rows }, batch.size, (committedAt - writeStarted) / 1000)
+      this.metrics.committed(
+        { collar: batch.writers.collar.rows, milk: batch.writers.milk.rows, chiller: batch.writers.chiller.rows },
+        batch.size,
+        (committedAt - writeStarted) / 1000,
+      )
       for (const d of batch.deadLetters) this.metrics.deadLetter(d.topic, d.reason)
       this.counters.committedRows += batch.rows
       this.counters.deadLetters += batch.deadLetters.length
@@ -252,18 +276,21 @@ export class IngestCore {
       if (this.data.live) this.postLive(batch)
       batch.settle()
       batch.reset()
-    })().catch((err: unknown) => {
-      this.failed = true // the fatal message has been posted (or the caller rejoins); the batch never commits
-      const e = err instanceof Error ? err : new Error(String(err))
-      batch.settle(e)
-      this.filling.settle(e)
-      if (err instanceof StaleOffsetsError) this.onStale(err)
-    }).finally(() => {
-      this.flushing = undefined
-      // Readings that arrived meanwhile form the next batch; send it now if it is already due.
-      const f = this.filling
-      if (f.size > 0 && (f.size >= this.data.batchRows || this.clock() - f.openedAt >= this.data.batchMs || this.stopping)) void this.flush()
-    })
+    })()
+      .catch((err: unknown) => {
+        this.failed = true // the fatal message has been posted (or the caller rejoins); the batch never commits
+        const e = err instanceof Error ? err : new Error(String(err))
+        batch.settle(e)
+        this.filling.settle(e)
+        if (err instanceof StaleOffsetsError) this.onStale(err)
+      })
+      .finally(() => {
+        this.flushing = undefined
+        // Readings that arrived meanwhile form the next batch; send it now if it is already due.
+        const f = this.filling
+        if (f.size > 0 && (f.size >= this.data.batchRows || this.clock() - f.openedAt >= this.data.batchMs || this.stopping))
+          void this.flush()
+      })
     return this.flushing
   }
 
@@ -273,7 +300,10 @@ export class IngestCore {
       if (e.event !== 'raise') continue
       this.alertsRaised++
       this.metrics.alert(e.rule)
-      this.source.publishAlert(`${this.data.topicPrefix}farm/${e.device.split('-')[0]}/alerts`, JSON.stringify({ device: e.device, kind: e.kind, rule: e.rule, seq: e.seq, ts: e.ts, value: e.value, reading: e.reading }))
+      this.source.publishAlert(
+        `${this.data.topicPrefix}farm/${e.device.split('-')[0]}/alerts`,
+        JSON.stringify({ device: e.device, kind: e.kind, rule: e.rule, seq: e.seq, ts: e.ts, value: e.value, reading: e.reading }),
+      )
     }
   }
 
@@ -304,7 +334,11 @@ export class IngestCore {
         if (err instanceof StaleOffsetsError) throw err
         const retriable = isRetriableDbError(err) || (err as Error).name === 'InfraError'
         if (!retriable) {
-          this.post({ kind: 'fatal', worker: this.data.worker, message: `batch of ${batch.size} rows failed and retrying cannot help: ${errorMessage(err)}` })
+          this.post({
+            kind: 'fatal',
+            worker: this.data.worker,
+            message: `batch of ${batch.size} rows failed and retrying cannot help: ${errorMessage(err)}`,
+          })
           throw err
         }
         this.counters.retries++
@@ -389,7 +423,10 @@ export class IngestCore {
     if (this.alerts.ruleCount === 0) return
     const client = await this.database()
     const r = farms
-      ? await client.query<{ device: string; state: unknown }>(`SELECT device, state FROM alert_state WHERE run_id = $1 AND split_part(device, '-', 1) = ANY($2::text[])`, [this.data.runId, farms])
+      ? await client.query<{ device: string; state: unknown }>(
+          `SELECT device, state FROM alert_state WHERE run_id = $1 AND split_part(device, '-', 1) = ANY($2::text[])`,
+          [this.data.runId, farms],
+        )
       : await client.query<{ device: string; state: unknown }>('SELECT device, state FROM alert_state WHERE run_id = $1', [this.data.runId])
     for (const row of r.rows) this.alerts.restore(row.device, JSON.stringify(row.state))
     if (r.rows.length) this.log(`restored the alert rule state of ${r.rows.length} devices`)

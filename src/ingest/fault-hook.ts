@@ -24,7 +24,18 @@ export interface FaultBudget {
 }
 
 export function parseFaultHook(spec: string | undefined): FaultBudget {
-  const budget: FaultBudget = { drop: 0, duplicate: 0, reorder: 0, corrupt: 0, stallMs: 0, dropAlert: 0, spuriousAlert: 0, delayAlert: 0, deadLetter: 0, dropLive: 0 }
+  const budget: FaultBudget = {
+    drop: 0,
+    duplicate: 0,
+    reorder: 0,
+    corrupt: 0,
+    stallMs: 0,
+    dropAlert: 0,
+    spuriousAlert: 0,
+    delayAlert: 0,
+    deadLetter: 0,
+    dropLive: 0,
+  }
   for (const part of (spec ?? '').split(',').filter(Boolean)) {
     const [name, n] = part.split('=') as [keyof FaultBudget, string]
     budget[name] = Number(n)

@@ -79,7 +79,10 @@ export async function loadOffsets(client: pg.Client, runId: number, topic: strin
     `INSERT INTO kafka_offsets (run_id, topic, partition, next_offset) SELECT $1, $2, p, 0 FROM generate_series(0, $3 - 1) AS p ON CONFLICT DO NOTHING`,
     [runId, topic, partitions],
   )
-  const r = await client.query<{ partition: number; next_offset: string }>('SELECT partition, next_offset FROM kafka_offsets WHERE run_id = $1 AND topic = $2', [runId, topic])
+  const r = await client.query<{ partition: number; next_offset: string }>(
+    'SELECT partition, next_offset FROM kafka_offsets WHERE run_id = $1 AND topic = $2',
+    [runId, topic],
+  )
   return new Map(r.rows.map((row) => [row.partition, Number(row.next_offset)]))
 }
 
@@ -87,7 +90,13 @@ export async function loadOffsets(client: pg.Client, runId: number, topic: strin
  * Inside the batch's transaction: locks the batch's partitions' rows, checks the fence and moves them
  * to the batch's ends. Throws StaleOffsetsError (the caller rolls back) when the fence breaks.
  */
-export async function writeOffsets(client: pg.Client, runId: number, topic: string, worker: number, ranges: ReadonlyMap<number, OffsetRange>): Promise<void> {
+export async function writeOffsets(
+  client: pg.Client,
+  runId: number,
+  topic: string,
+  worker: number,
+  ranges: ReadonlyMap<number, OffsetRange>,
+): Promise<void> {
   if (ranges.size === 0) return
   const partitions = [...ranges.keys()]
   const r = await client.query<{ partition: number; next_offset: string }>(
@@ -98,7 +107,9 @@ export async function writeOffsets(client: pg.Client, runId: number, topic: stri
   const broken = fenceBreaks(stored, ranges)
   if (broken.length > 0) {
     const p = broken[0]!
-    throw new StaleOffsetsError(`partition ${p} is stored at offset ${stored.get(p) ?? 'none'}, the batch starts at ${ranges.get(p)!.first} (${broken.length} partitions moved to another consumer)`)
+    throw new StaleOffsetsError(
+      `partition ${p} is stored at offset ${stored.get(p) ?? 'none'}, the batch starts at ${ranges.get(p)!.first} (${broken.length} partitions moved to another consumer)`,
+    )
   }
   await client.query(
     `UPDATE kafka_offsets k SET next_offset = u.n, committed_by = $3, updated_at = now()

@@ -9,7 +9,13 @@ import { ingestTracker, type Done } from './pool.js'
 const EXIT_REJOIN = 75
 
 export type Assignment = Extract<FromIngest, { kind: 'assigned' }> & { readonly at: number }
-export interface ConsumerExit { readonly worker: number; readonly pid: number; readonly code: number | null; readonly signal: string | null; readonly at: number }
+export interface ConsumerExit {
+  readonly worker: number
+  readonly pid: number
+  readonly code: number | null
+  readonly signal: string | null
+  readonly at: number
+}
 
 export interface ConsumerGroup {
   readonly mqttVersion: 4 | 5
@@ -28,7 +34,12 @@ export interface ConsumerGroup {
  * partitions to the others. A member that left to rejoin (its batch lost its partitions) is started
  * again. The run fails only when no member is left.
  */
-export async function startConsumerGroup(workers: readonly IngestWorkerData[], log: (line: string) => void, sink?: MetricsSink, onLive?: (m: Extract<FromIngest, { kind: 'live' }>) => void): Promise<ConsumerGroup> {
+export async function startConsumerGroup(
+  workers: readonly IngestWorkerData[],
+  log: (line: string) => void,
+  sink?: MetricsSink,
+  onLive?: (m: Extract<FromIngest, { kind: 'live' }>) => void,
+): Promise<ConsumerGroup> {
   const tracker = ingestTracker(log, sink)
   const entry = fileURLToPath(new URL('./worker.js', import.meta.url))
   const live = new Map<number, ChildProcess>()
@@ -44,15 +55,22 @@ export async function startConsumerGroup(workers: readonly IngestWorkerData[], l
     const n = (incarnations.get(data.worker) ?? 0) + 1
     incarnations.set(data.worker, n)
     const key = n === 1 ? String(data.worker) : `${data.worker}.${n}`
-    const child = fork(entry, [], { env: { ...process.env, IOTBENCH_INGEST_WORKER: JSON.stringify(data) }, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const child = fork(entry, [], {
+      env: { ...process.env, IOTBENCH_INGEST_WORKER: JSON.stringify(data) },
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
     live.set(data.worker, child)
     return new Promise<void>((resolve, reject) => {
       child.on('message', (message: FromIngest) => {
         const m = tracker.handle(key, message)
         switch (m?.kind) {
-          case 'ready': return resolve()
-          case 'live': return onLive?.(m)
-          case 'assigned': return void assignments.push({ ...m, at: Date.now() })
+          case 'ready':
+            return resolve()
+          case 'live':
+            return onLive?.(m)
+          case 'assigned':
+            return void assignments.push({ ...m, at: Date.now() })
           case 'fatal': {
             const err = new IngestError(`ingest consumer ${key}: ${m.message}`, false)
             reject(err)
@@ -69,7 +87,9 @@ export async function startConsumerGroup(workers: readonly IngestWorkerData[], l
           log(`ingest consumer ${key} left the group to rejoin; starting it again`)
           spawn(data).catch((err: Error) => fail(err))
         } else {
-          log(`ingest consumer ${key} (pid ${child.pid}) died (${signal ?? `exit ${code}`}); the group moves its partitions to the ${live.size} left`)
+          log(
+            `ingest consumer ${key} (pid ${child.pid}) died (${signal ?? `exit ${code}`}); the group moves its partitions to the ${live.size} left`,
+          )
           if (live.size === 0) fail(new IngestError('every ingest consumer of the group died', false))
         }
       })

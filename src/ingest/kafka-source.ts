@@ -34,10 +34,18 @@ export class KafkaSource implements IngestSource {
     private readonly post: (m: FromIngest) => void,
   ) {
     // IOTBENCH_KAFKAJS_LOG=info|debug shows kafkajs's own log (group joins, fetches) in the run's log.
-    const level = { info: logLevel.INFO, debug: logLevel.DEBUG, warn: logLevel.WARN }[process.env['IOTBENCH_KAFKAJS_LOG'] ?? ''] ?? logLevel.NOTHING
+    const level =
+      { info: logLevel.INFO, debug: logLevel.DEBUG, warn: logLevel.WARN }[process.env['IOTBENCH_KAFKAJS_LOG'] ?? ''] ?? logLevel.NOTHING
     const client = new Kafka({
-      clientId: data.clientId, brokers: [...kafka.brokers], logLevel: level,
-      logCreator: () => ({ namespace, label, log }) => core.log(`kafkajs ${label} ${namespace}: ${log.message} ${JSON.stringify({ ...log, message: undefined, timestamp: undefined, logger: undefined })}`),
+      clientId: data.clientId,
+      brokers: [...kafka.brokers],
+      logLevel: level,
+      logCreator:
+        () =>
+        ({ namespace, label, log }) =>
+          core.log(
+            `kafkajs ${label} ${namespace}: ${log.message} ${JSON.stringify({ ...log, message: undefined, timestamp: undefined, logger: undefined })}`,
+          ),
     })
     this.consumer = client.consumer({
       groupId: kafka.groupId,
@@ -48,7 +56,9 @@ export class KafkaSource implements IngestSource {
       maxWaitTimeInMs: Math.min(100, data.batchMs),
     })
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => this.onJoin(e.payload.memberId, e.payload.memberAssignment[kafka.topic] ?? []))
-    this.consumer.on(this.consumer.events.CRASH, (e) => core.log(`Kafka consumer crashed (${errorMessage(e.payload.error)}); restart: ${e.payload.restart}`))
+    this.consumer.on(this.consumer.events.CRASH, (e) =>
+      core.log(`Kafka consumer crashed (${errorMessage(e.payload.error)}); restart: ${e.payload.restart}`),
+    )
   }
 
   get connected(): boolean {
@@ -80,7 +90,9 @@ export class KafkaSource implements IngestSource {
     // stored (de-duplication and prior_seq) before taking their records. The first join follows the
     // worker's own restore.
     const refreshed = this.joins > 1 && fresh.length > 0 ? this.core.restoreTracker() : Promise.resolve()
-    this.seeded = refreshed.then(() => this.seed(fresh)).catch((err: unknown) => this.core.log(`loading stored offsets failed: ${errorMessage(err)}`))
+    this.seeded = refreshed
+      .then(() => this.seed(fresh))
+      .catch((err: unknown) => this.core.log(`loading stored offsets failed: ${errorMessage(err)}`))
   }
 
   private async seed(partitions: readonly number[]): Promise<void> {
@@ -94,7 +106,14 @@ export class KafkaSource implements IngestSource {
     }
   }
 
-  private async onBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async onBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    commitOffsetsIfNecessary,
+    isRunning,
+    isStale,
+  }: EachBatchPayload): Promise<void> {
     const p = batch.partition
     await this.seeded
     if (!this.ledger.has(p)) await this.seed([p])
@@ -124,7 +143,9 @@ export class KafkaSource implements IngestSource {
     if (took !== undefined) {
       // Informational (lag tools read it); the database's offset is the one a member starts from.
       // Not awaited: a round trip per partition and batch would hold up the next fetch.
-      void commitOffsetsIfNecessary({ topics: [{ topic: this.kafka.topic, partitions: [{ partition: p, offset: String(took + 1) }] }] }).catch(() => undefined)
+      void commitOffsetsIfNecessary({
+        topics: [{ topic: this.kafka.topic, partitions: [{ partition: p, offset: String(took + 1) }] }],
+      }).catch(() => undefined)
     }
     // A rebalance waits until here: this member's records of the partition are stored by now.
     await heartbeat().catch(() => undefined)

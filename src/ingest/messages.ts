@@ -76,5 +76,12 @@ export type FromIngest =
   | { readonly kind: 'live'; readonly worker: number; readonly readings: readonly DecodedReading[]; readonly alerts: readonly AlertEvent[] }
   | { readonly kind: 'log'; readonly worker: number; readonly line: string }
   /** Kafka transport: the group gave this member its partitions (join counts this member's joins). */
-  | { readonly kind: 'assigned'; readonly worker: number; readonly pid: number; readonly join: number; readonly memberId: string; readonly partitions: readonly number[] }
+  | {
+      readonly kind: 'assigned'
+      readonly worker: number
+      readonly pid: number
+      readonly join: number
+      readonly memberId: string
+      readonly partitions: readonly number[]
+    }
   | { readonly kind: 'fatal'; readonly worker: number; readonly message: string }

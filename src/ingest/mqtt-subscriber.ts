@@ -45,8 +45,19 @@ export interface MqttSubscription {
 }
 
 /** The subscriber of a subscription, with the caller's handlers. */
-export const subscribe = (s: MqttSubscription, handlers: Pick<SubscriberOptions, 'onPublish' | 'onConnectionLost' | 'log'>): MqttSubscriber =>
-  new MqttSubscriber({ url: s.mqttUrl, ...(s.mqttSecurity && { security: s.mqttSecurity }), clientId: s.clientId, protocol: s.mqttProtocol, filters: s.filters, window: s.window, ...handlers })
+export const subscribe = (
+  s: MqttSubscription,
+  handlers: Pick<SubscriberOptions, 'onPublish' | 'onConnectionLost' | 'log'>,
+): MqttSubscriber =>
+  new MqttSubscriber({
+    url: s.mqttUrl,
+    ...(s.mqttSecurity && { security: s.mqttSecurity }),
+    clientId: s.clientId,
+    protocol: s.mqttProtocol,
+    filters: s.filters,
+    window: s.window,
+    ...handlers,
+  })
 
 export class MqttSubscriber {
   private socket: Socket | undefined
@@ -139,7 +150,8 @@ export class MqttSubscriber {
           }
           case 'suback': {
             const granted = (packet as mqttPacket.ISubackPacket).granted
-            if (granted.some((g) => (typeof g === "number" ? g : (g as { qos: number }).qos) >= 0x80)) this.opts.log?.('broker refused a subscription')
+            if (granted.some((g) => (typeof g === 'number' ? g : (g as { qos: number }).qos) >= 0x80))
+              this.opts.log?.('broker refused a subscription')
             return
           }
           default:
@@ -231,7 +243,9 @@ export class MqttSubscriber {
    */
   publish(topic: string, payload: string): void {
     if (!this.socket || this.socket.destroyed) return
-    this.socket.write(mqttPacket.generate({ cmd: 'publish', topic, payload, qos: 0, dup: false, retain: false }, { protocolVersion: this.protocolVersion }))
+    this.socket.write(
+      mqttPacket.generate({ cmd: 'publish', topic, payload, qos: 0, dup: false, retain: false }, { protocolVersion: this.protocolVersion }),
+    )
   }
 
   /**

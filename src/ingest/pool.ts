@@ -52,7 +52,8 @@ export function ingestTracker(log: (line: string) => void, sink?: MetricsSink) {
         case 'log':
           log(`ingest ${key}: ${m.line}`)
           return undefined
-        default: return m
+        default:
+          return m
       }
     },
     totals(): IngestCounters {
@@ -72,7 +73,12 @@ const add = (a: IngestCounters, b: IngestCounters): IngestCounters => {
 }
 
 /** Starts one ingest worker thread per entry; resolves once every one is subscribed and connected. */
-export async function startIngest(workers: readonly IngestWorkerData[], log: (line: string) => void, sink?: MetricsSink, onLive?: (m: Extract<FromIngest, { kind: 'live' }>) => void): Promise<IngestPool> {
+export async function startIngest(
+  workers: readonly IngestWorkerData[],
+  log: (line: string) => void,
+  sink?: MetricsSink,
+  onLive?: (m: Extract<FromIngest, { kind: 'live' }>) => void,
+): Promise<IngestPool> {
   const tracker = ingestTracker(log, sink)
   /** What killed threads had counted (their committed rows stay committed). */
   const retired = new Map<number, IngestCounters>()
@@ -93,12 +99,14 @@ export async function startIngest(workers: readonly IngestWorkerData[], log: (li
         if (killed.has(w)) return
         const m = tracker.handle(String(data.worker), message)
         switch (m?.kind) {
-          case 'live': return onLive?.(m)
+          case 'live':
+            return onLive?.(m)
           case 'ready':
             if (m.mqttVersion < mqttVersion) mqttVersion = m.mqttVersion
             // A respawned thread counted what its predecessors committed in the database: exact, where
             // their last stats message may have been up to a second old.
-            if (data.respawned && m.restoredRows !== undefined) retired.set(data.worker, { ...(retired.get(data.worker) ?? ZERO), committedRows: m.restoredRows })
+            if (data.respawned && m.restoredRows !== undefined)
+              retired.set(data.worker, { ...(retired.get(data.worker) ?? ZERO), committedRows: m.restoredRows })
             return resolve()
           case 'fatal': {
             const err = new IngestError(`ingest worker ${m.worker}: ${m.message}`, false)
@@ -146,7 +154,12 @@ export async function startIngest(workers: readonly IngestWorkerData[], log: (li
       await new Promise((r) => setTimeout(r, downMs))
       // The MQTT version the pool negotiated, so a transient error cannot make the new thread fall back to 3.1.1.
       incarnations[index] = (incarnations[index] ?? 0) + 1
-      const next = spawn({ ...workers[index]!, mqttProtocol: mqttVersion === 5 ? '5' : '4', respawned: true, incarnation: incarnations[index] })
+      const next = spawn({
+        ...workers[index]!,
+        mqttProtocol: mqttVersion === 5 ? '5' : '4',
+        respawned: true,
+        incarnation: incarnations[index],
+      })
       threads[index] = next.worker
       await Promise.race([next.ready, failed])
       log(`ingest ${index}: respawned and subscribed`)
@@ -160,7 +173,9 @@ export async function startIngest(workers: readonly IngestWorkerData[], log: (li
               // one that did not report by the deadline is ended too, and named.
               const check = setInterval(() => void (tracker.done.has(String(workers[index]!.worker)) && w.terminate()), 200)
               const give = setTimeout(() => {
-                log(`ingest ${workers[index]!.worker}: did not stop within ${timeoutMs / 1000} s; terminated (its latency histograms are missing)`)
+                log(
+                  `ingest ${workers[index]!.worker}: did not stop within ${timeoutMs / 1000} s; terminated (its latency histograms are missing)`,
+                )
                 void w.terminate()
               }, timeoutMs)
               w.once('exit', () => {

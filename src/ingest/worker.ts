@@ -47,8 +47,12 @@ if (data.kafka) {
     log: (line) => core.log(line),
   })
   source = {
-    get connected() { return subscriber.connected },
-    get version() { return subscriber.version },
+    get connected() {
+      return subscriber.connected
+    },
+    get version() {
+      return subscriber.version
+    },
     start: () => subscriber.start(),
     acknowledge(batch) {
       let start = 0
@@ -74,10 +78,15 @@ onMessage((m: ToIngest) => {
     await core.closeDatabase()
     const { counters } = core
     post({
-      kind: 'done', worker: data.worker, ...counters,
-      endToEnd: encodeHistogram(core.endToEnd), brokerHop: encodeHistogram(core.brokerHop),
+      kind: 'done',
+      worker: data.worker,
+      ...counters,
+      endToEnd: encodeHistogram(core.endToEnd),
+      brokerHop: encodeHistogram(core.brokerHop),
       ...(source.kafkaHop && { kafkaHop: encodeHistogram(source.kafkaHop) }),
-      deadLetterReasons: core.deadLetterReasons, alertsRaised: core.alertsRaised, metrics: core.metrics.snapshot(counters, 0, false),
+      deadLetterReasons: core.deadLetterReasons,
+      alertsRaised: core.alertsRaised,
+      metrics: core.metrics.snapshot(counters, 0, false),
     })
     stopStats()
     closeChannel()
@@ -86,7 +95,13 @@ onMessage((m: ToIngest) => {
 
 const statsTimer = setInterval(() => {
   const { counters } = core
-  post({ kind: 'stats', worker: data.worker, recentLatency: core.takeRecent(), metrics: core.metrics.snapshot(counters, core.lagSeconds(), source.connected), ...counters })
+  post({
+    kind: 'stats',
+    worker: data.worker,
+    recentLatency: core.takeRecent(),
+    metrics: core.metrics.snapshot(counters, core.lagSeconds(), source.connected),
+    ...counters,
+  })
 }, 1000)
 function stopStats(): void {
   clearInterval(statsTimer)
@@ -119,9 +134,17 @@ const dbRetriable = (err: unknown): boolean => {
 try {
   await retrying(() => core.restoreTracker(), 'database', dbRetriable)
   // MQTT workers own whole farms; a Kafka consumer may be given any device's partition.
-  await retrying(() => core.restoreAlerts(data.kafka ? undefined : data.filters.map((f) => f.slice(data.topicPrefix.length).split('/')[1]!)), 'database', dbRetriable)
+  await retrying(
+    () => core.restoreAlerts(data.kafka ? undefined : data.filters.map((f) => f.slice(data.topicPrefix.length).split('/')[1]!)),
+    'database',
+    dbRetriable,
+  )
   // A first start fails fast (exit 5: the broker is not there); a respawned worker waits for the broker.
-  await retrying(() => source.start(), 'broker', () => data.respawned === true)
+  await retrying(
+    () => source.start(),
+    'broker',
+    () => data.respawned === true,
+  )
   post({ kind: 'ready', worker: data.worker, mqttVersion: source.version ?? 5, restoredRows: core.restoredRows })
 } catch (err) {
   post({ kind: 'fatal', worker: data.worker, message: errorMessage(err) })

@@ -50,7 +50,10 @@ class SimClient {
   private dropsScheduled = false
   private readonly timers: NodeJS.Timeout[] = []
 
-  constructor(readonly spec: ClientSpec, private readonly onSubscribed: () => void) {
+  constructor(
+    readonly spec: ClientSpec,
+    private readonly onSubscribed: () => void,
+  ) {
     this.record = new ClientRecord(spec.farms)
     this.cls = spec.dropsAtMs.length > 0 ? 'reconnecting' : 'steady'
   }
@@ -118,17 +121,29 @@ class SimClient {
   report(): ClientReport {
     const r = this.record
     return {
-      client: this.spec.client, cls: this.cls, farms: this.spec.farms, connects: this.connects, closes: this.closes, events: r.events,
-      cursors: Object.fromEntries(r.cursors), ended: this.ended, error: this.error, positionFaults: r.positionFaults,
-      devices: Object.fromEntries(r.devices), alerts: Object.fromEntries(r.alerts),
+      client: this.spec.client,
+      cls: this.cls,
+      farms: this.spec.farms,
+      connects: this.connects,
+      closes: this.closes,
+      events: r.events,
+      cursors: Object.fromEntries(r.cursors),
+      ended: this.ended,
+      error: this.error,
+      positionFaults: r.positionFaults,
+      devices: Object.fromEntries(r.devices),
+      alerts: Object.fromEntries(r.alerts),
     }
   }
 }
 
 let subscribed = 0
-const clients = data.clients.map((spec) => new SimClient(spec, () => {
-  if (++subscribed === data.clients.length) post({ kind: 'ready' })
-}))
+const clients = data.clients.map(
+  (spec) =>
+    new SimClient(spec, () => {
+      if (++subscribed === data.clients.length) post({ kind: 'ready' })
+    }),
+)
 // Connect in small waves so a thousand handshakes do not arrive at once.
 for (let i = 0; i < clients.length; i++) {
   clients[i].connect()
@@ -141,9 +156,17 @@ port.on('message', (m: ToClients) => {
   const poll = (): void => {
     const waiting = clients.filter((c) => !c.ended && c.error === null)
     if (waiting.length > 0 && clock() < deadline) return void setTimeout(poll, 20)
-    if (waiting.length > 0) post({ kind: 'log', line: `${waiting.length} live clients had not received every event by the deadline (first: client ${waiting[0].spec.client})` })
+    if (waiting.length > 0)
+      post({
+        kind: 'log',
+        line: `${waiting.length} live clients had not received every event by the deadline (first: client ${waiting[0].spec.client})`,
+      })
     for (const c of clients) c.close()
-    post({ kind: 'done', reports: clients.map((c) => c.report()), latency: { steady: encodeHistogram(latency.steady), reconnecting: encodeHistogram(latency.reconnecting) } })
+    post({
+      kind: 'done',
+      reports: clients.map((c) => c.report()),
+      latency: { steady: encodeHistogram(latency.steady), reconnecting: encodeHistogram(latency.reconnecting) },
+    })
     clearInterval(metricsTimer)
     metrics.stopRuntime()
     setTimeout(() => port.close(), 100)

@@ -69,7 +69,17 @@ export class LiveFeed {
   private readonly http: Server
   private readonly clients = new Set<Client>()
   private ended: Record<string, number> | undefined
-  readonly stats: FeedStats = { ...newSendCounters(), connections: 0, clients: 0, subscribes: 0, resumes: 0, refusedTooOld: 0, refusedAhead: 0, badSubscribes: 0, eventsPublished: 0 }
+  readonly stats: FeedStats = {
+    ...newSendCounters(),
+    connections: 0,
+    clients: 0,
+    subscribes: 0,
+    resumes: 0,
+    refusedTooOld: 0,
+    refusedAhead: 0,
+    badSubscribes: 0,
+    eventsPublished: 0,
+  }
   private readonly chunk: number
 
   constructor(private readonly opts: FeedOptions) {
@@ -109,10 +119,26 @@ export class LiveFeed {
       const fields = KINDS[r.kind].fields
       let values = ''
       for (let i = 0; i < fields.length; i++) values += `${i ? ',' : ''}"${fields[i].name}":${JSON.stringify(r.values[i] ?? null)}`
-      add(r.device, `{"type":"reading","device":${JSON.stringify(r.device)},"kind":"${r.kind}","seq":${r.seq},"ts":${r.ts},"sent":${r.sent},"values":{${values}}}`)
+      add(
+        r.device,
+        `{"type":"reading","device":${JSON.stringify(r.device)},"kind":"${r.kind}","seq":${r.seq},"ts":${r.ts},"sent":${r.sent},"values":{${values}}}`,
+      )
     }
     for (const a of alerts) {
-      add(a.device, JSON.stringify({ type: 'alert', device: a.device, kind: a.kind, rule: a.rule, event: a.event, seq: a.seq, ts: a.ts, sent: a.sent, value: a.value }))
+      add(
+        a.device,
+        JSON.stringify({
+          type: 'alert',
+          device: a.device,
+          kind: a.kind,
+          rule: a.rule,
+          event: a.event,
+          seq: a.seq,
+          ts: a.ts,
+          sent: a.sent,
+          value: a.value,
+        }),
+      )
     }
     for (const [name, events] of byFarm) {
       const farm = this.farms.get(name)
@@ -129,7 +155,11 @@ export class LiveFeed {
         const buffered = c.ws.bufferedAmount
         if (decideSend(buffered, frame.length, this.opts.clientBufferBytes) === 'disconnect') {
           this.stats.slowDisconnects++
-          this.drop(c, CLOSE.SlowClient, `slow client: send buffer ${buffered} B over ${this.opts.clientBufferBytes} B; resume from your cursor`)
+          this.drop(
+            c,
+            CLOSE.SlowClient,
+            `slow client: send buffer ${buffered} B over ${this.opts.clientBufferBytes} B; resume from your cursor`,
+          )
           continue
         }
         this.send(c, frame)
@@ -190,7 +220,8 @@ export class LiveFeed {
   }
 
   private subscribe(c: Client, msg: SubscribeMessage): void {
-    if (msg?.type !== 'subscribe' || !Array.isArray(msg.farms) || msg.farms.length === 0) return this.refuse(c, 'expected {"type":"subscribe","farms":["farm01",…]}')
+    if (msg?.type !== 'subscribe' || !Array.isArray(msg.farms) || msg.farms.length === 0)
+      return this.refuse(c, 'expected {"type":"subscribe","farms":["farm01",…]}')
     const unknown = msg.farms.filter((f) => typeof f !== 'string' || !this.farms.has(f))
     if (unknown.length) return this.refuse(c, `unknown farm ${JSON.stringify(unknown[0])}`.slice(0, 120))
     const cursors = msg.cursors ?? {}
@@ -215,7 +246,9 @@ export class LiveFeed {
     }
     this.stats.subscribes++
     if (msg.cursors && Object.keys(msg.cursors).length > 0) this.stats.resumes++
-    const farms = Object.fromEntries([...start.keys()].map((f) => [f, { head: this.farms.get(f)!.buffer.head, oldest: this.farms.get(f)!.buffer.oldest }]))
+    const farms = Object.fromEntries(
+      [...start.keys()].map((f) => [f, { head: this.farms.get(f)!.buffer.head, oldest: this.farms.get(f)!.buffer.oldest }]),
+    )
     this.send(c, JSON.stringify({ type: 'subscribed', farms }))
     for (const [f, cursor] of start) {
       c.sent.set(f, cursor)

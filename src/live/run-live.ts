@@ -32,7 +32,23 @@ export interface LiveRun {
   stop(): Promise<void>
 }
 
-type LiveConfig = Pick<RunConfig, 'farms' | 'cowsPerFarm' | 'stallsPerFarm' | 'tanksPerFarm' | 'durationSeconds' | 'livePort' | 'liveHost' | 'liveClients' | 'liveFarmsPerClient' | 'liveReconnects' | 'liveReplayEvents' | 'liveClientBufferBytes' | 'liveLingerSeconds' | 'drainTimeoutSeconds'>
+type LiveConfig = Pick<
+  RunConfig,
+  | 'farms'
+  | 'cowsPerFarm'
+  | 'stallsPerFarm'
+  | 'tanksPerFarm'
+  | 'durationSeconds'
+  | 'livePort'
+  | 'liveHost'
+  | 'liveClients'
+  | 'liveFarmsPerClient'
+  | 'liveReconnects'
+  | 'liveReplayEvents'
+  | 'liveClientBufferBytes'
+  | 'liveLingerSeconds'
+  | 'drainTimeoutSeconds'
+>
 
 /** What the runs table keeps (the client records stay in their file), so `iotbench verify` can check P9 again. */
 export type StoredLive = Omit<LiveEvidence, 'reports'>
@@ -41,12 +57,21 @@ export const storedLive = ({ reports: _, ...rest }: LiveEvidence): StoredLive =>
 /** The evidence again from the runs table and the client records file; undefined when the file is gone. */
 export function loadLive(stored: StoredLive | undefined): LiveEvidence | undefined {
   if (!stored || !existsSync(stored.file)) return undefined
-  const reports = readFileSync(stored.file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as ClientReport)
+  const reports = readFileSync(stored.file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as ClientReport)
   return { ...stored, reports }
 }
 
 /** The simulated clients: client i follows farms i·k … i·k + k − 1 (mod farms); reconnect j drops client j mod n. */
-export function clientSpecs(farms: readonly string[], clients: number, farmsPerClient: number, reconnects: number, durationMs: number): ClientSpec[] {
+export function clientSpecs(
+  farms: readonly string[],
+  clients: number,
+  farmsPerClient: number,
+  reconnects: number,
+  durationMs: number,
+): ClientSpec[] {
   const k = Math.min(farmsPerClient, farms.length)
   return Array.from({ length: clients }, (_, i) => {
     const drops: number[] = []
@@ -63,7 +88,11 @@ export async function openLive(cfg: LiveConfig, log: (line: string) => void, met
   const feed = new LiveFeed({ farms, replayEvents: cfg.liveReplayEvents, clientBufferBytes: cfg.liveClientBufferBytes })
   const host = cfg.livePort === undefined ? '127.0.0.1' : cfg.liveHost
   const url = await feed.listen(host, cfg.livePort ?? 0).catch((err: NodeJS.ErrnoException) => {
-    throw new InfraError(`the live page cannot listen on ${host}:${cfg.livePort ?? 0}: ${err.message}`, err.code === 'EADDRINUSE' ? 'pick another --live-port (0: any free port)' : 'check --live-host and --live-port', { cause: err })
+    throw new InfraError(
+      `the live page cannot listen on ${host}:${cfg.livePort ?? 0}: ${err.message}`,
+      err.code === 'EADDRINUSE' ? 'pick another --live-port (0: any free port)' : 'check --live-host and --live-port',
+      { cause: err },
+    )
   })
   if (cfg.livePort !== undefined) log(`live page: ${url}  (feed: ${url.replace(/^http/, 'ws')}feed)`)
 
@@ -75,25 +104,31 @@ export async function openLive(cfg: LiveConfig, log: (line: string) => void, met
   let offset = 0
   for (let t = 0; t < threads; t++) {
     const n = shareOf(specs.length, threads, t)
-    const wd: ClientsWorkerData = { url: `${url.replace(/^http/, 'ws')}feed`, clients: specs.slice(offset, offset + n), reconnectDelayMs: 300 }
+    const wd: ClientsWorkerData = {
+      url: `${url.replace(/^http/, 'ws')}feed`,
+      clients: specs.slice(offset, offset + n),
+      reconnectDelayMs: 300,
+    }
     offset += n
     const w = new Worker(new URL('./clients-worker.js', import.meta.url), { workerData: wd })
     workers.push(w)
     let onDone: (m: Extract<FromClients, { kind: 'done' }>) => void = () => undefined
     done.push(new Promise((resolve) => (onDone = resolve)))
-    ready.push(new Promise<void>((resolve, reject) => {
-      w.on('message', (m: FromClients) => {
-        if (m.kind === 'ready') resolve()
-        else if (m.kind === 'log') log(`live clients: ${m.line}`)
-        else if (m.kind === 'metrics') metrics?.update(`live-clients-${t}`, m.metrics)
-        else onDone(m)
-      })
-      w.once('error', reject)
-      w.once('exit', () => {
-        metrics?.finish(`live-clients-${t}`)
-        reject(new Error('a live clients thread exited before its clients subscribed'))
-      })
-    }))
+    ready.push(
+      new Promise<void>((resolve, reject) => {
+        w.on('message', (m: FromClients) => {
+          if (m.kind === 'ready') resolve()
+          else if (m.kind === 'log') log(`live clients: ${m.line}`)
+          else if (m.kind === 'metrics') metrics?.update(`live-clients-${t}`, m.metrics)
+          else onDone(m)
+        })
+        w.once('error', reject)
+        w.once('exit', () => {
+          metrics?.finish(`live-clients-${t}`)
+          reject(new Error('a live clients thread exited before its clients subscribed'))
+        })
+      }),
+    )
   }
   try {
     await Promise.all(ready)
@@ -102,7 +137,10 @@ export async function openLive(cfg: LiveConfig, log: (line: string) => void, met
     await feed.close()
     throw err
   }
-  if (cfg.liveClients > 0) log(`live clients: ${cfg.liveClients} subscribed (${Math.min(cfg.liveFarmsPerClient, farms.length)} farms each, ${cfg.liveReconnects} reconnects planned)`)
+  if (cfg.liveClients > 0)
+    log(
+      `live clients: ${cfg.liveClients} subscribed (${Math.min(cfg.liveFarmsPerClient, farms.length)} farms each, ${cfg.liveReconnects} reconnects planned)`,
+    )
 
   return {
     url,

@@ -7,10 +7,23 @@ import { farmOfDevice } from './protocol.js'
 import type { LiveEvidence } from './run-live.js'
 
 /** A stored device's readings of the run: distinct seqs, lowest, highest. */
-export interface StoredDevice { readonly count: number; readonly min: number; readonly max: number }
-export interface StoredAlerts { count: number; digest: number; seqs: number[] }
+export interface StoredDevice {
+  readonly count: number
+  readonly min: number
+  readonly max: number
+}
+export interface StoredAlerts {
+  count: number
+  digest: number
+  seqs: number[]
+}
 
-export interface LiveSample { readonly client: number; readonly device: string; readonly seq: number | null; readonly detail?: string }
+export interface LiveSample {
+  readonly client: number
+  readonly device: string
+  readonly seq: number | null
+  readonly detail?: string
+}
 
 interface ClassCounts {
   clients: number
@@ -24,7 +37,18 @@ interface ClassCounts {
   alertsExpected: number
   alertMismatches: number
 }
-const newClass = (): ClassCounts => ({ clients: 0, connects: 0, readingsReceived: 0, readingsExpected: 0, missing: 0, duplicated: 0, unexpected: 0, alertsReceived: 0, alertsExpected: 0, alertMismatches: 0 })
+const newClass = (): ClassCounts => ({
+  clients: 0,
+  connects: 0,
+  readingsReceived: 0,
+  readingsExpected: 0,
+  missing: 0,
+  duplicated: 0,
+  unexpected: 0,
+  alertsReceived: 0,
+  alertsExpected: 0,
+  alertMismatches: 0,
+})
 
 /** Seqs the client's record holds inside [lo, hi]: the range minus the gaps it skipped. */
 function heldIn(rec: DeviceRecord, lo: number, hi: number): number {
@@ -49,7 +73,11 @@ function firstLacking(rec: DeviceRecord, db: StoredDevice): number | null {
  * checkLive). A device whose stored seqs have holes of their own (readings lost before the ingest) is
  * compared by count, and `holes` names it so a caller can look closer.
  */
-export function compareClients(reports: readonly ClientReport[], stored: ReadonlyMap<string, StoredDevice>, alerts: ReadonlyMap<string, StoredAlerts>) {
+export function compareClients(
+  reports: readonly ClientReport[],
+  stored: ReadonlyMap<string, StoredDevice>,
+  alerts: ReadonlyMap<string, StoredAlerts>,
+) {
   const byFarm = new Map<string, string[]>()
   for (const d of new Set([...stored.keys(), ...alerts.keys()])) {
     const f = farmOfDevice(d)
@@ -66,8 +94,13 @@ export function compareClients(reports: readonly ClientReport[], stored: Readonl
     c.clients++
     c.connects += r.connects
     if (r.error) failedClients.push({ client: r.client, problem: r.error })
-    else if (!r.ended) failedClients.push({ client: r.client, problem: `had not received every event when the run ended (cursors ${JSON.stringify(r.cursors)})` })
-    for (const p of r.positionFaults) failedClients.push({ client: r.client, problem: `farm ${p.farm}: a frame started at position ${p.got}, expected ${p.expected}` })
+    else if (!r.ended)
+      failedClients.push({
+        client: r.client,
+        problem: `had not received every event when the run ended (cursors ${JSON.stringify(r.cursors)})`,
+      })
+    for (const p of r.positionFaults)
+      failedClients.push({ client: r.client, problem: `farm ${p.farm}: a frame started at position ${p.got}, expected ${p.expected}` })
     for (const farm of r.farms) {
       for (const device of byFarm.get(farm) ?? []) {
         const db = stored.get(device)
@@ -81,7 +114,13 @@ export function compareClients(reports: readonly ClientReport[], stored: Readonl
             c.readingsReceived += rec.count + rec.repeats
             if (rec.repeats > 0) {
               c.duplicated += rec.repeats
-              if (duplicated.length < 20) duplicated.push({ client: r.client, device, seq: rec.firstRepeat, detail: `${rec.repeats} received again or out of seq order` })
+              if (duplicated.length < 20)
+                duplicated.push({
+                  client: r.client,
+                  device,
+                  seq: rec.firstRepeat,
+                  detail: `${rec.repeats} received again or out of seq order`,
+                })
             }
             const contiguous = db.count === db.max - db.min + 1
             const held = contiguous ? heldIn(rec, db.min, db.max) : Math.min(rec.count, db.count)
@@ -89,16 +128,29 @@ export function compareClients(reports: readonly ClientReport[], stored: Readonl
             const extra = rec.count - held
             if (lack > 0) {
               c.missing += lack
-              if (missing.length < 20) missing.push({ client: r.client, device, seq: contiguous ? firstLacking(rec, db) : null, detail: `${lack} of ${db.count} missing${contiguous ? '' : ' (the stored seqs have holes of their own)'}` })
+              if (missing.length < 20)
+                missing.push({
+                  client: r.client,
+                  device,
+                  seq: contiguous ? firstLacking(rec, db) : null,
+                  detail: `${lack} of ${db.count} missing${contiguous ? '' : ' (the stored seqs have holes of their own)'}`,
+                })
             }
             if (extra > 0) {
               c.unexpected += extra
-              if (unexpected.length < 20) unexpected.push({ client: r.client, device, seq: rec.last > db.max ? db.max + 1 : rec.first, detail: `${extra} readings the database does not hold` })
+              if (unexpected.length < 20)
+                unexpected.push({
+                  client: r.client,
+                  device,
+                  seq: rec.last > db.max ? db.max + 1 : rec.first,
+                  detail: `${extra} readings the database does not hold`,
+                })
             }
           }
         } else if (rec) {
           c.unexpected += rec.count
-          if (unexpected.length < 20) unexpected.push({ client: r.client, device, seq: rec.first, detail: 'a device the database has no readings of' })
+          if (unexpected.length < 20)
+            unexpected.push({ client: r.client, device, seq: rec.first, detail: 'a device the database has no readings of' })
         }
         const dbA = alerts.get(device)
         const got = r.alerts[device]
@@ -108,7 +160,12 @@ export function compareClients(reports: readonly ClientReport[], stored: Readonl
           c.alertMismatches++
           if (alertMismatches.length < 20) {
             const after = dbA?.seqs.find((s) => s > (got?.lastSeq ?? -1)) ?? null
-            alertMismatches.push({ client: r.client, device, seq: after, detail: `received ${got?.count ?? 0} alert rows (${got?.outOfOrder ?? 0} out of order), the database has ${dbA?.count ?? 0}` })
+            alertMismatches.push({
+              client: r.client,
+              device,
+              seq: after,
+              detail: `received ${got?.count ?? 0} alert rows (${got?.outOfOrder ?? 0} out of order), the database has ${dbA?.count ?? 0}`,
+            })
           }
         }
       }
@@ -121,19 +178,29 @@ export function compareClients(reports: readonly ClientReport[], stored: Readonl
 export async function checkLive(client: pg.Client, runId: number, live: LiveEvidence | undefined, p99Ms: number): Promise<PropertyResult> {
   if (!live || live.reports.length === 0) {
     // `iotbench verify` of a run whose client records file is gone lands here too
-    return { id: 'P9', name: 'live feed', pass: true, summary: 'not checked: no simulated live clients in this run (--live-clients 0), or their records file is gone', evidence: {} }
+    return {
+      id: 'P9',
+      name: 'live feed',
+      pass: true,
+      summary: 'not checked: no simulated live clients in this run (--live-clients 0), or their records file is gone',
+      evidence: {},
+    }
   }
   const farms = [...new Set(live.reports.flatMap((r) => r.farms))]
   const stored = new Map<string, StoredDevice>()
   for (const kind of KIND_NAMES) {
     const q = await client.query<{ device: string; n: number; lo: number; hi: number }>(
       `SELECT device, count(DISTINCT seq)::int AS n, min(seq) AS lo, max(seq) AS hi FROM ${KINDS[kind].table}
-       WHERE run_id = $1 AND split_part(device, '-', 1) = ANY($2::text[]) GROUP BY device`, [runId, farms])
+       WHERE run_id = $1 AND split_part(device, '-', 1) = ANY($2::text[]) GROUP BY device`,
+      [runId, farms],
+    )
     for (const r of q.rows) stored.set(r.device, { count: r.n, min: r.lo, max: r.hi })
   }
   const alerts = new Map<string, StoredAlerts>()
   const a = await client.query<{ device: string; rule: string; event: string; seq: number }>(
-    `SELECT device, rule, event, seq FROM alerts WHERE run_id = $1 AND farm = ANY($2::text[]) ORDER BY device, seq`, [runId, farms])
+    `SELECT device, rule, event, seq FROM alerts WHERE run_id = $1 AND farm = ANY($2::text[]) ORDER BY device, seq`,
+    [runId, farms],
+  )
   for (const r of a.rows) {
     let s = alerts.get(r.device)
     if (!s) alerts.set(r.device, (s = { count: 0, digest: 0, seqs: [] }))
@@ -146,15 +213,25 @@ export async function checkLive(client: pg.Client, runId: number, live: LiveEvid
   const latency: LatencySummary = summarize(all)
   all.destroy()
   const byClass = { steady: summarizeEncoded(live.latency.steady), reconnecting: summarizeEncoded(live.latency.reconnecting) }
-  const t = Object.values(cmp.classes).reduce((x, c) => ({
-    missing: x.missing + c.missing, duplicated: x.duplicated + c.duplicated, unexpected: x.unexpected + c.unexpected, alertMismatches: x.alertMismatches + c.alertMismatches,
-    received: x.received + c.readingsReceived, expected: x.expected + c.readingsExpected, connects: x.connects + c.connects,
-  }), { missing: 0, duplicated: 0, unexpected: 0, alertMismatches: 0, received: 0, expected: 0, connects: 0 })
+  const t = Object.values(cmp.classes).reduce(
+    (x, c) => ({
+      missing: x.missing + c.missing,
+      duplicated: x.duplicated + c.duplicated,
+      unexpected: x.unexpected + c.unexpected,
+      alertMismatches: x.alertMismatches + c.alertMismatches,
+      received: x.received + c.readingsReceived,
+      expected: x.expected + c.readingsExpected,
+      connects: x.connects + c.connects,
+    }),
+    { missing: 0, duplicated: 0, unexpected: 0, alertMismatches: 0, received: 0, expected: 0, connects: 0 },
+  )
   const reconnects = t.connects - live.reports.length
   const delivered = t.missing === 0 && t.duplicated === 0 && t.unexpected === 0 && t.alertMismatches === 0 && cmp.failedClients.length === 0
   const pass = delivered && latency.count > 0 && latency.p99Ms <= p99Ms
   const first = cmp.missing[0] ?? cmp.duplicated[0] ?? cmp.unexpected[0] ?? cmp.alertMismatches[0]
-  const problems = delivered ? '' : `; first: client ${first?.client ?? cmp.failedClients[0]?.client}, ${first ? `device ${first.device}, seq ${first.seq} (${first.detail})` : cmp.failedClients[0]?.problem}`
+  const problems = delivered
+    ? ''
+    : `; first: client ${first?.client ?? cmp.failedClients[0]?.client}, ${first ? `device ${first.device}, seq ${first.seq} (${first.detail})` : cmp.failedClients[0]?.problem}`
   return {
     id: 'P9',
     name: 'live feed',

@@ -23,7 +23,10 @@ const num = (x: unknown): number | undefined => (typeof x === 'number' && Number
  * - otherwise ingest: it received late because it was busy (it reads no more while a window of
  *   unacknowledged readings waits for its commit).
  */
-export function limitingComponent(r: Pick<RunResult, 'latency' | 'properties' | 'stages'> & { readonly transport?: Readonly<Record<string, unknown>> }, sloP99Ms: number): ComponentVerdict {
+export function limitingComponent(
+  r: Pick<RunResult, 'latency' | 'properties' | 'stages'> & { readonly transport?: Readonly<Record<string, unknown>> },
+  sloP99Ms: number,
+): ComponentVerdict {
   const lag = r.latency.scheduleLag.p99Ms
   const hop = r.latency.brokerHop.p99Ms
   const e2e = r.latency.endToEnd.p99Ms
@@ -35,25 +38,44 @@ export function limitingComponent(r: Pick<RunResult, 'latency' | 'properties' | 
   const meanCopy = r.stages?.meanCopyMs ?? 0
   const f = (x: number): string => `${Math.round(x * 10) / 10}`
   if (sendRatio < tolerance || lag > sloP99Ms / 2) {
-    return { component: 'generator', why: `simulators behind their schedule: sent ${f(sendRatio * 100)} % on time, schedule lag p99 ${f(lag)} ms` }
+    return {
+      component: 'generator',
+      why: `simulators behind their schedule: sent ${f(sendRatio * 100)} % on time, schedule lag p99 ${f(lag)} ms`,
+    }
   }
   // An external ingest (src/external/) is seen from outside only: publish → stored, and what it lost.
   if (r.transport?.['ingest'] === 'external') {
     const lostExt = num((p1?.evidence['counts'] as Record<string, unknown> | undefined)?.['lost']) ?? 0
-    return { component: 'ingest', why: `external ingest: intended send → stored p99 ${f(e2e)} ms${lostExt > 0 ? `, ${lostExt} acknowledged readings never stored (the broker's drop count tells whether it dropped them)` : ''}; its broker hop and write path are not visible from outside` }
+    return {
+      component: 'ingest',
+      why: `external ingest: intended send → stored p99 ${f(e2e)} ms${lostExt > 0 ? `, ${lostExt} acknowledged readings never stored (the broker's drop count tells whether it dropped them)` : ''}; its broker hop and write path are not visible from outside`,
+    }
   }
   if (copyShare >= 0.6) {
-    return { component: 'database', why: `ingest threads spent ${f(copyShare * 100)} % of the run in COPY/COMMIT (mean ${f(meanCopy)} ms a batch)` }
+    return {
+      component: 'database',
+      why: `ingest threads spent ${f(copyShare * 100)} % of the run in COPY/COMMIT (mean ${f(meanCopy)} ms a batch)`,
+    }
   }
   const afterReceipt = Math.max(0, e2e - hop)
   const inBroker = Math.max(0, hop - lag)
   const lost = num((p1?.evidence['counts'] as Record<string, unknown> | undefined)?.['lost']) ?? 0
-  if (lost > 0 && afterReceipt <= inBroker) return { component: 'broker', why: `${lost} acknowledged readings lost between publish and ingest; broker hop p99 ${f(hop)} ms` }
+  if (lost > 0 && afterReceipt <= inBroker)
+    return { component: 'broker', why: `${lost} acknowledged readings lost between publish and ingest; broker hop p99 ${f(hop)} ms` }
   if (afterReceipt > inBroker) {
-    return { component: 'ingest', why: `p99 after receipt (batch wait, decode, write) ${f(afterReceipt)} ms > in the broker ${f(inBroker)} ms; COPY/COMMIT ${f(copyShare * 100)} % of ingest time` }
+    return {
+      component: 'ingest',
+      why: `p99 after receipt (batch wait, decode, write) ${f(afterReceipt)} ms > in the broker ${f(inBroker)} ms; COPY/COMMIT ${f(copyShare * 100)} % of ingest time`,
+    }
   }
   if (copyShare < 0.3) {
-    return { component: 'broker', why: `broker hop p99 ${f(hop)} ms (${f(inBroker)} ms beyond schedule lag) while the ingest wrote only ${f(copyShare * 100)} % of the time` }
+    return {
+      component: 'broker',
+      why: `broker hop p99 ${f(hop)} ms (${f(inBroker)} ms beyond schedule lag) while the ingest wrote only ${f(copyShare * 100)} % of the time`,
+    }
   }
-  return { component: 'ingest', why: `readings waited in the broker (hop p99 ${f(hop)} ms) while the ingest was busy writing (${f(copyShare * 100)} % of its time in COPY/COMMIT)` }
+  return {
+    component: 'ingest',
+    why: `readings waited in the broker (hop p99 ${f(hop)} ms) while the ingest was busy writing (${f(copyShare * 100)} % of its time in COPY/COMMIT)`,
+  }
 }

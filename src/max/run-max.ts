@@ -47,7 +47,10 @@ export interface MaxResult {
 }
 
 /** `iotbench run --profile max`: one bench run per step of the rate search, then max.json. */
-export async function runMaxSearch(cfg: RunConfig, log: (line: string) => void): Promise<{ result: MaxResult; file: string; summary: string }> {
+export async function runMaxSearch(
+  cfg: RunConfig,
+  log: (line: string) => void,
+): Promise<{ result: MaxResult; file: string; summary: string }> {
   const startedAt = new Date()
   const searchId = cfg.runId ?? newRunId(cfg.profile)
   const dir = join(cfg.resultsDir, searchId)
@@ -64,7 +67,9 @@ export async function runMaxSearch(cfg: RunConfig, log: (line: string) => void):
     maxSteps: 40,
     budgetMs: cfg.maxBudgetSeconds * 1000,
   }
-  log(`max search ${searchId}: ${cfg.durationSeconds}-s runs from ${opts.startRate}/s (×2, then binary search to ${opts.resolution}/s), ceiling ${opts.ceiling}/s, budget ${cfg.maxBudgetSeconds} s; each step's log in ${stepLog}`)
+  log(
+    `max search ${searchId}: ${cfg.durationSeconds}-s runs from ${opts.startRate}/s (×2, then binary search to ${opts.resolution}/s), ceiling ${opts.ceiling}/s, budget ${cfg.maxBudgetSeconds} s; each step's log in ${stepLog}`,
+  )
   const t0 = Date.now()
   const result = await searchMaxRate<MaxStep>(
     async (rate, index) => {
@@ -79,16 +84,33 @@ export async function runMaxSearch(cfg: RunConfig, log: (line: string) => void):
         const failed = r.properties.filter((p) => !p.pass).map((p) => p.id)
         const c = limitingComponent(r, cfg.sloP99Ms)
         const step: MaxStep = {
-          runId, rate, verdict: r.verdict, failed, component: c.component, why: c.why,
-          endToEndP99Ms: r.latency.endToEnd.p99Ms, brokerHopP99Ms: r.latency.brokerHop.p99Ms, scheduleLagP99Ms: r.latency.scheduleLag.p99Ms,
+          runId,
+          rate,
+          verdict: r.verdict,
+          failed,
+          component: c.component,
+          why: c.why,
+          endToEndP99Ms: r.latency.endToEnd.p99Ms,
+          brokerHopP99Ms: r.latency.brokerHop.p99Ms,
+          scheduleLagP99Ms: r.latency.scheduleLag.p99Ms,
           ...(r.stages && { copyShare: r.stages.copyShare }),
-          achievedPerS: r.rates.achievedPerS, ingested: r.counts.ingested, offered: r.counts.offered,
+          achievedPerS: r.rates.achievedPerS,
+          ingested: r.counts.ingested,
+          offered: r.counts.offered,
           seconds: Math.round((Date.now() - begin) / 100) / 10,
         }
         return { pass: r.verdict === 'pass', detail: step }
       } catch (err) {
         // A step that could not run (e.g. the pipeline fell over) fails; the search goes on below it.
-        const step: MaxStep = { runId, rate, verdict: 'error', failed: [], component: undefined, why: errorMessage(err), seconds: Math.round((Date.now() - begin) / 100) / 10 }
+        const step: MaxStep = {
+          runId,
+          rate,
+          verdict: 'error',
+          failed: [],
+          component: undefined,
+          why: errorMessage(err),
+          seconds: Math.round((Date.now() - begin) / 100) / 10,
+        }
         return { pass: false, detail: step }
       }
     },
@@ -97,7 +119,9 @@ export async function runMaxSearch(cfg: RunConfig, log: (line: string) => void):
     (s, i) => {
       const d = s.detail!
       const elapsed = Math.round((Date.now() - t0) / 1000)
-      log(`max: step ${i + 1}: ${s.rate}/s ${d.verdict.toUpperCase()}${d.failed.length ? ` (${d.failed.join(', ')})` : ''} — p99 ${d.endToEndP99Ms ?? '?'} ms, limiting: ${d.component ?? '?'} (${d.why}) — ${elapsed} s elapsed`)
+      log(
+        `max: step ${i + 1}: ${s.rate}/s ${d.verdict.toUpperCase()}${d.failed.length ? ` (${d.failed.join(', ')})` : ''} — p99 ${d.endToEndP99Ms ?? '?'} ms, limiting: ${d.component ?? '?'} (${d.why}) — ${elapsed} s elapsed`,
+      )
     },
   )
   const steps = result.steps.map((s) => s.detail!)
@@ -127,7 +151,12 @@ export async function runMaxSearch(cfg: RunConfig, log: (line: string) => void):
     `iotbench ${searchId} — profile ${cfg.profile} — max rate ${result.best === undefined ? 'none (even the lowest rate failed)' : `${result.best}/s`}${result.converged ? '' : ` (not converged: stopped by ${result.stoppedBy})`}`,
     best ? `  at ${best.rate}/s: end-to-end p99 ${best.endToEndP99Ms} ms, zero loss, every property held (run ${best.runId})` : '',
     `  limiting component: ${max.limitingComponent ?? 'unknown'} — ${max.limitingReason}`,
-    ...steps.map((s, i) => `  step ${String(i + 1).padStart(2)} ${String(s.rate).padStart(7)}/s ${s.verdict.padEnd(5)} ${s.failed.join(',').padEnd(8)} p99 ${String(s.endToEndP99Ms ?? '-').padStart(9)} ms  ${s.component ?? ''}`),
-  ].filter((l) => l !== '').join('\n')
+    ...steps.map(
+      (s, i) =>
+        `  step ${String(i + 1).padStart(2)} ${String(s.rate).padStart(7)}/s ${s.verdict.padEnd(5)} ${s.failed.join(',').padEnd(8)} p99 ${String(s.endToEndP99Ms ?? '-').padStart(9)} ms  ${s.component ?? ''}`,
+    ),
+  ]
+    .filter((l) => l !== '')
+    .join('\n')
   return { result: max, file, summary }
 }

@@ -20,8 +20,16 @@ export interface SearchOptions {
   readonly budgetMs: number
 }
 
-export interface StepOutcome<E = unknown> { readonly pass: boolean; readonly detail?: E }
-export interface SearchStep<E = unknown> { readonly rate: number; readonly phase: 'step-up' | 'floor' | 'binary'; readonly pass: boolean; readonly detail?: E }
+export interface StepOutcome<E = unknown> {
+  readonly pass: boolean
+  readonly detail?: E
+}
+export interface SearchStep<E = unknown> {
+  readonly rate: number
+  readonly phase: 'step-up' | 'floor' | 'binary'
+  readonly pass: boolean
+  readonly detail?: E
+}
 
 export interface SearchResult<E = unknown> {
   /** The highest rate that passed (undefined: none did, not even the floor). */

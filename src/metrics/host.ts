@@ -113,9 +113,11 @@ export class HostSampler {
     const busyMean = mean(this.busy)
     const stealMean = mean(this.steal)
     const why: string[] = []
-    if (measured && busyMean >= SATURATION.busyPct) why.push(`CPU busy ${r1(busyMean)} % of ${this.probes.cpus} cores on average (≥ ${SATURATION.busyPct} %)`)
+    if (measured && busyMean >= SATURATION.busyPct)
+      why.push(`CPU busy ${r1(busyMean)} % of ${this.probes.cpus} cores on average (≥ ${SATURATION.busyPct} %)`)
     if (measured && stealMean >= SATURATION.stealPct) why.push(`steal ${r1(stealMean)} % (≥ ${SATURATION.stealPct} %)`)
-    if (this.loadMax >= SATURATION.loadPerCore * this.probes.cpus) why.push(`load average ${r1(this.loadMax)} on ${this.probes.cpus} cores (≥ ${SATURATION.loadPerCore} per core)`)
+    if (this.loadMax >= SATURATION.loadPerCore * this.probes.cpus)
+      why.push(`load average ${r1(this.loadMax)} on ${this.probes.cpus} cores (≥ ${SATURATION.loadPerCore} per core)`)
     return {
       cpus: this.probes.cpus,
       seconds: r1(seconds),
@@ -132,6 +134,9 @@ export class HostSampler {
 
 /** One line for the summary and the report. */
 export function hostLine(h: HostLoad, scheduleLagP99Ms?: number): string {
-  const cpu = h.busyMeanPct === undefined ? 'CPU busy not measured (no /proc/stat)' : `CPU busy ${h.busyMeanPct} % (worst second ${h.busyMaxPct} %, steal ${h.stealMeanPct} %)`
+  const cpu =
+    h.busyMeanPct === undefined
+      ? 'CPU busy not measured (no /proc/stat)'
+      : `CPU busy ${h.busyMeanPct} % (worst second ${h.busyMaxPct} %, steal ${h.stealMeanPct} %)`
   return `${cpu}, this process ${h.ownMeanPct} %, load average up to ${h.loadAvgMax} on ${h.cpus} cores, event-loop lag p99 up to ${h.loopLagMaxMs} ms${scheduleLagP99Ms === undefined ? '' : `, schedule lag p99 ${scheduleLagP99Ms} ms`}${h.saturated ? ' — saturated' : ''}`
 }

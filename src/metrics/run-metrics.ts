@@ -59,7 +59,11 @@ export class RunMetrics implements MetricsSink {
     try {
       this.server = await serveMetrics(this.registry, host, port, () => this.refresh())
     } catch (err) {
-      throw new InfraError(`cannot serve metrics on ${host}:${port}: ${errorMessage(err)}`, 'choose another --metrics-port (0 picks a free one) or --metrics-host', { cause: err })
+      throw new InfraError(
+        `cannot serve metrics on ${host}:${port}: ${errorMessage(err)}`,
+        'choose another --metrics-port (0 picks a free one) or --metrics-host',
+        { cause: err },
+      )
     }
     return this.server.url
   }
@@ -92,7 +96,10 @@ export class RunMetrics implements MetricsSink {
   /** Each running thread's memory as it last reported it (the soak's per-thread drift). */
   threadMemory(): Record<string, ThreadMemory> {
     const out: Record<string, { heap: number; external: number; arrayBuffers: number; wasm: number }> = {}
-    const read = (id: 'heapUsed' | 'externalMemory' | 'arrayBuffers' | 'wasmMemory', kind: 'heap' | 'external' | 'arrayBuffers' | 'wasm'): void => {
+    const read = (
+      id: 'heapUsed' | 'externalMemory' | 'arrayBuffers' | 'wasmMemory',
+      kind: 'heap' | 'external' | 'arrayBuffers' | 'wasm',
+    ): void => {
       for (const g of this.hub.gaugeValues(id)) {
         const thread = g.labels.thread ?? 'unknown'
         ;(out[thread] ??= { heap: 0, external: 0, arrayBuffers: 0, wasm: 0 })[kind] = g.value
@@ -134,7 +141,11 @@ export class RunMetrics implements MetricsSink {
   }
 
   private recordDeltas(t: number): void {
-    const watch = (id: 'alerts' | 'deadLettered' | 'dbRetries', type: TimelineEvent['type'], name: (labels: Record<string, string>) => string): void => {
+    const watch = (
+      id: 'alerts' | 'deadLettered' | 'dbRetries',
+      type: TimelineEvent['type'],
+      name: (labels: Record<string, string>) => string,
+    ): void => {
       for (const [k, v] of this.hub.counterTotals(id)) {
         const key = `${id}\u0000${k}`
         const delta = v - (this.lastByKey.get(key) ?? 0)
@@ -151,12 +162,27 @@ export class RunMetrics implements MetricsSink {
   results(load: LoadWindows | undefined): { timeline: RunTimeline; countsByKind: CountsByKind } {
     this.refresh()
     const windows: TimelineEvent[] = [
-      ...(load?.spikes ?? []).map((s) => ({ t: s.atSeconds, type: 'spike' as const, name: `rate × ${s.multiplier}`, count: 1, seconds: s.seconds })),
-      ...(load?.outages ?? []).map((o) => ({ t: o.atSeconds, type: 'outage' as const, name: `${Math.round(o.share * 100)} % of devices offline`, count: 1, seconds: o.seconds })),
+      ...(load?.spikes ?? []).map((s) => ({
+        t: s.atSeconds,
+        type: 'spike' as const,
+        name: `rate × ${s.multiplier}`,
+        count: 1,
+        seconds: s.seconds,
+      })),
+      ...(load?.outages ?? []).map((o) => ({
+        t: o.atSeconds,
+        type: 'outage' as const,
+        name: `${Math.round(o.share * 100)} % of devices offline`,
+        count: 1,
+        seconds: o.seconds,
+      })),
     ]
     const byKind: Record<string, { offered: number; published: number; acked: number; ingested: number; deadLetters: number }> = {}
     for (const k of [...KIND_NAMES, 'unknown']) byKind[k] = { offered: 0, published: 0, acked: 0, ingested: 0, deadLetters: 0 }
-    const add = (id: 'offered' | 'published' | 'acked' | 'ingested' | 'deadLettered', field: 'offered' | 'published' | 'acked' | 'ingested' | 'deadLetters'): void => {
+    const add = (
+      id: 'offered' | 'published' | 'acked' | 'ingested' | 'deadLettered',
+      field: 'offered' | 'published' | 'acked' | 'ingested' | 'deadLetters',
+    ): void => {
       for (const [key, v] of this.hub.counterTotals(id)) {
         const kind = seriesLabels(id, key).kind ?? 'unknown'
         byKind[kind][field] += v
@@ -168,7 +194,10 @@ export class RunMetrics implements MetricsSink {
     add('ingested', 'ingested')
     add('deadLettered', 'deadLetters')
     if (Object.values(byKind.unknown).every((v) => v === 0)) delete byKind.unknown
-    return { timeline: { intervalS: 1, points: [...this.points], events: [...windows, ...this.events].sort((a, b) => a.t - b.t) }, countsByKind: byKind }
+    return {
+      timeline: { intervalS: 1, points: [...this.points], events: [...windows, ...this.events].sort((a, b) => a.t - b.t) },
+      countsByKind: byKind,
+    }
   }
 
   /** Keeps /metrics up for `lingerSeconds` (so a scraper sees the final values), then closes it. */

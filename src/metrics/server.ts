@@ -7,7 +7,12 @@ export interface MetricsServer {
 }
 
 /** Serves GET /metrics from the registry on host:port (port 0: any free port). Loopback unless told otherwise. */
-export async function serveMetrics(registry: Registry, host: string, port: number, beforeScrape: () => void = () => undefined): Promise<MetricsServer> {
+export async function serveMetrics(
+  registry: Registry,
+  host: string,
+  port: number,
+  beforeScrape: () => void = () => undefined,
+): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -3,8 +3,12 @@ import { wasmMemoryBytes } from '../util/histogram.js'
 import { METRICS, seriesKey, type CounterId, type GaugeId, type HistogramId, type MetricId } from './catalog.js'
 
 /** One counter series: the hot path does `c.value += n`, nothing else. */
-export interface CounterHandle { value: number }
-export interface GaugeHandle { value: number }
+export interface CounterHandle {
+  value: number
+}
+export interface GaugeHandle {
+  value: number
+}
 
 /** One histogram series: cumulative-by-bucket counting happens at snapshot time, not per observation. */
 export class HistogramHandle {
@@ -25,7 +29,11 @@ export class HistogramHandle {
   }
 }
 
-export interface HistogramState { readonly counts: readonly number[]; readonly sum: number; readonly count: number }
+export interface HistogramState {
+  readonly counts: readonly number[]
+  readonly sum: number
+  readonly count: number
+}
 
 /**
  * Everything one thread has recorded since it started: cumulative, so the main thread keeps only

@@ -22,7 +22,10 @@ export function parseThreshold(flag: string, raw: string, allowMs: boolean): { u
 export function thresholdsFrom(p99: string | undefined, throughput: string | undefined): Thresholds {
   const problems: string[] = []
   const a = p99 === undefined ? DEFAULT_THRESHOLDS.p99 : parseThreshold('--threshold-p99', p99, true)
-  const b = throughput === undefined ? { unit: 'percent' as const, value: DEFAULT_THRESHOLDS.throughputPercent } : parseThreshold('--threshold-throughput', throughput, false)
+  const b =
+    throughput === undefined
+      ? { unit: 'percent' as const, value: DEFAULT_THRESHOLDS.throughputPercent }
+      : parseThreshold('--threshold-throughput', throughput, false)
   if (typeof a === 'string') problems.push(a)
   if (typeof b === 'string') problems.push(b)
   else if (b.value >= 100) problems.push('--threshold-throughput must be below 100%')
@@ -58,7 +61,14 @@ export function compareRuns(base: RunResult, cur: RunResult, t: Thresholds = DEF
   const rows: ComparisonRow[] = []
   const num = (metric: string, b: number, c: number, limit?: { text: string; broken: boolean }): void => {
     const changePercent = pct(b, c)
-    rows.push({ metric, baseline: b, current: c, ...(changePercent !== undefined && { changePercent }), ...(limit && { limit: limit.text }), regression: limit?.broken ?? false })
+    rows.push({
+      metric,
+      baseline: b,
+      current: c,
+      ...(changePercent !== undefined && { changePercent }),
+      ...(limit && { limit: limit.text }),
+      regression: limit?.broken ?? false,
+    })
   }
 
   // Schema 1 results counted what was handed to the MQTT client (src/report/files.ts reads them so).
@@ -70,26 +80,46 @@ export function compareRuns(base: RunResult, cur: RunResult, t: Thresholds = DEF
   const bP = base.latency.endToEnd.p99Ms
   const cP = cur.latency.endToEnd.p99Ms
   const maxP = t.p99.unit === 'percent' ? bP * (1 + t.p99.value / 100) : bP + t.p99.value
-  num('end-to-end p99 (ms)', bP, cP, { text: `≤ ${Math.round(maxP * 1000) / 1000} (+${t.p99.value}${t.p99.unit === 'percent' ? '%' : ' ms'})`, broken: cP > maxP })
+  num('end-to-end p99 (ms)', bP, cP, {
+    text: `≤ ${Math.round(maxP * 1000) / 1000} (+${t.p99.value}${t.p99.unit === 'percent' ? '%' : ' ms'})`,
+    broken: cP > maxP,
+  })
   num('end-to-end p50 (ms)', base.latency.endToEnd.p50Ms, cur.latency.endToEnd.p50Ms)
   num('end-to-end p99.9 (ms)', base.latency.endToEnd.p999Ms, cur.latency.endToEnd.p999Ms)
   num('end-to-end max (ms)', base.latency.endToEnd.maxMs, cur.latency.endToEnd.maxMs)
-  num('missing readings (published − ingested)', missing(base), missing(cur), { text: `≤ ${missing(base)}`, broken: missing(cur) > missing(base) })
+  num('missing readings (published − ingested)', missing(base), missing(cur), {
+    text: `≤ ${missing(base)}`,
+    broken: missing(cur) > missing(base),
+  })
   num('dead letters', base.counts.deadLetters, cur.counts.deadLetters)
 
-  rows.push({ metric: 'verdict', baseline: base.verdict, current: cur.verdict, limit: base.verdict === 'pass' ? 'pass' : 'any', regression: base.verdict === 'pass' && cur.verdict !== 'pass' })
+  rows.push({
+    metric: 'verdict',
+    baseline: base.verdict,
+    current: cur.verdict,
+    limit: base.verdict === 'pass' ? 'pass' : 'any',
+    regression: base.verdict === 'pass' && cur.verdict !== 'pass',
+  })
   const before = new Map(base.properties.map((p) => [p.id, p]))
   for (const p of cur.properties) {
     const b = before.get(p.id)
     if (!b) continue
-    rows.push({ metric: `${p.id} ${p.name}`, baseline: b.pass ? 'pass' : 'fail', current: p.pass ? 'pass' : 'fail', ...(b.pass && { limit: 'pass' }), regression: b.pass && !p.pass })
+    rows.push({
+      metric: `${p.id} ${p.name}`,
+      baseline: b.pass ? 'pass' : 'fail',
+      current: p.pass ? 'pass' : 'fail',
+      ...(b.pass && { limit: 'pass' }),
+      regression: b.pass && !p.pass,
+    })
   }
 
   const notes: string[] = []
   if (base.profile !== cur.profile) notes.push(`profiles differ: ${base.profile} vs ${cur.profile}`)
-  if (base.rates.offeredPerS !== cur.rates.offeredPerS) notes.push(`offered rates differ: ${base.rates.offeredPerS}/s vs ${cur.rates.offeredPerS}/s`)
+  if (base.rates.offeredPerS !== cur.rates.offeredPerS)
+    notes.push(`offered rates differ: ${base.rates.offeredPerS}/s vs ${cur.rates.offeredPerS}/s`)
   if (base.counts.devices !== cur.counts.devices) notes.push(`fleets differ: ${base.counts.devices} vs ${cur.counts.devices} devices`)
-  if (base.environment.broker.split(' (')[0] !== cur.environment.broker.split(' (')[0]) notes.push(`brokers differ: ${base.environment.broker} vs ${cur.environment.broker}`)
+  if (base.environment.broker.split(' (')[0] !== cur.environment.broker.split(' (')[0])
+    notes.push(`brokers differ: ${base.environment.broker} vs ${cur.environment.broker}`)
 
   return { baseline: base.runId, current: cur.runId, rows, regressions: rows.filter((r) => r.regression).map((r) => r.metric), notes }
 }
@@ -99,7 +129,9 @@ export function comparisonText(c: Comparison): string {
   const w = Math.max(...c.rows.map((r) => r.metric.length))
   for (const r of c.rows) {
     const change = r.changePercent === undefined ? '' : ` (${r.changePercent > 0 ? '+' : ''}${r.changePercent}%)`
-    L.push(`  ${r.regression ? 'REGRESSION' : 'ok        '} ${r.metric.padEnd(w)}  ${String(r.baseline).padStart(10)} → ${String(r.current).padEnd(10)}${change}${r.limit ? `  limit ${r.limit}` : ''}`)
+    L.push(
+      `  ${r.regression ? 'REGRESSION' : 'ok        '} ${r.metric.padEnd(w)}  ${String(r.baseline).padStart(10)} → ${String(r.current).padEnd(10)}${change}${r.limit ? `  limit ${r.limit}` : ''}`,
+    )
   }
   for (const n of c.notes) L.push(`  note: ${n}`)
   L.push(c.regressions.length ? `REGRESSION: ${c.regressions.join('; ')}` : 'no regression')

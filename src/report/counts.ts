@@ -4,7 +4,13 @@ import type { SimResult } from '../sim/messages.js'
 import type { RunResult } from './result.js'
 
 /** result.json's counts (and a shard's): the offered readings of `devices`, what the simulators sent and the ingest stored. */
-export function runCounts(devices: number, perDevice: number, published: number, sims: readonly SimResult[], totals: Pick<IngestCounters, 'received' | 'committedRows' | 'deadLetters' | 'batches' | 'retries' | 'duplicatesSkipped'>): RunResult['counts'] {
+export function runCounts(
+  devices: number,
+  perDevice: number,
+  published: number,
+  sims: readonly SimResult[],
+  totals: Pick<IngestCounters, 'received' | 'committedRows' | 'deadLetters' | 'batches' | 'retries' | 'duplicatesSkipped'>,
+): RunResult['counts'] {
   return {
     devices,
     perDevice,

@@ -15,7 +15,10 @@ export function percentileSpectrum(encoded: readonly string[]): Array<{ percenti
   }
 }
 
-export const latencyDistribution = (h: { readonly endToEnd: readonly string[]; readonly brokerHop: readonly string[] }): LatencyDistribution => ({
+export const latencyDistribution = (h: {
+  readonly endToEnd: readonly string[]
+  readonly brokerHop: readonly string[]
+}): LatencyDistribution => ({
   endToEnd: percentileSpectrum(h.endToEnd),
   brokerHop: percentileSpectrum(h.brokerHop),
 })

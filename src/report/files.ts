@@ -30,8 +30,10 @@ export function loadResult(ref: string, resultsDir: string): { result: RunResult
   }
   const r = upgradeResult(parsed as Partial<RunResult>)
   const problems: string[] = []
-  if (r.schemaVersion !== RESULT_SCHEMA_VERSION) problems.push(`${file}: schemaVersion ${String((parsed as Partial<RunResult>).schemaVersion)} is not 1 or ${RESULT_SCHEMA_VERSION}`)
-  for (const k of ['runId', 'counts', 'rates', 'latency', 'properties', 'environment'] as const) if (r[k] === undefined) problems.push(`${file}: no "${k}"`)
+  if (r.schemaVersion !== RESULT_SCHEMA_VERSION)
+    problems.push(`${file}: schemaVersion ${String((parsed as Partial<RunResult>).schemaVersion)} is not 1 or ${RESULT_SCHEMA_VERSION}`)
+  for (const k of ['runId', 'counts', 'rates', 'latency', 'properties', 'environment'] as const)
+    if (r[k] === undefined) problems.push(`${file}: no "${k}"`)
   if (problems.length) throw new ConfigError(problems)
   return { result: r as RunResult, file, dir: file.endsWith('result.json') ? join(file, '..') : join(resultsDir, r.runId!) }
 }
@@ -40,5 +42,17 @@ export function loadResult(ref: string, resultsDir: string): { result: RunResult
 function upgradeResult(r: Partial<RunResult>): Partial<RunResult> {
   if ((r.schemaVersion as number) !== 1) return r
   const old = r.rates as unknown as { offeredPerS: number; achievedSendPerS: number; loadSeconds: number } | undefined
-  return { ...r, schemaVersion: RESULT_SCHEMA_VERSION, ...(old && { rates: { offeredPerS: old.offeredPerS, achievedPerS: old.achievedSendPerS, achievedCounts: 'published', publishedPerS: old.achievedSendPerS, loadSeconds: old.loadSeconds } }) }
+  return {
+    ...r,
+    schemaVersion: RESULT_SCHEMA_VERSION,
+    ...(old && {
+      rates: {
+        offeredPerS: old.offeredPerS,
+        achievedPerS: old.achievedSendPerS,
+        achievedCounts: 'published',
+        publishedPerS: old.achievedSendPerS,
+        loadSeconds: old.loadSeconds,
+      },
+    }),
+  }
 }

@@ -4,9 +4,14 @@ import { achievedLine, serverText, verdictLabel, type RunResult } from './result
 import { hostLine } from '../metrics/host.js'
 import { propertyStatus } from '../verify/status.js'
 
-const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+const esc = (s: string): string =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 /** JSON safe inside <script>: no "</script", no HTML comment openers, no line separators. */
-const jsonForScript = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029')
+const jsonForScript = (v: unknown): string =>
+  JSON.stringify(v)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029')
 
 /** What the page's script plots; computed here so the page itself stays small and dumb. */
 export function plotData(r: RunResult): Record<string, unknown> {
@@ -14,18 +19,39 @@ export function plotData(r: RunResult): Record<string, unknown> {
   const withLatency = points.filter((p) => p.latencyCount > 0)
   const load = points.filter((p) => p.phase === 'load')
   return {
-    throughput: (['offered', 'sent', 'acked', 'ingested'] as const).map((f) => ({ label: `${f}/s`, data: ratesOf(points, f).map((x) => ({ x: x.t, y: x.perS })) })),
-    latencyOverTime: (['p50Ms', 'p90Ms', 'p99Ms', 'maxMs'] as const).map((f) => ({ label: f.replace('Ms', ''), data: withLatency.map((p) => ({ x: p.t, y: p[f] })) })),
+    throughput: (['offered', 'sent', 'acked', 'ingested'] as const).map((f) => ({
+      label: `${f}/s`,
+      data: ratesOf(points, f).map((x) => ({ x: x.t, y: x.perS })),
+    })),
+    latencyOverTime: (['p50Ms', 'p90Ms', 'p99Ms', 'maxMs'] as const).map((f) => ({
+      label: f.replace('Ms', ''),
+      data: withLatency.map((p) => ({ x: p.t, y: p[f] })),
+    })),
     distribution: (['endToEnd', 'brokerHop'] as const).map((k) => ({
       label: k === 'endToEnd' ? 'end to end' : 'broker hop',
       // x: "nines" of the percentile, -log10(1 - p): 1 = p90, 2 = p99, 3 = p99.9; the maximum is drawn at 6.
-      data: (r.latencyDistribution?.[k] ?? []).map((d) => ({ x: d.percentile >= 100 ? 6 : Math.min(6, -Math.log10(1 - d.percentile / 100)), y: d.ms, p: d.percentile })),
+      data: (r.latencyDistribution?.[k] ?? []).map((d) => ({
+        x: d.percentile >= 100 ? 6 : Math.min(6, -Math.log10(1 - d.percentile / 100)),
+        y: d.ms,
+        p: d.percentile,
+      })),
     })),
-    kinds: Object.entries(r.countsByKind ?? {}).map(([kind, k]) => ({ kind, published: k.published, acked: k.acked, ingested: k.ingested, missing: Math.max(0, k.published - k.ingested), deadLetters: k.deadLetters })),
+    kinds: Object.entries(r.countsByKind ?? {}).map(([kind, k]) => ({
+      kind,
+      published: k.published,
+      acked: k.acked,
+      ingested: k.ingested,
+      missing: Math.max(0, k.published - k.ingested),
+      deadLetters: k.deadLetters,
+    })),
     events: (r.timeline?.events ?? []).map((e) => ({ t: e.t, type: e.type, name: e.name, count: e.count, seconds: e.seconds ?? 0 })),
     // Fault windows, shaded on the throughput and latency plots.
     faults: (r.faults?.schedule ?? []).map((f) => ({ label: f.label, from: f.startS, to: f.endS })),
-    loadWindow: load.length ? [Math.max(0, load[0].t - 1), load[load.length - 1].t] : points.length ? [0, points[points.length - 1].t] : [0, r.rates.loadSeconds],
+    loadWindow: load.length
+      ? [Math.max(0, load[0].t - 1), load[load.length - 1].t]
+      : points.length
+        ? [0, points[points.length - 1].t]
+        : [0, r.rates.loadSeconds],
   }
 }
 
@@ -102,7 +128,10 @@ export function renderHtml(r: RunResult): string {
   const lib = chartLibrary()
   const e = r.latency.endToEnd
   const props = r.properties
-    .map((p) => `<tr class="${{ ok: 'ok', FAIL: 'fail', 'N/A': 'na' }[propertyStatus(p)]}"><td>${propertyStatus(p)}</td><td>${esc(p.id)}</td><td>${esc(p.name)}</td><td>${esc(p.summary)}</td></tr>`)
+    .map(
+      (p) =>
+        `<tr class="${{ ok: 'ok', FAIL: 'fail', 'N/A': 'na' }[propertyStatus(p)]}"><td>${propertyStatus(p)}</td><td>${esc(p.id)}</td><td>${esc(p.name)}</td><td>${esc(p.summary)}</td></tr>`,
+    )
     .join('\n')
   const plot = (id: string, title: string, note: string): string =>
     `<section><h2>${esc(title)}</h2><p class="note">${esc(note)}</p><canvas id="${id}" width="960" height="320" role="img" aria-label="${esc(title)}"></canvas></section>`
@@ -121,10 +150,22 @@ tr.fail td { background: #ffebe9; } tr.na td { color: #666; } .note, .nodata { c
 </head>
 <body>
 <h1>iotbench ${esc(r.runId)} — <span class="${r.verdict}">${verdictLabel(r.verdict)}</span></h1>
-${r.interrupted ? `<p><strong>Interrupted.</strong> ${esc(r.interrupted)}.</p>
-` : ''}${r.timingOnSaturatedHost ? `<p><strong>Timing only, on a saturated host.</strong> ${esc(r.timingOnSaturatedHost)}.</p>
-` : ''}${r.host ? `<p>Host: ${esc(hostLine(r.host, r.latency.scheduleLag.p99Ms))}.</p>
-` : ''}<p>Profile <code>${esc(r.profile)}</code>, seed ${r.seed}, ${esc(r.startedAt)} → ${esc(r.finishedAt)}.<br>
+${
+  r.interrupted
+    ? `<p><strong>Interrupted.</strong> ${esc(r.interrupted)}.</p>
+`
+    : ''
+}${
+    r.timingOnSaturatedHost
+      ? `<p><strong>Timing only, on a saturated host.</strong> ${esc(r.timingOnSaturatedHost)}.</p>
+`
+      : ''
+  }${
+    r.host
+      ? `<p>Host: ${esc(hostLine(r.host, r.latency.scheduleLag.p99Ms))}.</p>
+`
+      : ''
+  }<p>Profile <code>${esc(r.profile)}</code>, seed ${r.seed}, ${esc(r.startedAt)} → ${esc(r.finishedAt)}.<br>
 Broker ${esc(r.environment.broker)}; database ${esc(r.environment.database)} [${esc(r.environment.storage)}; ${esc(serverText(r.environment))}].<br>
 ${r.counts.devices} devices × ${r.counts.perDevice} readings: offered ${r.counts.offered}, published ${r.counts.published}, acked ${r.counts.acked}, ingested ${r.counts.ingested}, dead letters ${r.counts.deadLetters}.
 ${esc(achievedLine(r.rates))}. End to end: p50 ${e.p50Ms} ms, p99 ${e.p99Ms} ms, max ${e.maxMs} ms.</p>

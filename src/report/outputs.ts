@@ -35,7 +35,10 @@ export interface Output {
   publish(p: Published, dir: string): string | undefined
 }
 
-const runOnly = (name: string, write: (result: RunResult, dir: string) => string): Output => ({ name, publish: (p, dir) => (p.kind === 'run' ? write(p.result, dir) : undefined) })
+const runOnly = (name: string, write: (result: RunResult, dir: string) => string): Output => ({
+  name,
+  publish: (p, dir) => (p.kind === 'run' ? write(p.result, dir) : undefined),
+})
 
 /** result.json. */
 export const resultJson: Output = runOnly('result', (result, dir) => writeResult(dir, result))
@@ -59,7 +62,10 @@ export const verifyJson: Output = {
 const junitOutcome = (r: RunResult): JunitOutcome => ({
   ...(r.interrupted && { interrupted: r.interrupted }),
   ...(r.timingOnSaturatedHost && {
-    saturated: { ids: r.properties.filter((p) => !holds(p)).map((p) => p.id), summary: `${r.timingOnSaturatedHost}. Host: ${r.host ? hostLine(r.host, r.latency.scheduleLag.p99Ms) : 'unknown'}` },
+    saturated: {
+      ids: r.properties.filter((p) => !holds(p)).map((p) => p.id),
+      summary: `${r.timingOnSaturatedHost}. Host: ${r.host ? hostLine(r.host, r.latency.scheduleLag.p99Ms) : 'unknown'}`,
+    },
   }),
 })
 
@@ -75,7 +81,10 @@ export const junit: Output = {
 /** The one-screen summary printed at the end (writes no file). */
 export const summary: Output = {
   name: 'summary',
-  publish: (p) => (p.kind === 'run' ? [summaryText(p.result), ...faultSummaryLines(p.result)].join('\n') : summaryText({ ...p.record, environment: p.environment })),
+  publish: (p) =>
+    p.kind === 'run'
+      ? [summaryText(p.result), ...faultSummaryLines(p.result)].join('\n')
+      : summaryText({ ...p.record, environment: p.environment }),
 }
 
 /** The outputs of a run and of a merge; a re-verify's. */

@@ -42,7 +42,14 @@ export interface RunRates {
 }
 
 /** The run's rates from its counts and the simulators' first publish, last publish and last acknowledgement (epoch ms). */
-export function runRates(offeredPerS: number, qos: number, counts: { readonly published: number; readonly acked: number }, firstSendMs: number, lastSendMs: number, lastAckMs: number): RunRates {
+export function runRates(
+  offeredPerS: number,
+  qos: number,
+  counts: { readonly published: number; readonly acked: number },
+  firstSendMs: number,
+  lastSendMs: number,
+  lastAckMs: number,
+): RunRates {
   const perS = (n: number, ms: number): number => (ms > 0 ? Math.round((n * 1000) / ms) : n)
   const loadMs = Math.max(lastSendMs, lastAckMs) - firstSendMs
   return {
@@ -101,7 +108,12 @@ export interface RunResult {
   readonly rates: RunRates
   /** What had not finished when the run's deadline (planned end of the load + drain timeout) came. */
   readonly unfinished?: readonly string[]
-  readonly latency: { readonly endToEnd: LatencySummary; readonly brokerHop: LatencySummary; readonly scheduleLag: LatencySummary; readonly publishAck: LatencySummary }
+  readonly latency: {
+    readonly endToEnd: LatencySummary
+    readonly brokerHop: LatencySummary
+    readonly scheduleLag: LatencySummary
+    readonly publishAck: LatencySummary
+  }
   readonly deadLetterReasons: Readonly<Record<string, number>>
   readonly properties: readonly PropertyResult[]
   /** Per-second series of the run (absent in results written before it existed). */
@@ -134,25 +146,34 @@ export function writeResult(dir: string, result: RunResult): string {
 export const serverText = (e: Pick<RunResult['environment'], 'serverVersion' | 'timescaledbVersion' | 'backgroundJobs'>): string =>
   `PostgreSQL ${e.serverVersion}${e.timescaledbVersion ? `, TimescaleDB ${e.timescaledbVersion}` : ''}${e.backgroundJobs && e.timescaledbVersion ? `, background jobs ${e.backgroundJobs}` : ''}`
 
-type SummaryEnvironment = Pick<RunResult['environment'], 'broker' | 'database' | 'storage'> & Partial<Pick<RunResult['environment'], 'mqttVersion'>>
+type SummaryEnvironment = Pick<RunResult['environment'], 'broker' | 'database' | 'storage'> &
+  Partial<Pick<RunResult['environment'], 'mqttVersion'>>
 export function summaryText(
-  r: Pick<RunResult, 'runId' | 'profile' | 'verdict' | 'properties'> & { environment: SummaryEnvironment } & Partial<Pick<RunResult, 'counts' | 'rates' | 'latency' | 'interrupted' | 'timingOnSaturatedHost' | 'host' | 'unfinished'>>,
+  r: Pick<RunResult, 'runId' | 'profile' | 'verdict' | 'properties'> & { environment: SummaryEnvironment } & Partial<
+      Pick<RunResult, 'counts' | 'rates' | 'latency' | 'interrupted' | 'timingOnSaturatedHost' | 'host' | 'unfinished'>
+    >,
 ): string {
   const lines: string[] = []
-  lines.push(`iotbench ${r.runId} — profile ${r.profile} — ${verdictLabel(r.verdict)}${r.timingOnSaturatedHost ? ' (timing only, on a saturated host)' : ''}`)
+  lines.push(
+    `iotbench ${r.runId} — profile ${r.profile} — ${verdictLabel(r.verdict)}${r.timingOnSaturatedHost ? ' (timing only, on a saturated host)' : ''}`,
+  )
   if (r.interrupted) lines.push(`  interrupted: ${r.interrupted}`)
   if (r.timingOnSaturatedHost) lines.push(`  ${r.timingOnSaturatedHost}`)
   const mqtt = r.environment.mqttVersion === undefined ? '' : ` (MQTT ${r.environment.mqttVersion === 5 ? '5' : '3.1.1'})`
   lines.push(`  broker ${r.environment.broker}${mqtt}, database ${r.environment.database} [${r.environment.storage}]`)
   if (r.counts && r.rates) {
     const c = r.counts
-    lines.push(`  ${c.devices} devices × ${c.perDevice} readings: offered ${c.offered}, published ${c.published}, acked ${c.acked}, ingested ${c.ingested}, dead letters ${c.deadLetters}`)
+    lines.push(
+      `  ${c.devices} devices × ${c.perDevice} readings: offered ${c.offered}, published ${c.published}, acked ${c.acked}, ingested ${c.ingested}, dead letters ${c.deadLetters}`,
+    )
     lines.push(`  ${achievedLine(r.rates)}`)
   }
   for (const u of r.unfinished ?? []) lines.push(`  unfinished at the deadline: ${u}`)
   if (r.latency) {
     const e = r.latency.endToEnd
-    lines.push(`  end-to-end ms: p50 ${e.p50Ms}  p90 ${e.p90Ms}  p99 ${e.p99Ms}  p99.9 ${e.p999Ms}  max ${e.maxMs}   (broker hop p99 ${r.latency.brokerHop.p99Ms}, schedule lag p99 ${r.latency.scheduleLag.p99Ms})`)
+    lines.push(
+      `  end-to-end ms: p50 ${e.p50Ms}  p90 ${e.p90Ms}  p99 ${e.p99Ms}  p99.9 ${e.p999Ms}  max ${e.maxMs}   (broker hop p99 ${r.latency.brokerHop.p99Ms}, schedule lag p99 ${r.latency.scheduleLag.p99Ms})`,
+    )
   }
   if (r.host) lines.push(`  host: ${hostLine(r.host, r.latency?.scheduleLag.p99Ms)}`)
   for (const p of r.properties) lines.push(`  ${propertyStatus(p).padEnd(4)} ${p.id} ${p.name}: ${p.summary}`)

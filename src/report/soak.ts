@@ -121,7 +121,13 @@ export const THREAD_SAMPLE_S = 10
 /** Fewer per-thread samples after the warm-up than this and a thread gets no line. */
 export const MIN_THREAD_SAMPLES = 10
 
-interface Window { rss: number; heap: number; n: number; p99: number; threads: Map<string, { sum: Record<MemoryKind, number>; n: number }> }
+interface Window {
+  rss: number
+  heap: number
+  n: number
+  p99: number
+  threads: Map<string, { sum: Record<MemoryKind, number>; n: number }>
+}
 
 export function intervalsOf(memory: readonly MemorySample[], points: readonly TimelinePoint[], seconds = INTERVAL_S): DriftInterval[] {
   const windows = new Map<number, Window>()
@@ -144,13 +150,27 @@ export function intervalsOf(memory: readonly MemorySample[], points: readonly Ti
       acc.n++
     }
   }
-  for (const p of points) if (p.phase === 'load' && windows.has(Math.floor(p.t / seconds) * seconds)) at(p.t).p99 = Math.max(at(p.t).p99, p.p99Ms)
+  for (const p of points)
+    if (p.phase === 'load' && windows.has(Math.floor(p.t / seconds) * seconds)) at(p.t).p99 = Math.max(at(p.t).p99, p.p99Ms)
   const means = (w: Window): Record<string, ThreadMemory> =>
-    Object.fromEntries([...w.threads].sort((a, b) => a[0].localeCompare(b[0])).map(([thread, acc]) => [thread, Object.fromEntries(MEMORY_KINDS.map((k) => [k, Math.round(acc.sum[k] / acc.n)])) as unknown as ThreadMemory]))
+    Object.fromEntries(
+      [...w.threads]
+        .sort((a, b) => a[0].localeCompare(b[0]))
+        .map(([thread, acc]) => [
+          thread,
+          Object.fromEntries(MEMORY_KINDS.map((k) => [k, Math.round(acc.sum[k] / acc.n)])) as unknown as ThreadMemory,
+        ]),
+    )
   return [...windows]
     .filter(([, w]) => w.n > 0)
     .sort((a, b) => a[0] - b[0])
-    .map(([t, w]) => ({ t, rssMeanBytes: Math.round(w.rss / w.n), heapMeanBytes: Math.round(w.heap / w.n), worstP99Ms: w.p99, ...(w.threads.size > 0 && { threads: means(w) }) }))
+    .map(([t, w]) => ({
+      t,
+      rssMeanBytes: Math.round(w.rss / w.n),
+      heapMeanBytes: Math.round(w.heap / w.n),
+      worstP99Ms: w.p99,
+      ...(w.threads.size > 0 && { threads: means(w) }),
+    }))
 }
 
 /**
@@ -186,13 +206,21 @@ export function threadDriftOf(mem: readonly MemorySample[], fromS: number, toS: 
     const d = seriesOf(outside.ts, outside.ys, 'bytes', fromS, toS)
     if (d) out.push({ thread: UNACCOUNTED, kind: 'rss', series: d })
   }
-  return out.sort((a, b) => b.series.slopePerHour - a.series.slopePerHour || a.thread.localeCompare(b.thread) || a.kind.localeCompare(b.kind))
+  return out.sort(
+    (a, b) => b.series.slopePerHour - a.series.slopePerHour || a.thread.localeCompare(b.thread) || a.kind.localeCompare(b.kind),
+  )
 }
 
 /** Fewer samples after the warm-up than this and no drift is reported (a line through a handful of seconds says nothing). */
 export const MIN_DRIFT_SAMPLES = 30
 
-export function seriesOf(xs: readonly number[], ys: readonly number[], unit: DriftSeries['unit'], fromS: number, toS: number): DriftSeries | undefined {
+export function seriesOf(
+  xs: readonly number[],
+  ys: readonly number[],
+  unit: DriftSeries['unit'],
+  fromS: number,
+  toS: number,
+): DriftSeries | undefined {
   const fit = fitLine(xs, ys)
   if (!fit) return undefined
   const fittedStart = fit.intercept + fit.slope * fromS
@@ -220,11 +248,32 @@ export function driftOf(memory: readonly MemorySample[], points: readonly Timeli
   const fromS = warmupSeconds
   const toS = mem[mem.length - 1].t
   const ts = mem.map((m) => m.t)
-  const rss = seriesOf(ts, mem.map((m) => m.rssBytes), 'bytes', fromS, toS)
-  const heap = seriesOf(ts, mem.map((m) => m.heapBytes), 'bytes', fromS, toS)
+  const rss = seriesOf(
+    ts,
+    mem.map((m) => m.rssBytes),
+    'bytes',
+    fromS,
+    toS,
+  )
+  const heap = seriesOf(
+    ts,
+    mem.map((m) => m.heapBytes),
+    'bytes',
+    fromS,
+    toS,
+  )
   if (!rss || !heap) return undefined
   const lat = points.filter((p) => p.phase === 'load' && p.t >= warmupSeconds && p.latencyCount > 0)
-  const p99 = lat.length >= MIN_DRIFT_SAMPLES ? seriesOf(lat.map((p) => p.t), lat.map((p) => p.p99Ms), 'ms', fromS, toS) : undefined
+  const p99 =
+    lat.length >= MIN_DRIFT_SAMPLES
+      ? seriesOf(
+          lat.map((p) => p.t),
+          lat.map((p) => p.p99Ms),
+          'ms',
+          fromS,
+          toS,
+        )
+      : undefined
   return { warmupSeconds, fromS, toS, rss, heap, p99, intervals: intervalsOf(memory, points), threads: threadDriftOf(mem, fromS, toS) }
 }
 
@@ -261,7 +310,9 @@ export function driftMarkdown(drift: Drift): string[] {
   const L: string[] = []
   L.push('## Drift (soak)')
   L.push('')
-  L.push(`Least-squares line through one-second samples of the load from ${drift.fromS} s (after a ${drift.warmupSeconds} s warm-up) to ${drift.toS} s.`)
+  L.push(
+    `Least-squares line through one-second samples of the load from ${drift.fromS} s (after a ${drift.warmupSeconds} s warm-up) to ${drift.toS} s.`,
+  )
   L.push('')
   L.push('| series | samples | slope per hour | fitted at warm-up end | fitted at end | growth | min | max |')
   L.push('|---|---|---|---|---|---|---|---|')
@@ -274,13 +325,17 @@ export function driftMarkdown(drift: Drift): string[] {
   if (drift.p99) L.push(row('end-to-end p99 per second', drift.p99))
   if (drift.threads.length) {
     L.push('')
-    L.push(`Per thread and kind of memory (steepest first; external includes array buffers and WebAssembly memory; "${UNACCOUNTED}" is RSS minus every thread's heap and external memory):`)
+    L.push(
+      `Per thread and kind of memory (steepest first; external includes array buffers and WebAssembly memory; "${UNACCOUNTED}" is RSS minus every thread's heap and external memory):`,
+    )
     L.push('')
     L.push('| thread | memory | slope per hour | fitted at warm-up end | fitted at end | growth | max |')
     L.push('|---|---|---|---|---|---|---|')
     for (const t of drift.threads) {
       const s = t.series
-      L.push(`| ${t.thread} | ${t.kind} | ${mib(s.slopePerHour)} | ${mib(s.fittedStart)} | ${mib(s.fittedEnd)} | ${s.growthPct} % | ${mib(s.max)} |`)
+      L.push(
+        `| ${t.thread} | ${t.kind} | ${mib(s.slopePerHour)} | ${mib(s.fittedStart)} | ${mib(s.fittedEnd)} | ${s.growthPct} % | ${mib(s.max)} |`,
+      )
     }
   }
   if (drift.intervals.length) {

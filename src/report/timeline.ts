@@ -39,7 +39,18 @@ export interface RunTimeline {
 }
 
 /** Per kind, what each hop counted over the run (from the metrics, summed over threads). */
-export type CountsByKind = Readonly<Record<string, { readonly offered: number; readonly published: number; readonly acked: number; readonly ingested: number; readonly deadLetters: number }>>
+export type CountsByKind = Readonly<
+  Record<
+    string,
+    {
+      readonly offered: number
+      readonly published: number
+      readonly acked: number
+      readonly ingested: number
+      readonly deadLetters: number
+    }
+  >
+>
 
 /** The end-to-end latency distribution as a percentile spectrum (HdrHistogram style). */
 export interface LatencyDistribution {

@@ -23,7 +23,12 @@ export interface RunContext {
   readonly clock: Clock
 }
 
-export const fleetOf = (c: RunConfig): FleetShape => ({ farms: c.farms, cowsPerFarm: c.cowsPerFarm, stallsPerFarm: c.stallsPerFarm, tanksPerFarm: c.tanksPerFarm })
+export const fleetOf = (c: RunConfig): FleetShape => ({
+  farms: c.farms,
+  cowsPerFarm: c.cowsPerFarm,
+  stallsPerFarm: c.stallsPerFarm,
+  tanksPerFarm: c.tanksPerFarm,
+})
 
 export function newRunId(profile: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
@@ -32,5 +37,10 @@ export function newRunId(profile: string, now = new Date()): string {
 
 /** The config as stored in result.json and the runs table: secrets redacted. */
 export function publicConfig(c: RunConfig): Record<string, unknown> {
-  return { ...c, mqttUrl: c.mqttUrl && redactUrl(c.mqttUrl), mqttPassword: c.mqttPassword && '***', databaseUrl: c.databaseUrl && redactUrl(c.databaseUrl) }
+  return {
+    ...c,
+    mqttUrl: c.mqttUrl && redactUrl(c.mqttUrl),
+    mqttPassword: c.mqttPassword && '***',
+    databaseUrl: c.databaseUrl && redactUrl(c.databaseUrl),
+  }
 }

@@ -11,7 +11,12 @@ import type { Load, Pipeline } from './load.js'
 import type { Prepared } from './prepare.js'
 
 /** Drain: waits (up to --drain-timeout) until the ingest has everything the simulators published. */
-export async function drain({ clock, log, faults }: RunContext, { ingest }: Pipeline, load: Load, sims: readonly SimResult[]): Promise<void> {
+export async function drain(
+  { clock, log, faults }: RunContext,
+  { ingest }: Pipeline,
+  load: Load,
+  sims: readonly SimResult[],
+): Promise<void> {
   load.monitor.drain()
   const published = sims.reduce((n, s) => n + s.published, 0)
   const deadline = load.deadlineMs()
@@ -40,7 +45,14 @@ export interface Drained {
 }
 
 /** After the drain: faults healed, the ingest's last batches flushed, the live clients' evidence collected, an interrupted run cut. */
-export async function settle(ctx: RunContext, prep: Prepared, pipeline: Pipeline, load: Load, sims: readonly SimResult[], admin: pg.Client): Promise<Drained> {
+export async function settle(
+  ctx: RunContext,
+  prep: Prepared,
+  pipeline: Pipeline,
+  load: Load,
+  sims: readonly SimResult[],
+  admin: pg.Client,
+): Promise<Drained> {
   const { cfg, faults, live, clock, interrupt, log } = ctx
   const { monitor } = load
   monitor.sampleRates()
@@ -49,13 +61,19 @@ export async function settle(ctx: RunContext, prep: Prepared, pipeline: Pipeline
   // Stopping flushes the last batches: up to the deadline, and never less than 10 s.
   const stopWithin = Math.max(10_000, Math.min(load.deadlineMs(), clock() + cfg.drainTimeoutSeconds * 1000) - clock())
   const ingestDone = await pipeline.ingest.stop(stopWithin)
-  if (ingestDone.length < pipeline.workers.length && cfg.transport !== 'kafka') load.unfinished.push(`ingest: ${pipeline.workers.length - ingestDone.length} of ${pipeline.workers.length} workers did not stop within ${Math.round(stopWithin / 1000)} s (terminated; their latency is missing)`)
+  if (ingestDone.length < pipeline.workers.length && cfg.transport !== 'kafka')
+    load.unfinished.push(
+      `ingest: ${pipeline.workers.length - ingestDone.length} of ${pipeline.workers.length} workers did not stop within ${Math.round(stopWithin / 1000)} s (terminated; their latency is missing)`,
+    )
   pipeline.unregister?.()
   monitor.sampleRates() // stopping flushed the last batches: their commits belong in the timeline too
   const stages = stageTimes(ctx.metrics.hub, pipeline.workers.length, (clock() - monitor.t0Ms) / 1000)
   const liveEvidence = await live?.finish(join(cfg.resultsDir, ctx.runId))
   monitor.finish()
   const published = sims.reduce((n, s) => n + s.published, 0)
-  const shortened = interrupt?.interrupted && !isSharded(prep.plan) ? await shortenRun(healthy, prep.dbRunId, interrupt, prep.perDevice, load.cutPerDevice, load.digests, log) : undefined
+  const shortened =
+    interrupt?.interrupted && !isSharded(prep.plan)
+      ? await shortenRun(healthy, prep.dbRunId, interrupt, prep.perDevice, load.cutPerDevice, load.digests, log)
+      : undefined
   return { admin: healthy, ingestDone, stages, liveEvidence, published, shortened }
 }

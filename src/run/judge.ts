@@ -31,12 +31,24 @@ export function evidenceOf(ctx: RunContext, prep: Prepared, load: Load, sims: re
   const perDevice = drained.shortened?.perDevice ?? prep.perDevice
   const judgedBadInput = load.badInput.slice(0, load.injected)
   const manifest: RunManifest = {
-    seed: cfg.seed, simStartMs: prep.simStartMs, fleet: prep.fleet, perDevice, unacked: sims.flatMap((s) => s.unacked), published: drained.published, ...load.sim.manifest,
+    seed: cfg.seed,
+    simStartMs: prep.simStartMs,
+    fleet: prep.fleet,
+    perDevice,
+    unacked: sims.flatMap((s) => s.unacked),
+    published: drained.published,
+    ...load.sim.manifest,
     ...(judgedBadInput.length > 0 && { badInput: judgedBadInput }),
   }
   const shardDevices = plan.devices[1] - plan.devices[0]
   const spikes = load.schedule.spikes
-  const rates: RateRecord = { rate: cfg.rate * (shardDevices / devices), spikes, offered: shardDevices * perDevice, plannedSeconds: dueSeconds(cfg.rate, devices * perDevice, spikes), samples: load.monitor.rateSamples }
+  const rates: RateRecord = {
+    rate: cfg.rate * (shardDevices / devices),
+    spikes,
+    offered: shardDevices * perDevice,
+    plannedSeconds: dueSeconds(cfg.rate, devices * perDevice, spikes),
+    samples: load.monitor.rateSamples,
+  }
   const histograms = {
     endToEnd: drained.ingestDone.map((d) => d.endToEnd),
     brokerHop: drained.ingestDone.map((d) => d.brokerHop),
@@ -54,7 +66,15 @@ export interface RunJudgement extends Judgement<RunEvidence['histograms']> {
 }
 
 /** Judge: the fault windows and soak drift measured, then the one judge (src/verify/judge.ts) over the run's evidence, stored with the run. */
-export async function judgeRun(ctx: RunContext, prep: Prepared, pipeline: Pipeline, load: Load, sims: readonly SimResult[], drained: Drained, evidence: RunEvidence): Promise<RunJudgement> {
+export async function judgeRun(
+  ctx: RunContext,
+  prep: Prepared,
+  pipeline: Pipeline,
+  load: Load,
+  sims: readonly SimResult[],
+  drained: Drained,
+  evidence: RunEvidence,
+): Promise<RunJudgement> {
   const { cfg, metrics, log, faults } = ctx
   const { admin, shortened, liveEvidence } = drained
   const { manifest, rates, histograms } = evidence
@@ -66,16 +86,27 @@ export async function judgeRun(ctx: RunContext, prep: Prepared, pipeline: Pipeli
   const host = load.monitor.host.summary()
   const notApplicable = pipeline.ingest.notApplicable?.()
   const judgement = await judge({
-    client: admin, dbRunId: prep.dbRunId, manifest, histograms, slo: sloOf(cfg as unknown as Record<string, unknown>), rates,
+    client: admin,
+    dbRunId: prep.dbRunId,
+    manifest,
+    histograms,
+    slo: sloOf(cfg as unknown as Record<string, unknown>),
+    rates,
     evidence: { manifest, histograms, ...(liveEvidence && { live: storedLive(liveEvidence) }), ...(notApplicable && { notApplicable }) },
     verify: {
-      ...(!shortened && { pendingDigests: load.digests }), dashboardsDir: cfg.dashboards, ...(liveEvidence && { live: liveEvidence }),
-      ...(cfg.sloMaxRssGrowthPct !== undefined && { soak: { drift: soak.drift, maxRssGrowthPct: cfg.sloMaxRssGrowthPct, warmupSeconds: cfg.driftWarmupSeconds } }),
+      ...(!shortened && { pendingDigests: load.digests }),
+      dashboardsDir: cfg.dashboards,
+      ...(liveEvidence && { live: liveEvidence }),
+      ...(cfg.sloMaxRssGrowthPct !== undefined && {
+        soak: { drift: soak.drift, maxRssGrowthPct: cfg.sloMaxRssGrowthPct, warmupSeconds: cfg.driftWarmupSeconds },
+      }),
     },
     // The fault windows' loss goes into P1's evidence (and the windows onto the timeline).
     // What an external ingest gave no data for is not applicable (src/external/).
     amend: (properties) => withFaults(measured, markNotApplicable(properties, notApplicable ?? {}), faultReport).properties,
-    ...(shortened && { interrupted: shortened.note }), host, record: true,
+    ...(shortened && { interrupted: shortened.note }),
+    host,
+    record: true,
   })
   metrics.setProperties(judgement.properties)
   metrics.setPhase('done')

@@ -52,24 +52,54 @@ export async function startPipeline(ctx: RunContext, prep: Prepared): Promise<Pi
     live: live !== undefined,
   }))
   // Persistent sessions (ingest; simulators at QoS 1; the Kafka bridge) are removed from the broker when the run ends, however it ends.
-  for (const id of [...workers.map((d) => d.clientId), ...(cfg.qos > 0 ? Array.from({ length: cfg.simWorkers }, (_, w) => `${clientBase}-sim-${w}`) : []), `iotbench-${runId}-bridge`]) broker.sessions.add(id)
+  for (const id of [
+    ...workers.map((d) => d.clientId),
+    ...(cfg.qos > 0 ? Array.from({ length: cfg.simWorkers }, (_, w) => `${clientBase}-sim-${w}`) : []),
+    `iotbench-${runId}-bridge`,
+  ])
+    broker.sessions.add(id)
   metrics.setRunInfo(runId, cfg.profile, broker.description, prep.storage)
   metrics.declareAlertRules([...new Set(Object.values(workers[0]?.alertRules ?? {}).flatMap((rules) => rules.map((r) => r.name)))])
-  const onLive = live && ((m: { readings: Parameters<LiveRun['publish']>[0]; alerts: Parameters<LiveRun['publish']>[1] }): void => live.publish(m.readings, m.alerts))
-  const ingest = cfg.ingest === 'external'
-    ? await openExternalIngest(cfg, { runId, dbRunId: prep.dbRunId, simStartMs: prep.simStartMs }, ctx.database, broker, log)
-    : cfg.transport === 'kafka'
-    ? await startKafkaIngest({ kafkaUrl: cfg.kafkaUrl!, partitions: cfg.kafkaPartitions, consumers: cfg.ingestWorkers, runName: runId, mqttUrl: broker.url, base: workers[0] }, log, metrics, onLive)
-    : await startIngest(workers, log, metrics, onLive)
+  const onLive =
+    live &&
+    ((m: { readings: Parameters<LiveRun['publish']>[0]; alerts: Parameters<LiveRun['publish']>[1] }): void =>
+      live.publish(m.readings, m.alerts))
+  const ingest =
+    cfg.ingest === 'external'
+      ? await openExternalIngest(cfg, { runId, dbRunId: prep.dbRunId, simStartMs: prep.simStartMs }, ctx.database, broker, log)
+      : cfg.transport === 'kafka'
+        ? await startKafkaIngest(
+            {
+              kafkaUrl: cfg.kafkaUrl!,
+              partitions: cfg.kafkaPartitions,
+              consumers: cfg.ingestWorkers,
+              runName: runId,
+              mqttUrl: broker.url,
+              base: workers[0],
+            },
+            log,
+            metrics,
+            onLive,
+          )
+        : await startIngest(workers, log, metrics, onLive)
   const unregister = ingest.abort && interrupt?.onHardStop(() => ingest.abort!())
-  if (cfg.ingest === 'internal') log(`ingest ready: ${cfg.ingestWorkers} workers subscribed with MQTT ${ingest.mqttVersion === 5 ? '5' : '3.1.1'}, batches of ${cfg.batchRows} rows or ${cfg.batchMs} ms`)
+  if (cfg.ingest === 'internal')
+    log(
+      `ingest ready: ${cfg.ingestWorkers} workers subscribed with MQTT ${ingest.mqttVersion === 5 ? '5' : '3.1.1'}, batches of ${cfg.batchRows} rows or ${cfg.batchMs} ms`,
+    )
   return { ingest, workers, unregister }
 }
 
 /** The load under way: the simulators' schedule, the oracle being computed beside it, the bad input being injected. */
 export interface Load {
   readonly monitor: RunMonitor
-  readonly schedule: { t0Ms: number; readonly rate: number; readonly devices: number; readonly perDevice: number; readonly spikes: NonNullable<NonNullable<RunContext['cfg']['load']>['spikes']> }
+  readonly schedule: {
+    t0Ms: number
+    readonly rate: number
+    readonly devices: number
+    readonly perDevice: number
+    readonly spikes: NonNullable<NonNullable<RunContext['cfg']['load']>['spikes']>
+  }
   readonly sim: SimSetup
   /** The oracle's per-device digests, regenerated from the seed at a third of a core while the load runs. */
   readonly digests: PendingDigests
@@ -91,13 +121,27 @@ export interface Load {
 export function startLoad(ctx: RunContext, prep: Prepared, pipeline: Pipeline): Load {
   const { cfg, metrics, broker, log, interrupt } = ctx
   const sim = simulationOf(cfg, prep.simStartMs, prep.fleet, prep.devices)
-  const digests = computeDigests({ ...sim.ctx, ...(sim.replay && { replay: sim.replay }), perDevice: prep.perDevice }, { paced: true, metrics })
+  const digests = computeDigests(
+    { ...sim.ctx, ...(sim.replay && { replay: sim.replay }), perDevice: prep.perDevice },
+    { paced: true, metrics },
+  )
   const monitor = new RunMonitor(ctx, pipeline.ingest)
   if (prep.startAtMs !== undefined) monitor.t0Ms = prep.startAtMs
-  const badInput = badInputs(cfg.seed, prep.fleet, cfg.topicPrefix, cfg.badInput).filter((m) => prep.farms.some((f) => m.topic.startsWith(`${cfg.topicPrefix}farm/${f}/`)))
-  const injecting = injectBadInput(broker.url, broker.security, `${prep.clientBase}-bad-input`, badInput, cfg.durationSeconds * 1000, log, interrupt?.signal)
+  const badInput = badInputs(cfg.seed, prep.fleet, cfg.topicPrefix, cfg.badInput).filter((m) =>
+    prep.farms.some((f) => m.topic.startsWith(`${cfg.topicPrefix}farm/${f}/`)),
+  )
+  const injecting = injectBadInput(
+    broker.url,
+    broker.security,
+    `${prep.clientBase}-bad-input`,
+    badInput,
+    cfg.durationSeconds * 1000,
+    log,
+    interrupt?.signal,
+  )
   const schedule = { t0Ms: monitor.t0Ms, rate: cfg.rate, devices: prep.devices, perDevice: prep.perDevice, spikes: cfg.load?.spikes ?? [] }
-  const deadlineMs = (): number => schedule.t0Ms + dueSeconds(cfg.rate, prep.devices * prep.perDevice, schedule.spikes) * 1000 + cfg.drainTimeoutSeconds * 1000
+  const deadlineMs = (): number =>
+    schedule.t0Ms + dueSeconds(cfg.rate, prep.devices * prep.perDevice, schedule.spikes) * 1000 + cfg.drainTimeoutSeconds * 1000
   return { monitor, schedule, sim, digests, badInput, injecting, injected: 0, cutPerDevice: prep.perDevice, unfinished: [], deadlineMs }
 }
 
@@ -110,7 +154,8 @@ export async function runLoad(ctx: RunContext, prep: Prepared, pipeline: Pipelin
   const startSchedule = async (): Promise<number> => {
     // A sharded run without --start-at waits for every agent in the database (src/shard/barrier.ts).
     const t0Ms = startAtMs ?? (isSharded(plan) ? await shardBarrier(admin, prep.dbRunId, plan, 120_000, log) : clock() + 50)
-    if (t0Ms < clock()) log(`--start-at ${cfg.startAt} has passed: the schedule is already ${Math.round(clock() - t0Ms)} ms late (schedule lag shows it)`)
+    if (t0Ms < clock())
+      log(`--start-at ${cfg.startAt} has passed: the schedule is already ${Math.round(clock() - t0Ms)} ms late (schedule lag shows it)`)
     monitor.t0Ms = t0Ms
     schedule.t0Ms = t0Ms
     // The fault schedule counts from the load's start.
@@ -137,7 +182,10 @@ export async function runLoad(ctx: RunContext, prep: Prepared, pipeline: Pipelin
     sourceAddresses: cfg.sourceAddresses,
   }))
   const stop = stopOf(interrupt, plan, () => (load.cutPerDevice = cutAt(schedule, clock())))
-  const sims = await Promise.race([runSimulators(tasks, (p) => (monitor.simProgress = p), log, ctx.metrics, startSchedule, stop), pipeline.ingest.failed])
+  const sims = await Promise.race([
+    runSimulators(tasks, (p) => (monitor.simProgress = p), log, ctx.metrics, startSchedule, stop),
+    pipeline.ingest.failed,
+  ])
   for (const s of sims) if (s.unfinished) load.unfinished.push(`simulator ${s.worker}: ${s.unfinished}`)
   return sims
 }

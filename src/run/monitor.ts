@@ -31,7 +31,10 @@ export class RunMonitor {
     this.progress = createProgress(ctx.cfg.progress)
     this.runStart = ctx.clock()
     this.host = new HostSampler(systemProbes(() => 1000 * Math.max(0, ...metrics.hub.gaugeValues('loopLag').map((g) => g.value))))
-    this.memory = new MemorySampler(() => process.memoryUsage.rss(), () => metrics.threadMemory())
+    this.memory = new MemorySampler(
+      () => process.memoryUsage.rss(),
+      () => metrics.threadMemory(),
+    )
     metrics.setPhase('load')
     this.tickers = [setInterval(() => this.snapshot(), 1000), setInterval(() => this.sampleRates(), 1000)]
   }
@@ -43,12 +46,23 @@ export class RunMonitor {
     const point = metrics.tick((clock() - this.runStart) / 1000)
     this.memory.sample(point.t, point.phase)
     this.host.sample()
-    this.progress.update({ elapsedS: (clock() - this.runStart) / 1000, offeredPerS: cfg.rate, sent: this.simProgress.sent, acked: this.simProgress.acked, qos: cfg.qos, ingested: t.committedRows, deadLetters: t.deadLetters, p99Ms: point.p99Ms, phase: this.phase })
+    this.progress.update({
+      elapsedS: (clock() - this.runStart) / 1000,
+      offeredPerS: cfg.rate,
+      sent: this.simProgress.sent,
+      acked: this.simProgress.acked,
+      qos: cfg.qos,
+      ingested: t.committedRows,
+      deadLetters: t.deadLetters,
+      p99Ms: point.p99Ms,
+      phase: this.phase,
+    })
   }
 
   sampleRates(): void {
     const now = this.ctx.clock()
-    if (now >= this.t0Ms) this.rateSamples.push({ t: (now - this.t0Ms) / 1000, sent: this.simProgress.sent, ingested: this.ingest.totals().committedRows })
+    if (now >= this.t0Ms)
+      this.rateSamples.push({ t: (now - this.t0Ms) / 1000, sent: this.simProgress.sent, ingested: this.ingest.totals().committedRows })
   }
 
   drain(): void {

@@ -33,9 +33,16 @@ export async function prepare({ cfg, runId, log, broker, database }: RunContext,
   const startedAt = new Date()
   const { storage, applied, environment: server } = await migrate(pgSession(admin), cfg.dbSchema, { storage: cfg.storage })
   if (applied.length) log(`applied migrations: ${applied.join(', ')}`)
-  if (storage === 'timescaledb') log(`TimescaleDB ${server.timescaledbVersion ?? '?'} on PostgreSQL ${server.serverVersion}; background jobs ${server.backgroundJobs}`)
+  if (storage === 'timescaledb')
+    log(`TimescaleDB ${server.timescaledbVersion ?? '?'} on PostgreSQL ${server.serverVersion}; background jobs ${server.backgroundJobs}`)
   const environment: Prepared['environment'] = {
-    node: process.version, platform: `${process.platform}-${process.arch}`, cpus: cpus().length, broker: broker.description, database: database.description, storage, ...server,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpus: cpus().length,
+    broker: broker.description,
+    database: database.description,
+    storage,
+    ...server,
   }
 
   const fleet = fleetOf(cfg)
@@ -65,7 +72,10 @@ export async function prepare({ cfg, runId, log, broker, database }: RunContext,
   )
   const dbRunId = inserted.rows[0].id
   log(`run ${runId} (#${dbRunId}): ${devices} devices × ${perDevice} readings at ${cfg.rate}/s, QoS ${cfg.qos}, storage ${storage}`)
-  if (isSharded(plan)) log(`shard ${plan.index + 1}/${plan.count}: farms ${plan.farms[0] + 1}–${plan.farms[1]}, devices ${plan.devices[0]}–${plan.devices[1] - 1}`)
+  if (isSharded(plan))
+    log(
+      `shard ${plan.index + 1}/${plan.count}: farms ${plan.farms[0] + 1}–${plan.farms[1]}, devices ${plan.devices[0]}–${plan.devices[1] - 1}`,
+    )
 
   const farms = shardFarmIds(fleet, plan)
   // MQTT client ids must differ between the agents of a run, or the broker would take one's session over for the other.

@@ -17,21 +17,56 @@ export type RunOutcome =
   | { readonly pending?: undefined; readonly result: RunResult; readonly resultFile: string; readonly summary: string }
   | { readonly pending: true; readonly resultFile: string; readonly summary: string }
 
-const storedConfig = (ctx: RunContext, prep: Prepared): Record<string, unknown> => ({ ...publicConfig(ctx.cfg), simStartMs: prep.simStartMs, perDevice: prep.perDevice })
+const storedConfig = (ctx: RunContext, prep: Prepared): Record<string, unknown> => ({
+  ...publicConfig(ctx.cfg),
+  simStartMs: prep.simStartMs,
+  perDevice: prep.perDevice,
+})
 
 /** Publish (a shard agent): its evidence for `iotbench merge`, no verdict (the merge regenerates the oracle digests). */
-export async function publishShard(ctx: RunContext, prep: Prepared, pipeline: Pipeline, sims: SimResult[], load: Load, drained: Drained, evidence: RunEvidence): Promise<RunOutcome> {
+export async function publishShard(
+  ctx: RunContext,
+  prep: Prepared,
+  pipeline: Pipeline,
+  sims: SimResult[],
+  load: Load,
+  drained: Drained,
+  evidence: RunEvidence,
+): Promise<RunOutcome> {
   await load.digests.stop()
   const { cfg, runId, metrics } = ctx
   return finishShard({
-    cfg, runId, dbRunId: prep.dbRunId, plan: prep.plan, startedAt: prep.startedAt, t0Ms: load.monitor.t0Ms, simStartMs: prep.simStartMs, perDevice: prep.perDevice, sims,
-    ingestDone: drained.ingestDone, totals: pipeline.ingest.totals(), manifest: evidence.manifest, rates: evidence.rates, histograms: evidence.histograms,
-    countsByKind: metrics.results(cfg.load).countsByKind, environment: { ...prep.environment, mqttVersion: pipeline.ingest.mqttVersion }, config: storedConfig(ctx, prep),
+    cfg,
+    runId,
+    dbRunId: prep.dbRunId,
+    plan: prep.plan,
+    startedAt: prep.startedAt,
+    t0Ms: load.monitor.t0Ms,
+    simStartMs: prep.simStartMs,
+    perDevice: prep.perDevice,
+    sims,
+    ingestDone: drained.ingestDone,
+    totals: pipeline.ingest.totals(),
+    manifest: evidence.manifest,
+    rates: evidence.rates,
+    histograms: evidence.histograms,
+    countsByKind: metrics.results(cfg.load).countsByKind,
+    environment: { ...prep.environment, mqttVersion: pipeline.ingest.mqttVersion },
+    config: storedConfig(ctx, prep),
   })
 }
 
 /** Publish: result.json, the reports, junit.xml and the summary, through the outputs run, merge and verify share (src/report/outputs.ts). */
-export function publishRun(ctx: RunContext, prep: Prepared, pipeline: Pipeline, load: Load, sims: readonly SimResult[], drained: Drained, evidence: RunEvidence, judged: RunJudgement): RunOutcome {
+export function publishRun(
+  ctx: RunContext,
+  prep: Prepared,
+  pipeline: Pipeline,
+  load: Load,
+  sims: readonly SimResult[],
+  drained: Drained,
+  evidence: RunEvidence,
+  judged: RunJudgement,
+): RunOutcome {
   const { cfg, runId, metrics } = ctx
   const { devices } = prep
   const { perDevice } = evidence
@@ -51,7 +86,14 @@ export function publishRun(ctx: RunContext, prep: Prepared, pipeline: Pipeline, 
     config: storedConfig(ctx, prep),
     environment: { ...prep.environment, mqttVersion: pipeline.ingest.mqttVersion },
     counts: runCounts(devices, perDevice, drained.published, sims, totals),
-    rates: runRates(cfg.rate, cfg.qos, { published: drained.published, acked: sims.reduce((n, s) => n + s.acked, 0) }, Math.min(...sims.map((s) => s.firstSendMs)), Math.max(...sims.map((s) => s.lastSendMs)), Math.max(...sims.map((s) => s.lastAckMs))),
+    rates: runRates(
+      cfg.rate,
+      cfg.qos,
+      { published: drained.published, acked: sims.reduce((n, s) => n + s.acked, 0) },
+      Math.min(...sims.map((s) => s.firstSendMs)),
+      Math.max(...sims.map((s) => s.lastSendMs)),
+      Math.max(...sims.map((s) => s.lastAckMs)),
+    ),
     ...(load.unfinished.length > 0 && { unfinished: load.unfinished }),
     latency: judged.latency,
     deadLetterReasons: deadLetterReasonsOf(drained.ingestDone),
@@ -65,6 +107,10 @@ export function publishRun(ctx: RunContext, prep: Prepared, pipeline: Pipeline, 
     devices: deviceReport(cfg, sims),
     stages: drained.stages,
   }
-  const made = publish({ kind: 'run', result, seconds: Math.round((Date.now() - prep.startedAt.getTime()) / 1000) }, join(cfg.resultsDir, runId), RUN_OUTPUTS)
+  const made = publish(
+    { kind: 'run', result, seconds: Math.round((Date.now() - prep.startedAt.getTime()) / 1000) },
+    join(cfg.resultsDir, runId),
+    RUN_OUTPUTS,
+  )
   return { result, resultFile: made.result, summary: made.summary }
 }

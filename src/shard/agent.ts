@@ -23,7 +23,14 @@ export interface ShardEnd {
   readonly perDevice: number
   readonly sims: readonly SimResult[]
   readonly ingestDone: readonly Done[]
-  readonly totals: { readonly received: number; readonly committedRows: number; readonly deadLetters: number; readonly batches: number; readonly retries: number; readonly duplicatesSkipped: number }
+  readonly totals: {
+    readonly received: number
+    readonly committedRows: number
+    readonly deadLetters: number
+    readonly batches: number
+    readonly retries: number
+    readonly duplicatesSkipped: number
+  }
   readonly manifest: RunManifest
   readonly rates: RateRecord
   readonly histograms: ShardResult['histograms']

@@ -38,11 +38,16 @@ export function shardProblems(shards: readonly ShardResult[]): string[] {
   for (const s of shards) {
     const who = `shard ${s.shard.index + 1}/${s.shard.count} of ${s.runId}`
     if (s.runId !== first.runId) problems.push(`${who}: run id differs from ${first.runId}`)
-    if (s.dbRunId !== first.dbRunId) problems.push(`${who}: database run #${s.dbRunId} differs from #${first.dbRunId} (another database or schema?)`)
+    if (s.dbRunId !== first.dbRunId)
+      problems.push(`${who}: database run #${s.dbRunId} differs from #${first.dbRunId} (another database or schema?)`)
     if (s.seed !== first.seed) problems.push(`${who}: seed ${s.seed} differs from ${first.seed}`)
     if (s.shard.count !== n) problems.push(`${who}: made for ${s.shard.count} agents, not ${n}`)
-    if (s.t0Ms !== first.t0Ms) problems.push(`${who}: schedule start ${new Date(s.t0Ms).toISOString()} differs from ${new Date(first.t0Ms).toISOString()} (--start-at)`)
-    if (s.manifest.perDevice !== first.manifest.perDevice || s.manifest.simStartMs !== first.manifest.simStartMs) problems.push(`${who}: readings per device or sensor start differ (different profile, rate or duration?)`)
+    if (s.t0Ms !== first.t0Ms)
+      problems.push(
+        `${who}: schedule start ${new Date(s.t0Ms).toISOString()} differs from ${new Date(first.t0Ms).toISOString()} (--start-at)`,
+      )
+    if (s.manifest.perDevice !== first.manifest.perDevice || s.manifest.simStartMs !== first.manifest.simStartMs)
+      problems.push(`${who}: readings per device or sensor start differ (different profile, rate or duration?)`)
   }
   const seen = new Map<number, number>()
   for (const s of shards) seen.set(s.shard.index, (seen.get(s.shard.index) ?? 0) + 1)
@@ -82,7 +87,9 @@ export function combineShards(shards: readonly ShardResult[]): CombinedShards {
   const sorted = [...shards].sort((a, b) => a.shard.index - b.shard.index)
   const first = sorted[0]
   const hist = (k: keyof Histograms): string[] => sorted.flatMap((s) => [...s.histograms[k]])
-  const counts = Object.fromEntries(Object.keys(first.counts).map((k) => [k, sorted.reduce((n, s) => n + s.counts[k as keyof RunResult['counts']], 0)])) as unknown as RunResult['counts']
+  const counts = Object.fromEntries(
+    Object.keys(first.counts).map((k) => [k, sorted.reduce((n, s) => n + s.counts[k as keyof RunResult['counts']], 0)]),
+  ) as unknown as RunResult['counts']
   const badInput = sorted.flatMap((s) => s.manifest.badInput ?? [])
   const { badInput: _firstShardsOwn, ...base } = first.manifest
   const manifest: RunManifest = {
@@ -107,7 +114,12 @@ export function combineShards(shards: readonly ShardResult[]): CombinedShards {
     dbRunId: first.dbRunId,
     manifest,
     rates,
-    histograms: { endToEnd: hist('endToEnd'), brokerHop: hist('brokerHop'), scheduleLag: hist('scheduleLag'), publishAck: hist('publishAck') },
+    histograms: {
+      endToEnd: hist('endToEnd'),
+      brokerHop: hist('brokerHop'),
+      scheduleLag: hist('scheduleLag'),
+      publishAck: hist('publishAck'),
+    },
     counts: { ...counts, perDevice: first.counts.perDevice },
     firstSendMs: Math.min(...sorted.map((s) => s.firstSendMs)),
     lastSendMs: Math.max(...sorted.map((s) => s.lastSendMs)),
@@ -134,13 +146,31 @@ export async function mergeShardResults(cfg: RunConfig, refs: readonly string[],
   const shards = refs.map(loadShardResult)
   const c = combineShards(shards)
   const first = [...shards].sort((a, b) => a.shard.index - b.shard.index)[0]
-  log(`merging ${shards.length} shards of ${c.runId} (database run #${c.dbRunId}): ${c.counts.devices} devices, ${c.counts.published} published`)
-  const judged = await withDatabase(cfg, async (client) => {
-    const found = await client.query<{ id: number }>('SELECT id FROM runs WHERE name = $1', [c.runId])
-    if (found.rows[0]?.id !== c.dbRunId) throw new ConfigError([`run ${c.runId} (#${c.dbRunId}) is not in schema ${cfg.dbSchema} of this database: give the --database-url and --db-schema the agents used`])
-    log('verifying the whole fleet')
-    return judge({ client, dbRunId: c.dbRunId, manifest: c.manifest, histograms: c.histograms, slo: sloOf(first.config), rates: c.rates, evidence: { manifest: c.manifest, histograms: c.histograms }, record: true })
-  }, log)
+  log(
+    `merging ${shards.length} shards of ${c.runId} (database run #${c.dbRunId}): ${c.counts.devices} devices, ${c.counts.published} published`,
+  )
+  const judged = await withDatabase(
+    cfg,
+    async (client) => {
+      const found = await client.query<{ id: number }>('SELECT id FROM runs WHERE name = $1', [c.runId])
+      if (found.rows[0]?.id !== c.dbRunId)
+        throw new ConfigError([
+          `run ${c.runId} (#${c.dbRunId}) is not in schema ${cfg.dbSchema} of this database: give the --database-url and --db-schema the agents used`,
+        ])
+      log('verifying the whole fleet')
+      return judge({
+        client,
+        dbRunId: c.dbRunId,
+        manifest: c.manifest,
+        histograms: c.histograms,
+        slo: sloOf(first.config),
+        rates: c.rates,
+        evidence: { manifest: c.manifest, histograms: c.histograms },
+        record: true,
+      })
+    },
+    log,
+  )
   const result: RunResult = {
     schemaVersion: RESULT_SCHEMA_VERSION,
     runId: c.runId,

@@ -30,7 +30,8 @@ export function parseShard(text: string): { index: number; count: number } | und
 /** The whole fleet when --shard is absent. */
 export function shardPlan(fleet: FleetShape, shard: string | undefined): ShardPlan {
   const s = shard === undefined ? { index: 0, count: 1 } : parseShard(shard)
-  if (!s || s.count < 1 || s.index < 0 || s.index >= s.count || s.count > fleet.farms) throw new Error(`invalid shard ${shard ?? ''} for ${fleet.farms} farms`)
+  if (!s || s.count < 1 || s.index < 0 || s.index >= s.count || s.count > fleet.farms)
+    throw new Error(`invalid shard ${shard ?? ''} for ${fleet.farms} farms`)
   const farms = splitRange(fleet.farms, s.count)[s.index]
   const per = devicesPerFarm(fleet)
   return { index: s.index, count: s.count, farms, devices: [farms[0] * per, farms[1] * per] }
@@ -47,9 +48,15 @@ export function parseStartAt(text: string): number | undefined {
 }
 
 /** Cross-option problems of --shard and --start-at, reported with every other config problem. */
-export function shardChecks(c: Pick<RunConfig, 'shard' | 'startAt' | 'runId' | 'mqttUrl' | 'databaseUrl' | 'farms' | 'cowsPerFarm' | 'stallsPerFarm' | 'tanksPerFarm' | 'replay'>): string[] {
+export function shardChecks(
+  c: Pick<
+    RunConfig,
+    'shard' | 'startAt' | 'runId' | 'mqttUrl' | 'databaseUrl' | 'farms' | 'cowsPerFarm' | 'stallsPerFarm' | 'tanksPerFarm' | 'replay'
+  >,
+): string[] {
   const problems: string[] = []
-  if (c.startAt !== undefined && parseStartAt(c.startAt) === undefined) problems.push(`start-at "${c.startAt}" is neither an ISO 8601 time (2026-11-23T17:00:00Z) nor epoch milliseconds`)
+  if (c.startAt !== undefined && parseStartAt(c.startAt) === undefined)
+    problems.push(`start-at "${c.startAt}" is neither an ISO 8601 time (2026-11-23T17:00:00Z) nor epoch milliseconds`)
   if (c.shard === undefined) return problems
   const s = parseShard(c.shard)
   if (!s || s.count < 1 || s.index < 0 || s.index >= s.count) {

@@ -34,7 +34,12 @@ export interface ShardResult {
   readonly lastAckMs?: number
   readonly manifest: RunManifest
   readonly rates: RateRecord
-  readonly histograms: { readonly endToEnd: readonly string[]; readonly brokerHop: readonly string[]; readonly scheduleLag: readonly string[]; readonly publishAck: readonly string[] }
+  readonly histograms: {
+    readonly endToEnd: readonly string[]
+    readonly brokerHop: readonly string[]
+    readonly scheduleLag: readonly string[]
+    readonly publishAck: readonly string[]
+  }
   readonly deadLetterReasons: Readonly<Record<string, number>>
   readonly countsByKind?: CountsByKind
 }
@@ -52,13 +57,17 @@ export function writeShardResult(resultsDir: string, r: ShardResult): string {
 /** A shard.json by path, or the shard.json in a folder. */
 export function loadShardResult(ref: string): ShardResult {
   const file = existsSync(ref) && statSync(ref).isDirectory() ? join(ref, 'shard.json') : ref
-  if (!existsSync(file)) throw new ConfigError([`no shard result at ${file} (give the folder an agent of \`iotbench run --shard i/n\` wrote, or its shard.json)`])
+  if (!existsSync(file))
+    throw new ConfigError([
+      `no shard result at ${file} (give the folder an agent of \`iotbench run --shard i/n\` wrote, or its shard.json)`,
+    ])
   let parsed: Partial<ShardResult>
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<ShardResult>
   } catch (err) {
     throw new ConfigError([`${file} is not valid JSON: ${(err as Error).message}`])
   }
-  if (parsed.kind !== 'iotbench-shard' || parsed.schemaVersion !== 1) throw new ConfigError([`${file} is not a shard result (kind iotbench-shard, schema version 1)`])
+  if (parsed.kind !== 'iotbench-shard' || parsed.schemaVersion !== 1)
+    throw new ConfigError([`${file} is not a shard result (kind iotbench-shard, schema version 1)`])
   return parsed as ShardResult
 }

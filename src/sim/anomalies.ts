@@ -46,7 +46,9 @@ function blockWindows(ctx: GeneratorContext, device: Device, block: number): rea
   const hit = filteredCache.get(raw)
   if (hit) return hit
   // Windows are at most one day long: those overlapping a stuck window start in blocks b-1..b+1.
-  const others = [-1, 0, 1].flatMap((d) => (block + d >= 0 ? rawBlockWindows(ctx, device, block + d) : [])).filter((w) => hidden.includes(w.kind))
+  const others = [-1, 0, 1]
+    .flatMap((d) => (block + d >= 0 ? rawBlockWindows(ctx, device, block + d) : []))
+    .filter((w) => hidden.includes(w.kind))
   const kept = raw.filter((w) => w.kind !== 'stuck' || !others.some((o) => o.fromSeq < w.toSeq && w.fromSeq < o.toSeq))
   filteredCache.set(raw, kept)
   return kept
@@ -69,7 +71,9 @@ function rawBlockWindows(ctx: GeneratorContext, device: Device, block: number): 
   const model = (ctx.models ?? defaultSensorModels())[device.kind]
   const out: AnomalyWindow[] = []
   const names = ANOMALIES[device.kind] as readonly AnomalyKind[]
-  const specs = model.anomalies as Readonly<Record<string, { perDay: number; minutes: readonly [number, number]; magnitude?: readonly [number, number] }>>
+  const specs = model.anomalies as Readonly<
+    Record<string, { perDay: number; minutes: readonly [number, number]; magnitude?: readonly [number, number] }>
+  >
   names.forEach((name, a) => {
     const spec = specs[name]!
     if (spec.perDay <= 0) return
@@ -91,10 +95,13 @@ function rawBlockWindows(ctx: GeneratorContext, device: Device, block: number): 
 
 const outageWindows = (ctx: GeneratorContext, device: Device): AnomalyWindow[] =>
   (ctx.outages ?? []).flatMap((o, i) =>
-    uniform(ctx.seed, device.index, 0, OUTAGE_STREAM + i) < o.share ? [{ kind: 'offline' as const, fromSeq: o.fromSeq, toSeq: o.toSeq, magnitude: 0, source: 'outage' as const }] : [],
+    uniform(ctx.seed, device.index, 0, OUTAGE_STREAM + i) < o.share
+      ? [{ kind: 'offline' as const, fromSeq: o.fromSeq, toSeq: o.toSeq, magnitude: 0, source: 'outage' as const }]
+      : [],
   )
 
-const byStart = (a: AnomalyWindow, b: AnomalyWindow): number => a.fromSeq - b.fromSeq || a.toSeq - b.toSeq || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0)
+const byStart = (a: AnomalyWindow, b: AnomalyWindow): number =>
+  a.fromSeq - b.fromSeq || a.toSeq - b.toSeq || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0)
 
 /** Every anomaly injected into `device` during a run of `perDevice` readings, clamped to [0, perDevice), by start. */
 export function anomalyWindows(ctx: GeneratorContext, device: Device, perDevice: number): AnomalyWindow[] {

@@ -10,13 +10,27 @@ import { mqttJsOptions, type MqttSecurity } from '../transport/mqtt-options.js'
  * interrupt (`stop`) ends it before the next message; resolves with how many of `messages` (the first
  * ones) it started to publish: what P7 judges.
  */
-export async function injectBadInput(url: string, security: MqttSecurity | undefined, clientId: string, messages: readonly BadMessage[], overMs: number, log: (line: string) => void, stop?: AbortSignal): Promise<number> {
+export async function injectBadInput(
+  url: string,
+  security: MqttSecurity | undefined,
+  clientId: string,
+  messages: readonly BadMessage[],
+  overMs: number,
+  log: (line: string) => void,
+  stop?: AbortSignal,
+): Promise<number> {
   if (messages.length === 0) return 0
   let started = 0
   try {
     // Reconnects (a fault may restart the broker): MQTT.js resends what was not acknowledged. Bounded, so a
     // broker that never comes back cannot hold the run.
-    const client = await mqtt.connectAsync(url, { ...mqttJsOptions(security), clientId, protocolVersion: 4, clean: true, reconnectPeriod: 500 })
+    const client = await mqtt.connectAsync(url, {
+      ...mqttJsOptions(security),
+      clientId,
+      protocolVersion: 4,
+      clean: true,
+      reconnectPeriod: 500,
+    })
     let timer: NodeJS.Timeout | undefined
     try {
       const gap = overMs / (messages.length + 1)
@@ -29,7 +43,10 @@ export async function injectBadInput(url: string, security: MqttSecurity | undef
         }
       })()
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`not all acknowledged ${Math.round(overMs / 1000) + 60} s after the load started`)), overMs + 60_000)
+        timer = setTimeout(
+          () => reject(new Error(`not all acknowledged ${Math.round(overMs / 1000) + 60} s after the load started`)),
+          overMs + 60_000,
+        )
       })
       await Promise.race([all, deadline])
     } finally {

@@ -56,7 +56,11 @@ export class BrokerLink {
     return new Promise((resolve, reject) => {
       const give = setTimeout(() => {
         void this.end()
-        reject(new Error(`no connection to the broker at ${this.o.url} within ${timeoutMs / 1000} s${this.lastError ? ` (${this.lastError})` : ''}`))
+        reject(
+          new Error(
+            `no connection to the broker at ${this.o.url} within ${timeoutMs / 1000} s${this.lastError ? ` (${this.lastError})` : ''}`,
+          ),
+        )
       }, timeoutMs)
       this.firstConnect = () => {
         clearTimeout(give)

@@ -88,7 +88,14 @@ export class DeviceConnections {
     this.host = u.hostname
     this.port = Number(u.port || 1883)
     this.conns = o.clientIds.map(() => {
-      const c: Conn = { socket: undefined, up: false, nextId: 1, pending: undefined, rest: undefined, gate: new SendGate(() => c.socket, o.window ?? 1000, 64 << 10) }
+      const c: Conn = {
+        socket: undefined,
+        up: false,
+        nextId: 1,
+        pending: undefined,
+        rest: undefined,
+        gate: new SendGate(() => c.socket, o.window ?? 1000, 64 << 10),
+      }
       return c
     })
   }
@@ -149,9 +156,21 @@ export class DeviceConnections {
           reject(err)
         } else resolve()
       }
-      const timer = setTimeout(() => settle(new Error(`device connection ${i}: no CONNACK within ${this.o.connectTimeoutMs ?? 15_000} ms`)), this.o.connectTimeoutMs ?? 15_000)
+      const timer = setTimeout(
+        () => settle(new Error(`device connection ${i}: no CONNACK within ${this.o.connectTimeoutMs ?? 15_000} ms`)),
+        this.o.connectTimeoutMs ?? 15_000,
+      )
       socket.once('connect', () => {
-        socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: this.o.clientIds[i]!, clean: true, keepalive: this.o.keepaliveSeconds ?? 0 }))
+        socket.write(
+          mqttPacket.generate({
+            cmd: 'connect',
+            protocolId: 'MQTT',
+            protocolVersion: 4,
+            clientId: this.o.clientIds[i]!,
+            clean: true,
+            keepalive: this.o.keepaliveSeconds ?? 0,
+          }),
+        )
       })
       socket.on('data', (chunk: Buffer) => {
         const rc = this.read(c, chunk)

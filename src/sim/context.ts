@@ -40,10 +40,13 @@ export const SENSOR_CLOCK_MARGIN_MS = 2 * 60_000
 
 /** The largest clock skew (ahead) any sensor model can inject, ms: 0 where no model injects one. */
 export const maxClockSkewMs = (models: SensorModels): number =>
-  Math.max(0, ...[models.collar, models.milk, models.chiller].map((m) => {
-    const skew = m.anomalies.clockSkew
-    return skew.perDay > 0 && skew.magnitude ? Math.max(...skew.magnitude) * 1000 : 0
-  }))
+  Math.max(
+    0,
+    ...[models.collar, models.milk, models.chiller].map((m) => {
+      const skew = m.anomalies.clockSkew
+      return skew.perDay > 0 && skew.magnitude ? Math.max(...skew.magnitude) * 1000 : 0
+    }),
+  )
 
 /**
  * Simulated midnight (UTC) of a run: the latest one from which every reading — seq 0 at `startHour`,

@@ -119,14 +119,25 @@ export function milkingAt(ctx: GeneratorContext, device: Device, tsNominal: numb
 
 const find = (active: readonly AnomalyWindow[], kind: string): AnomalyWindow | undefined => active.find((w) => w.kind === kind)
 
-function collar(ctx: GeneratorContext, m: CollarModel, device: Device, seq: number, h: number, active: readonly AnomalyWindow[]): Record<string, FieldValue> {
+function collar(
+  ctx: GeneratorContext,
+  m: CollarModel,
+  device: Device,
+  seq: number,
+  h: number,
+  active: readonly AnomalyWindow[],
+): Record<string, FieldValue> {
   const n = (stream: number): number => normal(ctx.seed, device.index, seq, stream)
   const c = (stream: number): number => uniform(ctx.seed, device.index, 0, COW + stream)
   const feeding = m.feedingHours.reduce((sum, f) => sum + bump(h, f, m.feedingWidthHours), 0)
   const resting = bump(h, m.restHour, m.restWidthHours)
   let activity = Math.max(0, m.activity.base + m.activity.feedingPeak * feeding - m.activity.restingDip * resting + m.activity.noise * n(0))
   const eating = clamp(m.eating.base + m.eating.feedingPeak * feeding + m.eating.noise * n(1), 0, 1)
-  let rumination = clamp(m.rumination.base + m.rumination.resting * resting - m.rumination.feedingDip * feeding + m.rumination.noise * n(2), 0, 1 - eating)
+  let rumination = clamp(
+    m.rumination.base + m.rumination.resting * resting - m.rumination.feedingDip * feeding + m.rumination.noise * n(2),
+    0,
+    1 - eating,
+  )
   let neck = m.neckTempC.mean + m.neckTempC.diurnalAmplitude * daily(h, m.neckTempC.peakHour) + m.neckTempC.noise * clamp(n(3), -4, 4)
   const heat = find(active, 'heat')
   if (heat) activity *= heat.magnitude
@@ -146,12 +157,26 @@ function collar(ctx: GeneratorContext, m: CollarModel, device: Device, seq: numb
   }
 }
 
-function milk(ctx: GeneratorContext, m: MilkModel, device: Device, seq: number, tsNominal: number, active: readonly AnomalyWindow[]): Record<string, FieldValue> {
+function milk(
+  ctx: GeneratorContext,
+  m: MilkModel,
+  device: Device,
+  seq: number,
+  tsNominal: number,
+  active: readonly AnomalyWindow[],
+): Record<string, FieldValue> {
   const n = (stream: number): number => normal(ctx.seed, device.index, seq, stream)
   const idle = (cow: number): Record<string, FieldValue> => ({
-    cow, yield_kg: 0, flow_mean_kg_min: 0, flow_peak_kg_min: 0, conductivity_ms_cm: 0, fat_pct: 0, protein_pct: 0,
+    cow,
+    yield_kg: 0,
+    flow_mean_kg_min: 0,
+    flow_peak_kg_min: 0,
+    conductivity_ms_cm: 0,
+    fat_pct: 0,
+    protein_pct: 0,
     // an empty meter reads the parlour's air
-    milk_temp_c: round2(15 + 0.3 * n(6)), duration_s: 0,
+    milk_temp_c: round2(15 + 0.3 * n(6)),
+    duration_s: 0,
   })
   const mk = milkingAt(ctx, device, tsNominal)
   if (!mk) return idle(0)
@@ -186,7 +211,15 @@ export function sessionLitres(fleet: FleetShape, m: MilkModel): number {
   return ((fleet.cowsPerFarm / Math.max(1, fleet.tanksPerFarm)) * meanDaily) / m.sessionHours.length / 1.03
 }
 
-function chiller(ctx: GeneratorContext, c: ChillerModel, mm: MilkModel, device: Device, seq: number, tsNominal: number, active: readonly AnomalyWindow[]): Record<string, FieldValue> {
+function chiller(
+  ctx: GeneratorContext,
+  c: ChillerModel,
+  mm: MilkModel,
+  device: Device,
+  seq: number,
+  tsNominal: number,
+  active: readonly AnomalyWindow[],
+): Record<string, FieldValue> {
   const n = (stream: number): number => normal(ctx.seed, device.index, seq, stream)
   const minute = msOfDay(tsNominal) / MIN
   const h = minute / 60
@@ -241,9 +274,12 @@ function valuesAt(ctx: GeneratorContext, device: Device, seq: number, active: re
   const models = modelsOf(ctx)
   const tsNominal = nominalTime(ctx, seq)
   switch (device.kind) {
-    case 'collar': return collar(ctx, models.collar, device, seq, msOfDay(tsNominal) / 3_600_000, active)
-    case 'milk': return milk(ctx, models.milk, device, seq, tsNominal, active)
-    case 'chiller': return chiller(ctx, models.chiller, models.milk, device, seq, tsNominal, active)
+    case 'collar':
+      return collar(ctx, models.collar, device, seq, msOfDay(tsNominal) / 3_600_000, active)
+    case 'milk':
+      return milk(ctx, models.milk, device, seq, tsNominal, active)
+    case 'chiller':
+      return chiller(ctx, models.chiller, models.milk, device, seq, tsNominal, active)
   }
 }
 

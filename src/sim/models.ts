@@ -30,7 +30,15 @@ export const ANOMALIES = {
 } as const satisfies Record<Kind, readonly string[]>
 export type AnomalyKind = (typeof ANOMALIES)[Kind][number]
 /** Anomalies whose magnitude is required (the others ignore it). */
-const NEEDS_MAGNITUDE: ReadonlySet<string> = new Set(['fever', 'ruminationDrop', 'heat', 'mastitis', 'yieldDrop', 'chillerFailure', 'clockSkew'])
+const NEEDS_MAGNITUDE: ReadonlySet<string> = new Set([
+  'fever',
+  'ruminationDrop',
+  'heat',
+  'mastitis',
+  'yieldDrop',
+  'chillerFailure',
+  'clockSkew',
+])
 
 export interface CollarModel {
   readonly kind: 'collar'
@@ -105,9 +113,18 @@ export interface SensorModels {
 export const SENSORS_DIR = join(PROFILES_DIR, 'sensors')
 
 // ---------------------------------------------------------------------------------------------- schema
-const num = (minimum?: number, maximum?: number): object => ({ type: 'number', ...(minimum !== undefined && { minimum }), ...(maximum !== undefined && { maximum }) })
+const num = (minimum?: number, maximum?: number): object => ({
+  type: 'number',
+  ...(minimum !== undefined && { minimum }),
+  ...(maximum !== undefined && { maximum }),
+})
 const range = (minimum?: number, maximum?: number): object => ({ type: 'array', items: num(minimum, maximum), minItems: 2, maxItems: 2 })
-const obj = (properties: Record<string, object>): object => ({ type: 'object', properties, required: Object.keys(properties).filter((k) => k !== '$schema' && k !== 'alerts'), additionalProperties: false })
+const obj = (properties: Record<string, object>): object => ({
+  type: 'object',
+  properties,
+  required: Object.keys(properties).filter((k) => k !== '$schema' && k !== 'alerts'),
+  additionalProperties: false,
+})
 const anomaly = (name: string): object => ({
   type: 'object',
   properties: { perDay: num(0, 50), minutes: range(1, 1440), magnitude: name === 'clockSkew' ? range(1, 86_400) : range(0, 1000) },
@@ -167,7 +184,10 @@ export const MODEL_SCHEMAS: Readonly<Record<Kind, object>> = {
     collectionHour: hour,
     volumeNoise: num(0, 0.1),
     ambientC: obj({ mean: num(-40, 50), amplitude: num(0, 30), peakHour: hour, noise: num(0, 10) }),
-    agitator: obj({ everyMinutes: { type: 'integer', minimum: 1, maximum: 1440 }, runMinutes: { type: 'integer', minimum: 0, maximum: 1440 } }),
+    agitator: obj({
+      everyMinutes: { type: 'integer', minimum: 1, maximum: 1440 },
+      runMinutes: { type: 'integer', minimum: 0, maximum: 1440 },
+    }),
     anomalies: anomalies('chiller'),
     alerts: ALERTS_SCHEMA,
   }),
@@ -179,7 +199,11 @@ export function overridesSchema(): object {
     if (s?.type !== 'object' || !s.properties) return s
     return { ...s, required: [], properties: Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, loosen(v)])) }
   }
-  return { type: 'object', properties: Object.fromEntries(Object.entries(MODEL_SCHEMAS).map(([k, s]) => [k, loosen(s)])), additionalProperties: false }
+  return {
+    type: 'object',
+    properties: Object.fromEntries(Object.entries(MODEL_SCHEMAS).map(([k, s]) => [k, loosen(s)])),
+    additionalProperties: false,
+  }
 }
 
 // ---------------------------------------------------------------------------------------------- loading
@@ -193,7 +217,10 @@ export function deepMerge(base: unknown, over: unknown): unknown {
   return out
 }
 
-function describeAjv(where: string, errors: ReadonlyArray<{ instancePath: string; message?: string; keyword: string; params: unknown }>): string[] {
+function describeAjv(
+  where: string,
+  errors: ReadonlyArray<{ instancePath: string; message?: string; keyword: string; params: unknown }>,
+): string[] {
   return errors.map((e) => {
     const extra = e.keyword === 'additionalProperties' ? ` "${(e.params as { additionalProperty: string }).additionalProperty}"` : ''
     return `${where}: ${e.instancePath || '(top level)'} ${e.message ?? 'is invalid'}${extra}`
@@ -206,7 +233,14 @@ export function modelChecks(m: SensorModels): string[] {
   const ranges = (where: string, o: unknown): void => {
     if (!isPlainObject(o)) return
     for (const [k, v] of Object.entries(o)) {
-      if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && typeof v[1] === 'number' && k !== 'feedingHours' && k !== 'sessionHours') {
+      if (
+        Array.isArray(v) &&
+        v.length === 2 &&
+        typeof v[0] === 'number' &&
+        typeof v[1] === 'number' &&
+        k !== 'feedingHours' &&
+        k !== 'sessionHours'
+      ) {
         if (v[0] > v[1]) problems.push(`${where}.${k}: [min, max] must have min ≤ max (got [${v[0]}, ${v[1]}])`)
       } else ranges(`${where}.${k}`, v)
     }
@@ -216,23 +250,33 @@ export function modelChecks(m: SensorModels): string[] {
   for (let i = 1; i < sessions.length; i++) {
     if (!(sessions[i]! > sessions[i - 1]!)) problems.push(`milk.sessionHours must be increasing (got ${sessions.join(', ')})`)
   }
-  if (m.milk.prepMinutes >= m.milk.slotMinutes) problems.push(`milk.prepMinutes (${m.milk.prepMinutes}) must be < slotMinutes (${m.milk.slotMinutes})`)
+  if (m.milk.prepMinutes >= m.milk.slotMinutes)
+    problems.push(`milk.prepMinutes (${m.milk.prepMinutes}) must be < slotMinutes (${m.milk.slotMinutes})`)
   const c = m.chiller
   if (c.setpointC >= c.maxStoredC) problems.push(`chiller.setpointC (${c.setpointC}) must be below maxStoredC (${c.maxStoredC})`)
   // The worst case is a session's milk into an empty tank: its excess must decay below the limit in time.
   const worst = c.intakeWarmingC * Math.exp(-c.coolingLimitMinutes / c.coolingTimeConstantMinutes)
   if (c.setpointC + worst > c.maxStoredC) {
-    problems.push(`chiller: cooling is too slow to meet its own limit: ${c.intakeWarmingC} °C of excess with a ${c.coolingTimeConstantMinutes} min time constant is still ${(c.setpointC + worst).toFixed(2)} °C after ${c.coolingLimitMinutes} min (must be ≤ ${c.maxStoredC})`)
+    problems.push(
+      `chiller: cooling is too slow to meet its own limit: ${c.intakeWarmingC} °C of excess with a ${c.coolingTimeConstantMinutes} min time constant is still ${(c.setpointC + worst).toFixed(2)} °C after ${c.coolingLimitMinutes} min (must be ≤ ${c.maxStoredC})`,
+    )
   }
   if (c.anomalies.chillerFailure.perDay > 0 && c.anomalies.chillerFailure.minutes[0] <= c.coolingLimitMinutes) {
-    problems.push(`chiller.anomalies.chillerFailure.minutes must all exceed coolingLimitMinutes (${c.coolingLimitMinutes}): a failure is "too warm for longer than allowed"`)
+    problems.push(
+      `chiller.anomalies.chillerFailure.minutes must all exceed coolingLimitMinutes (${c.coolingLimitMinutes}): a failure is "too warm for longer than allowed"`,
+    )
   }
   const fever = m.collar.anomalies.fever.magnitude
   if (fever && fever[0] <= 0) problems.push('collar.anomalies.fever.magnitude: the rise above 39.5 °C must be > 0')
   const mastitis = m.milk.anomalies.mastitis.magnitude
-  if (mastitis && mastitis[0] < 0.2) problems.push('milk.anomalies.mastitis.magnitude: the conductivity rise must be ≥ 0.2 (+20 % of the cow’s baseline)')
-  for (const [name, spec] of [['collar.anomalies.ruminationDrop', m.collar.anomalies.ruminationDrop], ['milk.anomalies.yieldDrop', m.milk.anomalies.yieldDrop]] as const) {
-    if (spec.magnitude && (spec.magnitude[0] <= 0 || spec.magnitude[1] >= 1)) problems.push(`${name}.magnitude: the fraction lost must be in (0, 1)`)
+  if (mastitis && mastitis[0] < 0.2)
+    problems.push('milk.anomalies.mastitis.magnitude: the conductivity rise must be ≥ 0.2 (+20 % of the cow’s baseline)')
+  for (const [name, spec] of [
+    ['collar.anomalies.ruminationDrop', m.collar.anomalies.ruminationDrop],
+    ['milk.anomalies.yieldDrop', m.milk.anomalies.yieldDrop],
+  ] as const) {
+    if (spec.magnitude && (spec.magnitude[0] <= 0 || spec.magnitude[1] >= 1))
+      problems.push(`${name}.magnitude: the fraction lost must be in (0, 1)`)
   }
   const heat = m.collar.anomalies.heat.magnitude
   if (heat && heat[0] <= 1) problems.push('collar.anomalies.heat.magnitude: the activity multiplier must be > 1')
@@ -248,7 +292,9 @@ export function fleetChecks(m: SensorModels, fleet: FleetShape): string[] {
     const gaps = s.map((h, i) => ((s[(i + 1) % s.length]! - h + 24) % 24 || 24) * 60)
     const session = cowsPerStall * m.milk.slotMinutes
     if (session > Math.min(...gaps)) {
-      problems.push(`a milking session (${cowsPerStall} cows per stall × ${m.milk.slotMinutes} min = ${session} min) must end before the next one starts (${Math.min(...gaps)} min later): add stalls or milk fewer cows per farm`)
+      problems.push(
+        `a milking session (${cowsPerStall} cows per stall × ${m.milk.slotMinutes} min = ${session} min) must end before the next one starts (${Math.min(...gaps)} min later): add stalls or milk fewer cows per farm`,
+      )
     }
   }
   return problems
@@ -279,13 +325,19 @@ export function loadSensorModels(overrides: unknown = {}, dir = SENSORS_DIR): Se
     const merged = deepMerge(raw, over[kind])
     const validate = ajv.compile(MODEL_SCHEMAS[kind])
     if (!validate(merged)) {
-      problems.push(...describeAjv(over[kind] === undefined ? `sensor model ${kind}.json` : `sensor model ${kind}.json with the profile's overrides`, validate.errors ?? []))
+      problems.push(
+        ...describeAjv(
+          over[kind] === undefined ? `sensor model ${kind}.json` : `sensor model ${kind}.json with the profile's overrides`,
+          validate.errors ?? [],
+        ),
+      )
       continue
     }
     models[kind] = merged
   }
   if (problems.length === 0) problems.push(...modelChecks(models as unknown as SensorModels))
-  for (const kind of ['collar', 'milk', 'chiller'] as const) problems.push(...ruleChecks(kind, (models[kind] as { alerts?: Record<string, AlertRule> } | undefined)?.alerts ?? {}))
+  for (const kind of ['collar', 'milk', 'chiller'] as const)
+    problems.push(...ruleChecks(kind, (models[kind] as { alerts?: Record<string, AlertRule> } | undefined)?.alerts ?? {}))
   if (problems.length > 0) throw new ConfigError(problems)
   return models as unknown as SensorModels
 }

@@ -3,7 +3,10 @@ import { Piscina } from 'piscina'
 import type { FromSim, SimResult, SimTask, ToSim } from './messages.js'
 import type { MetricsSink } from '../metrics/thread-metrics.js'
 
-export interface SimProgress { sent: number; acked: number }
+export interface SimProgress {
+  sent: number
+  acked: number
+}
 
 /**
  * The simulators' progress summed over their threads. A thread's result replaces its last progress
@@ -70,41 +73,44 @@ export async function runSimulators(
   const startFailed = new Promise<never>((_, reject) => (failStart = reject))
   startFailed.catch(() => undefined)
   try {
-    return await raceStart(startFailed, Promise.all(
-      tasks.map((task) => {
-        const channel = new MessageChannel()
-        ports.push(channel.port2)
-        channel.port2.on('message', (m: FromSim) => {
-          if (m.kind === 'error') return log(`sim ${m.worker}: ${m.message}`)
-          if (m.kind === 'ready') {
-            if (++ready === tasks.length) {
-              if (stop?.signal.aborted) onStop() // interrupted before the load started: it publishes nothing
-              void Promise.resolve(startAt()).then(
-                (t0Ms) => {
-                  for (const p of ports) p.postMessage({ kind: 'start', t0Ms } satisfies ToSim)
-                },
-                (err: Error) => failStart(err),
-              )
+    return await raceStart(
+      startFailed,
+      Promise.all(
+        tasks.map((task) => {
+          const channel = new MessageChannel()
+          ports.push(channel.port2)
+          channel.port2.on('message', (m: FromSim) => {
+            if (m.kind === 'error') return log(`sim ${m.worker}: ${m.message}`)
+            if (m.kind === 'ready') {
+              if (++ready === tasks.length) {
+                if (stop?.signal.aborted) onStop() // interrupted before the load started: it publishes nothing
+                void Promise.resolve(startAt()).then(
+                  (t0Ms) => {
+                    for (const p of ports) p.postMessage({ kind: 'start', t0Ms } satisfies ToSim)
+                  },
+                  (err: Error) => failStart(err),
+                )
+              }
+              return
             }
-            return
-          }
-          if (m.metrics) sink?.update(`sim-${m.worker}`, m.metrics)
-          if (totals.progress(m.worker, m)) onProgress(totals.total)
-        })
-        return pool
-          .run({ ...task, progress: channel.port1 }, { transferList: [channel.port1] })
-          .then((result: SimResult) => {
-            if (result.metrics) sink?.update(`sim-${task.worker}`, result.metrics)
-            totals.finish(task.worker, { sent: result.published, acked: result.acked })
-            onProgress(totals.total)
-            return result
+            if (m.metrics) sink?.update(`sim-${m.worker}`, m.metrics)
+            if (totals.progress(m.worker, m)) onProgress(totals.total)
           })
-          .finally(() => {
-            channel.port2.close()
-            sink?.finish(`sim-${task.worker}`)
-          }) as Promise<SimResult>
-      }),
-    ))
+          return pool
+            .run({ ...task, progress: channel.port1 }, { transferList: [channel.port1] })
+            .then((result: SimResult) => {
+              if (result.metrics) sink?.update(`sim-${task.worker}`, result.metrics)
+              totals.finish(task.worker, { sent: result.published, acked: result.acked })
+              onProgress(totals.total)
+              return result
+            })
+            .finally(() => {
+              channel.port2.close()
+              sink?.finish(`sim-${task.worker}`)
+            }) as Promise<SimResult>
+        }),
+      ),
+    )
   } finally {
     stop?.signal.removeEventListener('abort', onStop)
     unregister?.()

@@ -44,7 +44,18 @@ export interface PublishStepResult {
 /** Runs the simulators of a `run` (same generator, encoding, connections and back-pressure) for one step. */
 export async function publishStep(s: PublishStep, log: (line: string) => void = () => undefined): Promise<PublishStepResult> {
   await initHistograms()
-  const cfg = resolveConfig({ profile: s.profile ?? 'max', env: {}, flags: { rate: s.rate, durationSeconds: s.seconds, qos: s.qos, simWorkers: s.threads, drainTimeoutSeconds: s.drainTimeoutSeconds, ...(s.publishWindow && { publishWindow: s.publishWindow }) } })
+  const cfg = resolveConfig({
+    profile: s.profile ?? 'max',
+    env: {},
+    flags: {
+      rate: s.rate,
+      durationSeconds: s.seconds,
+      qos: s.qos,
+      simWorkers: s.threads,
+      drainTimeoutSeconds: s.drainTimeoutSeconds,
+      ...(s.publishWindow && { publishWindow: s.publishWindow }),
+    },
+  })
   const fleet = fleetOf(cfg)
   const devices = fleetSize(fleet)
   const perDevice = readingsPerDevice(cfg.rate, cfg.durationSeconds, devices)
@@ -65,11 +76,24 @@ export async function publishStep(s: PublishStep, log: (line: string) => void = 
     deviceQueuePolicy: cfg.deviceQueuePolicy,
   }))
   let t0 = 0
-  const sims = await runSimulators(tasks, () => undefined, log, undefined, () => (t0 = Date.now() + 50))
+  const sims = await runSimulators(
+    tasks,
+    () => undefined,
+    log,
+    undefined,
+    () => (t0 = Date.now() + 50),
+  )
   const wallSeconds = (Date.now() - t0) / 1000
   const published = sims.reduce((n, r) => n + r.published, 0)
   const acked = sims.reduce((n, r) => n + r.acked, 0)
-  const rates = runRates(cfg.rate, s.qos, { published, acked }, Math.min(...sims.map((r) => r.firstSendMs)), Math.max(...sims.map((r) => r.lastSendMs)), Math.max(...sims.map((r) => r.lastAckMs)))
+  const rates = runRates(
+    cfg.rate,
+    s.qos,
+    { published, acked },
+    Math.min(...sims.map((r) => r.firstSendMs)),
+    Math.max(...sims.map((r) => r.lastSendMs)),
+    Math.max(...sims.map((r) => r.lastAckMs)),
+  )
   return {
     offered: devices * perDevice,
     published,

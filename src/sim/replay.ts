@@ -61,7 +61,10 @@ function filesOf(path: string, problems: string[]): string[] {
     return []
   }
   if (statSync(path).isDirectory()) {
-    const files = readdirSync(path).filter((f) => f.endsWith('.csv')).sort().map((f) => join(path, f))
+    const files = readdirSync(path)
+      .filter((f) => f.endsWith('.csv'))
+      .sort()
+      .map((f) => join(path, f))
     if (files.length === 0) problems.push(`replay: folder ${path} holds no .csv file (expected collar.csv, milk.csv, chiller.csv)`)
     return files
   }
@@ -74,7 +77,8 @@ export const sha256Of = (file: string): string => createHash('sha256').update(re
 export function loadReplay(pathArg: string): ReplayTrace {
   const path = resolve(pathArg)
   const problems: string[] = []
-  const note = (p: string): void => void (problems.length < MAX_PROBLEMS ? problems.push(p) : problems.length === MAX_PROBLEMS && problems.push('… and more problems'))
+  const note = (p: string): void =>
+    void (problems.length < MAX_PROBLEMS ? problems.push(p) : problems.length === MAX_PROBLEMS && problems.push('… and more problems'))
   const files: ReplayFile[] = []
   const rows = new Map<string, ReplayRow[]>()
   const max = { farm: 0, collar: 0, milk: 0, chiller: 0 }
@@ -86,7 +90,9 @@ export function loadReplay(pathArg: string): ReplayTrace {
     const header = lines[0] ?? ''
     const kind = KIND_NAMES.find((k) => headerOf(k) === header)
     if (!kind) {
-      note(`replay ${name}: header must be one of:\n      ${KIND_NAMES.map(headerOf).join('\n      ')}\n    (got ${JSON.stringify(header.slice(0, 200))})`)
+      note(
+        `replay ${name}: header must be one of:\n      ${KIND_NAMES.map(headerOf).join('\n      ')}\n    (got ${JSON.stringify(header.slice(0, 200))})`,
+      )
       continue
     }
     if (files.some((f) => f.kind === kind)) note(`replay ${name}: a second file of ${kind} readings (one file per kind)`)
@@ -137,7 +143,9 @@ export function loadReplay(pathArg: string): ReplayTrace {
   let perDevice = 0
   if (problems.length === 0) {
     if (fleet.farms < 1 || fleet.cowsPerFarm < 1 || fleet.tanksPerFarm < 1) {
-      note('replay: a trace must hold at least one collar and one chiller per farm (collar.csv and chiller.csv): the fleet needs cows and a tank')
+      note(
+        'replay: a trace must hold at least one collar and one chiller per farm (collar.csv and chiller.csv): the fleet needs cows and a tank',
+      )
     } else {
       perDevice = Math.max(...[...rows.values()].map((l) => l.length))
       const ids = new Set<string>()
@@ -146,13 +154,18 @@ export function loadReplay(pathArg: string): ReplayTrace {
         ids.add(d.id)
         const list = rows.get(d.id)
         if (!list) {
-          note(`replay: the trace implies a fleet of ${fleet.farms} farms × (${fleet.cowsPerFarm} collars, ${fleet.stallsPerFarm} milk meters, ${fleet.tanksPerFarm} chillers) but has no rows for ${d.id}`)
+          note(
+            `replay: the trace implies a fleet of ${fleet.farms} farms × (${fleet.cowsPerFarm} collars, ${fleet.stallsPerFarm} milk meters, ${fleet.tanksPerFarm} chillers) but has no rows for ${d.id}`,
+          )
           continue
         }
         const missing = list.length < perDevice ? list.length : list.findIndex((r) => r === undefined)
-        if (missing >= 0 && missing < perDevice) note(`replay: ${d.id} has no row for seq ${missing} (every device needs seqs 0..${perDevice - 1})`)
+        if (missing >= 0 && missing < perDevice)
+          note(`replay: ${d.id} has no row for seq ${missing} (every device needs seqs 0..${perDevice - 1})`)
       }
-      for (const id of rows.keys()) if (!ids.has(id)) note(`replay: device ${id} is not numbered like the fleet the trace implies (farm ids ${deviceAt(fleet, 0).farm}…, zero-padded)`)
+      for (const id of rows.keys())
+        if (!ids.has(id))
+          note(`replay: device ${id} is not numbered like the fleet the trace implies (farm ids ${deviceAt(fleet, 0).farm}…, zero-padded)`)
     }
   }
   if (problems.length > 0) throw new ConfigError(problems)
@@ -173,7 +186,8 @@ export function openReplay(ref: ReplayRef): ReplayTrace {
     if (!existsSync(file)) problems.push(`replay trace ${file} is gone: the run replayed it (sha256 ${f.sha256})`)
     else {
       const now = sha256Of(file)
-      if (now !== f.sha256) problems.push(`replay trace ${f.file} in ${ref.path} changed since the run: sha256 ${now} ≠ ${f.sha256} recorded with the run`)
+      if (now !== f.sha256)
+        problems.push(`replay trace ${f.file} in ${ref.path} changed since the run: sha256 ${now} ≠ ${f.sha256} recorded with the run`)
     }
   }
   if (problems.length > 0) throw new ConfigError(problems)
@@ -181,7 +195,8 @@ export function openReplay(ref: ReplayRef): ReplayTrace {
   const hit = traces.get(key)
   if (hit) return hit
   const trace = loadReplay(ref.path)
-  if (trace.files.length !== ref.files.length) throw new ConfigError([`replay trace ${ref.path} now holds ${trace.files.length} files; the run replayed ${ref.files.length}`])
+  if (trace.files.length !== ref.files.length)
+    throw new ConfigError([`replay trace ${ref.path} now holds ${trace.files.length} files; the run replayed ${ref.files.length}`])
   traces.set(key, trace)
   return trace
 }

@@ -44,6 +44,13 @@ export function simulationOf(cfg: RunConfig, simStartMs: number, fleet: FleetSha
   return {
     ctx,
     replay,
-    manifest: { ...(cfg.models && { models: cfg.models }), startHour: cfg.startHour, outages, speed: cfg.speed ?? (cfg.rate * 60) / devices, spikes, ...(replay && { replay }) },
+    manifest: {
+      ...(cfg.models && { models: cfg.models }),
+      startHour: cfg.startHour,
+      outages,
+      speed: cfg.speed ?? (cfg.rate * 60) / devices,
+      spikes,
+      ...(replay && { replay }),
+    },
   }
 }

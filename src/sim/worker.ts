@@ -42,7 +42,13 @@ interface Link {
 }
 
 function perDeviceLink(task: SimTask, deviceIds: readonly string[], onError: (message: string) => void): Link {
-  const conns = new DeviceConnections({ url: task.mqttUrl, clientIds: deviceIds.map((id) => `${task.clientId}-${id}`), sourceAddresses: task.sourceAddresses ?? 1, window: task.publishWindow, onError: (i, m) => onError(`device ${deviceIds[i]}: ${m}`) })
+  const conns = new DeviceConnections({
+    url: task.mqttUrl,
+    clientIds: deviceIds.map((id) => `${task.clientId}-${id}`),
+    sourceAddresses: task.sourceAddresses ?? 1,
+    window: task.publishWindow,
+    onError: (i, m) => onError(`device ${deviceIds[i]}: ${m}`),
+  })
   let started = false
   return {
     get connected() {
@@ -129,31 +135,40 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
   const publishedOnce = new SeqRanges(width)
   let republished = 0
   const onError = (message: string): void => post({ kind: 'error', worker: task.worker, message })
-  const link: Link = task.connections === 'per-device' ? perDeviceLink(task, devices.map((d) => d.id), onError) : sharedLink(new BrokerLink({
-    url: task.mqttUrl,
-    ...(task.mqttSecurity && { security: task.mqttSecurity }),
-    clientId: task.clientId,
-    persistent,
-    window: task.publishWindow,
-    backoff: new Backoff(() => uniform(task.ctx.seed, task.worker, jitterSeq++, JITTER_STREAM)),
-    onError: (message) => post({ kind: 'error', worker: task.worker, message }),
-    onLost: () => {
-      // Back to the front of each device's queue, oldest first.
-      const bySeq = [...pending].sort((a, b) => a - b)
-      pending.clear()
-      const perDevice = new Map<number, number[]>()
-      for (const slot of bySeq) {
-        const j = slot % width
-        const list = perDevice.get(j) ?? []
-        list.push(Math.floor(slot / width))
-        perDevice.set(j, list)
-      }
-      for (const [j, seqs] of perDevice) queues.requeue(j, seqs)
-    },
-    onConnect: () => {
-      for (let j = 0; j < width; j++) if (!inOfflineWindow[j]) flush(j)
-    },
-  }))
+  const link: Link =
+    task.connections === 'per-device'
+      ? perDeviceLink(
+          task,
+          devices.map((d) => d.id),
+          onError,
+        )
+      : sharedLink(
+          new BrokerLink({
+            url: task.mqttUrl,
+            ...(task.mqttSecurity && { security: task.mqttSecurity }),
+            clientId: task.clientId,
+            persistent,
+            window: task.publishWindow,
+            backoff: new Backoff(() => uniform(task.ctx.seed, task.worker, jitterSeq++, JITTER_STREAM)),
+            onError: (message) => post({ kind: 'error', worker: task.worker, message }),
+            onLost: () => {
+              // Back to the front of each device's queue, oldest first.
+              const bySeq = [...pending].sort((a, b) => a - b)
+              pending.clear()
+              const perDevice = new Map<number, number[]>()
+              for (const slot of bySeq) {
+                const j = slot % width
+                const list = perDevice.get(j) ?? []
+                list.push(Math.floor(slot / width))
+                perDevice.set(j, list)
+              }
+              for (const [j, seqs] of perDevice) queues.requeue(j, seqs)
+            },
+            onConnect: () => {
+              for (let j = 0; j < width; j++) if (!inOfflineWindow[j]) flush(j)
+            },
+          }),
+        )
 
   const publish = (j: number, seq: number): void => {
     const due = intendedMs(schedule, from + j, seq)
@@ -205,20 +220,25 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
   post({ kind: 'ready', worker: task.worker })
   const schedule = { ...task.schedule, t0Ms: await started }
   let lastMetrics = metrics.snapshot(false)
-  const progress = (): void => post({ kind: 'progress', worker: task.worker, sent, acked: ackCount, metrics: (lastMetrics = metrics.snapshot(link.open())) })
+  const progress = (): void =>
+    post({ kind: 'progress', worker: task.worker, sent, acked: ackCount, metrics: (lastMetrics = metrics.snapshot(link.open())) })
   const progressTimer = setInterval(progress, 250)
   // Every wait below ends at this deadline: the planned end of the load plus the drain timeout.
-  const deadlineMs = schedule.t0Ms + dueSeconds(schedule.rate, schedule.devices * schedule.perDevice, schedule.spikes) * 1000 + task.drainTimeoutMs
+  const deadlineMs =
+    schedule.t0Ms + dueSeconds(schedule.rate, schedule.devices * schedule.perDevice, schedule.spikes) * 1000 + task.drainTimeoutMs
   let unfinished: string | undefined
   /** Set at the deadline: readings from `cursor` on were never handed to the broker (they stay in `unacked`, never "lost"). */
   let stoppedAtDeadline = false
   try {
     await new Promise<void>((resolve) => {
-      const stop = setTimeout(() => {
-        unfinished = `publishing: ${limit - cursor} of ${limit} readings not yet handed to the broker at the deadline (${(task.drainTimeoutMs / 1000).toFixed(0)} s after the planned end of the load)`
-        stoppedAtDeadline = true
-        resolve()
-      }, Math.max(0, deadlineMs - clock()))
+      const stop = setTimeout(
+        () => {
+          unfinished = `publishing: ${limit - cursor} of ${limit} readings not yet handed to the broker at the deadline (${(task.drainTimeoutMs / 1000).toFixed(0)} s after the planned end of the load)`
+          stoppedAtDeadline = true
+          resolve()
+        },
+        Math.max(0, deadlineMs - clock()),
+      )
       const tick = (): void => {
         if (cursor >= limit || stoppedAtDeadline) return
         const now = clock()
@@ -261,7 +281,8 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
     for (let j = 0; j < width; j++) flush(j)
     const expected = Math.min(cursor, limit) - queues.dropped
     while (ackCount < expected && clock() < deadlineMs) await new Promise((r) => setTimeout(r, 20))
-    if (ackCount < expected && !unfinished) unfinished = `${task.qos > 0 ? 'acknowledgements' : 'socket writes'}: ${expected - ackCount} of ${expected} published readings not ${task.qos > 0 ? 'acknowledged by the broker' : 'written to the socket'} at the deadline`
+    if (ackCount < expected && !unfinished)
+      unfinished = `${task.qos > 0 ? 'acknowledgements' : 'socket writes'}: ${expected - ackCount} of ${expected} published readings not ${task.qos > 0 ? 'acknowledged by the broker' : 'written to the socket'} at the deadline`
   } finally {
     clearInterval(progressTimer)
     await link.end().catch(() => undefined)
@@ -294,4 +315,3 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
   ackLatency.destroy()
   return result
 }
-

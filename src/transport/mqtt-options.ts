@@ -45,9 +45,17 @@ export function mqttSecurityChecks(c: MqttSecurityConfig): string[] {
   } catch {
     // a bad URL is reported by the option's own check
   }
-  if (tlsFiles.length > 0 && !tls) problems.push(`--mqtt-ca, --mqtt-cert and --mqtt-key need a TLS broker URL (mqtts://host:8883)${c.mqttUrl ? '' : ': the embedded broker speaks plain MQTT on loopback'}`)
-  if ((c.mqttCert === undefined) !== (c.mqttKey === undefined)) problems.push('--mqtt-cert and --mqtt-key go together (a client certificate and its private key)')
-  for (const [flag, file] of [['--mqtt-ca', c.mqttCa], ['--mqtt-cert', c.mqttCert], ['--mqtt-key', c.mqttKey]] as const) {
+  if (tlsFiles.length > 0 && !tls)
+    problems.push(
+      `--mqtt-ca, --mqtt-cert and --mqtt-key need a TLS broker URL (mqtts://host:8883)${c.mqttUrl ? '' : ': the embedded broker speaks plain MQTT on loopback'}`,
+    )
+  if ((c.mqttCert === undefined) !== (c.mqttKey === undefined))
+    problems.push('--mqtt-cert and --mqtt-key go together (a client certificate and its private key)')
+  for (const [flag, file] of [
+    ['--mqtt-ca', c.mqttCa],
+    ['--mqtt-cert', c.mqttCert],
+    ['--mqtt-key', c.mqttKey],
+  ] as const) {
     if (file === undefined) continue
     try {
       readFileSync(file)
@@ -55,7 +63,8 @@ export function mqttSecurityChecks(c: MqttSecurityConfig): string[] {
       problems.push(`${flag} ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`)
     }
   }
-  if (c.mqttPassword !== undefined && c.mqttUsername === undefined && !userOf(c.mqttUrl)) problems.push('--mqtt-password needs a user name (--mqtt-username, or user@ in --mqtt-url)')
+  if (c.mqttPassword !== undefined && c.mqttUsername === undefined && !userOf(c.mqttUrl))
+    problems.push('--mqtt-password needs a user name (--mqtt-username, or user@ in --mqtt-url)')
   return problems
 }
 
@@ -84,11 +93,23 @@ export function mqttSecurityOf(c: MqttSecurityConfig): MqttSecurity {
   const ca = read(c.mqttCa)
   const cert = read(c.mqttCert)
   const key = read(c.mqttKey)
-  return { ...(username !== undefined && { username }), ...(password !== undefined && { password }), ...(ca && { ca }), ...(cert && { cert }), ...(key && { key }) }
+  return {
+    ...(username !== undefined && { username }),
+    ...(password !== undefined && { password }),
+    ...(ca && { ca }),
+    ...(cert && { cert }),
+    ...(key && { key }),
+  }
 }
 
 /** The MQTT.js options for the same security (MQTT.js takes TLS from an mqtts:// URL itself). */
-export function mqttJsOptions(s: MqttSecurity | undefined): { username?: string; password?: string; ca?: string; cert?: string; key?: string } {
+export function mqttJsOptions(s: MqttSecurity | undefined): {
+  username?: string
+  password?: string
+  ca?: string
+  cert?: string
+  key?: string
+} {
   if (!s) return {}
   return { ...s }
 }
@@ -143,7 +164,8 @@ const CONNACK_REASONS: Record<number, string> = {
   0x8c: 'bad authentication method',
 }
 
-export const connackReason = (code: number): string => `CONNACK refused with code ${code}${CONNACK_REASONS[code] ? ` (${CONNACK_REASONS[code]})` : ''}`
+export const connackReason = (code: number): string =>
+  `CONNACK refused with code ${code}${CONNACK_REASONS[code] ? ` (${CONNACK_REASONS[code]})` : ''}`
 
 /** Whether an error message is about the credentials (as opposed to the network or TLS). */
 const isAuthRefusal = (message: string): boolean => /bad user name or password|not authori[sz]ed|code (4|5|134|135)\b/i.test(message)
@@ -177,8 +199,20 @@ export async function checkBroker(url: string, s: MqttSecurity | undefined, time
  * the protocol version that made it), and the new one ends with the connection. Returns the ids that
  * could not be cleaned, with why.
  */
-export async function discardSessions(url: string, s: MqttSecurity | undefined, clientIds: Iterable<string>, timeoutMs = 5_000): Promise<string[]> {
-  const results = await Promise.all([...clientIds].map((id) => cleanConnect(url, s, id, timeoutMs).then(() => undefined, (err: unknown) => `${id}: ${errorMessage(err)}`)))
+export async function discardSessions(
+  url: string,
+  s: MqttSecurity | undefined,
+  clientIds: Iterable<string>,
+  timeoutMs = 5_000,
+): Promise<string[]> {
+  const results = await Promise.all(
+    [...clientIds].map((id) =>
+      cleanConnect(url, s, id, timeoutMs).then(
+        () => undefined,
+        (err: unknown) => `${id}: ${errorMessage(err)}`,
+      ),
+    ),
+  )
   return results.filter((r): r is string => r !== undefined)
 }
 
@@ -186,7 +220,17 @@ export async function discardSessions(url: string, s: MqttSecurity | undefined, 
 function cleanConnect(url: string, s: MqttSecurity | undefined, clientId: string, timeoutMs: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const socket = openMqttSocket(url, s, () => {
-      socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId, clean: true, keepalive: 10, ...credentialsOf(url, s) }))
+      socket.write(
+        mqttPacket.generate({
+          cmd: 'connect',
+          protocolId: 'MQTT',
+          protocolVersion: 4,
+          clientId,
+          clean: true,
+          keepalive: 10,
+          ...credentialsOf(url, s),
+        }),
+      )
     })
     const parser = mqttPacket.parser({ protocolVersion: 4 })
     const timer = setTimeout(() => done(new Error(`no CONNACK within ${timeoutMs / 1000} s`)), timeoutMs)
@@ -219,7 +263,11 @@ export function brokerError(where: string, err: unknown, tls: boolean): InfraErr
   const message = errorMessage(err)
   if (code && TLS_HINTS[code]) return new InfraError(`TLS to the broker at ${where} failed: ${message}`, TLS_HINTS[code], { cause: err })
   if (isAuthRefusal(message)) {
-    return new InfraError(`the broker at ${where} refused the credentials: ${message}`, 'check --mqtt-username and the password (IOTBENCH_MQTT_PASSWORD, --mqtt-password or user:password@ in --mqtt-url)', { cause: err })
+    return new InfraError(
+      `the broker at ${where} refused the credentials: ${message}`,
+      'check --mqtt-username and the password (IOTBENCH_MQTT_PASSWORD, --mqtt-password or user:password@ in --mqtt-url)',
+      { cause: err },
+    )
   }
   const hint = tls
     ? 'is the broker up, does its TLS listener accept this client (a client certificate with --mqtt-cert/--mqtt-key when it requires one)?'

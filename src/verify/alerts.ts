@@ -30,9 +30,27 @@ export interface StoredAlert {
   readonly raisedMs: number
 }
 
-export interface AlertSample { readonly device: string; readonly rule: string; readonly seq: number; readonly detail: string; readonly alertId?: number }
+export interface AlertSample {
+  readonly device: string
+  readonly rule: string
+  readonly seq: number
+  readonly detail: string
+  readonly alertId?: number
+}
 
-export interface RuleCounts { episodes: number; detectable: number; ok: number; late: number; missed: number; undetectable: number; raised: number; mapped: number; repeated: number; explained: number; spurious: number }
+export interface RuleCounts {
+  episodes: number
+  detectable: number
+  ok: number
+  late: number
+  missed: number
+  undetectable: number
+  raised: number
+  mapped: number
+  repeated: number
+  explained: number
+  spurious: number
+}
 
 export interface AlertReport {
   readonly counts: RuleCounts
@@ -48,7 +66,19 @@ export interface AlertReport {
 }
 
 const SAMPLES = 20
-const zero = (): RuleCounts => ({ episodes: 0, detectable: 0, ok: 0, late: 0, missed: 0, undetectable: 0, raised: 0, mapped: 0, repeated: 0, explained: 0, spurious: 0 })
+const zero = (): RuleCounts => ({
+  episodes: 0,
+  detectable: 0,
+  ok: 0,
+  late: 0,
+  missed: 0,
+  undetectable: 0,
+  raised: 0,
+  mapped: 0,
+  repeated: 0,
+  explained: 0,
+  spurious: 0,
+})
 
 /** The rule data's comparison, written here again: the verifier shares only data with the engine. */
 function compare(x: FieldValue, op: Op, v: number | boolean): boolean {
@@ -113,10 +143,17 @@ export function raisesOf(rule: AlertRule, device: Device, oracle: Oracle, from: 
   return out
 }
 
-interface Episode { from: number; to: number; end: number; first?: number }
+interface Episode {
+  from: number
+  to: number
+  end: number
+  first?: number
+}
 
 /** The run constants the checker needs: the oracle's, and how many readings each device sent. */
-export interface AlertSpec extends OracleSpec { readonly perDevice: number }
+export interface AlertSpec extends OracleSpec {
+  readonly perDevice: number
+}
 
 /**
  * What the oracle expects of one (device, rule), from the seed and the rules alone — no stored alert
@@ -138,13 +175,27 @@ export type DeviceExpectations = Readonly<Record<string, RuleExpectation>>
 
 export class AlertChecker {
   private oracleCache: Oracle | undefined
-  readonly report: AlertReport = { counts: zero(), byRule: {}, missed: [], late: [], spurious: [], undetectable: [], delaysReadings: [], delaysMs: [] }
+  readonly report: AlertReport = {
+    counts: zero(),
+    byRule: {},
+    missed: [],
+    late: [],
+    spurious: [],
+    undetectable: [],
+    delaysReadings: [],
+    delaysMs: [],
+  }
 
   /**
    * `expectations`: precomputed per device id (`expectationsOf(device, true)` of the same spec and
    * rules); a device without them has them computed here, from the oracle.
    */
-  constructor(private readonly manifest: AlertSpec, private readonly rules: AlertRules, oracle?: Oracle, private readonly expectations?: ReadonlyMap<string, DeviceExpectations>) {
+  constructor(
+    private readonly manifest: AlertSpec,
+    private readonly rules: AlertRules,
+    oracle?: Oracle,
+    private readonly expectations?: ReadonlyMap<string, DeviceExpectations>,
+  ) {
     this.oracleCache = oracle
   }
 
@@ -232,7 +283,13 @@ export class AlertChecker {
         const c = this.counts(a.rule)
         this.add(c, 'raised')
         this.add(c, 'spurious')
-        this.sample(this.report.spurious, { device: a.device, rule: a.rule, seq: a.seq, alertId: a.id, detail: 'no such device or rule in this run' })
+        this.sample(this.report.spurious, {
+          device: a.device,
+          rule: a.rule,
+          seq: a.seq,
+          alertId: a.id,
+          detail: 'no such device or rule in this run',
+        })
       }
     }
     for (const a of alerts) this.report.delaysMs.push(Math.max(0, a.raisedMs - a.sentMs))
@@ -261,7 +318,13 @@ export class AlertChecker {
         this.add(c, 'explained')
       } else {
         this.add(c, 'spurious')
-        this.sample(this.report.spurious, { device: device.id, rule: named.name, seq: a.seq, alertId: a.id, detail: `no ${rule.anomaly} injected at this seq` })
+        this.sample(this.report.spurious, {
+          device: device.id,
+          rule: named.name,
+          seq: a.seq,
+          alertId: a.id,
+          detail: `no ${rule.anomaly} injected at this seq`,
+        })
       }
     }
     for (const e of episodes) {
@@ -271,20 +334,36 @@ export class AlertChecker {
       const where = `${rule.anomaly} [${e.from}, ${e.to})`
       if (e.first === undefined) {
         this.add(c, 'undetectable')
-        this.sample(this.report.undetectable, { device: device.id, rule: named.name, seq: e.from, detail: `${where}: the values never met the rule` })
+        this.sample(this.report.undetectable, {
+          device: device.id,
+          rule: named.name,
+          seq: e.from,
+          detail: `${where}: the values never met the rule`,
+        })
         continue
       }
       this.add(c, 'detectable')
       const a = h[0]
       if (!a) {
         this.add(c, 'missed')
-        this.sample(this.report.missed, { device: device.id, rule: named.name, seq: e.first, detail: `${where}: visible to the rule from seq ${e.first}, no alert` })
+        this.sample(this.report.missed, {
+          device: device.id,
+          rule: named.name,
+          seq: e.first,
+          detail: `${where}: visible to the rule from seq ${e.first}, no alert`,
+        })
         continue
       }
       this.report.delaysReadings.push(a.seq - e.from)
       if (a.seq - e.first > rule.maxDelayReadings) {
         this.add(c, 'late')
-        this.sample(this.report.late, { device: device.id, rule: named.name, seq: a.seq, alertId: a.id, detail: `${where}: visible from seq ${e.first}, alert at seq ${a.seq} (allowed ${rule.maxDelayReadings} readings)` })
+        this.sample(this.report.late, {
+          device: device.id,
+          rule: named.name,
+          seq: a.seq,
+          alertId: a.id,
+          detail: `${where}: visible from seq ${e.first}, alert at seq ${a.seq} (allowed ${rule.maxDelayReadings} readings)`,
+        })
       } else this.add(c, 'ok')
     }
   }
@@ -324,7 +403,13 @@ export class AlertChecker {
   private spuriousCondition(c: RuleCounts, device: Device, named: NamedRule, a: StoredAlert): void {
     this.add(c, 'raised')
     this.add(c, 'spurious')
-    this.sample(this.report.spurious, { device: device.id, rule: named.name, seq: a.seq, alertId: a.id, detail: 'the oracle’s values do not meet the rule here' })
+    this.sample(this.report.spurious, {
+      device: device.id,
+      rule: named.name,
+      seq: a.seq,
+      alertId: a.id,
+      detail: 'the oracle’s values do not meet the rule here',
+    })
   }
 }
 

@@ -18,7 +18,11 @@ const SAMPLES = 20
  * Device ids lo ≤ id < hi in code-point order (what ORDER BY … COLLATE "C" gives for ASCII ids), and
  * when `only` is given, just those ids (the devices the set-based pass could not clear).
  */
-export interface DeviceRange { readonly lo?: string; readonly hi?: string; readonly only?: readonly string[] }
+export interface DeviceRange {
+  readonly lo?: string
+  readonly hi?: string
+  readonly only?: readonly string[]
+}
 export const inRange = (id: string, r: DeviceRange, only = r.only && new Set(r.only)): boolean =>
   (r.lo === undefined || id >= r.lo) && (r.hi === undefined || id < r.hi) && (only === undefined || only.has(id))
 
@@ -63,7 +67,11 @@ export class SetChecker {
   readonly report: SetReport
 
   /** `range`: only devices with lo ≤ id < hi (code-point order; either bound may be absent), for a share of the work. */
-  constructor(private readonly manifest: RunManifest, readonly kind: Kind, range: DeviceRange = {}) {
+  constructor(
+    private readonly manifest: RunManifest,
+    readonly kind: Kind,
+    range: DeviceRange = {},
+  ) {
     const all = Array.from({ length: fleetSize(manifest.fleet) }, (_, i) => deviceAt(manifest.fleet, i))
     const only = range.only && new Set(range.only)
     this.devices = all.filter((d) => d.kind === kind && inRange(d.id, range, only)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
@@ -71,8 +79,21 @@ export class SetChecker {
     this.unacked = new UnackedIndex(manifest.unacked)
     this.oracle = oracleFor(manifest)
     this.report = {
-      counts: { expected: this.devices.length * manifest.perDevice, ok: 0, lost: 0, unacknowledgedLost: 0, recovered: 0, duplicated: 0, unexpected: 0, corrupted: 0 },
-      lost: [], duplicated: [], unexpected: [], corrupted: [], lostByDevice: [],
+      counts: {
+        expected: this.devices.length * manifest.perDevice,
+        ok: 0,
+        lost: 0,
+        unacknowledgedLost: 0,
+        recovered: 0,
+        duplicated: 0,
+        unexpected: 0,
+        corrupted: 0,
+      },
+      lost: [],
+      duplicated: [],
+      unexpected: [],
+      corrupted: [],
+      lostByDevice: [],
     }
   }
 
@@ -81,7 +102,8 @@ export class SetChecker {
     const device = this.byId.get(row.device)
     if (!device) {
       c.unexpected++
-      if (this.report.unexpected.length < SAMPLES) this.report.unexpected.push({ device: row.device, seq: row.seq, detail: 'not a device of this run' })
+      if (this.report.unexpected.length < SAMPLES)
+        this.report.unexpected.push({ device: row.device, seq: row.seq, detail: 'not a device of this run' })
       return
     }
     if (device !== this.current) this.openDevice(device)
@@ -92,7 +114,8 @@ export class SetChecker {
     }
     if (row.seq >= this.manifest.perDevice || row.seq < 0) {
       c.unexpected++
-      if (this.report.unexpected.length < SAMPLES) this.report.unexpected.push({ device: row.device, seq: row.seq, detail: `seq beyond the ${this.manifest.perDevice} published` })
+      if (this.report.unexpected.length < SAMPLES)
+        this.report.unexpected.push({ device: row.device, seq: row.seq, detail: `seq beyond the ${this.manifest.perDevice} published` })
       this.lastSeq = row.seq
       return
     }

@@ -26,7 +26,9 @@ export const BUCKET_MS = 60_000
 
 export const AGGREGATES: readonly AggregateSpec[] = [
   {
-    kind: 'collar', view: 'collar_1m', table: 'collar_readings',
+    kind: 'collar',
+    view: 'collar_1m',
+    table: 'collar_readings',
     columns: [
       { column: 'readings', fn: 'count' },
       { column: 'activity', fn: 'avg', field: 'activity' },
@@ -38,7 +40,9 @@ export const AGGREGATES: readonly AggregateSpec[] = [
     ],
   },
   {
-    kind: 'milk', view: 'milk_1m', table: 'milk_readings',
+    kind: 'milk',
+    view: 'milk_1m',
+    table: 'milk_readings',
     columns: [
       { column: 'readings', fn: 'count' },
       { column: 'yield_kg', fn: 'sum', field: 'yield_kg' },
@@ -48,7 +52,9 @@ export const AGGREGATES: readonly AggregateSpec[] = [
     ],
   },
   {
-    kind: 'chiller', view: 'chiller_1m', table: 'chiller_readings',
+    kind: 'chiller',
+    view: 'chiller_1m',
+    table: 'chiller_readings',
     columns: [
       { column: 'readings', fn: 'count' },
       { column: 'milk_temp_c', fn: 'avg', field: 'milk_temp_c' },
@@ -73,7 +79,8 @@ export function columnSql(c: AggColumn, fieldType: (field: string) => string): s
  * bits may differ. Counts, maxima and minima are compared exactly.
  */
 export const REL_TOLERANCE = 1e-9
-export const TOLERANCE_NOTE = 'count, max and min compared exactly; avg and sum within a relative 1e-9 (float8 addition order differs between the aggregate, the raw GROUP BY and the oracle)'
+export const TOLERANCE_NOTE =
+  'count, max and min compared exactly; avg and sum within a relative 1e-9 (float8 addition order differs between the aggregate, the raw GROUP BY and the oracle)'
 
 export const exactFn = (fn: AggFn): boolean => fn === 'count' || fn === 'max' || fn === 'min'
 
@@ -89,9 +96,16 @@ export interface Bucket {
   readonly values: readonly (number | null)[]
 }
 
-interface Acc { n: number; sum: number[]; nn: number[]; max: number[]; min: number[] }
+interface Acc {
+  n: number
+  sum: number[]
+  nn: number[]
+  max: number[]
+  min: number[]
+}
 
-const numeric = (v: FieldValue | undefined | null): number | null => (v === undefined || v === null ? null : typeof v === 'boolean' ? (v ? 1 : 0) : v)
+const numeric = (v: FieldValue | undefined | null): number | null =>
+  v === undefined || v === null ? null : typeof v === 'boolean' ? (v ? 1 : 0) : v
 
 /** Per-minute aggregates of one device's readings, in the order of the spec's columns, sorted by bucket. */
 export class BucketAccumulator {
@@ -105,7 +119,17 @@ export class BucketAccumulator {
     if (uncertain) this.uncertain.add(t)
     let a = this.acc.get(t)
     const k = this.spec.columns.length
-    if (!a) this.acc.set(t, (a = { n: 0, sum: new Array(k).fill(0), nn: new Array(k).fill(0), max: new Array(k).fill(-Infinity), min: new Array(k).fill(Infinity) }))
+    if (!a)
+      this.acc.set(
+        t,
+        (a = {
+          n: 0,
+          sum: new Array(k).fill(0),
+          nn: new Array(k).fill(0),
+          max: new Array(k).fill(-Infinity),
+          min: new Array(k).fill(Infinity),
+        }),
+      )
     a.n++
     for (let i = 0; i < k; i++) {
       const c = this.spec.columns[i]
@@ -154,8 +178,12 @@ export interface BucketMismatch {
  * reading whose storage is uncertain). Reports every differing column of every differing bucket.
  */
 export function compareBuckets(
-  spec: AggregateSpec, device: Device, against: BucketMismatch['against'],
-  expected: readonly Bucket[], found: readonly Bucket[], skip: (t: number) => boolean,
+  spec: AggregateSpec,
+  device: Device,
+  against: BucketMismatch['against'],
+  expected: readonly Bucket[],
+  found: readonly Bucket[],
+  skip: (t: number) => boolean,
 ): BucketMismatch[] {
   const out: BucketMismatch[] = []
   const at = (t: number): string => new Date(t).toISOString()

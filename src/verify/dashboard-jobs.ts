@@ -32,7 +32,12 @@ export interface JobFailure {
   readonly message: string
 }
 
-export interface JobFinding { readonly jobId: number; readonly target: string; readonly proc: string; readonly problem: string }
+export interface JobFinding {
+  readonly jobId: number
+  readonly target: string
+  readonly proc: string
+  readonly problem: string
+}
 
 export interface JobVerdict {
   readonly pass: boolean
@@ -73,15 +78,20 @@ export function judgeJobs(jobs: readonly JobRecord[], failures: readonly JobFail
   const graceMs = at.graceMs ?? DEFAULT_JOB_GRACE_MS
   const findings: JobFinding[] = []
   const timeOf = (d: Date | null): number => (d && Number.isFinite(d.getTime()) ? d.getTime() : -Infinity)
-  const errText = (f: JobFailure): string => `${f.message}${f.sqlerrcode ? ` (SQLSTATE ${f.sqlerrcode})` : ''}${iso(f.startTime) ? ` at ${iso(f.startTime)}` : ''}`
+  const errText = (f: JobFailure): string =>
+    `${f.message}${f.sqlerrcode ? ` (SQLSTATE ${f.sqlerrcode})` : ''}${iso(f.startTime) ? ` at ${iso(f.startTime)}` : ''}`
   for (const j of jobs) {
     const at = { jobId: j.jobId, target: j.target, proc: j.proc }
     const own = failures.filter((f) => f.jobId === j.jobId).sort((a, b) => timeOf(b.startTime) - timeOf(a.startTime))
-    if (!j.scheduled || j.jobStatus === 'Paused') findings.push({ ...at, problem: 'the job is paused (scheduled = false): it never runs when due' })
+    if (!j.scheduled || j.jobStatus === 'Paused')
+      findings.push({ ...at, problem: 'the job is paused (scheduled = false): it never runs when due' })
     const lastFailed = j.lastRunStatus === 'Failed'
     if (lastFailed) {
       const never = j.lastSuccessfulFinish === null ? ' (it has never succeeded)' : ''
-      findings.push({ ...at, problem: `its last run failed${never}: ${own[0] ? errText(own[0]) : 'no error text recorded in the job history'}` })
+      findings.push({
+        ...at,
+        problem: `its last run failed${never}: ${own[0] ? errText(own[0]) : 'no error text recorded in the job history'}`,
+      })
     }
     const during = own.filter((f) => timeOf(f.startTime) >= since.getTime() && !(lastFailed && f === own[0]))
     for (const f of during) findings.push({ ...at, problem: `a run failed during the bench: ${errText(f)}` })
@@ -90,11 +100,17 @@ export function judgeJobs(jobs: readonly JobRecord[], failures: readonly JobFail
     if (relied && j.scheduled) {
       const from = asked ?? since
       if (started < from.getTime()) {
-        findings.push({ ...at, problem: asked
-          ? `was asked to run at ${asked.toISOString()} (after the drain) and had not started by ${now.toISOString()}: the scheduler did not run it (is it running, with enough timescaledb.max_background_workers and max_worker_processes?)`
-          : `did not run during the bench (last start ${iso(j.lastRunStartedAt) ?? 'never'}, run started ${since.toISOString()})` })
+        findings.push({
+          ...at,
+          problem: asked
+            ? `was asked to run at ${asked.toISOString()} (after the drain) and had not started by ${now.toISOString()}: the scheduler did not run it (is it running, with enough timescaledb.max_background_workers and max_worker_processes?)`
+            : `did not run during the bench (last start ${iso(j.lastRunStartedAt) ?? 'never'}, run started ${since.toISOString()})`,
+        })
       } else if (asked && j.jobStatus === 'Running') {
-        findings.push({ ...at, problem: `still running at ${now.toISOString()}: its refresh was not finished when the aggregates were judged` })
+        findings.push({
+          ...at,
+          problem: `still running at ${now.toISOString()}: its refresh was not finished when the aggregates were judged`,
+        })
       }
     }
     const due = timeOf(j.nextStart)
@@ -102,10 +118,16 @@ export function judgeJobs(jobs: readonly JobRecord[], failures: readonly JobFail
       // named above
     } else if (j.scheduled && started === -Infinity && j.totalRuns === 0) {
       if (due === -Infinity || due === Infinity || due + graceMs < now.getTime()) {
-        findings.push({ ...at, problem: `never ran (next start ${iso(j.nextStart) ?? 'unknown'}): is the TimescaleDB scheduler running (timescaledb.max_background_workers > 0)?` })
+        findings.push({
+          ...at,
+          problem: `never ran (next start ${iso(j.nextStart) ?? 'unknown'}): is the TimescaleDB scheduler running (timescaledb.max_background_workers > 0)?`,
+        })
       }
     } else if (j.scheduled && j.jobStatus !== 'Running' && Number.isFinite(due) && due + graceMs < now.getTime()) {
-      findings.push({ ...at, problem: `was due at ${iso(j.nextStart)} and has not run by ${now.toISOString()} (grace ${graceMs / 1000} s)` })
+      findings.push({
+        ...at,
+        problem: `was due at ${iso(j.nextStart)} and has not run by ${now.toISOString()} (grace ${graceMs / 1000} s)`,
+      })
     }
   }
   return {
@@ -113,9 +135,18 @@ export function judgeJobs(jobs: readonly JobRecord[], failures: readonly JobFail
     findings,
     asked: iso(asked),
     jobs: jobs.map((j) => ({
-      jobId: j.jobId, proc: j.proc, target: j.target, relied: RELIED_PROCS.has(j.proc), scheduleIntervalMs: j.scheduleIntervalMs, lastRunStartedAt: iso(j.lastRunStartedAt),
-      lastSuccessfulFinish: iso(j.lastSuccessfulFinish), lastRunStatus: j.lastRunStatus, jobStatus: j.jobStatus, nextStart: iso(j.nextStart),
-      totalRuns: j.totalRuns, totalFailures: j.totalFailures,
+      jobId: j.jobId,
+      proc: j.proc,
+      target: j.target,
+      relied: RELIED_PROCS.has(j.proc),
+      scheduleIntervalMs: j.scheduleIntervalMs,
+      lastRunStartedAt: iso(j.lastRunStartedAt),
+      lastSuccessfulFinish: iso(j.lastSuccessfulFinish),
+      lastRunStatus: j.lastRunStatus,
+      jobStatus: j.jobStatus,
+      nextStart: iso(j.nextStart),
+      totalRuns: j.totalRuns,
+      totalFailures: j.totalFailures,
     })),
   }
 }
@@ -143,10 +174,19 @@ export function jobRecordOf(x: Record<string, unknown>): JobRecord {
     config = {}
   }
   return {
-    jobId: Number(x.job_id), proc: String(x.proc_name), target: String(x.target ?? 'unknown'), scheduleIntervalMs: count(x.interval_ms), scheduled: x.scheduled === true,
-    config, lastRunStartedAt: dbTime(x.last_run_started_at), lastSuccessfulFinish: dbTime(x.last_successful_finish),
-    lastRunStatus: (x.last_run_status as string | null) ?? null, jobStatus: (x.job_status as string | null) ?? null, nextStart: dbTime(x.next_start),
-    totalRuns: count(x.total_runs), totalFailures: count(x.total_failures),
+    jobId: Number(x.job_id),
+    proc: String(x.proc_name),
+    target: String(x.target ?? 'unknown'),
+    scheduleIntervalMs: count(x.interval_ms),
+    scheduled: x.scheduled === true,
+    config,
+    lastRunStartedAt: dbTime(x.last_run_started_at),
+    lastSuccessfulFinish: dbTime(x.last_successful_finish),
+    lastRunStatus: (x.last_run_status as string | null) ?? null,
+    jobStatus: (x.job_status as string | null) ?? null,
+    nextStart: dbTime(x.next_start),
+    totalRuns: count(x.total_runs),
+    totalFailures: count(x.total_failures),
   }
 }
 
@@ -173,13 +213,23 @@ export async function readJobs(db: SqlSession, schema: string): Promise<JobRecor
  * restart a job) and waits, polling, until each has started since and is no longer running, or the
  * deadline passes. Returns the database's time of the request; the judgement reads what happened.
  */
-export async function runJobsNow(db: SqlSession, jobIds: readonly number[], deadlineMs: number, sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))): Promise<Date> {
+export async function runJobsNow(
+  db: SqlSession,
+  jobIds: readonly number[],
+  deadlineMs: number,
+  sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
+): Promise<Date> {
   const asked = dbTime((await db.query('SELECT now() AS now')).rows[0]?.now) ?? new Date()
   for (const id of jobIds) await db.query('SELECT alter_job($1, next_start => now())', [id])
   const until = Date.now() + deadlineMs
   while (jobIds.length > 0 && Date.now() < until) {
-    const r = await db.query(`SELECT job_id, last_run_started_at, job_status FROM timescaledb_information.job_stats WHERE job_id = ANY($1::int[])`, [jobIds])
-    const done = (r.rows as Array<Record<string, unknown>>).filter((x) => (dbTime(x.last_run_started_at)?.getTime() ?? -Infinity) >= asked.getTime() && x.job_status !== 'Running')
+    const r = await db.query(
+      `SELECT job_id, last_run_started_at, job_status FROM timescaledb_information.job_stats WHERE job_id = ANY($1::int[])`,
+      [jobIds],
+    )
+    const done = (r.rows as Array<Record<string, unknown>>).filter(
+      (x) => (dbTime(x.last_run_started_at)?.getTime() ?? -Infinity) >= asked.getTime() && x.job_status !== 'Running',
+    )
     if (done.length >= jobIds.length) break
     await sleep(250)
   }
@@ -189,7 +239,9 @@ export async function runJobsNow(db: SqlSession, jobIds: readonly number[], dead
 /** Failed runs of these jobs: job_history (2.15+) or job_errors (2.9+), whichever the server has. */
 export async function readJobFailures(db: SqlSession, jobIds: readonly number[]): Promise<JobFailure[]> {
   if (jobIds.length === 0) return []
-  const has = await db.query(`SELECT table_name FROM information_schema.views WHERE table_schema = 'timescaledb_information' AND table_name IN ('job_history', 'job_errors')`)
+  const has = await db.query(
+    `SELECT table_name FROM information_schema.views WHERE table_schema = 'timescaledb_information' AND table_name IN ('job_history', 'job_errors')`,
+  )
   const views = new Set(has.rows.map((x: { table_name: string }) => x.table_name))
   const view = views.has('job_history') ? 'job_history' : views.has('job_errors') ? 'job_errors' : undefined
   if (!view) return []
@@ -199,14 +251,28 @@ export async function readJobFailures(db: SqlSession, jobIds: readonly number[])
     [jobIds],
   )
   return r.rows.map((x: Record<string, unknown>) => ({
-    jobId: Number(x.job_id), startTime: dbTime(x.start_time), sqlerrcode: (x.sqlerrcode as string | null) ?? null, message: String(x.err_message ?? 'no error text'),
+    jobId: Number(x.job_id),
+    startTime: dbTime(x.start_time),
+    sqlerrcode: (x.sqlerrcode as string | null) ?? null,
+    message: String(x.err_message ?? 'no error text'),
   }))
 }
 
 /** A chunk of a hypertable as timescaledb_information.chunks lists it. */
-export interface ChunkRecord { readonly hypertable: string; readonly chunk: string; readonly rangeStart: Date; readonly rangeEnd: Date; readonly compressed: boolean }
+export interface ChunkRecord {
+  readonly hypertable: string
+  readonly chunk: string
+  readonly rangeStart: Date
+  readonly rangeEnd: Date
+  readonly compressed: boolean
+}
 /** A compression or retention policy: its window and when it last finished successfully (the moment its window is judged at). */
-export interface ChunkPolicy { readonly hypertable: string; readonly kind: 'compression' | 'retention'; readonly afterMs: number; readonly asOf: Date | null }
+export interface ChunkPolicy {
+  readonly hypertable: string
+  readonly kind: 'compression' | 'retention'
+  readonly afterMs: number
+  readonly asOf: Date | null
+}
 
 /**
  * The chunks a policy has judged: retention must have dropped every chunk that ended before its last
@@ -222,8 +288,14 @@ export function judgeChunks(chunks: readonly ChunkRecord[], policies: readonly C
     for (const c of chunks) {
       if (c.hypertable !== p.hypertable || c.rangeEnd.getTime() > cutoff) continue
       const range = `[${c.rangeStart.toISOString()}, ${c.rangeEnd.toISOString()})`
-      if (p.kind === 'retention') out.push(`${c.hypertable} chunk ${c.chunk} ${range} is past the retention window (drop_after ${p.afterMs / 86_400_000} days before the policy's run at ${p.asOf.toISOString()}) but still there`)
-      else if (!c.compressed) out.push(`${c.hypertable} chunk ${c.chunk} ${range} is past compress_after (${p.afterMs / 86_400_000} days before the policy's run at ${p.asOf.toISOString()}) but not compressed`)
+      if (p.kind === 'retention')
+        out.push(
+          `${c.hypertable} chunk ${c.chunk} ${range} is past the retention window (drop_after ${p.afterMs / 86_400_000} days before the policy's run at ${p.asOf.toISOString()}) but still there`,
+        )
+      else if (!c.compressed)
+        out.push(
+          `${c.hypertable} chunk ${c.chunk} ${range} is past compress_after (${p.afterMs / 86_400_000} days before the policy's run at ${p.asOf.toISOString()}) but not compressed`,
+        )
     }
   }
   return out
@@ -235,7 +307,13 @@ export async function readChunks(db: SqlSession, schema: string): Promise<ChunkR
      WHERE hypertable_schema = $1 AND range_start IS NOT NULL ORDER BY 1, range_start`,
     [schema],
   )
-  return r.rows.map((x: Record<string, unknown>) => ({ hypertable: String(x.h), chunk: String(x.c), rangeStart: dbTime(x.range_start) ?? new Date(0), rangeEnd: dbTime(x.range_end) ?? new Date(8.64e15), compressed: x.is_compressed === true }))
+  return r.rows.map((x: Record<string, unknown>) => ({
+    hypertable: String(x.h),
+    chunk: String(x.c),
+    rangeStart: dbTime(x.range_start) ?? new Date(0),
+    rangeEnd: dbTime(x.range_end) ?? new Date(8.64e15),
+    compressed: x.is_compressed === true,
+  }))
 }
 
 /** Parses a policy interval from a job's config ("7 days", "30 days", "12:00:00", "1 day 02:00:00") to ms. */
@@ -252,7 +330,9 @@ export function intervalMs(text: unknown): number {
 /** The compression and retention policies of the jobs, judged at their last successful finish. */
 export const chunkPoliciesOf = (jobs: readonly JobRecord[]): ChunkPolicy[] =>
   jobs.flatMap((j): ChunkPolicy[] => {
-    if (j.proc === 'policy_retention') return [{ hypertable: j.target, kind: 'retention', afterMs: intervalMs(j.config['drop_after']), asOf: j.lastSuccessfulFinish }]
-    if (j.proc === 'policy_compression') return [{ hypertable: j.target, kind: 'compression', afterMs: intervalMs(j.config['compress_after']), asOf: j.lastSuccessfulFinish }]
+    if (j.proc === 'policy_retention')
+      return [{ hypertable: j.target, kind: 'retention', afterMs: intervalMs(j.config['drop_after']), asOf: j.lastSuccessfulFinish }]
+    if (j.proc === 'policy_compression')
+      return [{ hypertable: j.target, kind: 'compression', afterMs: intervalMs(j.config['compress_after']), asOf: j.lastSuccessfulFinish }]
     return []
   })

@@ -19,7 +19,11 @@ export class OracleTables implements OracleSink {
   /** The oracle's series of every declared panel meaning, by panel title. */
   readonly series = new Map(PANEL_MEANINGS.map((m) => [m.title, new FarmSeries(m)]))
   /** `tables`: write the oracle's buckets into temporary tables, for panels without a declared meaning. */
-  constructor(private readonly db: SqlSession, private readonly runId: number, private readonly tables: boolean) {}
+  constructor(
+    private readonly db: SqlSession,
+    private readonly runId: number,
+    private readonly tables: boolean,
+  ) {}
 
   async create(runName: string, startedAt: Date): Promise<void> {
     if (!this.tables) return
@@ -27,12 +31,16 @@ export class OracleTables implements OracleSink {
     await this.db.query(`CREATE TEMP TABLE runs (id int, name text, profile text, started_at timestamptz)`)
     await this.db.query(`INSERT INTO pg_temp.runs VALUES ($1, $2, '', $3)`, [this.runId, runName, startedAt])
     for (const a of AGGREGATES) {
-      await this.db.query(`CREATE TEMP TABLE ${a.view} (run_id int, device text, bucket timestamptz, ${a.columns.map((c) => `${c.column} ${c.fn === 'count' ? 'bigint' : 'float8'}`).join(', ')})`)
+      await this.db.query(
+        `CREATE TEMP TABLE ${a.view} (run_id int, device text, bucket timestamptz, ${a.columns.map((c) => `${c.column} ${c.fn === 'count' ? 'bigint' : 'float8'}`).join(', ')})`,
+      )
     }
   }
 
   /** Per aggregate, the panel series that read each of its columns (routed once, not per bucket). */
-  private readonly readers = new Map(AGGREGATES.map((a) => [a.view, a.columns.map((c) => [...this.series.values()].filter((f) => f.reads(a.view, c.column)))]))
+  private readonly readers = new Map(
+    AGGREGATES.map((a) => [a.view, a.columns.map((c) => [...this.series.values()].filter((f) => f.reads(a.view, c.column)))]),
+  )
 
   async add(spec: AggregateSpec, device: Device, b: Bucket): Promise<void> {
     const readers = this.readers.get(spec.view)!
@@ -53,7 +61,9 @@ export class OracleTables implements OracleSink {
   async flush(view?: string): Promise<void> {
     for (const [v, rows] of this.pending) {
       if ((view !== undefined && v !== view) || rows.length === 0) continue
-      await this.db.query(`INSERT INTO pg_temp.${v} SELECT * FROM json_populate_recordset(NULL::pg_temp.${v}, $1::json)`, [JSON.stringify(rows)])
+      await this.db.query(`INSERT INTO pg_temp.${v} SELECT * FROM json_populate_recordset(NULL::pg_temp.${v}, $1::json)`, [
+        JSON.stringify(rows),
+      ])
       this.pending.set(v, [])
     }
   }

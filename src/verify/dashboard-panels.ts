@@ -14,10 +14,23 @@ export interface SqlPanel {
   readonly rawSql: string
 }
 
-export interface TemplateVariable { readonly name: string; readonly multi: boolean; readonly includeAll: boolean }
+export interface TemplateVariable {
+  readonly name: string
+  readonly multi: boolean
+  readonly includeAll: boolean
+}
 
-interface PanelJson { title?: string; datasource?: { type?: string; uid?: string }; targets?: Array<{ refId?: string; rawSql?: string; datasource?: { type?: string } }>; panels?: PanelJson[] }
-interface DashboardJson { title?: string; panels?: PanelJson[]; templating?: { list?: Array<{ name: string; multi?: boolean; includeAll?: boolean }> } }
+interface PanelJson {
+  title?: string
+  datasource?: { type?: string; uid?: string }
+  targets?: Array<{ refId?: string; rawSql?: string; datasource?: { type?: string } }>
+  panels?: PanelJson[]
+}
+interface DashboardJson {
+  title?: string
+  panels?: PanelJson[]
+  templating?: { list?: Array<{ name: string; multi?: boolean; includeAll?: boolean }> }
+}
 
 const isSqlSource = (type: string | undefined): boolean => type === 'grafana-postgresql-datasource' || type === 'postgres'
 
@@ -25,11 +38,14 @@ const isSqlSource = (type: string | undefined): boolean => type === 'grafana-pos
 export function loadSqlPanels(dir = DASHBOARDS_DIR): { panels: SqlPanel[]; variables: Map<string, TemplateVariable>; dashboards: number } {
   const panels: SqlPanel[] = []
   const variables = new Map<string, TemplateVariable>()
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
   for (const file of files) {
     const json = JSON.parse(readFileSync(join(dir, file), 'utf8')) as DashboardJson
     const dashboard = json.title ?? file
-    for (const v of json.templating?.list ?? []) variables.set(v.name, { name: v.name, multi: v.multi === true, includeAll: v.includeAll === true })
+    for (const v of json.templating?.list ?? [])
+      variables.set(v.name, { name: v.name, multi: v.multi === true, includeAll: v.includeAll === true })
     const walk = (list: readonly PanelJson[]): void => {
       for (const p of list) {
         for (const t of p.targets ?? []) {
@@ -77,7 +93,8 @@ export function fillPanelSql(sql: string, c: PanelContext): string {
     const vals = c.values.get(name)
     if (!vals) throw new Error(`the variable $${name} has no value P8 can give it`)
     const v = c.variables.get(name)
-    if (format === 'sqlstring' || format === 'singlequote' || (format === undefined && (v?.multi || v?.includeAll))) return vals.map(quote).join(',')
+    if (format === 'sqlstring' || format === 'singlequote' || (format === undefined && (v?.multi || v?.includeAll)))
+      return vals.map(quote).join(',')
     if (format === 'csv' || format === 'raw' || format === undefined) return vals.join(',')
     throw new Error(`the variable format \${${name}:${format}} is not supported by P8`)
   }
@@ -89,7 +106,10 @@ export function fillPanelSql(sql: string, c: PanelContext): string {
     .replace(/\$__timeFilter\(([^)]+)\)/g, (_, col: string) => `${col.trim()} BETWEEN ${ts(c.fromMs)} AND ${ts(c.toMs)}`)
     .replace(/\$__timeFrom\(\)/g, ts(c.fromMs))
     .replace(/\$__timeTo\(\)/g, ts(c.toMs))
-    .replace(/\$__unixEpochFilter\(([^)]+)\)/g, (_, col: string) => `${col.trim()} >= ${Math.floor(c.fromMs / 1000)} AND ${col.trim()} <= ${Math.floor(c.toMs / 1000)}`)
+    .replace(
+      /\$__unixEpochFilter\(([^)]+)\)/g,
+      (_, col: string) => `${col.trim()} >= ${Math.floor(c.fromMs / 1000)} AND ${col.trim()} <= ${Math.floor(c.toMs / 1000)}`,
+    )
     .replace(/\$__timeGroupAlias\(([^,]+),([^)]+)\)/g, (_, col: string, iv: string) => `${bucket(col, iv)} AS "time"`)
     .replace(/\$__timeGroup\(([^,]+),([^)]+)\)/g, (_, col: string, iv: string) => bucket(col, iv))
     .replace(/\$__time\(([^)]+)\)/g, (_, col: string) => `${col.trim()} AS "time"`)
@@ -109,11 +129,25 @@ export const tablesRead = (filledSql: string, schemaSql: string): string[] => {
 }
 
 /** A result row, normalised: key columns (time, text) and numeric columns (numbers, numeric and bigint text). */
-interface NormRow { readonly key: string; readonly time: number | undefined; readonly nums: ReadonlyArray<number | null> }
+interface NormRow {
+  readonly key: string
+  readonly time: number | undefined
+  readonly nums: ReadonlyArray<number | null>
+}
 
 function normalise(rows: ReadonlyArray<Record<string, unknown>>): { cols: string[]; rows: NormRow[] } {
   const cols = rows[0] ? Object.keys(rows[0]) : []
-  const isNum = cols.map((k) => rows.every((r) => { const v = r[k]; return v === null || typeof v === 'number' || typeof v === 'bigint' || (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) }))
+  const isNum = cols.map((k) =>
+    rows.every((r) => {
+      const v = r[k]
+      return (
+        v === null ||
+        typeof v === 'number' ||
+        typeof v === 'bigint' ||
+        (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)))
+      )
+    }),
+  )
   const out = rows.map((r) => {
     let time: number | undefined
     const key: string[] = []
@@ -128,17 +162,29 @@ function normalise(rows: ReadonlyArray<Record<string, unknown>>): { cols: string
     })
     return { key: key.join(' | '), time, nums }
   })
-  return { cols: cols.filter((k, i) => !isNum[i] || k === 'time' || k === 'metric'), rows: out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)) }
+  return {
+    cols: cols.filter((k, i) => !isNum[i] || k === 'time' || k === 'metric'),
+    rows: out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+  }
 }
 
-export interface PanelDifference { readonly row: string; readonly expected: string; readonly found: string }
+export interface PanelDifference {
+  readonly row: string
+  readonly expected: string
+  readonly found: string
+}
 
 /**
  * Compares a panel's rows over the run's database with the same query over the oracle's aggregates:
  * rows match by their time and text columns; numbers within the relative tolerance. Rows at a time
  * `skipTime` rejects (a bucket not yet refreshed) are left out on both sides.
  */
-export function comparePanelRows(found: ReadonlyArray<Record<string, unknown>>, expected: ReadonlyArray<Record<string, unknown>>, skipTime: (t: number) => boolean, limit = 5): { compared: number; differences: PanelDifference[]; differing: number } {
+export function comparePanelRows(
+  found: ReadonlyArray<Record<string, unknown>>,
+  expected: ReadonlyArray<Record<string, unknown>>,
+  skipTime: (t: number) => boolean,
+  limit = 5,
+): { compared: number; differences: PanelDifference[]; differing: number } {
   const keep = (r: NormRow): boolean => r.time === undefined || !skipTime(r.time)
   const f = normalise(found).rows.filter(keep)
   const e = normalise(expected).rows.filter(keep)
@@ -161,10 +207,12 @@ export function comparePanelRows(found: ReadonlyArray<Record<string, unknown>>, 
       note({ row: b.key, expected: 'no row', found: show(b.nums) })
       j++
     } else {
-      const same = a.nums.length === b.nums.length && a.nums.every((x, k) => {
-        const y = b.nums[k] ?? null
-        return x === null || y === null ? x === y : Math.abs(x - y) <= REL_TOLERANCE * Math.max(1, Math.abs(x), Math.abs(y))
-      })
+      const same =
+        a.nums.length === b.nums.length &&
+        a.nums.every((x, k) => {
+          const y = b.nums[k] ?? null
+          return x === null || y === null ? x === y : Math.abs(x - y) <= REL_TOLERANCE * Math.max(1, Math.abs(x), Math.abs(y))
+        })
       if (!same) note({ row: a.key, expected: show(a.nums), found: show(b.nums) })
       i++
       j++
@@ -196,7 +244,11 @@ export const PANEL_MEANINGS: readonly PanelMeaning[] = [
   { title: 'Conductivity per farm (mS/cm)', sources: [{ view: 'milk_1m', column: 'conductivity_ms_cm' }], across: 'avg' },
   { title: 'Bulk-tank milk temperature per farm (°C)', sources: [{ view: 'chiller_1m', column: 'milk_temp_max_c' }], across: 'max' },
   { title: 'Compressor duty per farm', sources: [{ view: 'chiller_1m', column: 'compressor_duty' }], across: 'avg' },
-  { title: 'Readings per minute per farm', sources: ['collar_1m', 'milk_1m', 'chiller_1m'].map((view) => ({ view, column: 'readings' })), across: 'sum' },
+  {
+    title: 'Readings per minute per farm',
+    sources: ['collar_1m', 'milk_1m', 'chiller_1m'].map((view) => ({ view, column: 'readings' })),
+    across: 'sum',
+  },
 ]
 
 /** The oracle's series of one panel meaning: per (minute, farm), accumulated bucket by bucket. */
@@ -227,10 +279,12 @@ export class FarmSeries {
   /** Rows shaped like the panel's result: time, metric (the farm), value. */
   rows(): Array<Record<string, unknown>> {
     const s = this.meaning.scale ?? 1
-    return [...this.acc].flatMap(([farm, byTime]) => [...byTime].map(([t, a]) => ({
-      time: new Date(t),
-      metric: farm,
-      value: a.n === 0 ? null : (this.meaning.across === 'avg' ? a.sum / a.n : this.meaning.across === 'sum' ? a.sum : a.max) * s,
-    })))
+    return [...this.acc].flatMap(([farm, byTime]) =>
+      [...byTime].map(([t, a]) => ({
+        time: new Date(t),
+        metric: farm,
+        value: a.n === 0 ? null : (this.meaning.across === 'avg' ? a.sum / a.n : this.meaning.across === 'sum' ? a.sum : a.max) * s,
+      })),
+    )
   }
 }

@@ -48,7 +48,9 @@ export async function readRefreshStates(db: SqlSession, schema: string): Promise
       realtime: !c.materialized_only,
       watermarkMs: watermark,
       // Entries wholly at or above the watermark are the not-yet-materialized range itself.
-      pending: (logs.rows as Array<{ lo: number; hi: number }>).map((r) => [Number(r.lo), Number(r.hi)] as const).filter(([lo]) => lo < watermark),
+      pending: (logs.rows as Array<{ lo: number; hi: number }>)
+        .map((r) => [Number(r.lo), Number(r.hi)] as const)
+        .filter(([lo]) => lo < watermark),
     })
   }
   return out

@@ -3,9 +3,41 @@ import { KINDS } from '../kinds.js'
 import { quoteIdent } from '../db/connect.js'
 import { detectStorage, type SqlSession } from '../db/migrate.js'
 import { oracleFor } from '../sim/oracle.js'
-import { AGGREGATES, BUCKET_MS, BucketAccumulator, TOLERANCE_NOTE, columnSql, compareBuckets, type AggregateSpec, type Bucket, type BucketMismatch } from './dashboard-aggregates.js'
-import { RELIED_PROCS, chunkPoliciesOf, dbTime, intervalMs, iso, judgeChunks, judgeJobs, readChunks, readJobFailures, readJobs, runJobsNow, type JobFinding, type JobVerdict } from './dashboard-jobs.js'
-import { FarmSeries, PANEL_MEANINGS, comparePanelRows, fillPanelSql, loadSqlPanels, tablesRead, type PanelDifference } from './dashboard-panels.js'
+import {
+  AGGREGATES,
+  BUCKET_MS,
+  BucketAccumulator,
+  TOLERANCE_NOTE,
+  columnSql,
+  compareBuckets,
+  type AggregateSpec,
+  type Bucket,
+  type BucketMismatch,
+} from './dashboard-aggregates.js'
+import {
+  RELIED_PROCS,
+  chunkPoliciesOf,
+  dbTime,
+  intervalMs,
+  iso,
+  judgeChunks,
+  judgeJobs,
+  readChunks,
+  readJobFailures,
+  readJobs,
+  runJobsNow,
+  type JobFinding,
+  type JobVerdict,
+} from './dashboard-jobs.js'
+import {
+  FarmSeries,
+  PANEL_MEANINGS,
+  comparePanelRows,
+  fillPanelSql,
+  loadSqlPanels,
+  tablesRead,
+  type PanelDifference,
+} from './dashboard-panels.js'
 import type { PropertyResult, RunManifest } from './types.js'
 import { UnackedIndex } from './unacked.js'
 import { isRefreshed, readRefreshStates, type RefreshState } from './dashboard-refresh.js'
@@ -57,7 +89,11 @@ class BucketCursor {
   private done = false
   private readonly raw: string[]
   private readonly agg: string[]
-  constructor(private readonly db: SqlSession, private readonly name: string, columns: number) {
+  constructor(
+    private readonly db: SqlSession,
+    private readonly name: string,
+    columns: number,
+  ) {
     this.raw = Array.from({ length: columns }, (_, k) => `r${k}`)
     this.agg = Array.from({ length: columns }, (_, k) => `a${k}`)
   }
@@ -111,20 +147,27 @@ export interface AggregateReport {
   readonly lastBucket?: string
 }
 
-
 /**
  * One aggregate of one run: a cursor over the aggregate and one over the raw rows grouped by the same
  * bucket, both sorted by device, merged device by device with the oracle's buckets for that device.
  */
 export async function checkAggregate(
-  db: SqlSession, schemaSql: string, runId: number, manifest: RunManifest, spec: AggregateSpec,
-  refresh: RefreshState, retentionCutoffMs: number | undefined, sink?: OracleSink,
+  db: SqlSession,
+  schemaSql: string,
+  runId: number,
+  manifest: RunManifest,
+  spec: AggregateSpec,
+  refresh: RefreshState,
+  retentionCutoffMs: number | undefined,
+  sink?: OracleSink,
 ): Promise<AggregateReport> {
   const kind = KINDS[spec.kind]
   const typeOf = (f: string): string => kind.fields.find((x) => x.name === f)?.type ?? 'float8'
   const bucketExpr = refresh.continuous ? `time_bucket(INTERVAL '1 minute', ts)` : `date_trunc('minute', ts)`
   const rid = Number(runId)
-  const devices = Array.from({ length: fleetSize(manifest.fleet) }, (_, i) => deviceAt(manifest.fleet, i)).filter((d) => d.kind === spec.kind).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  const devices = Array.from({ length: fleetSize(manifest.fleet) }, (_, i) => deviceAt(manifest.fleet, i))
+    .filter((d) => d.kind === spec.kind)
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   const oracle = oracleFor(manifest)
   const unacked = new UnackedIndex(manifest.unacked)
   const mismatches: BucketMismatch[] = []
@@ -133,8 +176,14 @@ export async function checkAggregate(
     mismatchCount += list.length
     for (const m of list) if (mismatches.length < SAMPLES) mismatches.push(m)
   }
-  let oracleBuckets = 0, aggregateBuckets = 0, checked = 0, notRefreshed = 0, uncertain = 0, pastRetention = 0
-  let first = Infinity, last = -Infinity
+  let oracleBuckets = 0,
+    aggregateBuckets = 0,
+    checked = 0,
+    notRefreshed = 0,
+    uncertain = 0,
+    pastRetention = 0
+  let first = Infinity,
+    last = -Infinity
 
   const k = spec.columns.length
   const each = (f: (i: number) => string): string => Array.from({ length: k }, (_, i) => f(i)).join(', ')
@@ -157,7 +206,18 @@ export async function checkAggregate(
     const cursor = new BucketCursor(db, 'p8_buckets', k)
     const foreign = async (device: string): Promise<void> => {
       for (const d of await cursor.skipBefore(device)) {
-        note([{ aggregate: spec.view, device: d, farm: d.split('-')[0] ?? '', bucket: '*', against: 'oracle', column: '*', expected: 'no bucket', found: 1 }])
+        note([
+          {
+            aggregate: spec.view,
+            device: d,
+            farm: d.split('-')[0] ?? '',
+            bucket: '*',
+            against: 'oracle',
+            column: '*',
+            expected: 'no bucket',
+            found: 1,
+          },
+        ])
       }
     }
     for (const device of devices) {
@@ -196,22 +256,50 @@ export async function checkAggregate(
     throw err
   }
   return {
-    aggregate: spec.view, continuous: refresh.continuous, oracleBuckets, aggregateBuckets, checked, notRefreshed, uncertain, pastRetention, mismatchCount, mismatches,
+    aggregate: spec.view,
+    continuous: refresh.continuous,
+    oracleBuckets,
+    aggregateBuckets,
+    checked,
+    notRefreshed,
+    uncertain,
+    pastRetention,
+    mismatchCount,
+    mismatches,
     ...(Number.isFinite(first) && { firstBucket: new Date(first).toISOString(), lastBucket: new Date(last).toISOString() }),
   }
 }
 
-
-export interface PanelReport { readonly dashboard: string; readonly panel: string; readonly refId: string; readonly rows: number; readonly pass: boolean; readonly detail: string; readonly differences?: PanelDifference[] }
+export interface PanelReport {
+  readonly dashboard: string
+  readonly panel: string
+  readonly refId: string
+  readonly rows: number
+  readonly pass: boolean
+  readonly detail: string
+  readonly differences?: PanelDifference[]
+}
 
 const ORACLE_TABLES = new Set(['runs', ...AGGREGATES.map((a) => a.view)])
 
 export async function checkPanels(
-  db: SqlSession, schemaSql: string, dir: string | undefined,
-  ctx: { runName: string; farms: string[]; fromMs: number; toMs: number; skipTime: (t: number) => boolean; meanings?: ReadonlyMap<string, FarmSeries> },
+  db: SqlSession,
+  schemaSql: string,
+  dir: string | undefined,
+  ctx: {
+    runName: string
+    farms: string[]
+    fromMs: number
+    toMs: number
+    skipTime: (t: number) => boolean
+    meanings?: ReadonlyMap<string, FarmSeries>
+  },
 ): Promise<{ dashboards: number; panels: PanelReport[] }> {
   const { panels, variables, dashboards } = loadSqlPanels(dir)
-  const values = new Map<string, readonly string[]>([['run', [ctx.runName]], ['farm', ctx.farms]])
+  const values = new Map<string, readonly string[]>([
+    ['run', [ctx.runName]],
+    ['farm', ctx.farms],
+  ])
   const out: PanelReport[] = []
   for (const p of panels) {
     const at = { dashboard: p.dashboard, panel: p.panel, refId: p.refId }
@@ -224,7 +312,10 @@ export async function checkPanels(
       out.push({ ...at, rows: 0, pass: false, detail: `cannot fill in the query: ${(err as Error).message}` })
       continue
     }
-    const found = await db.query(live).then((r) => r.rows as Array<Record<string, unknown>>, (err: Error) => err)
+    const found = await db.query(live).then(
+      (r) => r.rows as Array<Record<string, unknown>>,
+      (err: Error) => err,
+    )
     if (found instanceof Error) {
       out.push({ ...at, rows: 0, pass: false, detail: `the query fails: ${found.message}` })
       continue
@@ -235,26 +326,45 @@ export async function checkPanels(
     }
     const unmodelled = tablesRead(live, schemaSql).filter((t) => !ORACLE_TABLES.has(t))
     if (unmodelled.length) {
-      out.push({ ...at, rows: found.length, pass: true, detail: `returns data; not compared with the oracle (reads ${unmodelled.join(', ')}, which the oracle does not model)` })
+      out.push({
+        ...at,
+        rows: found.length,
+        pass: true,
+        detail: `returns data; not compared with the oracle (reads ${unmodelled.join(', ')}, which the oracle does not model)`,
+      })
       continue
     }
     // A declared meaning is computed by the oracle itself; otherwise the same query over the oracle's aggregates.
     const meaning = ctx.meanings?.get(p.panel)
     const expected = meaning ? meaning.rows() : ((await db.query(oracleSql)).rows as Array<Record<string, unknown>>)
-    const how = meaning ? `the oracle's ${meaning.meaning.across} per farm and minute` : 'the same query over the oracle\'s aggregates'
+    const how = meaning ? `the oracle's ${meaning.meaning.across} per farm and minute` : "the same query over the oracle's aggregates"
     const cmp = comparePanelRows(found, expected, ctx.skipTime)
-    out.push(cmp.differing === 0
-      ? { ...at, rows: found.length, pass: true, detail: `${cmp.compared} rows equal the oracle's (${how})` }
-      : { ...at, rows: found.length, pass: false, detail: `${cmp.differing} of ${cmp.compared} rows differ from the oracle's (${how})`, differences: cmp.differences })
+    out.push(
+      cmp.differing === 0
+        ? { ...at, rows: found.length, pass: true, detail: `${cmp.compared} rows equal the oracle's (${how})` }
+        : {
+            ...at,
+            rows: found.length,
+            pass: false,
+            detail: `${cmp.differing} of ${cmp.compared} rows differ from the oracle's (${how})`,
+            differences: cmp.differences,
+          },
+    )
   }
   return { dashboards, panels: out }
 }
 
 /** P8 for one run. */
-export async function checkDashboards(db: SqlSession, runId: number, manifest: RunManifest, opts: DashboardCheckOptions = {}): Promise<PropertyResult> {
+export async function checkDashboards(
+  db: SqlSession,
+  runId: number,
+  manifest: RunManifest,
+  opts: DashboardCheckOptions = {},
+): Promise<PropertyResult> {
   const schema = String((await db.query('SELECT current_schema() AS s')).rows[0]?.s)
   const schemaSql = quoteIdent(schema)
-  const run = (await db.query(`SELECT name, started_at, now() AS now FROM ${schemaSql}.runs WHERE id = $1`, [runId])).rows[0] as { name: string; started_at: Date; now: Date } | undefined
+  const run = (await db.query(`SELECT name, started_at, now() AS now FROM ${schemaSql}.runs WHERE id = $1`, [runId])).rows[0] as
+    { name: string; started_at: Date; now: Date } | undefined
   if (!run) throw new Error(`no run with id ${runId} in schema ${schema}`)
   const timescale = (await detectStorage(db)) === 'timescaledb'
   let jobs = timescale ? await readJobs(db, schema) : []
@@ -262,7 +372,11 @@ export async function checkDashboards(db: SqlSession, runId: number, manifest: R
   // verdict covers the scheduler too: a refresh job that fails or never starts fails P8, naming it.
   let asked: Date | undefined
   if (timescale && !opts.skipJobs) {
-    asked = await runJobsNow(db, jobs.filter((j) => RELIED_PROCS.has(j.proc) && j.scheduled).map((j) => j.jobId), opts.jobWaitMs ?? DEFAULT_JOB_WAIT_MS)
+    asked = await runJobsNow(
+      db,
+      jobs.filter((j) => RELIED_PROCS.has(j.proc) && j.scheduled).map((j) => j.jobId),
+      opts.jobWaitMs ?? DEFAULT_JOB_WAIT_MS,
+    )
     jobs = await readJobs(db, schema)
   }
   const now = opts.now ?? dbTime((await db.query('SELECT now() AS now')).rows[0]?.now) ?? new Date(run.now)
@@ -288,9 +402,13 @@ export async function checkDashboards(db: SqlSession, runId: number, manifest: R
     const lasts = aggregates.flatMap((a) => (a.lastBucket ? [Date.parse(a.lastBucket)] : []))
     const farms = Array.from({ length: manifest.fleet.farms }, (_, i) => farmId(manifest.fleet, i))
     panels = await checkPanels(db, schemaSql, opts.dashboardsDir, {
-      runName: run.name, farms,
+      runName: run.name,
+      farms,
       // A run without a bucket (no readings) still gets a range: the panels then must show nothing and fail.
-      fromMs: firsts.length ? Math.min(...firsts) : manifest.simStartMs, toMs: lasts.length ? Math.max(...lasts) + BUCKET_MS : manifest.simStartMs + BUCKET_MS, skipTime: (t) => oracleTables.uncheckedTimes.has(t), meanings: oracleTables.series,
+      fromMs: firsts.length ? Math.min(...firsts) : manifest.simStartMs,
+      toMs: lasts.length ? Math.max(...lasts) + BUCKET_MS : manifest.simStartMs + BUCKET_MS,
+      skipTime: (t) => oracleTables.uncheckedTimes.has(t),
+      meanings: oracleTables.series,
     })
   } finally {
     await oracleTables.drop()
@@ -300,7 +418,14 @@ export async function checkDashboards(db: SqlSession, runId: number, manifest: R
   let chunkProblems: string[] = []
   let chunksEvidence: Record<string, unknown> | undefined
   if (timescale && !opts.skipJobs) {
-    jobVerdict = judgeJobs(jobs, await readJobFailures(db, jobs.map((j) => j.jobId)), { now, since: new Date(run.started_at), asked, ...(opts.jobGraceMs !== undefined && { graceMs: opts.jobGraceMs }) })
+    jobVerdict = judgeJobs(
+      jobs,
+      await readJobFailures(
+        db,
+        jobs.map((j) => j.jobId),
+      ),
+      { now, since: new Date(run.started_at), asked, ...(opts.jobGraceMs !== undefined && { graceMs: opts.jobGraceMs }) },
+    )
   }
   if (timescale) {
     const chunks = await readChunks(db, schema)
@@ -321,18 +446,29 @@ export async function checkDashboards(db: SqlSession, runId: number, manifest: R
   const parts = [
     mismatchCount === 0
       ? `${checked} aggregate buckets equal the raw rows and the oracle${[
-        notRefreshed ? `${notRefreshed} not refreshed yet, not compared${covered ? '' : `: only ${(coverage * 100).toFixed(1)} % of the run's buckets are visible in the aggregates (P8 needs ≥ ${MIN_BUCKET_COVERAGE * 100} %)`}` : '',
-        uncertain ? `${uncertain} holding never-acknowledged readings, compared with the raw rows only` : '',
-        pastRetention ? `${pastRetention} past the retention window` : '',
-      ].filter(Boolean).map((x, i, all) => `${i === 0 ? ' (' : ''}${x}${i === all.length - 1 ? ')' : ''}`).join('; ')}`
+          notRefreshed
+            ? `${notRefreshed} not refreshed yet, not compared${covered ? '' : `: only ${(coverage * 100).toFixed(1)} % of the run's buckets are visible in the aggregates (P8 needs ≥ ${MIN_BUCKET_COVERAGE * 100} %)`}`
+            : '',
+          uncertain ? `${uncertain} holding never-acknowledged readings, compared with the raw rows only` : '',
+          pastRetention ? `${pastRetention} past the retention window` : '',
+        ]
+          .filter(Boolean)
+          .map((x, i, all) => `${i === 0 ? ' (' : ''}${x}${i === all.length - 1 ? ')' : ''}`)
+          .join('; ')}`
       : `${mismatchCount} aggregate values differ (first: ${describe(aggregates.flatMap((a) => a.mismatches)[0]!)})`,
     badPanels.length === 0
       ? `${panels.panels.length} dashboard queries return the oracle's values`
-      : `${badPanels.length} of ${panels.panels.length} dashboard queries wrong: ${badPanels.slice(0, 3).map((p) => `"${p.panel}" (${p.detail})`).join('; ')}`,
-    !timescale ? 'policy jobs not applicable (plain PostgreSQL: views, no jobs)'
-      : !jobVerdict ? 'policy job records not read'
-      : jobVerdict.pass ? `${jobs.length} policy jobs ran when due and succeeded (${jobs.filter((j) => RELIED_PROCS.has(j.proc)).length} refresh jobs run by the scheduler after the drain)`
-      : `policy jobs: ${namedFindings(jobVerdict.findings)}`,
+      : `${badPanels.length} of ${panels.panels.length} dashboard queries wrong: ${badPanels
+          .slice(0, 3)
+          .map((p) => `"${p.panel}" (${p.detail})`)
+          .join('; ')}`,
+    !timescale
+      ? 'policy jobs not applicable (plain PostgreSQL: views, no jobs)'
+      : !jobVerdict
+        ? 'policy job records not read'
+        : jobVerdict.pass
+          ? `${jobs.length} policy jobs ran when due and succeeded (${jobs.filter((j) => RELIED_PROCS.has(j.proc)).length} refresh jobs run by the scheduler after the drain)`
+          : `policy jobs: ${namedFindings(jobVerdict.findings)}`,
     ...(chunkProblems.length ? [`chunks: ${chunkProblems[0]}${chunkProblems.length > 1 ? ` (+${chunkProblems.length - 1})` : ''}`] : []),
   ]
   return {
@@ -341,14 +477,29 @@ export async function checkDashboards(db: SqlSession, runId: number, manifest: R
     pass,
     summary: parts.join('; '),
     evidence: {
-      storage: timescale ? 'timescaledb (continuous aggregates)' : 'postgresql (views computed on read: equal to the raw rows by construction, checked anyway)',
+      storage: timescale
+        ? 'timescaledb (continuous aggregates)'
+        : 'postgresql (views computed on read: equal to the raw rows by construction, checked anyway)',
       tolerance: TOLERANCE_NOTE,
       aggregates: aggregates.map(({ mismatches: _m, ...rest }) => rest),
       mismatches: aggregates.flatMap((a) => a.mismatches).slice(0, SAMPLES),
       coverage: { compared: checked, notRefreshed, share: Math.round(coverage * 10_000) / 10_000, required: MIN_BUCKET_COVERAGE },
-      refreshed: timescale ? Object.fromEntries([...refresh].map(([v, s]) => [v, { watermark: iso(s.watermarkMs === undefined ? null : new Date(s.watermarkMs)) ?? 'none (nothing materialized yet)', realtime: s.realtime === true, pendingInvalidations: s.pending.length }])) : 'views: always current',
+      refreshed: timescale
+        ? Object.fromEntries(
+            [...refresh].map(([v, s]) => [
+              v,
+              {
+                watermark: iso(s.watermarkMs === undefined ? null : new Date(s.watermarkMs)) ?? 'none (nothing materialized yet)',
+                realtime: s.realtime === true,
+                pendingInvalidations: s.pending.length,
+              },
+            ]),
+          )
+        : 'views: always current',
       dashboards: { files: panels.dashboards, dir: opts.dashboardsDir ?? 'dashboards/grafana/dashboards', panels: panels.panels },
-      jobs: !timescale ? 'not applicable: plain PostgreSQL has no policy jobs (aggregates are views computed on read; old runs are dropped with iotbench runs drop)' : jobVerdict ?? 'not read',
+      jobs: !timescale
+        ? 'not applicable: plain PostgreSQL has no policy jobs (aggregates are views computed on read; old runs are dropped with iotbench runs drop)'
+        : (jobVerdict ?? 'not read'),
       ...(chunksEvidence && { chunks: chunksEvidence }),
       reproduce: `iotbench verify <run-id>; a bucket by hand: SELECT * FROM ${schema}.collar_1m WHERE run_id = ${runId} AND device = '…' AND bucket = '…'`,
     },

@@ -37,16 +37,32 @@ export async function checkDeadLetters(client: pg.Client, runId: number, manifes
   /** The payload is a reading of this run, equal to the oracle's (kind, ts and every value). */
   const isValidReading = (o: { device?: unknown; kind?: unknown; seq?: unknown; ts?: unknown; values?: unknown }): boolean => {
     const d = typeof o.device === 'string' ? byId.get(o.device) : undefined
-    if (!d || o.kind !== d.kind || typeof o.seq !== 'number' || !Number.isInteger(o.seq) || o.seq < 0 || o.seq >= manifest.perDevice) return false
+    if (!d || o.kind !== d.kind || typeof o.seq !== 'number' || !Number.isInteger(o.seq) || o.seq < 0 || o.seq >= manifest.perDevice)
+      return false
     if (typeof o.values !== 'object' || o.values === null) return false
     const want = oracle.expected(d, o.seq)
     const got = o.values as Record<string, unknown>
-    return o.ts === want.ts && Object.keys(want.values).length === Object.keys(got).length && Object.entries(want.values).every(([k, v]) => got[k] === v)
+    return (
+      o.ts === want.ts &&
+      Object.keys(want.values).length === Object.keys(got).length &&
+      Object.entries(want.values).every(([k, v]) => got[k] === v)
+    )
   }
-  const r: DeadLetterReport = { injected: injected.length, found: 0, missing: [], wrongReason: [], validRejected: [], foreign: 0, byReason: {} }
+  const r: DeadLetterReport = {
+    injected: injected.length,
+    found: 0,
+    missing: [],
+    wrongReason: [],
+    validRejected: [],
+    foreign: 0,
+    byReason: {},
+  }
   let validCount = 0
   let wrongCount = 0
-  for await (const [topic, hex, reason] of copyRows(client, `SELECT topic, encode(payload, 'hex'), reason FROM dead_letters WHERE run_id = ${Number(runId)}`)) {
+  for await (const [topic, hex, reason] of copyRows(
+    client,
+    `SELECT topic, encode(payload, 'hex'), reason FROM dead_letters WHERE run_id = ${Number(runId)}`,
+  )) {
     r.byReason[reason!] = (r.byReason[reason!] ?? 0) + 1
     const list = want.get(`${topic}\u0000${hex}`)
     const m = list?.shift()
@@ -70,6 +86,11 @@ export async function checkDeadLetters(client: pg.Client, runId: number, manifes
       if (r.validRejected.length < SAMPLES) r.validRejected.push({ device: String(o.device), seq: Number(o.seq), reason: reason! })
     } else r.foreign++
   }
-  for (const list of want.values()) for (const m of list) if (r.missing.length < SAMPLES) r.missing.push({ topic: m.topic, reason: m.reason, type: m.type })
-  return Object.assign(r, { validRejectedCount: validCount, wrongReasonCount: wrongCount, missingCount: [...want.values()].reduce((n, l) => n + l.length, 0) })
+  for (const list of want.values())
+    for (const m of list) if (r.missing.length < SAMPLES) r.missing.push({ topic: m.topic, reason: m.reason, type: m.type })
+  return Object.assign(r, {
+    validRejectedCount: validCount,
+    wrongReasonCount: wrongCount,
+    missingCount: [...want.values()].reduce((n, l) => n + l.length, 0),
+  })
 }

@@ -30,21 +30,40 @@ let A = 0
 let B = 0
 let C = 0
 function mix(): void {
-  A = (A - C) | 0; A ^= rot(C, 4); C = (C + B) | 0
-  B = (B - A) | 0; B ^= rot(A, 6); A = (A + C) | 0
-  C = (C - B) | 0; C ^= rot(B, 8); B = (B + A) | 0
-  A = (A - C) | 0; A ^= rot(C, 16); C = (C + B) | 0
-  B = (B - A) | 0; B ^= rot(A, 19); A = (A + C) | 0
-  C = (C - B) | 0; C ^= rot(B, 4); B = (B + A) | 0
+  A = (A - C) | 0
+  A ^= rot(C, 4)
+  C = (C + B) | 0
+  B = (B - A) | 0
+  B ^= rot(A, 6)
+  A = (A + C) | 0
+  C = (C - B) | 0
+  C ^= rot(B, 8)
+  B = (B + A) | 0
+  A = (A - C) | 0
+  A ^= rot(C, 16)
+  C = (C + B) | 0
+  B = (B - A) | 0
+  B ^= rot(A, 19)
+  A = (A + C) | 0
+  C = (C - B) | 0
+  C ^= rot(B, 4)
+  B = (B + A) | 0
 }
 function final(): void {
-  C ^= B; C = (C - rot(B, 14)) | 0
-  A ^= C; A = (A - rot(C, 11)) | 0
-  B ^= A; B = (B - rot(A, 25)) | 0
-  C ^= B; C = (C - rot(B, 16)) | 0
-  A ^= C; A = (A - rot(C, 4)) | 0
-  B ^= A; B = (B - rot(A, 14)) | 0
-  C ^= B; C = (C - rot(B, 24)) | 0
+  C ^= B
+  C = (C - rot(B, 14)) | 0
+  A ^= C
+  A = (A - rot(C, 11)) | 0
+  B ^= A
+  B = (B - rot(A, 25)) | 0
+  C ^= B
+  C = (C - rot(B, 16)) | 0
+  A ^= C
+  A = (A - rot(C, 4)) | 0
+  B ^= A
+  B = (B - rot(A, 14)) | 0
+  C ^= B
+  C = (C - rot(B, 24)) | 0
 }
 const INIT4 = (0x9e3779b9 + 4 + 3923095) | 0
 const INIT8 = (0x9e3779b9 + 8 + 3923095) | 0
@@ -96,9 +115,22 @@ export function hashFloat8Extended(v: number, seedHi: number, seedLo: number): v
 /** 64-bit constants: the chain's start and one per column (ts, then up to 15 fields). Fixed forever: stored digests use them. */
 const SEED = 0x5a3c_96e1_0f2d_b847n
 const KEYS = [
-  0x1b87_3593_cc9e_2d51n, 0x2f6b_a0c9_85eb_ca6bn, 0x3c6e_f372_fe94_f82bn, 0x4a95_2b6d_9e37_79b9n, 0x517c_c1b7_2722_0a95n,
-  0x6c8e_9cf5_7b3a_41d3n, 0x7f4a_7c15_94d0_49bbn, 0x0d6e_8feb_8665_9fd9n, 0x1656_67b1_9e37_79f9n, 0x27d4_eb2f_1656_67c5n,
-  0x3243_f6a8_885a_308dn, 0x4528_21e6_38d0_1377n, 0x5be0_cd19_137e_2179n, 0x6a09_e667_f3bc_c908n, 0x7137_449a_23c6_a2f3n, 0x0b5c_0fbc_fec4_d3b2n,
+  0x1b87_3593_cc9e_2d51n,
+  0x2f6b_a0c9_85eb_ca6bn,
+  0x3c6e_f372_fe94_f82bn,
+  0x4a95_2b6d_9e37_79b9n,
+  0x517c_c1b7_2722_0a95n,
+  0x6c8e_9cf5_7b3a_41d3n,
+  0x7f4a_7c15_94d0_49bbn,
+  0x0d6e_8feb_8665_9fd9n,
+  0x1656_67b1_9e37_79f9n,
+  0x27d4_eb2f_1656_67c5n,
+  0x3243_f6a8_885a_308dn,
+  0x4528_21e6_38d0_1377n,
+  0x5be0_cd19_137e_2179n,
+  0x6a09_e667_f3bc_c908n,
+  0x7137_449a_23c6_a2f3n,
+  0x0b5c_0fbc_fec4_d3b2n,
 ]
 const hiOf = (k: bigint): number => Number(BigInt.asIntN(32, k >> 32n))
 const loOf = (k: bigint): number => Number(BigInt.asIntN(32, k))

@@ -20,7 +20,14 @@ export interface FastStats {
 const ROW_BY_ROW_SHARE = 0.25
 
 const emptyReport = (): KindReport => ({
-  set: { counts: { expected: 0, ok: 0, lost: 0, unacknowledgedLost: 0, recovered: 0, duplicated: 0, unexpected: 0, corrupted: 0 }, lost: [], duplicated: [], unexpected: [], corrupted: [], lostByDevice: [] },
+  set: {
+    counts: { expected: 0, ok: 0, lost: 0, unacknowledgedLost: 0, recovered: 0, duplicated: 0, unexpected: 0, corrupted: 0 },
+    lost: [],
+    duplicated: [],
+    unexpected: [],
+    corrupted: [],
+    lostByDevice: [],
+  },
   order: { rows: 0, outOfOrder: 0, worstDisplacement: 0, samples: [] },
 })
 
@@ -33,7 +40,12 @@ const emptyReport = (): KindReport => ({
  * by the streaming checkers, which classify each reading and name the first offending (device, seq).
  * The pass never fails a device on its own; it only clears the ones that provably match.
  */
-export async function checkKindsFast(client: pg.Client, runId: number, manifest: RunManifest, digests: OracleDigests): Promise<{ perKind: Map<Kind, KindReport>; stats: FastStats }> {
+export async function checkKindsFast(
+  client: pg.Client,
+  runId: number,
+  manifest: RunManifest,
+  digests: OracleDigests,
+): Promise<{ perKind: Map<Kind, KindReport>; stats: FastStats }> {
   const byKind = new Map<Kind, Device[]>(KIND_NAMES.map((k) => [k, []]))
   for (let i = 0; i < fleetSize(manifest.fleet); i++) {
     const d = deviceAt(manifest.fleet, i)

@@ -65,7 +65,11 @@ export const verdictOf = (properties: readonly PropertyOutcome[], interrupted?: 
 export async function judge<H extends EncodedHistograms>(input: JudgeInput<H>): Promise<Judgement<H>> {
   const { client, dbRunId } = input
   if (input.evidence && input.rates) {
-    await client.query('UPDATE runs SET rates = $2, evidence = $3, finished_at = now() WHERE id = $1', [dbRunId, JSON.stringify(input.rates), JSON.stringify(input.evidence)])
+    await client.query('UPDATE runs SET rates = $2, evidence = $3, finished_at = now() WHERE id = $1', [
+      dbRunId,
+      JSON.stringify(input.rates),
+      JSON.stringify(input.evidence),
+    ])
   }
   const latency = latencyOf(input.histograms)
   const checked = await verifyRun(client, dbRunId, input.manifest, latency, input.slo, input.rates, input.verify)
@@ -73,7 +77,10 @@ export async function judge<H extends EncodedHistograms>(input: JudgeInput<H>): 
   const verdict = verdictOf(properties, input.interrupted)
   const saturated = timingOnSaturatedHost(properties, input.host)
   if (input.record) {
-    await client.query('UPDATE runs SET verdict = $2 WHERE id = $1', [dbRunId, JSON.stringify({ verdict, properties, ...(saturated && { timingOnSaturatedHost: saturated.summary }) })])
+    await client.query('UPDATE runs SET verdict = $2 WHERE id = $1', [
+      dbRunId,
+      JSON.stringify({ verdict, properties, ...(saturated && { timingOnSaturatedHost: saturated.summary }) }),
+    ])
   }
   return { verdict, properties, latency, ...(input.interrupted && { interrupted: input.interrupted }), ...(saturated && { saturated }) }
 }

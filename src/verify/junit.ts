@@ -2,10 +2,12 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { holds, type PropertyOutcome } from './properties/types.js'
 
+// XML 1.0 forbids these control characters even escaped: they are dropped on purpose.
+// eslint-disable-next-line no-control-regex
+const XML_FORBIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g
+
 const esc = (s: string): string =>
-  // XML 1.0 forbids these control characters even escaped: they are dropped on purpose.
-  // eslint-disable-next-line no-control-regex
-  s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+  s.replace(XML_FORBIDDEN, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 
 /**
  * JUnit XML (the subset every CI reads: testsuite/testcase/failure/system-out): one test case per
@@ -20,7 +22,13 @@ export interface JunitOutcome {
   readonly saturated?: { readonly ids: readonly string[]; readonly summary: string }
 }
 
-export function junitXml(runId: string, profile: string, properties: readonly PropertyOutcome[], seconds = 0, outcome: JunitOutcome = {}): string {
+export function junitXml(
+  runId: string,
+  profile: string,
+  properties: readonly PropertyOutcome[],
+  seconds = 0,
+  outcome: JunitOutcome = {},
+): string {
   const failures = properties.filter((p) => !holds(p)).length
   const skipped = properties.filter((p) => p.notApplicable !== undefined).length
   const errors = outcome.interrupted ? 1 : 0
@@ -29,13 +37,20 @@ export function junitXml(runId: string, profile: string, properties: readonly Pr
     const head = `    <testcase classname="${cls}" name="${esc(`${p.id} ${p.name}`)}" time="0">`
     const out = `      <system-out>${esc(p.summary)}</system-out>`
     // A property that does not apply to the run is a skipped case, its reason the message.
-    if (p.notApplicable !== undefined) return `${head}\n      <skipped message="${esc(`not applicable: ${p.notApplicable}`)}"/>\n${out}\n    </testcase>`
+    if (p.notApplicable !== undefined)
+      return `${head}\n      <skipped message="${esc(`not applicable: ${p.notApplicable}`)}"/>\n${out}\n    </testcase>`
     if (p.pass) return `${head}\n${out}\n    </testcase>`
     const type = outcome.saturated?.ids.includes(p.id) ? 'TimingFailedOnSaturatedHost' : 'PropertyFailed'
     return `${head}\n      <failure message="${esc(p.summary)}" type="${type}">${esc(JSON.stringify(p.evidence, null, 2))}</failure>\n${out}\n    </testcase>`
   })
-  if (outcome.interrupted) cases.push(`    <testcase classname="${cls}" name="run interrupted" time="0">\n      <error message="${esc(outcome.interrupted)}" type="Interrupted"/>\n    </testcase>`)
-  if (outcome.saturated) cases.push(`    <testcase classname="${cls}" name="host saturated" time="0">\n      <system-out>${esc(outcome.saturated.summary)}</system-out>\n    </testcase>`)
+  if (outcome.interrupted)
+    cases.push(
+      `    <testcase classname="${cls}" name="run interrupted" time="0">\n      <error message="${esc(outcome.interrupted)}" type="Interrupted"/>\n    </testcase>`,
+    )
+  if (outcome.saturated)
+    cases.push(
+      `    <testcase classname="${cls}" name="host saturated" time="0">\n      <system-out>${esc(outcome.saturated.summary)}</system-out>\n    </testcase>`,
+    )
   const tests = cases.length
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
@@ -48,7 +63,14 @@ export function junitXml(runId: string, profile: string, properties: readonly Pr
   ].join('\n')
 }
 
-export function writeJunit(dir: string, runId: string, profile: string, properties: readonly PropertyOutcome[], seconds = 0, outcome: JunitOutcome = {}): string {
+export function writeJunit(
+  dir: string,
+  runId: string,
+  profile: string,
+  properties: readonly PropertyOutcome[],
+  seconds = 0,
+  outcome: JunitOutcome = {},
+): string {
   mkdirSync(dir, { recursive: true })
   const file = join(dir, 'junit.xml')
   writeFileSync(file, junitXml(runId, profile, properties, seconds, outcome))

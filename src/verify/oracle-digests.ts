@@ -11,14 +11,30 @@ import type { DeviceExpectations } from './alerts.js'
  * The oracle's fingerprint of one device's whole stream, seqs 0..perDevice−1 (src/verify/digest.ts),
  * and what P5 expects of its alerts (src/verify/alerts.ts; absent for a replayed trace).
  */
-export interface OracleDigest { readonly rows: number; readonly digest: string; readonly exact: boolean; readonly alerts?: DeviceExpectations }
+export interface OracleDigest {
+  readonly rows: number
+  readonly digest: string
+  readonly exact: boolean
+  readonly alerts?: DeviceExpectations
+}
 export type OracleDigests = ReadonlyMap<string, OracleDigest>
 
 /** What the digest threads need: the oracle's constants and how many readings each device sends. */
-export interface DigestSpec extends OracleSpec { readonly perDevice: number }
+export interface DigestSpec extends OracleSpec {
+  readonly perDevice: number
+}
 
-export interface DigestTask { readonly spec: DigestSpec; readonly from: number; readonly to: number; readonly paced: boolean; readonly metrics?: boolean }
-export type FromDigestThread = { readonly ok: true; readonly rows: DigestRow[] } | { readonly ok: false; readonly message: string } | { readonly metrics: ThreadSnapshot }
+export interface DigestTask {
+  readonly spec: DigestSpec
+  readonly from: number
+  readonly to: number
+  readonly paced: boolean
+  readonly metrics?: boolean
+}
+export type FromDigestThread =
+  | { readonly ok: true; readonly rows: DigestRow[] }
+  | { readonly ok: false; readonly message: string }
+  | { readonly metrics: ThreadSnapshot }
 export type DigestRow = readonly [device: string, rows: number, digest: string, exact: boolean, alerts: DeviceExpectations | null]
 
 /** Oracle digests being computed in the background; `hurry` lifts the pacing once the load is over. */
@@ -36,7 +52,12 @@ export interface PendingDigests {
 export function computeDigests(spec: DigestSpec, opts: { paced?: boolean; threads?: number; metrics?: MetricsSink } = {}): PendingDigests {
   const devices = fleetSize(spec.fleet)
   const threads = Math.max(1, Math.min(opts.paced ? 1 : (opts.threads ?? availableParallelism()), devices))
-  const workers = splitRange(devices, threads).map(([from, to]) => new Worker(new URL('./oracle-digest-worker.js', import.meta.url), { workerData: { spec, from, to, paced: opts.paced === true, metrics: opts.metrics !== undefined } satisfies DigestTask }))
+  const workers = splitRange(devices, threads).map(
+    ([from, to]) =>
+      new Worker(new URL('./oracle-digest-worker.js', import.meta.url), {
+        workerData: { spec, from, to, paced: opts.paced === true, metrics: opts.metrics !== undefined } satisfies DigestTask,
+      }),
+  )
   for (const w of workers) w.unref()
   const parts = workers.map(
     (w, i) =>
@@ -52,7 +73,10 @@ export function computeDigests(spec: DigestSpec, opts: { paced?: boolean; thread
         w.once('exit', (code) => reject(new Error(`oracle digest thread exited with ${code}`)))
       }),
   )
-  const result = Promise.all(parts).then((all) => new Map(all.flat().map(([device, rows, digest, exact, alerts]) => [device, { rows, digest, exact, ...(alerts && { alerts }) }])))
+  const result = Promise.all(parts).then(
+    (all) =>
+      new Map(all.flat().map(([device, rows, digest, exact, alerts]) => [device, { rows, digest, exact, ...(alerts && { alerts }) }])),
+  )
   result.catch(() => undefined) // a run that fails before verifying never awaits it
   return {
     result,
@@ -67,7 +91,10 @@ export function computeDigests(spec: DigestSpec, opts: { paced?: boolean; thread
 
 /** The run's stored oracle digests, when every device of its fleet has one. */
 export async function loadDigests(client: pg.Client, runId: number, spec: DigestSpec): Promise<OracleDigests | undefined> {
-  const r = await client.query<{ device: string; rows: number; digest: string | null; exact: boolean; alerts: DeviceExpectations | null }>('SELECT device, rows, digest::text, exact, alert_expectations AS alerts FROM oracle_digests WHERE run_id = $1', [runId])
+  const r = await client.query<{ device: string; rows: number; digest: string | null; exact: boolean; alerts: DeviceExpectations | null }>(
+    'SELECT device, rows, digest::text, exact, alert_expectations AS alerts FROM oracle_digests WHERE run_id = $1',
+    [runId],
+  )
   // digest is NULL on rows stored by a release with the older digest: those are regenerated.
   if (r.rows.length !== fleetSize(spec.fleet) || r.rows.some((x) => x.rows !== spec.perDevice || x.digest === null)) return undefined
   return new Map(r.rows.map((x) => [x.device, { rows: x.rows, digest: x.digest!, exact: x.exact, ...(x.alerts && { alerts: x.alerts }) }]))
@@ -79,7 +106,14 @@ export async function storeDigests(client: pg.Client, runId: number, digests: Or
     `INSERT INTO oracle_digests (run_id, device, rows, digest, exact, alert_expectations)
      SELECT $1, * FROM unnest($2::text[], $3::int[], $4::numeric[], $5::bool[], $6::jsonb[])
      ON CONFLICT (run_id, device) DO UPDATE SET rows = excluded.rows, digest = excluded.digest, exact = excluded.exact, alert_expectations = excluded.alert_expectations`,
-    [runId, list.map(([d]) => d), list.map(([, x]) => x.rows), list.map(([, x]) => x.digest), list.map(([, x]) => x.exact), list.map(([, x]) => (x.alerts ? JSON.stringify(x.alerts) : null))],
+    [
+      runId,
+      list.map(([d]) => d),
+      list.map(([, x]) => x.rows),
+      list.map(([, x]) => x.digest),
+      list.map(([, x]) => x.exact),
+      list.map(([, x]) => (x.alerts ? JSON.stringify(x.alerts) : null)),
+    ],
   )
 }
 
@@ -88,7 +122,12 @@ export async function storeDigests(client: pg.Client, runId: number, digests: Or
  * run, else regenerated now from the seed — and stored, so the next `iotbench verify` reuses them.
  * `regenerate` ignores stored digests (and replaces them).
  */
-export async function digestsFor(client: pg.Client, runId: number, spec: DigestSpec, opts: { pending?: PendingDigests; regenerate?: boolean } = {}): Promise<{ digests: OracleDigests; source: 'computed during the run' | 'stored with the run' | 'regenerated from the seed' }> {
+export async function digestsFor(
+  client: pg.Client,
+  runId: number,
+  spec: DigestSpec,
+  opts: { pending?: PendingDigests; regenerate?: boolean } = {},
+): Promise<{ digests: OracleDigests; source: 'computed during the run' | 'stored with the run' | 'regenerated from the seed' }> {
   if (opts.pending && !opts.regenerate) {
     opts.pending.hurry()
     const digests = await opts.pending.result

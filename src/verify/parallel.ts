@@ -10,8 +10,18 @@ import type { OrderReport } from './ordering.js'
 import type { RunManifest } from './types.js'
 import { checkKind } from './verify.js'
 
-export interface KindReport { set: SetReport; order: OrderReport }
-export interface ShareTask { readonly url: string; readonly schema: string; readonly runId: number; readonly manifest: RunManifest; readonly kind: Kind; readonly range: DeviceRange }
+export interface KindReport {
+  set: SetReport
+  order: OrderReport
+}
+export interface ShareTask {
+  readonly url: string
+  readonly schema: string
+  readonly runId: number
+  readonly manifest: RunManifest
+  readonly kind: Kind
+  readonly range: DeviceRange
+}
 
 const SAMPLES = 20
 /** Below this many readings of a kind, a thread costs more than it saves. */
@@ -23,7 +33,8 @@ const MIN_PARALLEL_READINGS = 200_000
  */
 export async function whereIs(client: pg.Client): Promise<{ url: string; schema: string }> {
   const known = connectionOf(client)
-  if (!known) throw new Error('verification needs a client opened by connect() (src/db/connect.ts): it opens more connections with the same URL')
+  if (!known)
+    throw new Error('verification needs a client opened by connect() (src/db/connect.ts): it opens more connections with the same URL')
   return { url: known.url, schema: String((await client.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s) }
 }
 
@@ -36,7 +47,14 @@ export function shares(ids: readonly string[], parts: number): DeviceRange[] {
 
 export function mergeReports(reports: readonly KindReport[]): KindReport {
   const [first, ...rest] = reports
-  const set: SetReport = { counts: { ...first.set.counts }, lost: [...first.set.lost], duplicated: [...first.set.duplicated], unexpected: [...first.set.unexpected], corrupted: [...first.set.corrupted], lostByDevice: [...first.set.lostByDevice] }
+  const set: SetReport = {
+    counts: { ...first.set.counts },
+    lost: [...first.set.lost],
+    duplicated: [...first.set.duplicated],
+    unexpected: [...first.set.unexpected],
+    corrupted: [...first.set.corrupted],
+    lostByDevice: [...first.set.lostByDevice],
+  }
   const order: OrderReport = { ...first.order, samples: [...first.order.samples] }
   for (const r of rest) {
     for (const k of Object.keys(set.counts) as Array<keyof SetReport['counts']>) set.counts[k] += r.set.counts[k]
@@ -98,14 +116,25 @@ export async function inThreads(tasks: readonly ShareTask[], script = SHARE_WORK
  * device ids, each checked by its own thread over its own connection (the oracle is CPU-bound: one
  * core per share); the reports merge exactly (counts add, samples and worst cases combine).
  */
-export async function checkKinds(client: pg.Client, runId: number, manifest: RunManifest, threads = availableParallelism()): Promise<Map<Kind, KindReport>> {
+export async function checkKinds(
+  client: pg.Client,
+  runId: number,
+  manifest: RunManifest,
+  threads = availableParallelism(),
+): Promise<Map<Kind, KindReport>> {
   const out = new Map<Kind, KindReport>()
   for (const kind of KIND_NAMES) out.set(kind, await checkKindExactly(client, runId, manifest, kind, threads))
   return out
 }
 
 /** P1–P3 of one kind row by row, over as many threads as its size is worth. */
-export async function checkKindExactly(client: pg.Client, runId: number, manifest: RunManifest, kind: Kind, threads = availableParallelism()): Promise<KindReport> {
+export async function checkKindExactly(
+  client: pg.Client,
+  runId: number,
+  manifest: RunManifest,
+  kind: Kind,
+  threads = availableParallelism(),
+): Promise<KindReport> {
   const ids: string[] = []
   for (let i = 0; i < fleetSize(manifest.fleet); i++) {
     const d = deviceAt(manifest.fleet, i)

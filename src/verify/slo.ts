@@ -14,8 +14,13 @@ export interface Slo {
 export const sloOf = (c: Readonly<Record<string, unknown>>): Slo => {
   const n = (k: string, d: number): number => (c[k] === undefined || c[k] === null ? d : Number(c[k]))
   return {
-    p99Ms: n('sloP99Ms', 2000), maxLost: n('sloMaxLost', 0), alertRecall: n('sloAlertRecall', 1), alertPrecision: n('sloAlertPrecision', 1),
-    detectionP99Ms: n('sloDetectionP99Ms', n('sloP99Ms', 2000)), rateTolerance: n('sloRateTolerance', 0.9), maxScheduleLagMs: n('sloMaxScheduleLagMs', n('sloP99Ms', 2000)),
+    p99Ms: n('sloP99Ms', 2000),
+    maxLost: n('sloMaxLost', 0),
+    alertRecall: n('sloAlertRecall', 1),
+    alertPrecision: n('sloAlertPrecision', 1),
+    detectionP99Ms: n('sloDetectionP99Ms', n('sloP99Ms', 2000)),
+    rateTolerance: n('sloRateTolerance', 0.9),
+    maxScheduleLagMs: n('sloMaxScheduleLagMs', n('sloP99Ms', 2000)),
   }
 }
 

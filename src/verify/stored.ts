@@ -30,7 +30,12 @@ export interface VerifyOutcome {
 }
 
 /** `iotbench verify <run>`: the verdict again, from what the database holds for that run; verify.json and junit.xml under <results-dir>/<run>/. */
-export async function verifyStored(cfg: RunConfig, runName: string, log: (line: string) => void, opts: VerifyOptions = {}): Promise<VerifyOutcome> {
+export async function verifyStored(
+  cfg: RunConfig,
+  runName: string,
+  log: (line: string) => void,
+  opts: VerifyOptions = {},
+): Promise<VerifyOutcome> {
   await initHistograms()
   return withDatabase(
     cfg,
@@ -38,28 +43,50 @@ export async function verifyStored(cfg: RunConfig, runName: string, log: (line: 
       // Runs stored before the alerts migration still verify: the migrations are idempotent.
       await migrate(pgSession(client), cfg.dbSchema, { storage: cfg.storage })
       const found = await client
-        .query<{ id: number; profile: string; storage: string; config: Record<string, unknown>; evidence: StoredEvidence | null; rates: RateRecord | null }>(
-          'SELECT id, profile, storage, config, evidence, rates FROM runs WHERE name = $1',
-          [runName],
-        )
+        .query<{
+          id: number
+          profile: string
+          storage: string
+          config: Record<string, unknown>
+          evidence: StoredEvidence | null
+          rates: RateRecord | null
+        }>('SELECT id, profile, storage, config, evidence, rates FROM runs WHERE name = $1', [runName])
         .catch((err: Error) => {
           throw new ConfigError([`cannot read runs in schema ${cfg.dbSchema}: ${err.message}`])
         })
       const row = found.rows[0]
       if (!row) {
         const recent = await client.query<{ name: string }>('SELECT name FROM runs ORDER BY id DESC LIMIT 5')
-        throw new ConfigError([`no run named "${runName}" in schema ${cfg.dbSchema} (latest: ${recent.rows.map((r) => r.name).join(', ') || 'none'})`])
+        throw new ConfigError([
+          `no run named "${runName}" in schema ${cfg.dbSchema} (latest: ${recent.rows.map((r) => r.name).join(', ') || 'none'})`,
+        ])
       }
       if (!row.evidence) throw new ConfigError([`run "${runName}" never finished its load phase: nothing to verify`])
       const { manifest, histograms } = row.evidence
       const judged = await judge({
-        client, dbRunId: row.id, manifest, histograms: { endToEnd: histograms.endToEnd, brokerHop: histograms.brokerHop, scheduleLag: histograms.scheduleLag },
-        slo: sloOf(row.config), rates: row.rates ?? undefined, verify: { ...opts, dashboardsDir: cfg.dashboards, live: loadLive(row.evidence.live) }, record: false,
+        client,
+        dbRunId: row.id,
+        manifest,
+        histograms: { endToEnd: histograms.endToEnd, brokerHop: histograms.brokerHop, scheduleLag: histograms.scheduleLag },
+        slo: sloOf(row.config),
+        rates: row.rates ?? undefined,
+        verify: { ...opts, dashboardsDir: cfg.dashboards, live: loadLive(row.evidence.live) },
+        record: false,
         // What the run's external ingest gave no data for stays not applicable (src/external/).
         amend: (properties) => markNotApplicable(properties, row.evidence?.notApplicable ?? {}),
       })
-      const record: VerifyRecord = { runId: runName, profile: row.profile, verdict: judged.verdict, storage: row.storage, properties: judged.properties }
-      const environment = { broker: String(row.config.mqttUrl ?? 'embedded aedes'), database: cfg.databaseUrl ? redactUrl(cfg.databaseUrl) : 'embedded PostgreSQL', storage: row.storage }
+      const record: VerifyRecord = {
+        runId: runName,
+        profile: row.profile,
+        verdict: judged.verdict,
+        storage: row.storage,
+        properties: judged.properties,
+      }
+      const environment = {
+        broker: String(row.config.mqttUrl ?? 'embedded aedes'),
+        database: cfg.databaseUrl ? redactUrl(cfg.databaseUrl) : 'embedded PostgreSQL',
+        storage: row.storage,
+      }
       const made = publish({ kind: 'verify', record, environment }, join(cfg.resultsDir, runName), VERIFY_OUTPUTS)
       return { result: record, summary: made.summary, file: made.verify }
     },

@@ -39,9 +39,15 @@ export interface TimingOnSaturatedHost {
   readonly summary: string
 }
 
-export function timingOnSaturatedHost(properties: readonly PropertyResult[], host: HostLoad | undefined): TimingOnSaturatedHost | undefined {
+export function timingOnSaturatedHost(
+  properties: readonly PropertyResult[],
+  host: HostLoad | undefined,
+): TimingOnSaturatedHost | undefined {
   const failed = properties.filter((p) => !holds(p))
   if (!host?.saturated || failed.length === 0 || !failed.every(failedOnTimingOnly)) return undefined
   const ids = failed.map((p) => p.id)
-  return { ids, summary: `${ids.join(', ')} failed on timing alone while the host was saturated (${host.why.join('; ')}); every correctness property held — rerun on a quieter host` }
+  return {
+    ids,
+    summary: `${ids.join(', ')} failed on timing alone while the host was saturated (${host.why.join('; ')}); every correctness property held — rerun on a quieter host`,
+  }
 }

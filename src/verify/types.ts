@@ -39,4 +39,8 @@ export interface RunManifest extends SimManifest {
 }
 
 /** A (device, seq) named in evidence. */
-export interface Sample { readonly device: string; readonly seq: number; readonly detail?: string }
+export interface Sample {
+  readonly device: string
+  readonly seq: number
+  readonly detail?: string
+}

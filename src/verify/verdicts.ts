@@ -20,13 +20,21 @@ const sumCounts = (reports: SetReport[]): SetCounts => {
 }
 const firstOf = (lists: Sample[][]): Sample[] => lists.flat().slice(0, 20)
 /** The first offender of each failing class, for the one-line summary (the evidence lists up to 20 of each). */
-const firstNamed = (classes: ReadonlyArray<readonly [label: string, samples: ReadonlyArray<{ device: string; seq: number; rule?: string }>]>): string => {
-  const named = classes.flatMap(([label, xs]) => (xs[0] ? [`${label ? `${label} ` : ''}${xs[0].device}${xs[0].rule ? ` ${xs[0].rule}` : ''} seq ${xs[0].seq}`] : []))
+const firstNamed = (
+  classes: ReadonlyArray<readonly [label: string, samples: ReadonlyArray<{ device: string; seq: number; rule?: string }>]>,
+): string => {
+  const named = classes.flatMap(([label, xs]) =>
+    xs[0] ? [`${label ? `${label} ` : ''}${xs[0].device}${xs[0].rule ? ` ${xs[0].rule}` : ''} seq ${xs[0].seq}`] : [],
+  )
   return named.length ? ` (first ${named.join('; ')})` : ''
 }
 
 /** P1–P3 from the per-kind set and order reports. */
-export function setProperties({ perKind, method }: { readonly perKind: ReadonlyMap<Kind, KindReport>; readonly method: Record<string, unknown> }, manifest: Pick<RunManifest, 'seed' | 'perDevice'>, slo: Slo): readonly [PropertyResult, PropertyResult, PropertyResult] {
+export function setProperties(
+  { perKind, method }: { readonly perKind: ReadonlyMap<Kind, KindReport>; readonly method: Record<string, unknown> },
+  manifest: Pick<RunManifest, 'seed' | 'perDevice'>,
+  slo: Slo,
+): readonly [PropertyResult, PropertyResult, PropertyResult] {
   const sets = KIND_NAMES.map((k) => perKind.get(k)!.set)
   const orders = KIND_NAMES.map((k) => perKind.get(k)!.order)
   const c = sumCounts(sets)
@@ -45,12 +53,22 @@ export function setProperties({ perKind, method }: { readonly perKind: ReadonlyM
     name: 'completeness',
     pass: p1Pass,
     summary: `${c.ok + c.recovered} of ${c.expected} stored; lost ${c.lost} (allowed ${slo.maxLost}), duplicated ${c.duplicated}, unexpected ${c.unexpected}, recovered ${c.recovered}, never acknowledged and missing ${c.unacknowledgedLost}${
-      p1Pass ? '' : firstNamed([['lost', lost], ['duplicated', duplicated], ['unexpected', unexpected]])}`,
+      p1Pass
+        ? ''
+        : firstNamed([
+            ['lost', lost],
+            ['duplicated', duplicated],
+            ['unexpected', unexpected],
+          ])
+    }`,
     evidence: {
       counts: c,
       byKind,
       lost,
-      lostByDevice: sets.flatMap((s) => s.lostByDevice).sort((a, b) => b[1] - a[1]).slice(0, 20),
+      lostByDevice: sets
+        .flatMap((s) => s.lostByDevice)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 20),
       duplicated,
       unexpected,
       checked: method,
@@ -61,7 +79,10 @@ export function setProperties({ perKind, method }: { readonly perKind: ReadonlyM
     id: 'P2',
     name: 'integrity',
     pass: c.corrupted === 0,
-    summary: c.corrupted === 0 ? `every stored value equals the oracle's (${c.ok + c.recovered} readings)` : `${c.corrupted} readings differ from the oracle${firstNamed([['', corrupted]])}`,
+    summary:
+      c.corrupted === 0
+        ? `every stored value equals the oracle's (${c.ok + c.recovered} readings)`
+        : `${c.corrupted} readings differ from the oracle${firstNamed([['', corrupted]])}`,
     evidence: { corrupted: c.corrupted, samples: corrupted, reproduce },
   }
   const outOfOrder = orders.reduce((n, o) => n + o.outOfOrder, 0)
@@ -70,8 +91,18 @@ export function setProperties({ perKind, method }: { readonly perKind: ReadonlyM
     id: 'P3',
     name: 'ordering',
     pass: outOfOrder === 0,
-    summary: outOfOrder === 0 ? 'every device’s readings were received in seq order' : `${outOfOrder} readings received out of order, worst displacement ${worst} seqs${firstNamed([['', reordered]])}`,
-    evidence: { outOfOrder, worstDisplacement: worst, samples: reordered, byKind: Object.fromEntries(KIND_NAMES.map((k, i) => [k, { outOfOrder: orders[i].outOfOrder, worstDisplacement: orders[i].worstDisplacement }])) },
+    summary:
+      outOfOrder === 0
+        ? 'every device’s readings were received in seq order'
+        : `${outOfOrder} readings received out of order, worst displacement ${worst} seqs${firstNamed([['', reordered]])}`,
+    evidence: {
+      outOfOrder,
+      worstDisplacement: worst,
+      samples: reordered,
+      byKind: Object.fromEntries(
+        KIND_NAMES.map((k, i) => [k, { outOfOrder: orders[i].outOfOrder, worstDisplacement: orders[i].worstDisplacement }]),
+      ),
+    },
   }
   return [p1, p2, p3]
 }
@@ -84,13 +115,27 @@ export function latencyProperty(latency: LatencyEvidence, slo: Slo): PropertyRes
     id: 'P4',
     name: 'latency',
     pass: p4Pass,
-    summary: e.count === 0 ? 'no latency was recorded' : `end-to-end p50 ${e.p50Ms} ms, p99 ${e.p99Ms} ms (SLO ≤ ${slo.p99Ms} ms), max ${e.maxMs} ms; broker hop p99 ${latency.brokerHop.p99Ms} ms`,
-    evidence: { sloP99Ms: slo.p99Ms, endToEnd: e, brokerHop: latency.brokerHop, scheduleLag: latency.scheduleLag, measuredFrom: 'intended send time (open-loop schedule)', measuredTo: 'commit of the batch holding the reading' },
+    summary:
+      e.count === 0
+        ? 'no latency was recorded'
+        : `end-to-end p50 ${e.p50Ms} ms, p99 ${e.p99Ms} ms (SLO ≤ ${slo.p99Ms} ms), max ${e.maxMs} ms; broker hop p99 ${latency.brokerHop.p99Ms} ms`,
+    evidence: {
+      sloP99Ms: slo.p99Ms,
+      endToEnd: e,
+      brokerHop: latency.brokerHop,
+      scheduleLag: latency.scheduleLag,
+      measuredFrom: 'intended send time (open-loop schedule)',
+      measuredTo: 'commit of the batch holding the reading',
+    },
   }
 }
 
 /** P5: recall and precision (1 when there is nothing to divide) and the detection p99, each against its SLO. */
-export function alertsProperty(rep: AlertReport, slo: Slo, about: { readonly rules: unknown; readonly expectations: string; readonly reproduce: string }): PropertyResult {
+export function alertsProperty(
+  rep: AlertReport,
+  slo: Slo,
+  about: { readonly rules: unknown; readonly expectations: string; readonly reproduce: string },
+): PropertyResult {
   const c = rep.counts
   const recall = c.detectable === 0 ? 1 : c.ok / c.detectable
   const precision = c.raised === 0 ? 1 : c.mapped / c.raised
@@ -102,18 +147,35 @@ export function alertsProperty(rep: AlertReport, slo: Slo, about: { readonly rul
     name: 'alerts',
     pass,
     summary: `${c.ok} of ${c.detectable} detectable injected anomalies alerted in time (recall ${r3(recall)}, SLO ≥ ${slo.alertRecall}); ${c.mapped} of ${c.raised} alerts map to one (precision ${r3(precision)}, SLO ≥ ${slo.alertPrecision}); missed ${c.missed}, late ${c.late}, spurious ${c.spurious}, undetectable ${c.undetectable}; detection p99 ${delayMs.p99} ms (SLO ≤ ${slo.detectionP99Ms} ms)${
-      pass ? '' : firstNamed([['missed', rep.missed], ['late', rep.late], ['spurious', rep.spurious]])}`,
+      pass
+        ? ''
+        : firstNamed([
+            ['missed', rep.missed],
+            ['late', rep.late],
+            ['spurious', rep.spurious],
+          ])
+    }`,
     evidence: {
-      counts: c, recall: r3(recall), precision: r3(precision), byRule: rep.byRule,
-      missed: rep.missed, late: rep.late, spurious: rep.spurious, undetectable: rep.undetectable,
-      detectionDelayReadings: percentiles(rep.delaysReadings), detectionDelayMs: delayMs,
+      counts: c,
+      recall: r3(recall),
+      precision: r3(precision),
+      byRule: rep.byRule,
+      missed: rep.missed,
+      late: rep.late,
+      spurious: rep.spurious,
+      undetectable: rep.undetectable,
+      detectionDelayReadings: percentiles(rep.delaysReadings),
+      detectionDelayMs: delayMs,
       ...about,
     },
   }
 }
 
 /** P7: every injected malformed message dead-lettered with its reason, and no valid reading with them. */
-export function badInputProperty(r: DeadLetterReport & { validRejectedCount: number; wrongReasonCount: number; missingCount: number }, runId: number): PropertyResult {
+export function badInputProperty(
+  r: DeadLetterReport & { validRejectedCount: number; wrongReasonCount: number; missingCount: number },
+  runId: number,
+): PropertyResult {
   const pass = r.missingCount === 0 && r.wrongReasonCount === 0 && r.validRejectedCount === 0
   return {
     id: 'P7',

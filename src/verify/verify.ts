@@ -19,7 +19,6 @@ import { PROPERTIES, type JudgeContext, type Property, type PropertyOutcome, typ
 export { sloOf, type LatencyEvidence, type Slo } from './slo.js'
 export type { VerifyOptions } from './properties/index.js'
 
-
 const parseValue = (type: string, s: string | null): FieldValue | null => {
   if (s === null) return null
   if (type === 'bool') return s === 't'
@@ -29,7 +28,13 @@ const parseValue = (type: string, s: string | null): FieldValue | null => {
 const sqlText = (s: string): string => `'${s.replace(/'/g, "''")}'`
 
 /** P1–P3 for one kind (optionally a range of its device ids), streamed: one COPY by (device, seq), one by (device, receive order). */
-export async function checkKind(client: pg.Client, runId: number, manifest: RunManifest, kind: Kind, range: DeviceRange = {}): Promise<{ set: SetReport; order: OrderReport }> {
+export async function checkKind(
+  client: pg.Client,
+  runId: number,
+  manifest: RunManifest,
+  kind: Kind,
+  range: DeviceRange = {},
+): Promise<{ set: SetReport; order: OrderReport }> {
   const spec = KINDS[kind]
   const set = new SetChecker(manifest, kind, range)
   const cols = spec.fields.map((f) => f.name).join(', ')
@@ -50,18 +55,27 @@ export async function checkKind(client: pg.Client, runId: number, manifest: RunM
   return { set: set.finish(), order: order.report }
 }
 
-
 /** The run's oracle record (digests and alert expectations): computed during the run, stored with it, or regenerated now. */
 async function oracleRecord(client: pg.Client, runId: number, manifest: RunManifest, opts: VerifyOptions): Promise<OracleRecord> {
   const spec = { ...contextOf(manifest), ...(manifest.replay && { replay: manifest.replay }), perDevice: manifest.perDevice }
-  return digestsFor(client, runId, spec, { ...(opts.pendingDigests && { pending: opts.pendingDigests }), ...(opts.regenerateDigests && { regenerate: true }) })
+  return digestsFor(client, runId, spec, {
+    ...(opts.pendingDigests && { pending: opts.pendingDigests }),
+    ...(opts.regenerateDigests && { regenerate: true }),
+  })
 }
 
 /** P1–P3 set-based in the database (src/verify/fast.ts), or row by row when asked to (no oracle record). */
 async function checkSets(client: pg.Client, runId: number, manifest: RunManifest, oracle: OracleRecord | undefined): Promise<SetsReport> {
   if (!oracle) return { perKind: await checkKinds(client, runId, manifest), method: { method: 'row by row (--row-by-row)' } }
   const { perKind, stats } = await checkKindsFast(client, runId, manifest, oracle.digests)
-  return { perKind, method: { method: 'set-based: per-device digests in the database, then row by row for devices that differ', oracleDigests: oracle.source, ...stats } }
+  return {
+    perKind,
+    method: {
+      method: 'set-based: per-device digests in the database, then row by row for devices that differ',
+      oracleDigests: oracle.source,
+      ...stats,
+    },
+  }
 }
 
 const toError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)))
@@ -69,7 +83,9 @@ const settle = <T>(p: Promise<T>): Promise<T | Error> => p.catch(toError)
 
 /** The FAIL of a property whose check threw: the error is its evidence, and the other properties still stand. */
 export const failedCheck = (id: PropertyId, name: string, err: unknown): PropertyResult => ({
-  id, name, pass: false,
+  id,
+  name,
+  pass: false,
   summary: `the check itself failed: ${errorMessage(err)}`,
   evidence: { error: errorMessage(err), ...(err instanceof Error && err.stack && { stack: err.stack.split('\n').slice(0, 8).join('\n') }) },
 })
@@ -81,7 +97,11 @@ export const failedCheck = (id: PropertyId, name: string, err: unknown): Propert
 const aboutTheSetup = (err: unknown): err is ConfigError | InfraError => err instanceof ConfigError || err instanceof InfraError
 
 /** Runs one property's check; an error inside it (from any value a server returns, say) becomes that property's FAIL. */
-export async function guarded<T extends PropertyResult | undefined>(id: PropertyId, name: string, check: () => T | Promise<T>): Promise<T | PropertyResult> {
+export async function guarded<T extends PropertyResult | undefined>(
+  id: PropertyId,
+  name: string,
+  check: () => T | Promise<T>,
+): Promise<T | PropertyResult> {
   try {
     return await check()
   } catch (err) {
@@ -103,7 +123,16 @@ async function runLane(properties: readonly Property[], ctx: JudgeContext): Prom
  * one whose check throws fails with the error as its evidence, and the others are still judged (and the run's
  * outputs still written).
  */
-export async function verifyRun(client: pg.Client, runId: number, manifest: RunManifest, latency: LatencyEvidence, slo: Slo, rates?: RateRecord, opts: VerifyOptions = {}, properties: readonly Property[] = PROPERTIES): Promise<PropertyOutcome[]> {
+export async function verifyRun(
+  client: pg.Client,
+  runId: number,
+  manifest: RunManifest,
+  latency: LatencyEvidence,
+  slo: Slo,
+  rates?: RateRecord,
+  opts: VerifyOptions = {},
+  properties: readonly Property[] = PROPERTIES,
+): Promise<PropertyOutcome[]> {
   // One oracle record serves P1–P3 (digests) and P5 (alert expectations); --row-by-row uses neither.
   const oracle = opts.rowByRow ? undefined : await settle(oracleRecord(client, runId, manifest, opts))
   if (aboutTheSetup(oracle)) throw oracle
@@ -115,7 +144,13 @@ export async function verifyRun(client: pg.Client, runId: number, manifest: RunM
   const side = await settle(whereIs(client).then((where) => connect(where.url, where.schema, 'iotbench-verify')))
   let sets: Promise<SetsReport> | undefined
   const ctx: JudgeContext = {
-    runId, manifest, latency, slo, rates, opts, client,
+    runId,
+    manifest,
+    latency,
+    slo,
+    rates,
+    opts,
+    client,
     sideClient: () => {
       if (side instanceof Error) throw side
       return side
@@ -123,7 +158,16 @@ export async function verifyRun(client: pg.Client, runId: number, manifest: RunM
     oracle: oracleOf,
     sets: () => (sets ??= checkSets(client, runId, manifest, oracleOf())),
   }
-  const lanes = await Promise.allSettled([runLane(properties.filter((p) => p.lane === 'main'), ctx), runLane(properties.filter((p) => p.lane === 'side'), ctx)]).finally(() => {
+  const lanes = await Promise.allSettled([
+    runLane(
+      properties.filter((p) => p.lane === 'main'),
+      ctx,
+    ),
+    runLane(
+      properties.filter((p) => p.lane === 'side'),
+      ctx,
+    ),
+  ]).finally(() => {
     if (!(side instanceof Error)) void side.end().catch(() => undefined)
   })
   const results = new Map<Property, PropertyOutcome | undefined>()

@@ -27,7 +27,24 @@ describe('a run leaves no MQTT session behind', () => {
     const url = await requireService(t, 'mqtt')
     if (!db || !url) return
     const results = tempResultsDir()
-    const r = await runCli(['run', '--profile', 'ci', ...SHORT_RUN, '--mqtt-url', url, '--mqtt-protocol', '4', '--database-url', db, '--db-schema', uniqueName('sess'), '--topic-prefix', `${uniqueName('sess')}/`, '--results-dir', results])
+    const r = await runCli([
+      'run',
+      '--profile',
+      'ci',
+      ...SHORT_RUN,
+      '--mqtt-url',
+      url,
+      '--mqtt-protocol',
+      '4',
+      '--database-url',
+      db,
+      '--db-schema',
+      uniqueName('sess'),
+      '--topic-prefix',
+      `${uniqueName('sess')}/`,
+      '--results-dir',
+      results,
+    ])
     assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`)
     const result = readResult(results, runIdFrom(r.stdout))
     assert.equal(result.environment.mqttVersion, 4)

@@ -22,7 +22,8 @@ describe('TLS to the database', () => {
     const client = await connect(withParams(db, { sslmode: 'require' }), 'public', 'iotbench-tls-test')
     try {
       const r = await client.query<{ ssl: boolean; version: string }>('SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()')
-      if (r.rows[0]?.ssl !== true) return unavailable(t, 'PostgreSQL with ssl = on', 'this PostgreSQL has ssl = off (Debian’s default is on)')
+      if (r.rows[0]?.ssl !== true)
+        return unavailable(t, 'PostgreSQL with ssl = on', 'this PostgreSQL has ssl = off (Debian’s default is on)')
       assert.match(r.rows[0].version, /^TLSv1\.[23]$/)
     } finally {
       await client.end()
@@ -58,12 +59,24 @@ describe('TLS to the database', () => {
         password: 'postgres',
         persistent: false,
         createPostgresUser: isRoot,
-        postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'ssl=on', '-c', `ssl_cert_file=${pki.serverCert}`, '-c', `ssl_key_file=${key}`],
+        postgresFlags: [
+          '-c',
+          'listen_addresses=127.0.0.1',
+          '-c',
+          'ssl=on',
+          '-c',
+          `ssl_cert_file=${pki.serverCert}`,
+          '-c',
+          `ssl_key_file=${key}`,
+        ],
         onLog: () => undefined,
         onError: () => undefined,
       })
       await pg.initialise()
-      writeFileSync(join(dataDir, 'pg_hba.conf'), 'local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 0.0.0.0/0 reject\n')
+      writeFileSync(
+        join(dataDir, 'pg_hba.conf'),
+        'local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 0.0.0.0/0 reject\n',
+      )
       await pg.start()
       server = pg
       url = `postgres://postgres:postgres@127.0.0.1:${TEST_EMBEDDED_PG_PORT}/postgres`
@@ -76,7 +89,20 @@ describe('TLS to the database', () => {
 
     test('sslmode=verify-full with --database-ca: a whole run (ingest threads and verifier included) passes', async () => {
       const results = tempResultsDir()
-      const r = await runCli(['run', '--profile', 'ci', ...SHORT_RUN, '--database-url', withParams(url, { sslmode: 'verify-full' }), '--database-ca', pki.caCert, '--db-schema', uniqueName('tls'), '--results-dir', results])
+      const r = await runCli([
+        'run',
+        '--profile',
+        'ci',
+        ...SHORT_RUN,
+        '--database-url',
+        withParams(url, { sslmode: 'verify-full' }),
+        '--database-ca',
+        pki.caCert,
+        '--db-schema',
+        uniqueName('tls'),
+        '--results-dir',
+        results,
+      ])
       assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`)
       const result = readResult(results, runIdFrom(r.stdout))
       assert.equal(result.counts.ingested, result.counts.offered)
@@ -93,12 +119,19 @@ describe('TLS to the database', () => {
     test('a CA that did not sign the server’s certificate: exit 5 naming --database-ca', async () => {
       const r = await runCli(['run', ...SHORT_RUN, '--database-url', url, '--database-ca', pki.otherCaCert], {}, 60_000)
       assert.equal(r.code, 5, `exit ${r.code}\n${r.stderr}`)
-      assert.match(r.stderr, /cannot reach the database at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/postgres\?\S*sslmode=verify-full: unable to verify the first certificate/)
+      assert.match(
+        r.stderr,
+        /cannot reach the database at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/postgres\?\S*sslmode=verify-full: unable to verify the first certificate/,
+      )
       assert.match(r.stderr, /not signed by a trusted CA: give that CA with --database-ca FILE/)
     })
 
     test('a bad sslmode and an unreadable CA are configuration errors (exit 4), together', async () => {
-      const r = await runCli(['run', '--database-url', withParams(url, { sslmode: 'always' }), '--database-ca', '/nonexistent/ca.pem'], {}, 30_000)
+      const r = await runCli(
+        ['run', '--database-url', withParams(url, { sslmode: 'always' }), '--database-ca', '/nonexistent/ca.pem'],
+        {},
+        30_000,
+      )
       assert.equal(r.code, 4, `exit ${r.code}\n${r.stderr}`)
       assert.match(r.stderr, /sslmode in --database-url must be one of disable, prefer, require, verify-ca, verify-full/)
       assert.match(r.stderr, /--database-ca \/nonexistent\/ca\.pem cannot be read: ENOENT/)

@@ -30,10 +30,26 @@ describe('database faults during a run', () => {
     })()
     try {
       const r = await runCli([
-        'run', '--profile', 'ci', '--duration', '10', '--rate', '1500', '--progress', 'plain', '--drain-timeout', '30',
-        '--database-url', url, '--db-schema', schema, '--results-dir', results,
+        'run',
+        '--profile',
+        'ci',
+        '--duration',
+        '10',
+        '--rate',
+        '1500',
+        '--progress',
+        'plain',
+        '--drain-timeout',
+        '30',
+        '--database-url',
+        url,
+        '--db-schema',
+        schema,
+        '--results-dir',
+        results,
         // Every kill costs a retry with backoff: latency is expected to suffer, loss is not.
-        '--slo-p99-ms', '30000',
+        '--slo-p99-ms',
+        '30000',
       ])
       stop = true
       await killer

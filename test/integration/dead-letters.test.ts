@@ -8,11 +8,29 @@ import { requireService, uniqueName } from '../support/services.js'
 /** Malformed telemetry, each with the reason the ingest must give. */
 const MALFORMED: Array<{ topic: (p: string) => string; payload: Buffer; reason: string }> = [
   { topic: (p) => `${p}farm/farm01/collar/farm01-collar-0001/telemetry`, payload: Buffer.from('{"device":'), reason: 'invalid-json' },
-  { topic: (p) => `${p}farm/farm01/collar/farm01-collar-0001/telemetry`, payload: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), reason: 'invalid-utf8' },
+  {
+    topic: (p) => `${p}farm/farm01/collar/farm01-collar-0001/telemetry`,
+    payload: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]),
+    reason: 'invalid-utf8',
+  },
   { topic: (p) => `${p}farm/farm01/collar/farm01-collar-0001/telemetry`, payload: Buffer.from('[1,2,3]'), reason: 'not-an-object' },
-  { topic: (p) => `${p}farm/farm01/collar/farm01-collar-0001/telemetry`, payload: Buffer.from('{"device":"farm01-collar-0001","kind":"collar","seq":-1,"ts":1,"sent":1,"values":{}}'), reason: 'bad-seq' },
-  { topic: (p) => `${p}farm/farm02/milk/farm02-milk-0001/telemetry`, payload: Buffer.from('{"device":"farm02-milk-0001","kind":"collar","seq":1,"ts":1,"sent":1,"values":{}}'), reason: 'topic-mismatch' },
-  { topic: (p) => `${p}farm/farm01/chiller/farm01-chiller-0001/telemetry`, payload: Buffer.from('{"device":"farm01-chiller-0001","kind":"chiller","seq":3,"ts":1,"sent":1,"values":{"milk_temp_c":"warm","compressor_on":true,"agitator_on":true,"volume_l":1,"ambient_c":1}}'), reason: 'bad-field:milk_temp_c' },
+  {
+    topic: (p) => `${p}farm/farm01/collar/farm01-collar-0001/telemetry`,
+    payload: Buffer.from('{"device":"farm01-collar-0001","kind":"collar","seq":-1,"ts":1,"sent":1,"values":{}}'),
+    reason: 'bad-seq',
+  },
+  {
+    topic: (p) => `${p}farm/farm02/milk/farm02-milk-0001/telemetry`,
+    payload: Buffer.from('{"device":"farm02-milk-0001","kind":"collar","seq":1,"ts":1,"sent":1,"values":{}}'),
+    reason: 'topic-mismatch',
+  },
+  {
+    topic: (p) => `${p}farm/farm01/chiller/farm01-chiller-0001/telemetry`,
+    payload: Buffer.from(
+      '{"device":"farm01-chiller-0001","kind":"chiller","seq":3,"ts":1,"sent":1,"values":{"milk_temp_c":"warm","compressor_on":true,"agitator_on":true,"volume_l":1,"ambient_c":1}}',
+    ),
+    reason: 'bad-field:milk_temp_c',
+  },
   { topic: (p) => `${p}farm/farm03/collar/farm03-collar-0002/telemetry`, payload: Buffer.alloc(70_000, 0x20), reason: 'too-large' },
 ]
 
@@ -34,7 +52,29 @@ describe('malformed payloads during a run', () => {
       await client.endAsync()
     }
     const r = await runCli(
-      ['run', '--profile', 'ci', '--duration', '5', '--rate', '1500', '--bad-input', '0', '--progress', 'plain', '--mqtt-url', broker, '--database-url', db, '--db-schema', schema, '--topic-prefix', prefix, '--results-dir', results],
+      [
+        'run',
+        '--profile',
+        'ci',
+        '--duration',
+        '5',
+        '--rate',
+        '1500',
+        '--bad-input',
+        '0',
+        '--progress',
+        'plain',
+        '--mqtt-url',
+        broker,
+        '--database-url',
+        db,
+        '--db-schema',
+        schema,
+        '--topic-prefix',
+        prefix,
+        '--results-dir',
+        results,
+      ],
       {},
       240_000,
       (stderr) => {

@@ -17,7 +17,9 @@ describe('--connections per-device', () => {
     let polling: Promise<void> | undefined
     const poll = async (): Promise<void> => {
       for (let i = 0; i < 200 && metricsUrl; i++) {
-        const text = await fetch(metricsUrl).then((r) => r.text()).catch(() => '')
+        const text = await fetch(metricsUrl)
+          .then((r) => r.text())
+          .catch(() => '')
         peakSim = Math.max(peakSim, gauge(text, 'iotbench_broker_connections{side="sim"}') ?? 0)
         peakBroker = Math.max(peakBroker, gauge(text, 'iotbench_broker_clients') ?? 0)
         if (peakSim >= 260 && peakBroker >= 260) return
@@ -27,7 +29,25 @@ describe('--connections per-device', () => {
     const r = await runCli(
       // The latency SLO is wide: this test is about delivery over one connection per device (P1–P3, P7),
       // and on the shared 2-core machine even the multiplexed ci run missed p99 ≤ 1 s at a load average of 20.
-      ['run', '--profile', 'ci', ...SHORT_RUN, '--slo-p99-ms', '20000', '--sim-workers', '2', '--connections', 'per-device', '--source-addresses', '2', '--metrics-port', '0', '--results-dir', results, ...TEST_EMBEDDED],
+      [
+        'run',
+        '--profile',
+        'ci',
+        ...SHORT_RUN,
+        '--slo-p99-ms',
+        '20000',
+        '--sim-workers',
+        '2',
+        '--connections',
+        'per-device',
+        '--source-addresses',
+        '2',
+        '--metrics-port',
+        '0',
+        '--results-dir',
+        results,
+        ...TEST_EMBEDDED,
+      ],
       {},
       240_000,
       (stderr) => {

@@ -17,7 +17,19 @@ test('two embedded runs at once: each its own port; a folder in use names the ru
   const moved: string[] = []
   // Three runs on two shared cores: timing SLOs are relaxed, this test is about ports and folders.
   const relaxed = ['--slo-p99-ms', '60000', '--slo-rate-tolerance', '0']
-  const common = ['run', '--profile', 'ci', ...SHORT_RUN, ...relaxed, '--embedded-pg-port', PORT, '--live-clients', '2', '--results-dir', results]
+  const common = [
+    'run',
+    '--profile',
+    'ci',
+    ...SHORT_RUN,
+    ...relaxed,
+    '--embedded-pg-port',
+    PORT,
+    '--live-clients',
+    '2',
+    '--results-dir',
+    results,
+  ]
   const keep = (r: CliResult): CliResult => {
     // As root the data of a private temp folder is kept elsewhere (see embedded-root.test.ts): removed afterwards.
     const m = /the data folder for \S+ is (\S+)/.exec(r.stderr)
@@ -27,7 +39,12 @@ test('two embedded runs at once: each its own port; a folder in use names the ru
   try {
     let readyA: () => void = () => undefined
     const aReady = new Promise<void>((r) => (readyA = r))
-    const a = runCli([...common, '--duration', '10', '--embedded-dir', join(dirs[0]!, 'pg')], {}, 240_000, (err) => void (/embedded PostgreSQL ready/.test(err) && readyA())).then(keep)
+    const a = runCli(
+      [...common, '--duration', '10', '--embedded-dir', join(dirs[0]!, 'pg')],
+      {},
+      240_000,
+      (err) => void (/embedded PostgreSQL ready/.test(err) && readyA()),
+    ).then(keep)
     await aReady
     const c = runCli([...common, '--embedded-dir', join(dirs[1]!, 'pg')]).then(keep)
     const b = await runCli([...common, '--embedded-dir', join(dirs[0]!, 'pg')], {}, 60_000)
@@ -40,9 +57,16 @@ test('two embedded runs at once: each its own port; a folder in use names the ru
     assert.match(b.stderr, /what to do: .*--embedded-dir/)
 
     const [ra, rc] = await Promise.all([a, c])
-    for (const [name, r] of [['A', ra], ['C', rc]] as const) assert.equal(r.code, 0, `run ${name}: exit ${r.code}\n${r.stdout}\n${r.stderr}`)
+    for (const [name, r] of [
+      ['A', ra],
+      ['C', rc],
+    ] as const)
+      assert.equal(r.code, 0, `run ${name}: exit ${r.code}\n${r.stdout}\n${r.stderr}`)
     assert.match(ra.stderr, new RegExp(`ready on 127\\.0\\.0\\.1:${PORT} `), 'the first run got the preferred port')
-    assert.match(rc.stderr, new RegExp(`port ${PORT} is taken \\(another run\\?\\): the embedded PostgreSQL listens on 127\\.0\\.0\\.1:\\d+`))
+    assert.match(
+      rc.stderr,
+      new RegExp(`port ${PORT} is taken \\(another run\\?\\): the embedded PostgreSQL listens on 127\\.0\\.0\\.1:\\d+`),
+    )
     for (const r of [ra, b, rc]) assert.doesNotMatch(r.stdout + r.stderr, /undefined/)
   } finally {
     for (const d of [...dirs, results, ...moved]) rmSync(d, { recursive: true, force: true })

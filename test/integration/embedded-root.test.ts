@@ -20,11 +20,28 @@ test('as root under a 0700 folder, run --profile ci passes on the embedded defau
   assert.equal(statSync(home).mode & 0o777, 0o700)
   const checkout = join(home, 'iotbench')
   execFileSync('mkdir', [checkout])
-  execFileSync('cp', ['-al', ...['bin', 'dist', 'package.json', 'sql', 'sensor-profiles', 'dashboards', 'node_modules'].map((f) => join(ROOT, f)), checkout])
+  execFileSync('cp', [
+    '-al',
+    ...['bin', 'dist', 'package.json', 'sql', 'sensor-profiles', 'dashboards', 'node_modules'].map((f) => join(ROOT, f)),
+    checkout,
+  ])
   let moved: string | undefined
   try {
     // Timing SLOs relaxed: on a shared 2-core host they fail on their own (exit 7); this test is about root.
-    const r = await runCliIn(checkout, ['run', '--profile', 'ci', ...SHORT_RUN, '--embedded-pg-port', '54341', '--live-clients', '2', '--slo-p99-ms', '60000', '--slo-rate-tolerance', '0'])
+    const r = await runCliIn(checkout, [
+      'run',
+      '--profile',
+      'ci',
+      ...SHORT_RUN,
+      '--embedded-pg-port',
+      '54341',
+      '--live-clients',
+      '2',
+      '--slo-p99-ms',
+      '60000',
+      '--slo-rate-tolerance',
+      '0',
+    ])
     moved = /the data folder for \S+ is (\S+)/.exec(r.stderr)?.[1]
     assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`)
     assert.match(r.stdout, /— PASS/)

@@ -18,7 +18,10 @@ describe('iotbench run on the embedded defaults', () => {
     const result = readResult(results, runId)
     assert.equal(result.schemaVersion, 2)
     assert.equal(result.verdict, 'pass')
-    assert.deepEqual(result.properties.map((p: { id: string }) => p.id), ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9'])
+    assert.deepEqual(
+      result.properties.map((p: { id: string }) => p.id),
+      ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9'],
+    )
     for (const p of result.properties) assert.equal(p.pass, true, `${p.id}: ${p.summary}`)
     assert.match(result.environment.broker, /embedded aedes/)
     assert.equal(result.counts.published, result.counts.offered)
@@ -35,7 +38,19 @@ describe('iotbench run on the embedded defaults', () => {
 
   test('the fault hook makes the run fail with the devices and seqs named', async () => {
     const schema = uniqueName('fault')
-    const r = await runCli(['run', '--profile', 'ci', ...SHORT_RUN, ...TEST_EMBEDDED, '--db-schema', schema, '--results-dir', results, '--fault-hook', 'drop=3,duplicate=2,reorder=2'])
+    const r = await runCli([
+      'run',
+      '--profile',
+      'ci',
+      ...SHORT_RUN,
+      ...TEST_EMBEDDED,
+      '--db-schema',
+      schema,
+      '--results-dir',
+      results,
+      '--fault-hook',
+      'drop=3,duplicate=2,reorder=2',
+    ])
     assert.equal(r.code, 3, `exit ${r.code}\n${r.stdout}\n${r.stderr}`)
     const id = runIdFrom(r.stdout)
     const result = readResult(results, id)

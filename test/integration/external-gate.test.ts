@@ -24,8 +24,31 @@ describe('iotbench run --ingest external: readiness and errors', () => {
     const db = await requireService(t, 'database')
     const mqtt = await requireService(t, 'mqtt')
     if (!db || !mqtt) return undefined
-    return ['run', '--profile', 'ci', '--duration', '2', '--rate', '300', '--bad-input', '0', '--progress', 'plain', '--ingest', 'external',
-      '--mqtt-url', mqtt, '--database-url', db, '--db-schema', uniqueName('extgate'), '--topic-prefix', `${uniqueName('eg')}/`, '--results-dir', tempResultsDir()]
+    return [
+      'run',
+      '--profile',
+      'ci',
+      '--duration',
+      '2',
+      '--rate',
+      '300',
+      '--bad-input',
+      '0',
+      '--progress',
+      'plain',
+      '--ingest',
+      'external',
+      '--mqtt-url',
+      mqtt,
+      '--database-url',
+      db,
+      '--db-schema',
+      uniqueName('extgate'),
+      '--topic-prefix',
+      `${uniqueName('eg')}/`,
+      '--results-dir',
+      tempResultsDir(),
+    ]
   }
 
   test('an ingest that never stores the probe: exit 5 after --ingest-ready-timeout, no load offered, its process group stopped', async (t) => {
@@ -33,9 +56,16 @@ describe('iotbench run --ingest external: readiness and errors', () => {
     if (!args) return
     const marker = `${600 + Math.floor(Math.random() * 300)}.${Date.now() % 1000}`
     const started = Date.now()
-    const r = await runCli([...args, '--ingest-command', `echo subscribed, honestly >&2; sleep ${marker}`, '--ingest-ready-timeout', '3'], {}, 120_000)
+    const r = await runCli(
+      [...args, '--ingest-command', `echo subscribed, honestly >&2; sleep ${marker}`, '--ingest-ready-timeout', '3'],
+      {},
+      120_000,
+    )
     assert.equal(r.code, 5, `${r.stdout}\n${r.stderr}`)
-    assert.match(r.stderr, /did not store the readiness probe \(device iotbench-probe-\d+ on .*farm\/probe\/collar\/iotbench-probe-\d+\/telemetry\) within 3 s/)
+    assert.match(
+      r.stderr,
+      /did not store the readiness probe \(device iotbench-probe-\d+ on .*farm\/probe\/collar\/iotbench-probe-\d+\/telemetry\) within 3 s/,
+    )
     assert.match(r.stderr, /its last output:\n\s+subscribed, honestly/)
     assert.match(r.stderr, /what to do: .*--ingest-ready-timeout/)
     assert.doesNotMatch(r.stderr, /\] load /, 'no load was offered')
@@ -58,7 +88,17 @@ describe('iotbench run --ingest external: readiness and errors', () => {
     const dir = mkdtempSync(join(tmpdir(), 'iotbench-extgate-'))
     const map = join(dir, 'map.json')
     writeFileSync(map, JSON.stringify({ kinds: { collar: { table: 't', device: 'd', seq: 's' } } }))
-    const bad = await runCli(['run', '--ingest', 'external', '--sink-map', map, '--transport', 'kafka', '--kafka-url', 'kafka://127.0.0.1:9'])
+    const bad = await runCli([
+      'run',
+      '--ingest',
+      'external',
+      '--sink-map',
+      map,
+      '--transport',
+      'kafka',
+      '--kafka-url',
+      'kafka://127.0.0.1:9',
+    ])
     assert.equal(bad.code, 4, bad.stderr)
     assert.match(bad.stderr, /--ingest external needs --transport mqtt/)
     assert.match(bad.stderr, /\/kinds\/collar must have required property 'ts'/)
@@ -76,17 +116,52 @@ describe('iotbench run --ingest external without a sink map: the ingest writes i
     const mqtt = await requireService(t, 'mqtt')
     if (!db || !mqtt) return
     const results = tempResultsDir()
-    const r = await runCli(['run', '--profile', 'ci', '--duration', '4', '--rate', '400', '--bad-input', '0', '--progress', 'plain', '--slo-p99-ms', '10000',
-      '--ingest', 'external', '--ingest-command', `${process.execPath} ${join(ROOT, 'dist/test/support/own-schema-ingest.js')}`,
-      '--mqtt-url', mqtt, '--database-url', db, '--db-schema', uniqueName('extown'), '--topic-prefix', `${uniqueName('eo')}/`, '--results-dir', results], {}, 200_000)
+    const r = await runCli(
+      [
+        'run',
+        '--profile',
+        'ci',
+        '--duration',
+        '4',
+        '--rate',
+        '400',
+        '--bad-input',
+        '0',
+        '--progress',
+        'plain',
+        '--slo-p99-ms',
+        '10000',
+        '--ingest',
+        'external',
+        '--ingest-command',
+        `${process.execPath} ${join(ROOT, 'dist/test/support/own-schema-ingest.js')}`,
+        '--mqtt-url',
+        mqtt,
+        '--database-url',
+        db,
+        '--db-schema',
+        uniqueName('extown'),
+        '--topic-prefix',
+        `${uniqueName('eo')}/`,
+        '--results-dir',
+        results,
+      ],
+      {},
+      200_000,
+    )
     assert.equal(r.code, 3, `${r.stdout}\n${r.stderr}`)
     const result = readResult(results, runIdFrom(r.stdout))
-    const byId = new Map((result.properties as Array<{ id: string; pass: boolean; summary: string; notApplicable?: string }>).map((p) => [p.id, p]))
+    const byId = new Map(
+      (result.properties as Array<{ id: string; pass: boolean; summary: string; notApplicable?: string }>).map((p) => [p.id, p]),
+    )
     for (const id of ['P1', 'P2', 'P3', 'P7']) assert.equal(byId.get(id)?.pass, true, `${id}: ${byId.get(id)?.summary}`)
     assert.equal(byId.get('P5')?.pass, false, 'no alerts were raised: P5 applies and fails')
     assert.equal(byId.get('P5')?.notApplicable, undefined)
     assert.ok(byId.get('P9')?.notApplicable)
-    assert.deepEqual([...byId.values()].filter((p) => p.notApplicable !== undefined).map((p) => p.id), ['P9'])
+    assert.deepEqual(
+      [...byId.values()].filter((p) => p.notApplicable !== undefined).map((p) => p.id),
+      ['P9'],
+    )
     assert.equal(result.counts.ingested, result.counts.offered, 'the probe reading is not counted')
   })
 })

@@ -15,24 +15,59 @@ import { requireService, unavailable, uniqueName } from '../support/services.js'
 // the test's own. Each test writes Telegraf's tables into a schema of its own.
 
 const TIMING = new Set(['P4', 'P6'])
-interface Prop { id: string; pass: boolean; summary: string; notApplicable?: string; evidence: Record<string, unknown> }
+interface Prop {
+  id: string
+  pass: boolean
+  summary: string
+  notApplicable?: string
+  evidence: Record<string, unknown>
+}
 
 let telegraf: string | undefined
 let buildError: string | undefined
 
 before(async () => {
   try {
-    const { stdout } = await promisify(execFile)('bash', [join(ROOT, 'infra/telegraf/build-telegraf.sh')], { timeout: 1_500_000, maxBuffer: 16 << 20 })
+    const { stdout } = await promisify(execFile)('bash', [join(ROOT, 'infra/telegraf/build-telegraf.sh')], {
+      timeout: 1_500_000,
+      maxBuffer: 16 << 20,
+    })
     telegraf = stdout.trim().split('\n').at(-1)
   } catch (err) {
     buildError = (err as Error).message
   }
 })
 
-async function runTelegraf(t: Parameters<typeof requireService>[0], broker: OwnMosquitto, extra: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string; db: string; dbSchema: string; runId: string; result: { verdict: string; properties: Prop[]; counts: Record<string, number>; latency: { endToEnd: { count: number; p50Ms: number; p99Ms: number } }; transport: Record<string, unknown> } } | undefined> {
+async function runTelegraf(
+  t: Parameters<typeof requireService>[0],
+  broker: OwnMosquitto,
+  extra: readonly string[],
+): Promise<
+  | {
+      code: number | null
+      stdout: string
+      stderr: string
+      db: string
+      dbSchema: string
+      runId: string
+      result: {
+        verdict: string
+        properties: Prop[]
+        counts: Record<string, number>
+        latency: { endToEnd: { count: number; p50Ms: number; p99Ms: number } }
+        transport: Record<string, unknown>
+      }
+    }
+  | undefined
+> {
   const db = await requireService(t, 'database')
   if (!db) return undefined
-  if (!telegraf) return unavailable(t, 'Telegraf', `infra/telegraf/build-telegraf.sh failed (Go ≥ 1.25.5 and the Go module proxy are needed): ${buildError ?? ''}`)
+  if (!telegraf)
+    return unavailable(
+      t,
+      'Telegraf',
+      `infra/telegraf/build-telegraf.sh failed (Go ≥ 1.25.5 and the Go module proxy are needed): ${buildError ?? ''}`,
+    )
   const sinkSchema = uniqueName('tg')
   const client = new pg.Client({ connectionString: db })
   await client.connect()
@@ -40,10 +75,36 @@ async function runTelegraf(t: Parameters<typeof requireService>[0], broker: OwnM
   await client.end()
   const results = tempResultsDir()
   const dbSchema = uniqueName('ext')
-  const r = await runCli(['run', '--profile', 'ci', '--progress', 'plain', '--bad-input', '0', '--ingest', 'external',
-    '--sink-map', join(ROOT, 'examples/telegraf/sink-map.json'), '--ingest-command', `${telegraf} --config ${join(ROOT, 'examples/telegraf/telegraf.conf')}`,
-    '--mqtt-url', broker.url, '--database-url', db, '--db-schema', dbSchema, '--topic-prefix', `${uniqueName('tg')}/`, '--results-dir', results, ...extra],
-  { IOTBENCH_SINK_SCHEMA: sinkSchema }, 400_000)
+  const r = await runCli(
+    [
+      'run',
+      '--profile',
+      'ci',
+      '--progress',
+      'plain',
+      '--bad-input',
+      '0',
+      '--ingest',
+      'external',
+      '--sink-map',
+      join(ROOT, 'examples/telegraf/sink-map.json'),
+      '--ingest-command',
+      `${telegraf} --config ${join(ROOT, 'examples/telegraf/telegraf.conf')}`,
+      '--mqtt-url',
+      broker.url,
+      '--database-url',
+      db,
+      '--db-schema',
+      dbSchema,
+      '--topic-prefix',
+      `${uniqueName('tg')}/`,
+      '--results-dir',
+      results,
+      ...extra,
+    ],
+    { IOTBENCH_SINK_SCHEMA: sinkSchema },
+    400_000,
+  )
   return { ...r, db, dbSchema, runId: runIdFrom(r.stdout), result: readResult(results, runIdFrom(r.stdout)) }
 }
 
@@ -65,7 +126,8 @@ describe('iotbench run --ingest external: Telegraf 1.37.2 through Mosquitto', ()
     assert.ok(code === 0 || (code === 7 && failed.every((id) => TIMING.has(id))), `exit ${code}\n${stdout}\n${stderr}`)
     const byId = new Map(result.properties.map((p) => [p.id, p]))
     for (const id of ['P1', 'P2', 'P3']) assert.equal(byId.get(id)?.pass, true, `${id}: ${byId.get(id)?.summary}`)
-    for (const id of ['P1', 'P2', 'P3', 'P4', 'P6']) assert.equal(byId.get(id)?.notApplicable, undefined, `${id} applies: the map names every column it needs`)
+    for (const id of ['P1', 'P2', 'P3', 'P4', 'P6'])
+      assert.equal(byId.get(id)?.notApplicable, undefined, `${id} applies: the map names every column it needs`)
     for (const id of ['P5', 'P7', 'P8', 'P9']) assert.ok(byId.get(id)?.notApplicable, `${id} is N/A`)
     assert.match(stdout, /N\/A {2}P5 alerts: not applicable: the sink map names no alerts table/)
     assert.equal(result.counts['ingested'], result.counts['offered'])

@@ -12,7 +12,12 @@ import { requireService, unavailable, uniqueName } from '../support/services.js'
 
 const FAULTS_RUN = ['--profile', 'faults', '--progress', 'plain', '--rate', '800']
 
-interface Fault { label: string; startS: number; endS: number; error?: string }
+interface Fault {
+  label: string
+  startS: number
+  endS: number
+  error?: string
+}
 
 function assertEveryFaultRecorded(result: any, kinds: string[]): void {
   const schedule = result.faults.schedule as Fault[]
@@ -44,18 +49,40 @@ test('faults profile: a short schedule against Mosquitto and PostgreSQL loses no
       { kind: 'network', link: 'sim-broker', mode: 'blackhole', atSeconds: 21, seconds: 2 },
       { kind: 'network', link: 'broker-ingest', mode: 'half-open', drop: 'up', atSeconds: 24, seconds: 2 },
     ]
-    const r = await runCli([
-      'run', ...FAULTS_RUN, '--duration', '28', '--drain-timeout', '40',
-      '--faults', JSON.stringify(faults), '--broker-restart-command', broker.restartCommand,
-      '--mqtt-url', broker.url, '--database-url', database, '--db-schema', uniqueName('faults'), '--results-dir', results,
-    ], {}, 240_000)
+    const r = await runCli(
+      [
+        'run',
+        ...FAULTS_RUN,
+        '--duration',
+        '28',
+        '--drain-timeout',
+        '40',
+        '--faults',
+        JSON.stringify(faults),
+        '--broker-restart-command',
+        broker.restartCommand,
+        '--mqtt-url',
+        broker.url,
+        '--database-url',
+        database,
+        '--db-schema',
+        uniqueName('faults'),
+        '--results-dir',
+        results,
+      ],
+      {},
+      240_000,
+    )
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`)
     const result = readResult(results, runIdFrom(r.stdout))
     const p1 = result.properties.find((p: any) => p.id === 'P1')
     assert.equal(p1.pass, true, p1.summary)
     assert.equal(p1.evidence.counts.lost, 0)
     assert.equal(result.counts.ingested, result.counts.offered, 'every reading stored')
-    assertEveryFaultRecorded(result, faults.map((f) => f.kind))
+    assertEveryFaultRecorded(
+      result,
+      faults.map((f) => f.kind),
+    )
     for (const w of [...result.faults.loss.windows, result.faults.loss.outside]) assert.equal(w.lost, 0, `${w.label}: ${w.lost} lost`)
     assert.ok(Array.isArray(p1.evidence.lostByFault) && p1.evidence.lostByFault.length === faults.length + 1)
     // The restart really happened: the ingest and the simulators reconnected.
@@ -64,7 +91,10 @@ test('faults profile: a short schedule against Mosquitto and PostgreSQL loses no
     const md = readFileSync(join(results, result.runId, 'report.md'), 'utf8')
     assert.match(md, /## Faults/)
     assert.match(md, /\| db-outage \|/)
-    assert.match(readFileSync(join(results, result.runId, 'report.html'), 'utf8'), /"faults":\[\{"label":"network sim-broker latency 150 ms"/)
+    assert.match(
+      readFileSync(join(results, result.runId, 'report.html'), 'utf8'),
+      /"faults":\[\{"label":"network sim-broker latency 150 ms"/,
+    )
   } finally {
     await broker.stop()
   }
@@ -76,11 +106,34 @@ test('faults profile: QoS 0 through a black hole: the loss is counted and attrib
   if (!database || !mqttUrl) return
   const results = tempResultsDir()
   const faults = [{ kind: 'network', link: 'sim-broker', mode: 'blackhole', atSeconds: 4, seconds: 3 }]
-  const r = await runCli([
-    'run', ...FAULTS_RUN, '--qos', '0', '--duration', '12', '--drain-timeout', '8', '--slo-max-lost', '1000000',
-    '--faults', JSON.stringify(faults), '--mqtt-url', mqttUrl, '--topic-prefix', `${uniqueName('faults')}/`,
-    '--database-url', database, '--db-schema', uniqueName('faults'), '--results-dir', results,
-  ], {}, 180_000)
+  const r = await runCli(
+    [
+      'run',
+      ...FAULTS_RUN,
+      '--qos',
+      '0',
+      '--duration',
+      '12',
+      '--drain-timeout',
+      '8',
+      '--slo-max-lost',
+      '1000000',
+      '--faults',
+      JSON.stringify(faults),
+      '--mqtt-url',
+      mqttUrl,
+      '--topic-prefix',
+      `${uniqueName('faults')}/`,
+      '--database-url',
+      database,
+      '--db-schema',
+      uniqueName('faults'),
+      '--results-dir',
+      results,
+    ],
+    {},
+    180_000,
+  )
   assert.ok(r.code === 0 || r.code === 3, `${r.stdout}\n${r.stderr}`)
   const result = readResult(results, runIdFrom(r.stdout))
   assertEveryFaultRecorded(result, ['network'])
@@ -89,7 +142,12 @@ test('faults profile: QoS 0 through a black hole: the loss is counted and attrib
   assert.ok(window.lost > 0, `the black hole must lose QoS 0 readings: ${JSON.stringify(window)}`)
   assert.equal(result.faults.loss.outside.lost, 0, `loss outside the fault window: ${JSON.stringify(result.faults.loss.outside)}`)
   assert.equal(window.lost, p1.evidence.counts.lost, 'every reading P1 calls lost is in the window')
-  assert.deepEqual(p1.evidence.lostByFault[0], { fault: 'network sim-broker blackhole', lost: window.lost, neverAcknowledged: 0, queueOverflow: 0 })
+  assert.deepEqual(p1.evidence.lostByFault[0], {
+    fault: 'network sim-broker blackhole',
+    lost: window.lost,
+    neverAcknowledged: 0,
+    queueOverflow: 0,
+  })
 })
 
 test('faults profile: an ingest worker killed and the embedded PostgreSQL restarted mid-run: zero loss', async (t) => {
@@ -100,10 +158,27 @@ test('faults profile: an ingest worker killed and the embedded PostgreSQL restar
     { kind: 'ingest-kill', worker: 0, atSeconds: 3, seconds: 1 },
     { kind: 'db-restart', atSeconds: 8, seconds: 2 },
   ]
-  const r = await runCli([
-    'run', ...FAULTS_RUN, '--duration', '14', '--drain-timeout', '40', '--faults', JSON.stringify(faults),
-    '--mqtt-url', mqttUrl, '--topic-prefix', `${uniqueName('faults')}/`, ...TEST_EMBEDDED, '--results-dir', results,
-  ], {}, 240_000)
+  const r = await runCli(
+    [
+      'run',
+      ...FAULTS_RUN,
+      '--duration',
+      '14',
+      '--drain-timeout',
+      '40',
+      '--faults',
+      JSON.stringify(faults),
+      '--mqtt-url',
+      mqttUrl,
+      '--topic-prefix',
+      `${uniqueName('faults')}/`,
+      ...TEST_EMBEDDED,
+      '--results-dir',
+      results,
+    ],
+    {},
+    240_000,
+  )
   assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`)
   const result = readResult(results, runIdFrom(r.stdout))
   assertEveryFaultRecorded(result, ['ingest-kill', 'db-restart'])

@@ -14,7 +14,9 @@ import { uniqueName } from '../support/services.js'
 
 function burn(seconds: number): ChildProcess[] {
   return Array.from({ length: cpus().length + 1 }, () => {
-    const c = spawn(process.execPath, ['-e', `const end = Date.now() + ${seconds * 1000}; while (Date.now() < end) {}`], { stdio: 'ignore' })
+    const c = spawn(process.execPath, ['-e', `const end = Date.now() + ${seconds * 1000}; while (Date.now() < end) {}`], {
+      stdio: 'ignore',
+    })
     if (c.pid) setPriority(c.pid, 19) // the neighbours' work goes first; the burners take what is left
     return c
   })
@@ -25,12 +27,29 @@ test('a saturated host: timing fails, correctness holds, the verdict says why, e
   const burners = burn(90)
   try {
     await new Promise((r) => setTimeout(r, 1500))
-    const r = await runCli(['run', '--profile', 'ci', ...SHORT_RUN, ...TEST_EMBEDDED, '--db-schema', uniqueName('sat'), '--live-clients', '2', '--slo-p99-ms', '1', '--results-dir', results])
+    const r = await runCli([
+      'run',
+      '--profile',
+      'ci',
+      ...SHORT_RUN,
+      ...TEST_EMBEDDED,
+      '--db-schema',
+      uniqueName('sat'),
+      '--live-clients',
+      '2',
+      '--slo-p99-ms',
+      '1',
+      '--results-dir',
+      results,
+    ])
     assert.equal(r.code, 7, `exit ${r.code}\n${r.stdout}\n${r.stderr}`)
     const runId = runIdFrom(r.stdout)
     assert.match(r.stdout, /— FAIL \(timing only, on a saturated host\)/)
     assert.match(r.stdout, /failed on timing alone while the host was saturated \(CPU busy \d+(\.\d)? % of \d+ cores/)
-    assert.match(r.stdout, /^ {2}host: CPU busy [\d.]+ % \(worst second [\d.]+ %, steal [\d.]+ %\), this process [\d.]+ %, load average up to [\d.]+ on \d+ cores, event-loop lag p99 up to [\d.]+ ms, schedule lag p99 [\d.]+ ms — saturated$/m)
+    assert.match(
+      r.stdout,
+      /^ {2}host: CPU busy [\d.]+ % \(worst second [\d.]+ %, steal [\d.]+ %\), this process [\d.]+ %, load average up to [\d.]+ on \d+ cores, event-loop lag p99 up to [\d.]+ ms, schedule lag p99 [\d.]+ ms — saturated$/m,
+    )
     const result = readResult(results, runId)
     assert.equal(result.verdict, 'fail')
     assert.equal(result.host.saturated, true)

@@ -24,8 +24,16 @@ describe('the MQTT → Kafka bridge', () => {
     await admin.disconnect()
 
     const bridge = new KafkaBridge({
-      mqttUrl: broker, mqttProtocol: 'auto', clientId: uniqueName('bridge'), filters: [`${prefix}farm/+/+/+/telemetry`],
-      topicPrefix: prefix, brokers, kafkaTopic, maxBatch: 2000, window: 20_000, log: () => undefined,
+      mqttUrl: broker,
+      mqttProtocol: 'auto',
+      clientId: uniqueName('bridge'),
+      filters: [`${prefix}farm/+/+/+/telemetry`],
+      topicPrefix: prefix,
+      brokers,
+      kafkaTopic,
+      maxBatch: 2000,
+      window: 20_000,
+      log: () => undefined,
     })
     await bridge.start()
     const devices = 40
@@ -36,7 +44,9 @@ describe('the MQTT → Kafka bridge', () => {
       Array.from({ length: perDevice * devices }, (_, i) => {
         const device = `farm01-collar-${String(i % devices).padStart(4, '0')}`
         const seq = Math.floor(i / devices)
-        return publisher.publishAsync(`${prefix}farm/farm01/collar/${device}/telemetry`, JSON.stringify({ device, seq }), { qos: 1 }).then(() => acked++)
+        return publisher
+          .publishAsync(`${prefix}farm/farm01/collar/${device}/telemetry`, JSON.stringify({ device, seq }), { qos: 1 })
+          .then(() => acked++)
       }),
     )
     await publisher.endAsync()
@@ -65,7 +75,10 @@ describe('the MQTT → Kafka bridge', () => {
       })
     })
     const deadline = setTimeout(() => undefined, 60_000)
-    await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error(`only ${received} records in 60 s`)), 60_000).unref())])
+    await Promise.race([
+      done,
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`only ${received} records in 60 s`)), 60_000).unref()),
+    ])
     clearTimeout(deadline)
     await consumer.disconnect()
     assert.equal(outOfOrder, 0, 'per-device order holds through the key')
@@ -85,7 +98,24 @@ describe('the MQTT → Kafka bridge', () => {
     if (!broker || !kafkaUrl) return
     const prefix = `${uniqueName('kbc')}/`
     const kafkaTopic = uniqueName('cli')
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'iotbench.js'), 'bridge', '--mqtt-url', broker, '--kafka-brokers', new URL(kafkaUrl).host, '--kafka-topic', kafkaTopic, '--topic-prefix', prefix, '--partitions', '2'], { cwd: ROOT })
+    const child = spawn(
+      process.execPath,
+      [
+        join(ROOT, 'bin', 'iotbench.js'),
+        'bridge',
+        '--mqtt-url',
+        broker,
+        '--kafka-brokers',
+        new URL(kafkaUrl).host,
+        '--kafka-topic',
+        kafkaTopic,
+        '--topic-prefix',
+        prefix,
+        '--partitions',
+        '2',
+      ],
+      { cwd: ROOT },
+    )
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
@@ -98,7 +128,8 @@ describe('the MQTT → Kafka bridge', () => {
     })
     await ready
     const publisher = await mqtt.connectAsync(broker, { clientId: uniqueName('pub'), protocolVersion: 4 })
-    for (let seq = 0; seq < 50; seq++) await publisher.publishAsync(`${prefix}farm/farm02/milk/farm02-milk-0001/telemetry`, JSON.stringify({ seq }), { qos: 1 })
+    for (let seq = 0; seq < 50; seq++)
+      await publisher.publishAsync(`${prefix}farm/farm02/milk/farm02-milk-0001/telemetry`, JSON.stringify({ seq }), { qos: 1 })
     await publisher.endAsync()
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     child.kill('SIGINT')

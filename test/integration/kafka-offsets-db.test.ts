@@ -17,9 +17,27 @@ describe('Kafka offsets in the batch transaction (real PostgreSQL)', () => {
     try {
       await migrate(pgSession(client), schema)
       const topic = 't'
-      await client.query('SELECT iotbench_ensure_partitions($1, $2, $3)', ['collar_readings', new Date(1_700_000_000_000), new Date(1_700_000_000_000 + 86_400_000)])
-      assert.deepEqual([...(await loadOffsets(client, 7, topic, 2))], [[0, 0], [1, 0]], 'every partition starts at 0')
-      const reading = (seq: number) => ({ device: 'farm01-collar-0001', kind: 'collar' as const, seq, ts: 1_700_000_000_000 + seq * 60_000, sent: Date.now(), values: [1, 2, 3, 20, 38.5, 90] })
+      await client.query('SELECT iotbench_ensure_partitions($1, $2, $3)', [
+        'collar_readings',
+        new Date(1_700_000_000_000),
+        new Date(1_700_000_000_000 + 86_400_000),
+      ])
+      assert.deepEqual(
+        [...(await loadOffsets(client, 7, topic, 2))],
+        [
+          [0, 0],
+          [1, 0],
+        ],
+        'every partition starts at 0',
+      )
+      const reading = (seq: number) => ({
+        device: 'farm01-collar-0001',
+        kind: 'collar' as const,
+        seq,
+        ts: 1_700_000_000_000 + seq * 60_000,
+        sent: Date.now(),
+        values: [1, 2, 3, 20, 38.5, 90],
+      })
       const rows = async () => Number((await client.query('SELECT count(*) AS n FROM collar_readings WHERE run_id = 7')).rows[0].n)
 
       const b1 = new Batch(7)
@@ -36,9 +54,21 @@ describe('Kafka offsets in the batch transaction (real PostgreSQL)', () => {
       zombie.addReading(reading(0) as never, Date.now(), 1, 0 - 1)
       zombie.addOffset(0, 0)
       zombie.addOffset(1, 0)
-      await assert.rejects(commitBatch(client, 7, 1, zombie, topic), (e: unknown) => e instanceof StaleOffsetsError && e.message === 'partition 0 is stored at offset 2, the batch starts at 0 (1 partitions moved to another consumer)')
+      await assert.rejects(
+        commitBatch(client, 7, 1, zombie, topic),
+        (e: unknown) =>
+          e instanceof StaleOffsetsError &&
+          e.message === 'partition 0 is stored at offset 2, the batch starts at 0 (1 partitions moved to another consumer)',
+      )
       assert.equal(await rows(), 2, 'the fenced batch wrote no row')
-      assert.deepEqual([...(await loadOffsets(client, 7, topic, 2))].sort(), [[0, 2], [1, 0]], 'nor moved any offset')
+      assert.deepEqual(
+        [...(await loadOffsets(client, 7, topic, 2))].sort(),
+        [
+          [0, 2],
+          [1, 0],
+        ],
+        'nor moved any offset',
+      )
       const unknown = new Batch(7)
       unknown.addOffset(5, 0) // a partition the topic does not have: no stored offset at all
       await assert.rejects(commitBatch(client, 7, 1, unknown, topic), /partition 5 is stored at offset none/)

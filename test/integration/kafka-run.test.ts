@@ -12,12 +12,35 @@ describe('iotbench run --transport kafka', () => {
     const kafka = await requireService(t, 'kafka')
     if (!db || !mqtt || !kafka) return
     const results = tempResultsDir()
-    const r = await runCli(['run', '--profile', 'ci', ...SHORT_RUN, '--transport', 'kafka', '--kafka-url', kafka, '--mqtt-url', mqtt, '--database-url', db,
-      '--db-schema', uniqueName('kafka'), '--topic-prefix', `${uniqueName('kr')}/`, '--results-dir', results, '--bad-input', '12'])
+    const r = await runCli([
+      'run',
+      '--profile',
+      'ci',
+      ...SHORT_RUN,
+      '--transport',
+      'kafka',
+      '--kafka-url',
+      kafka,
+      '--mqtt-url',
+      mqtt,
+      '--database-url',
+      db,
+      '--db-schema',
+      uniqueName('kafka'),
+      '--topic-prefix',
+      `${uniqueName('kr')}/`,
+      '--results-dir',
+      results,
+      '--bad-input',
+      '12',
+    ])
     assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`)
     const result = readResult(results, runIdFrom(r.stdout))
     assert.equal(result.verdict, 'pass')
-    assert.deepEqual(result.properties.map((p: { id: string }) => p.id), ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9'])
+    assert.deepEqual(
+      result.properties.map((p: { id: string }) => p.id),
+      ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9'],
+    )
     assert.equal(result.counts.ingested, result.counts.offered)
     assert.equal(result.transport.kind, 'kafka')
     assert.equal(result.transport.bridge.produced, result.counts.published + 12, 'every reading and malformed message went through Kafka')
@@ -50,10 +73,46 @@ describe('iotbench run --transport kafka', () => {
     // pause; loss, duplicates, integrity and order stay strict. No live clients: a member killed between
     // its COMMIT and handing the batch to the live feed leaves a gap in the feed (P9 would say so); the
     // feed is not what this test is about.
-    const r = await runCli(['run', '--profile', 'ci', '--duration', '10', '--rate', '1000', '--progress', 'plain', '--drain-timeout', '60',
-      '--ingest-workers', '3', '--transport', 'kafka', '--kafka-url', kafka, '--mqtt-url', mqtt, '--database-url', db,
-      '--db-schema', uniqueName('kafkakill'), '--topic-prefix', `${uniqueName('kk')}/`, '--results-dir', results,
-      '--slo-p99-ms', '60000', '--slo-rate-tolerance', '0.5', '--live-clients', '0'], {}, 240_000, onStderr)
+    const r = await runCli(
+      [
+        'run',
+        '--profile',
+        'ci',
+        '--duration',
+        '10',
+        '--rate',
+        '1000',
+        '--progress',
+        'plain',
+        '--drain-timeout',
+        '60',
+        '--ingest-workers',
+        '3',
+        '--transport',
+        'kafka',
+        '--kafka-url',
+        kafka,
+        '--mqtt-url',
+        mqtt,
+        '--database-url',
+        db,
+        '--db-schema',
+        uniqueName('kafkakill'),
+        '--topic-prefix',
+        `${uniqueName('kk')}/`,
+        '--results-dir',
+        results,
+        '--slo-p99-ms',
+        '60000',
+        '--slo-rate-tolerance',
+        '0.5',
+        '--live-clients',
+        '0',
+      ],
+      {},
+      240_000,
+      onStderr,
+    )
     assert.ok(victim !== undefined, `no consumer was killed\n${r.stderr}`)
     assert.equal(r.code, 0, `exit ${r.code} (killed pid ${victim} at: ${killedAt})\n${r.stdout}\n${r.stderr}`)
     const result = readResult(results, runIdFrom(r.stdout))

@@ -47,11 +47,21 @@ class TestClient {
     return new Promise((resolve, reject) => {
       this.ws.once('error', reject)
       this.ws.once('message', () => resolve()) // "subscribed"
-      this.ws.on('open', () => this.ws.send(JSON.stringify({ type: 'subscribe', farms: FARMS, cursors: resume ? Object.fromEntries(this.record.cursors) : { farm01: 0, farm02: 0 } })))
+      this.ws.on('open', () =>
+        this.ws.send(
+          JSON.stringify({
+            type: 'subscribe',
+            farms: FARMS,
+            cursors: resume ? Object.fromEntries(this.record.cursors) : { farm01: 0, farm02: 0 },
+          }),
+        ),
+      )
     })
   }
   closed(): Promise<number> {
-    return new Promise((resolve) => (this.ws.readyState === WebSocket.CLOSED ? resolve(this.closes.at(-1)!) : this.ws.once('close', (code) => resolve(code))))
+    return new Promise((resolve) =>
+      this.ws.readyState === WebSocket.CLOSED ? resolve(this.closes.at(-1)!) : this.ws.once('close', (code) => resolve(code)),
+    )
   }
 }
 
@@ -69,7 +79,11 @@ function assertComplete(record: ClientRecord): void {
     const r = record.devices.get(d)
     assert.ok(r, `${d}: received`)
     const n = seqs.get(d)!
-    assert.deepEqual({ first: r.first, last: r.last, count: r.count, repeats: r.repeats, gaps: r.gaps }, { first: 0, last: n - 1, count: n, repeats: 0, gaps: [] }, d)
+    assert.deepEqual(
+      { first: r.first, last: r.last, count: r.count, repeats: r.repeats, gaps: r.gaps },
+      { first: 0, last: n - 1, count: n, repeats: 0, gaps: [] },
+      d,
+    )
   }
 }
 
@@ -87,7 +101,10 @@ describe('live feed over WebSocket', () => {
       await c.closed()
       for (let i = 0; i < 20; i++) feed.publish(batch(30), []) // missed while away
       await c.connect(true)
-      for (let i = 0; i < 20; i++) feed.publish(batch(30), [{ device: 'farm01-collar-0001', kind: 'collar', rule: 'fever', event: 'raise', seq: i, ts: 0, sent: Date.now(), value: 39.8 }])
+      for (let i = 0; i < 20; i++)
+        feed.publish(batch(30), [
+          { device: 'farm01-collar-0001', kind: 'collar', rule: 'fever', event: 'raise', seq: i, ts: 0, sent: Date.now(), value: 39.8 },
+        ])
       feed.end()
       await until('the end frame', () => c.ended)
       assert.equal(c.record.events, 1800 + 20)
@@ -116,7 +133,10 @@ describe('live feed over WebSocket', () => {
         await new Promise((r) => setImmediate(r))
       }
       assert.equal(feed.stats.slowDisconnects, 1, 'the slow client was disconnected once')
-      assert.ok(feed.stats.maxBufferedBytes <= 64 * 1024 + 40_000, `send buffer stayed near its bound (max ${feed.stats.maxBufferedBytes} B)`)
+      assert.ok(
+        feed.stats.maxBufferedBytes <= 64 * 1024 + 40_000,
+        `send buffer stayed near its bound (max ${feed.stats.maxBufferedBytes} B)`,
+      )
       c.ws.resume()
       assert.equal(await c.closed(), 4003)
       assert.match(c.reasons.at(-1)!, /slow client/)

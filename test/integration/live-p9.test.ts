@@ -26,7 +26,10 @@ async function stored(url: string, schema: string, runName: string): Promise<Map
     const id = (await db.query<{ id: number }>('SELECT id FROM runs WHERE name = $1', [runName])).rows[0]!.id
     const out = new Map<string, { n: number; lo: number; hi: number }>()
     for (const t of ['collar_readings', 'milk_readings', 'chiller_readings']) {
-      const r = await db.query<{ device: string; n: number; lo: number; hi: number }>(`SELECT device, count(*)::int AS n, min(seq) AS lo, max(seq) AS hi FROM ${t} WHERE run_id = $1 GROUP BY device`, [id])
+      const r = await db.query<{ device: string; n: number; lo: number; hi: number }>(
+        `SELECT device, count(*)::int AS n, min(seq) AS lo, max(seq) AS hi FROM ${t} WHERE run_id = $1 GROUP BY device`,
+        [id],
+      )
       for (const row of r.rows) out.set(row.device, row)
     }
     return out
@@ -61,7 +64,7 @@ describe('P9 live feed in a ci-profile run', () => {
       assert.equal(c.readingsReceived, c.readingsExpected, cls)
       assert.deepEqual([c.missing, c.duplicated, c.unexpected, c.alertMismatches], [0, 0, 0, 0], cls)
     }
-    assert.ok(ev.classes.steady.alertsExpected > 0, 'the run raised alerts on the clients\' farms')
+    assert.ok(ev.classes.steady.alertsExpected > 0, "the run raised alerts on the clients' farms")
     assert.ok(ev.reconnects.happened >= 4, `reconnects: ${JSON.stringify(ev.reconnects)}`)
     assert.ok(ev.latency.count > 0)
     // `iotbench verify` checks P9 again from the runs table and the client records file.
@@ -78,7 +81,10 @@ describe('P9 live feed in a ci-profile run', () => {
     if (!url) return
     const { schema, id, p9 } = await ciRun(url)
     const db = await stored(url, schema, id)
-    const records = readFileSync(p9.evidence.clientRecords, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ClientReport)
+    const records = readFileSync(p9.evidence.clientRecords, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ClientReport)
     assert.equal(records.length, 50)
     const dropped = records.filter((c) => c.cls === 'reconnecting')
     assert.equal(dropped.length, 4)
@@ -94,7 +100,11 @@ describe('P9 live feed in a ci-profile run', () => {
         devices++
         const rec = c.devices[device]
         assert.ok(rec, `client ${c.client}: ${device} received`)
-        assert.deepEqual({ first: rec.first, last: rec.last, count: rec.count, repeats: rec.repeats, gaps: rec.gaps }, { first: s.lo, last: s.hi, count: s.n, repeats: 0, gaps: [] }, `client ${c.client}, ${device}`)
+        assert.deepEqual(
+          { first: rec.first, last: rec.last, count: rec.count, repeats: rec.repeats, gaps: rec.gaps },
+          { first: s.lo, last: s.hi, count: s.n, repeats: 0, gaps: [] },
+          `client ${c.client}, ${device}`,
+        )
       }
       assert.ok(devices > 0)
       assert.equal(devices, Object.keys(c.devices).length, `client ${c.client}: no device outside its farms`)
@@ -119,11 +129,21 @@ describe('P9 live feed in a ci-profile run', () => {
     assert.equal(typeof m.client, 'number')
     assert.equal(typeof m.seq, 'number')
     // every client of that farm missed the same reading, and only that one
-    assert.ok(missing.every((x) => x.device === m.device && x.seq === m.seq), JSON.stringify(missing))
-    const records = readFileSync(p9.evidence.clientRecords, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ClientReport)
+    assert.ok(
+      missing.every((x) => x.device === m.device && x.seq === m.seq),
+      JSON.stringify(missing),
+    )
+    const records = readFileSync(p9.evidence.clientRecords, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ClientReport)
     const following = records.filter((c) => c.farms.includes(m.device.split('-')[0]!)).length
     assert.ok(following > 0)
-    assert.equal(p9.evidence.classes.steady.missing + p9.evidence.classes.reconnecting.missing, following, 'one reading missing per client of that farm')
+    assert.equal(
+      p9.evidence.classes.steady.missing + p9.evidence.classes.reconnecting.missing,
+      following,
+      'one reading missing per client of that farm',
+    )
     assert.equal(p9.evidence.classes.steady.duplicated, 0)
     assert.match(p9.summary, new RegExp(`first: client ${m.client}, device ${m.device}, seq ${m.seq}`))
     const db = await stored(url, schema, id)

@@ -49,7 +49,27 @@ test('the live page draws a farm in real time in headless Chromium, ending on th
   const results = tempResultsDir()
   let pageUrl: string | undefined
   const run = runCli(
-    ['run', '--profile', 'ci', '--duration', '10', '--rate', '1500', '--progress', 'plain', '--live-clients', '0', '--live-port', '0', '--database-url', url, '--db-schema', schema, '--results-dir', results],
+    [
+      'run',
+      '--profile',
+      'ci',
+      '--duration',
+      '10',
+      '--rate',
+      '1500',
+      '--progress',
+      'plain',
+      '--live-clients',
+      '0',
+      '--live-port',
+      '0',
+      '--database-url',
+      url,
+      '--db-schema',
+      schema,
+      '--results-dir',
+      results,
+    ],
     {},
     240_000,
     (stderr) => (pageUrl ??= /live page: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr)?.[1]),
@@ -66,20 +86,34 @@ test('the live page draws a farm in real time in headless Chromium, ending on th
     })
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
     // Everything comes from the bench itself: no CDN, no other host.
-    await page.route('**/*', (route) => (route.request().url().startsWith(pageUrl!) ? route.continue() : (problems.push(`network request: ${route.request().url()}`), route.abort())))
+    await page.route('**/*', (route) =>
+      route.request().url().startsWith(pageUrl!)
+        ? route.continue()
+        : (problems.push(`network request: ${route.request().url()}`), route.abort()),
+    )
     await page.goto(`${pageUrl}?farm=farm02`, { waitUntil: 'load', timeout: 30_000 })
     await page.waitForFunction('window.__iotbenchLive && window.__iotbenchLive.state.connected', undefined, { timeout: 30_000 })
-    await page.waitForFunction('window.__iotbenchLive.state.readings > 0 && window.__iotbenchLive.state.updates > 0', undefined, { timeout: 60_000, polling: 100 })
+    await page.waitForFunction('window.__iotbenchLive.state.readings > 0 && window.__iotbenchLive.state.updates > 0', undefined, {
+      timeout: 60_000,
+      polling: 100,
+    })
     const early = (await page.evaluate(READ_STATE)) as PageState
     // The charts keep updating while the load runs: more points drawn a moment later, same connection.
     const drawn = `[...window.__iotbenchLive.charts.tank.data.datasets, ...window.__iotbenchLive.charts.collar.data.datasets].reduce((n, d) => n + d.data.length, 0)`
     const drawnEarly = (await page.evaluate(drawn)) as number
-    await page.waitForFunction(`(() => { const s = window.__iotbenchLive.state; return s.updates > ${early.updates} && s.readings > ${early.readings} && ${drawn} > ${drawnEarly} })()`, undefined, { timeout: 60_000, polling: 100 })
+    await page.waitForFunction(
+      `(() => { const s = window.__iotbenchLive.state; return s.updates > ${early.updates} && s.readings > ${early.readings} && ${drawn} > ${drawnEarly} })()`,
+      undefined,
+      { timeout: 60_000, polling: 100 },
+    )
     const later = (await page.evaluate(READ_STATE)) as PageState
     assert.ok(later.readings > early.readings, `readings grew: ${early.readings} → ${later.readings}`)
     const points = (p: PageState): number => [...p.tank, ...p.collar].reduce((n, d) => n + d.n, 0)
     const newest = (p: PageState): number => Math.max(0, ...[...p.tank, ...p.collar].map((d) => d.last?.x ?? 0))
-    assert.ok(points(later) > points(early) || newest(later) > newest(early), `the charts drew new points (${points(early)} → ${points(later)})`)
+    assert.ok(
+      points(later) > points(early) || newest(later) > newest(early),
+      `the charts drew new points (${points(early)} → ${points(later)})`,
+    )
     await page.waitForFunction('window.__iotbenchLive.state.ended', undefined, { timeout: 120_000, polling: 200 })
     await new Promise((r) => setTimeout(r, 400)) // the next render tick (every 250 ms)
     const end = (await page.evaluate(READ_STATE)) as PageState
@@ -99,13 +133,18 @@ test('the live page draws a farm in real time in headless Chromium, ending on th
       await db.query(`SET search_path TO ${schema}`)
       const last = async (table: string, field: string, device: string): Promise<{ ts: number; value: number }> => {
         const q = await db.query<{ ts: string; v: number }>(
-          `SELECT (extract(epoch FROM ts) * 1000)::float8 AS ts, ${field} AS v FROM ${table} WHERE run_id = (SELECT id FROM runs WHERE name = $1) AND device = $2 ORDER BY seq DESC LIMIT 1`, [id, device])
+          `SELECT (extract(epoch FROM ts) * 1000)::float8 AS ts, ${field} AS v FROM ${table} WHERE run_id = (SELECT id FROM runs WHERE name = $1) AND device = $2 ORDER BY seq DESC LIMIT 1`,
+          [id, device],
+        )
         return { ts: Number(q.rows[0]!.ts), value: Number(q.rows[0]!.v) }
       }
       assert.equal(end.tank.length, 1, 'one bulk tank on farm02')
       const tank = end.tank[0]!
       assert.match(tank.label, /^farm02-chiller-\d{4}$/)
-      assert.deepEqual(tank.last, { x: (await last('chiller_readings', 'milk_temp_c', tank.label)).ts, y: (await last('chiller_readings', 'milk_temp_c', tank.label)).value })
+      assert.deepEqual(tank.last, {
+        x: (await last('chiller_readings', 'milk_temp_c', tank.label)).ts,
+        y: (await last('chiller_readings', 'milk_temp_c', tank.label)).value,
+      })
       const cow = end.collar[0]!
       assert.equal(cow.label, end.collarDevice)
       const c = await last('collar_readings', 'neck_temp_c', cow.label)

@@ -40,7 +40,11 @@ describe('the embedded broker and /metrics bind to loopback by default', () => {
     const server = createServer((s) => s.destroy())
     await new Promise<void>((r) => server.listen(0, '0.0.0.0', () => r()))
     try {
-      assert.equal(await reach(outside, (server.address() as { port: number }).port), 'open', 'so a refusal below is the bind address, not the network')
+      assert.equal(
+        await reach(outside, (server.address() as { port: number }).port),
+        'open',
+        'so a refusal below is the bind address, not the network',
+      )
     } finally {
       server.close()
     }

@@ -13,7 +13,30 @@ describe('iotbench run --profile max', () => {
     // at most 150 s. The latency SLO is wide (the shared machine's load must not decide whether a rate passes
     // at all); the search, the steps and the component are what is tested here.
     const r = await runCli(
-      ['run', '--profile', 'max', '--farms', '2', '--duration', '2', '--rate', '300', '--max-ceiling', '1200', '--max-resolution', '300', '--max-budget', '150', '--slo-p99-ms', '20000', '--results-dir', results, '--run-id', id, ...TEST_EMBEDDED],
+      [
+        'run',
+        '--profile',
+        'max',
+        '--farms',
+        '2',
+        '--duration',
+        '2',
+        '--rate',
+        '300',
+        '--max-ceiling',
+        '1200',
+        '--max-resolution',
+        '300',
+        '--max-budget',
+        '150',
+        '--slo-p99-ms',
+        '20000',
+        '--results-dir',
+        results,
+        '--run-id',
+        id,
+        ...TEST_EMBEDDED,
+      ],
       {},
       280_000,
     )

@@ -24,7 +24,26 @@ test('Prometheus scrapes a run and every dashboard query returns data', async (t
   let connected = false
   try {
     const startS = Math.floor(Date.now() / 1000) - 2
-    const run = runCli(['run', '--profile', 'ci', ...SHORT_RUN, '--database-url', databaseUrl, '--db-schema', schema, '--results-dir', results, '--metrics-port', String(metricsPort), '--metrics-linger', '4'], {}, 150_000)
+    const run = runCli(
+      [
+        'run',
+        '--profile',
+        'ci',
+        ...SHORT_RUN,
+        '--database-url',
+        databaseUrl,
+        '--db-schema',
+        schema,
+        '--results-dir',
+        results,
+        '--metrics-port',
+        String(metricsPort),
+        '--metrics-linger',
+        '4',
+      ],
+      {},
+      150_000,
+    )
     // Live: while the load runs, /metrics already counts readings (all threads aggregated).
     let running = true
     void run.finally(() => (running = false))
@@ -34,13 +53,21 @@ test('Prometheus scrapes a run and every dashboard query returns data', async (t
       const published = /^iotbench_readings_published_total\{kind="collar"\} (\d+)/m.exec(text)
       // Threads report on their own clocks (sim every 250 ms, ingest and broker every second): wait
       // until every thread has reported once, rather than judging the first sample.
-      const threadsReported = THREADS.every((thread) => new RegExp(`^iotbench_thread_heap_used_bytes\\{thread="${thread}"\\} \\d+`, 'm').test(text))
-      return /^iotbench_run_phase\{phase="load"\} 1$/m.test(text) && published && Number(published[1]) > 0 && threadsReported ? text : undefined
+      const threadsReported = THREADS.every((thread) =>
+        new RegExp(`^iotbench_thread_heap_used_bytes\\{thread="${thread}"\\} \\d+`, 'm').test(text),
+      )
+      return /^iotbench_run_phase\{phase="load"\} 1$/m.test(text) && published && Number(published[1]) > 0 && threadsReported
+        ? text
+        : undefined
     })
     assert.match(live, /^iotbench_broker_connections\{side="ingest"\} 2$/m, 'both ingest threads connected')
     for (const thread of THREADS) {
       assert.match(live, new RegExp(`^iotbench_thread_heap_used_bytes\\{thread="${thread}"\\} \\d+`, 'm'), `memory of thread ${thread}`)
-      assert.match(live, new RegExp(`^iotbench_thread_event_loop_lag_seconds\\{thread="${thread}"\\} `, 'm'), `event-loop lag of thread ${thread}`)
+      assert.match(
+        live,
+        new RegExp(`^iotbench_thread_event_loop_lag_seconds\\{thread="${thread}"\\} `, 'm'),
+        `event-loop lag of thread ${thread}`,
+      )
     }
     assert.match(live, /^iotbench_broker_clients [1-9]/m, 'the embedded broker counts its clients')
     assert.match(live, /^process_resident_memory_bytes \d+/m, 'process memory from prom-client')
@@ -56,7 +83,9 @@ test('Prometheus scrapes a run and every dashboard query returns data', async (t
       const s = await queryRange(prometheus.url, expr, startS, endS)
       return s[0]?.values.at(-1) ?? NaN
     }
-    await pollUntil('final property status scraped', 20_000, async () => ((await queryRange(prometheus.url, 'iotbench_property_status', startS, endS)).length > 0 ? true : undefined))
+    await pollUntil('final property status scraped', 20_000, async () =>
+      (await queryRange(prometheus.url, 'iotbench_property_status', startS, endS)).length > 0 ? true : undefined,
+    )
     assert.equal(await last('sum(iotbench_readings_published_total)'), result.counts.published)
     assert.equal(await last('sum(iotbench_readings_acked_total)'), result.counts.acked)
     assert.equal(await last('sum(iotbench_readings_ingested_total)'), result.counts.ingested)
@@ -69,7 +98,9 @@ test('Prometheus scrapes a run and every dashboard query returns data', async (t
     assert.ok(prom.length >= 20, `dashboards hold ${prom.length} PromQL queries`)
     const empty: string[] = []
     for (const x of prom) {
-      const series = await queryRange(prometheus.url, promql(x.expr!), startS, endS).catch((err: unknown) => (empty.push(`${x.dashboard} / ${x.panel} / ${x.refId}: ${String(err)}`), undefined))
+      const series = await queryRange(prometheus.url, promql(x.expr!), startS, endS).catch(
+        (err: unknown) => (empty.push(`${x.dashboard} / ${x.panel} / ${x.refId}: ${String(err)}`), undefined),
+      )
       if (series && series.length === 0) empty.push(`${x.dashboard} / ${x.panel} / ${x.refId}: no data for ${x.expr}`)
     }
     assert.deepEqual(empty, [], `panels that would stay empty:\n${empty.join('\n')}\nprometheus: ${prometheus.output()}`)
@@ -78,7 +109,8 @@ test('Prometheus scrapes a run and every dashboard query returns data', async (t
     await db.connect()
     connected = true
     const fill = (q: string, farms: readonly string[]): string =>
-      q.replace(/\biotbench\./g, `${schema}.`)
+      q
+        .replace(/\biotbench\./g, `${schema}.`)
         .replace(/\$\{run\}/g, runId)
         .replace(/\$\{farm:sqlstring\}/g, farms.map((f) => `'${f}'`).join(','))
         .replace(/\$__timeFilter\(([^)]+)\)/g, 'TRUE')
@@ -95,7 +127,10 @@ test('Prometheus scrapes a run and every dashboard query returns data', async (t
     assert.ok(sqlTargets.length >= 8, `dashboards hold ${sqlTargets.length} SQL queries`)
     const emptySql: string[] = []
     for (const x of sqlTargets) {
-      const rows = await db.query(sql(x.rawSql!)).then((res) => res.rowCount ?? 0, (err: unknown) => (emptySql.push(`${x.panel}: ${String(err)}`), -1))
+      const rows = await db.query(sql(x.rawSql!)).then(
+        (res) => res.rowCount ?? 0,
+        (err: unknown) => (emptySql.push(`${x.panel}: ${String(err)}`), -1),
+      )
       if (rows === 0) emptySql.push(`${x.panel}: no rows`)
     }
     assert.deepEqual(emptySql, [])

@@ -31,7 +31,11 @@ test('report.html renders its charts in headless Chromium without console errors
     })
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
     // Offline: any request besides the file itself is a bug.
-    await page.route('**/*', (route) => (route.request().url().startsWith('file:') ? route.continue() : (problems.push(`network request: ${route.request().url()}`), route.abort())))
+    await page.route('**/*', (route) =>
+      route.request().url().startsWith('file:')
+        ? route.continue()
+        : (problems.push(`network request: ${route.request().url()}`), route.abort()),
+    )
     await page.goto(pathToFileURL(join(dir, 'report.html')).href, { waitUntil: 'load', timeout: 30_000 })
     await page.waitForFunction('window.__iotbench !== undefined && window.__iotbench.drawn === 5', undefined, { timeout: 15_000 })
 
@@ -45,11 +49,20 @@ test('report.html renders its charts in headless Chromium without console errors
         return { id: c.id, painted, share: painted / (c.width * c.height) }
       })
       return { drawn: s.drawn, empty: s.empty, points: s.charts.map((c) => c.data.datasets.reduce((n, d) => n + d.data.length, 0)), canvases, title: document.title }
-    })()`)) as { drawn: number; empty: string[]; points: number[]; canvases: Array<{ id: string; painted: number; share: number }>; title: string }
+    })()`)) as {
+      drawn: number
+      empty: string[]
+      points: number[]
+      canvases: Array<{ id: string; painted: number; share: number }>
+      title: string
+    }
     assert.deepEqual(problems, [])
     assert.equal(state.drawn, 5)
     assert.deepEqual(state.empty, [], 'every plot has data in the baseline')
-    assert.deepEqual(state.canvases.map((c) => c.id), ['throughput', 'latency-time', 'latency-distribution', 'loss', 'events'])
+    assert.deepEqual(
+      state.canvases.map((c) => c.id),
+      ['throughput', 'latency-time', 'latency-distribution', 'loss', 'events'],
+    )
     for (const [i, c] of state.canvases.entries()) {
       assert.ok(state.points[i]! > 0, `${c.id}: the chart has data points`)
       assert.ok(c.share > 0.01, `${c.id}: the canvas is drawn on (${c.painted} pixels)`)

@@ -13,7 +13,16 @@ const DRAIN_S = 3
 
 /** The step in a child process: its result, its stderr, and how long it took (killed past `limitMs`). */
 function runStep(url: string, qos: 0 | 1, limitMs: number): Promise<{ result: PublishStepResult; stderr: string; ms: number }> {
-  const step = { url, qos, rate: 1_000_000, seconds: SECONDS, threads: 1, drainTimeoutSeconds: DRAIN_S, clientId: `overload-${qos}-${process.pid}`, topicPrefix: `overload${qos}/` }
+  const step = {
+    url,
+    qos,
+    rate: 1_000_000,
+    seconds: SECONDS,
+    threads: 1,
+    drainTimeoutSeconds: DRAIN_S,
+    clientId: `overload-${qos}-${process.pid}`,
+    topicPrefix: `overload${qos}/`,
+  }
   return new Promise((resolve, reject) => {
     const t0 = Date.now()
     const child = spawn(process.execPath, [CHILD, JSON.stringify(step)], { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -55,7 +64,10 @@ describe('the simulators past saturation (own Mosquitto, nobody subscribed)', ()
         assert.doesNotMatch(stderr, /MaxListenersExceededWarning/)
         assert.ok(r.wallSeconds <= SECONDS + DRAIN_S + 1.5, `the schedule ended by its deadline (${r.wallSeconds} s, whole child ${ms} ms)`)
         assert.ok(r.published < r.offered, `far past what the machine does: ${r.published} of ${r.offered} published`)
-        assert.ok(r.unfinished.length > 0 && /not yet handed to the broker/.test(r.unfinished[0]!), `the verdict names what did not finish: ${r.unfinished.join('; ')}`)
+        assert.ok(
+          r.unfinished.length > 0 && /not yet handed to the broker/.test(r.unfinished[0]!),
+          `the verdict names what did not finish: ${r.unfinished.join('; ')}`,
+        )
         assert.ok(r.acked > 0 && r.heldPerS > 0, `a held rate: ${r.heldPerS}/s`)
         assert.ok(r.acked <= r.published)
         // What "held" counts reached the broker: Mosquitto received at least every reading counted as acknowledged

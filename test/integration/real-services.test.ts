@@ -11,7 +11,22 @@ describe('iotbench run against Mosquitto and PostgreSQL', () => {
     if (!db || !mqtt) return
     const results = tempResultsDir()
     const prefix = `${uniqueName('it')}/`
-    const r = await runCli(['run', '--profile', 'ci', ...SHORT_RUN, '--mqtt-url', mqtt, '--database-url', db, '--db-schema', uniqueName('real'), '--topic-prefix', prefix, '--results-dir', results])
+    const r = await runCli([
+      'run',
+      '--profile',
+      'ci',
+      ...SHORT_RUN,
+      '--mqtt-url',
+      mqtt,
+      '--database-url',
+      db,
+      '--db-schema',
+      uniqueName('real'),
+      '--topic-prefix',
+      prefix,
+      '--results-dir',
+      results,
+    ])
     assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`)
     const result = readResult(results, runIdFrom(r.stdout))
     assert.equal(result.verdict, 'pass')
@@ -26,7 +41,24 @@ describe('iotbench run against Mosquitto and PostgreSQL', () => {
     const mqtt = await requireService(t, 'mqtt')
     if (!db || !mqtt) return
     const results = tempResultsDir()
-    const r = await runCli(['run', '--profile', 'ci', ...SHORT_RUN, '--mqtt-url', mqtt, '--mqtt-protocol', '4', '--database-url', db, '--db-schema', uniqueName('real4'), '--topic-prefix', `${uniqueName('it4')}/`, '--results-dir', results])
+    const r = await runCli([
+      'run',
+      '--profile',
+      'ci',
+      ...SHORT_RUN,
+      '--mqtt-url',
+      mqtt,
+      '--mqtt-protocol',
+      '4',
+      '--database-url',
+      db,
+      '--db-schema',
+      uniqueName('real4'),
+      '--topic-prefix',
+      `${uniqueName('it4')}/`,
+      '--results-dir',
+      results,
+    ])
     assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`)
     assert.equal(readResult(results, runIdFrom(r.stdout)).environment.mqttVersion, 4)
   })

@@ -10,7 +10,20 @@ describe('iotbench runs: list and drop', () => {
     if (!db) return
     const schema = uniqueName('runs')
     const results = tempResultsDir()
-    const common = ['--database-url', db, '--db-schema', schema, '--results-dir', results, '--progress', 'off', '--duration', '2', '--rate', '1000']
+    const common = [
+      '--database-url',
+      db,
+      '--db-schema',
+      schema,
+      '--results-dir',
+      results,
+      '--progress',
+      'off',
+      '--duration',
+      '2',
+      '--rate',
+      '1000',
+    ]
     const a = await runCli(['run', ...common, '--seed', '1'])
     const b = await runCli(['run', ...common, '--seed', '2'])
     assert.equal(a.code, 0, a.stdout + a.stderr)
@@ -24,7 +37,8 @@ describe('iotbench runs: list and drop', () => {
 
     const ids = new pg.Client({ connectionString: db })
     await ids.connect()
-    const idA = (await ids.query<{ id: number }>(`SELECT id FROM "${schema}".runs WHERE name = $1`, [runA]).finally(() => ids.end())).rows[0]!.id
+    const idA = (await ids.query<{ id: number }>(`SELECT id FROM "${schema}".runs WHERE name = $1`, [runA]).finally(() => ids.end()))
+      .rows[0]!.id
 
     const drop = await runCli(['runs', 'drop', runA, '--database-url', db, '--db-schema', schema])
     assert.equal(drop.code, 0, drop.stderr)
@@ -35,12 +49,15 @@ describe('iotbench runs: list and drop', () => {
     try {
       const left = await client.query<{ n: number }>(
         `SELECT (SELECT count(*) FROM "${schema}".collar_readings) + (SELECT count(*) FROM "${schema}".milk_readings)
-              + (SELECT count(*) FROM "${schema}".chiller_readings) AS n`)
+              + (SELECT count(*) FROM "${schema}".chiller_readings) AS n`,
+      )
       assert.ok(Number(left.rows[0]!.n) > 0, 'the other run keeps its rows')
       // Nothing of the dropped run is left in any table that records a run_id (a table added later included).
       const tables = await client.query<{ table_name: string }>(
         `SELECT c.table_name FROM information_schema.columns c JOIN information_schema.tables t USING (table_schema, table_name)
-         WHERE c.table_schema = $1 AND c.column_name = 'run_id' AND t.table_type = 'BASE TABLE'`, [schema])
+         WHERE c.table_schema = $1 AND c.column_name = 'run_id' AND t.table_type = 'BASE TABLE'`,
+        [schema],
+      )
       assert.ok(tables.rows.length >= 8, `tables with run_id: ${tables.rows.map((r) => r.table_name).join(', ')}`)
       for (const { table_name } of tables.rows) {
         const n = await client.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}"."${table_name}" WHERE run_id = $1`, [idA])

@@ -31,7 +31,21 @@ describe('secrets stay out of every output', () => {
       const withSecret = u.toString()
       const results = tempResultsDir()
       const schema = uniqueName('sec')
-      const run = await runCli(['run', '--duration', '2', '--rate', '800', '--progress', 'plain', '--database-url', withSecret, '--db-schema', schema, '--results-dir', results])
+      const run = await runCli([
+        'run',
+        '--duration',
+        '2',
+        '--rate',
+        '800',
+        '--progress',
+        'plain',
+        '--database-url',
+        withSecret,
+        '--db-schema',
+        schema,
+        '--results-dir',
+        results,
+      ])
       assert.ok(run.code === 0 || run.code === 3, `run finished with a verdict: ${run.code}\n${run.stderr}`)
       const id = runIdFrom(run.stdout)
       const verify = await runCli(['verify', id, '--database-url', withSecret, '--db-schema', schema, '--results-dir', results])
@@ -40,12 +54,18 @@ describe('secrets stay out of every output', () => {
       const refused = await runCli(['run', '--duration', '1', '--database-url', withSecret.replace(`:${u.port || 5432}/`, ':9/')])
       const outputs = [run, verify, list, refused].flatMap((r) => [r.stdout, r.stderr])
       const files = filesUnder(results)
-      assert.ok(files.some((f) => f.endsWith('result.json')), 'result.json was written')
+      assert.ok(
+        files.some((f) => f.endsWith('result.json')),
+        'result.json was written',
+      )
       for (const f of files) outputs.push(readFileSync(f, 'latin1'))
       const stored = await admin.query(`SELECT config::text AS c FROM "${schema}".runs`)
       outputs.push(...stored.rows.map((r: { c: string }) => r.c))
       for (const text of outputs) assert.ok(!text.includes(secret), `the secret leaked into: ${text.slice(0, 300)}`)
-      assert.ok(outputs.some((text) => text.includes('***')), 'the redaction is visible')
+      assert.ok(
+        outputs.some((text) => text.includes('***')),
+        'the redaction is visible',
+      )
       await admin.query(`DROP SCHEMA "${schema}" CASCADE`)
     } finally {
       await admin.query(`DROP OWNED BY ${role}`).catch(() => undefined)
@@ -77,8 +97,40 @@ describe('secrets stay out of every output', () => {
       const dbUrl = u.toString()
       const results = tempResultsDir()
       const schema = uniqueName('sec_tls')
-      const tls = ['--mqtt-url', broker.url, '--mqtt-username', 'bench', '--mqtt-password', mqttSecret, '--mqtt-ca', pki.caCert, '--mqtt-cert', pki.clientCert, '--mqtt-key', pki.clientKey]
-      const run = await runCli(['run', '--duration', '2', '--rate', '800', '--bad-input', '5', '--progress', 'plain', ...tls, '--topic-prefix', `${schema}/`, '--database-url', dbUrl, '--db-schema', schema, '--results-dir', results])
+      const tls = [
+        '--mqtt-url',
+        broker.url,
+        '--mqtt-username',
+        'bench',
+        '--mqtt-password',
+        mqttSecret,
+        '--mqtt-ca',
+        pki.caCert,
+        '--mqtt-cert',
+        pki.clientCert,
+        '--mqtt-key',
+        pki.clientKey,
+      ]
+      const run = await runCli([
+        'run',
+        '--duration',
+        '2',
+        '--rate',
+        '800',
+        '--bad-input',
+        '5',
+        '--progress',
+        'plain',
+        ...tls,
+        '--topic-prefix',
+        `${schema}/`,
+        '--database-url',
+        dbUrl,
+        '--db-schema',
+        schema,
+        '--results-dir',
+        results,
+      ])
       assert.ok(run.code === 0 || run.code === 3, `run finished with a verdict: ${run.code}\n${run.stderr}`)
       const id = runIdFrom(run.stdout)
       const verify = await runCli(['verify', id, '--database-url', dbUrl, '--db-schema', schema, '--results-dir', results])
@@ -88,16 +140,29 @@ describe('secrets stay out of every output', () => {
       const refusedDb = await runCli(['run', '--duration', '1', ...tls, '--database-url', dbUrl.replace(`:${u.port || 5432}/`, ':9/')])
       const outputs = [run, verify, list, refusedMqtt, refusedDb].flatMap((r) => [r.stdout, r.stderr])
       const files = filesUnder(results)
-      for (const name of ['result.json', 'report.md', 'report.html', 'junit.xml']) assert.ok(files.some((f) => f.endsWith(name)), `${name} was written`)
+      for (const name of ['result.json', 'report.md', 'report.html', 'junit.xml'])
+        assert.ok(
+          files.some((f) => f.endsWith(name)),
+          `${name} was written`,
+        )
       for (const f of files) outputs.push(readFileSync(f, 'latin1'))
-      const stored = await admin.query(`SELECT config::text || coalesce(evidence::text, '') || coalesce(verdict::text, '') AS c FROM "${schema}".runs`)
+      const stored = await admin.query(
+        `SELECT config::text || coalesce(evidence::text, '') || coalesce(verdict::text, '') AS c FROM "${schema}".runs`,
+      )
       outputs.push(...stored.rows.map((r: { c: string }) => r.c))
       const keyBody = readFileSync(pki.clientKey, 'utf8').split('\n')[1]!
       for (const text of outputs) {
-        for (const secret of [mqttSecret, dbSecret, keyBody]) assert.ok(!text.includes(secret), `a secret leaked into: ${text.slice(0, 300)}`)
+        for (const secret of [mqttSecret, dbSecret, keyBody])
+          assert.ok(!text.includes(secret), `a secret leaked into: ${text.slice(0, 300)}`)
       }
-      assert.ok(outputs.some((text) => text.includes('"mqttPassword": "***"')), 'the MQTT password is visibly redacted in result.json')
-      assert.ok(outputs.some((text) => text.includes(pki.clientKey)), 'the key’s path (not a secret) is recorded')
+      assert.ok(
+        outputs.some((text) => text.includes('"mqttPassword": "***"')),
+        'the MQTT password is visibly redacted in result.json',
+      )
+      assert.ok(
+        outputs.some((text) => text.includes(pki.clientKey)),
+        'the key’s path (not a secret) is recorded',
+      )
       assert.match(refusedMqtt.stderr, /refused the credentials/)
       await admin.query(`DROP SCHEMA "${schema}" CASCADE`)
     } finally {

@@ -11,7 +11,22 @@ import { requireService, uniqueName } from '../support/services.js'
 // This test compares a sharded run with an unsharded one; latency SLOs are judged by the other tests.
 // Three runs (two of them at once) on a shared 2-core machine: the latency SLO is wide so that only a
 // real difference between the runs, not the machine's load, can fail the comparison.
-const RUN = ['--profile', 'ci', '--duration', '4', '--rate', '1500', '--progress', 'plain', '--drain-timeout', '20', '--seed', '4242', '--slo-p99-ms', '15000']
+const RUN = [
+  '--profile',
+  'ci',
+  '--duration',
+  '4',
+  '--rate',
+  '1500',
+  '--progress',
+  'plain',
+  '--drain-timeout',
+  '20',
+  '--seed',
+  '4242',
+  '--slo-p99-ms',
+  '15000',
+]
 
 /** Per device of a run: how many readings, and an md5 of every stored value in seq order (what the seed decides, not when it was sent). */
 async function fingerprint(client: pg.Client, runId: number): Promise<Map<string, string>> {
@@ -46,7 +61,8 @@ describe('iotbench run --shard i/n and iotbench merge', () => {
     // start the schedule together at a barrier in the database.
     const runId = uniqueName('fleet').replace(/_/g, '-')
     const prefix = `${uniqueName('sharded')}/`
-    const agent = (i: number): ReturnType<typeof runCli> => runCli(['run', ...common, '--topic-prefix', prefix, '--shard', `${i}/2`, '--run-id', runId])
+    const agent = (i: number): ReturnType<typeof runCli> =>
+      runCli(['run', ...common, '--topic-prefix', prefix, '--shard', `${i}/2`, '--run-id', runId])
     const [a1, a2] = await Promise.all([agent(1), agent(2)])
     for (const a of [a1, a2]) assert.equal(a.code, 0, `agent: exit ${a.code}\n${a.stdout}\n${a.stderr}`)
     assert.match(a1.stdout, /shard 1\/2 — done, not verified/)
@@ -62,9 +78,20 @@ describe('iotbench run --shard i/n and iotbench merge', () => {
 
     // Same verdict, property by property, and the same counts.
     assert.equal(m.verdict, wholeResult.verdict)
-    assert.equal(m.verdict, 'pass', m.properties.filter((p: { pass: boolean }) => !p.pass).map((p: { summary: string }) => p.summary).join('\n'))
-    assert.deepEqual(m.properties.map((p: { id: string; pass: boolean }) => [p.id, p.pass]), wholeResult.properties.map((p: { id: string; pass: boolean }) => [p.id, p.pass]))
-    for (const k of ['devices', 'perDevice', 'offered', 'published', 'acked', 'ingested', 'deadLetters'] as const) assert.equal(m.counts[k], wholeResult.counts[k], `counts.${k}`)
+    assert.equal(
+      m.verdict,
+      'pass',
+      m.properties
+        .filter((p: { pass: boolean }) => !p.pass)
+        .map((p: { summary: string }) => p.summary)
+        .join('\n'),
+    )
+    assert.deepEqual(
+      m.properties.map((p: { id: string; pass: boolean }) => [p.id, p.pass]),
+      wholeResult.properties.map((p: { id: string; pass: boolean }) => [p.id, p.pass]),
+    )
+    for (const k of ['devices', 'perDevice', 'offered', 'published', 'acked', 'ingested', 'deadLetters'] as const)
+      assert.equal(m.counts[k], wholeResult.counts[k], `counts.${k}`)
     assert.equal(m.properties.find((p: { id: string }) => p.id === 'P7').evidence.injected, 20, 'the bad input of both shards is checked')
 
     // The merged histogram holds every shard's readings: its count is the sum of theirs.

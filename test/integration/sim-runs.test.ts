@@ -46,11 +46,30 @@ describe('sensor models end to end (embedded aedes + PostgreSQL)', () => {
 
   test('a finished run’s stored readings are regenerated from its seed, value for value', async () => {
     const schema = uniqueName('simregen')
-    const r = await runCli(['run', '--profile', 'ci', '--duration', '4', '--rate', '1500', ...QUICK, ...TEST_EMBEDDED, '--db-schema', schema, '--results-dir', results])
+    const r = await runCli([
+      'run',
+      '--profile',
+      'ci',
+      '--duration',
+      '4',
+      '--rate',
+      '1500',
+      ...QUICK,
+      ...TEST_EMBEDDED,
+      '--db-schema',
+      schema,
+      '--results-dir',
+      results,
+    ])
     assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`)
     const runName = runIdFrom(r.stdout)
     await withEmbedded(schema, async (client) => {
-      const run = (await client.query<{ id: number; seed: string; evidence: { manifest: RunManifest } }>('SELECT id, seed, evidence FROM runs WHERE name = $1', [runName])).rows[0]!
+      const run = (
+        await client.query<{ id: number; seed: string; evidence: { manifest: RunManifest } }>(
+          'SELECT id, seed, evidence FROM runs WHERE name = $1',
+          [runName],
+        )
+      ).rows[0]!
       const manifest = run.evidence.manifest
       assert.equal(Number(run.seed), manifest.seed)
       assert.ok(manifest.models, 'the manifest carries the sensor models')
@@ -61,8 +80,15 @@ describe('sensor models end to end (embedded aedes + PostgreSQL)', () => {
       for (const kind of KIND_NAMES) {
         const spec = KINDS[kind]
         const cols = spec.fields.map((f) => f.name)
-        const rows = await client.query(`SELECT device, seq, (extract(epoch FROM ts) * 1000)::bigint AS ts_ms, ${cols.join(', ')} FROM ${spec.table} WHERE run_id = $1 ORDER BY device, seq`, [run.id])
-        assert.equal(rows.rowCount, manifest.perDevice * [...byId.values()].filter((d) => d.kind === kind).length, `${kind}: every reading stored`)
+        const rows = await client.query(
+          `SELECT device, seq, (extract(epoch FROM ts) * 1000)::bigint AS ts_ms, ${cols.join(', ')} FROM ${spec.table} WHERE run_id = $1 ORDER BY device, seq`,
+          [run.id],
+        )
+        assert.equal(
+          rows.rowCount,
+          manifest.perDevice * [...byId.values()].filter((d) => d.kind === kind).length,
+          `${kind}: every reading stored`,
+        )
         for (const row of rows.rows) {
           const device = byId.get(row.device)!
           const expected = generateReading(ctx, device, row.seq)
@@ -81,7 +107,21 @@ describe('sensor models end to end (embedded aedes + PostgreSQL)', () => {
     const trace = mkdtempSync(join(tmpdir(), 'iotbench-trace-'))
     cpSync(join(ROOT, 'sensor-profiles', 'traces', 'sample'), trace, { recursive: true })
     const schema = uniqueName('simreplay')
-    const r = await runCli(['run', '--profile', 'ci', '--replay', trace, '--rate', '600', ...QUICK, ...TEST_EMBEDDED, '--db-schema', schema, '--results-dir', results])
+    const r = await runCli([
+      'run',
+      '--profile',
+      'ci',
+      '--replay',
+      trace,
+      '--rate',
+      '600',
+      ...QUICK,
+      ...TEST_EMBEDDED,
+      '--db-schema',
+      schema,
+      '--results-dir',
+      results,
+    ])
     assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`)
     const runName = runIdFrom(r.stdout)
     const result = readResult(results, runName)
@@ -93,11 +133,17 @@ describe('sensor models end to end (embedded aedes + PostgreSQL)', () => {
     // What was stored is the trace, row for row.
     await withEmbedded(schema, async (client) => {
       const lines = readFileSync(join(trace, 'chiller.csv'), 'utf8').trimEnd().split('\n').slice(1)
-      const rows = await client.query(`SELECT device, seq, ts, milk_temp_c, compressor_on, volume_l FROM chiller_readings c JOIN runs ON runs.id = c.run_id WHERE runs.name = $1 ORDER BY device, seq`, [runName])
+      const rows = await client.query(
+        `SELECT device, seq, ts, milk_temp_c, compressor_on, volume_l FROM chiller_readings c JOIN runs ON runs.id = c.run_id WHERE runs.name = $1 ORDER BY device, seq`,
+        [runName],
+      )
       assert.equal(rows.rowCount, lines.length)
       rows.rows.forEach((row, i) => {
         const cells = lines[i]!.split(',')
-        assert.deepEqual([row.device, row.seq, (row.ts as Date).toISOString(), row.milk_temp_c, row.compressor_on, row.volume_l], [cells[0], Number(cells[1]), cells[2], Number(cells[3]), cells[4] === 'true', Number(cells[6])])
+        assert.deepEqual(
+          [row.device, row.seq, (row.ts as Date).toISOString(), row.milk_temp_c, row.compressor_on, row.volume_l],
+          [cells[0], Number(cells[1]), cells[2], Number(cells[3]), cells[4] === 'true', Number(cells[6])],
+        )
       })
     })
 
@@ -111,7 +157,23 @@ describe('sensor models end to end (embedded aedes + PostgreSQL)', () => {
   test('a fleet outage: devices buffer, then flush late but in order; nothing lost, latency shows it', async () => {
     const schema = uniqueName('simoutage')
     const load = JSON.stringify({ outages: [{ atSeconds: 1, seconds: 2, share: 0.3 }] })
-    const r = await runCli(['run', '--profile', 'ci', '--duration', '5', '--rate', '1500', '--load', load, ...QUICK, ...TEST_EMBEDDED, '--db-schema', schema, '--results-dir', results])
+    const r = await runCli([
+      'run',
+      '--profile',
+      'ci',
+      '--duration',
+      '5',
+      '--rate',
+      '1500',
+      '--load',
+      load,
+      ...QUICK,
+      ...TEST_EMBEDDED,
+      '--db-schema',
+      schema,
+      '--results-dir',
+      results,
+    ])
     assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`)
     const result = readResult(results, runIdFrom(r.stdout))
     const [p1, p2, p3] = result.properties

@@ -21,7 +21,27 @@ describe('alerts on the wire and in the table', () => {
     })
     await listener.subscribeAsync(`${prefix}farm/+/alerts`, { qos: 0 })
     try {
-      const r = await runCli(['run', '--profile', 'ci', '--duration', '8', '--rate', '1500', '--progress', 'plain', '--mqtt-url', broker, '--database-url', db, '--db-schema', schema, '--topic-prefix', prefix, '--results-dir', results])
+      const r = await runCli([
+        'run',
+        '--profile',
+        'ci',
+        '--duration',
+        '8',
+        '--rate',
+        '1500',
+        '--progress',
+        'plain',
+        '--mqtt-url',
+        broker,
+        '--database-url',
+        db,
+        '--db-schema',
+        schema,
+        '--topic-prefix',
+        prefix,
+        '--results-dir',
+        results,
+      ])
       assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`)
       const result = readResult(results, runIdFrom(r.stdout))
       const p5 = result.properties.find((p: { id: string }) => p.id === 'P5')

@@ -45,8 +45,12 @@ describe('P8 dashboard data against PostgreSQL', () => {
     // device's activity in one minute.
     db = new pg.Client({ connectionString: url, options: `-c search_path=${schema},public` })
     await db.connect()
-    const target = (await db.query<{ device: string; bucket: Date; activity: number }>(
-      `SELECT device, bucket, activity FROM collar_1m WHERE run_id = $1 ORDER BY device, bucket OFFSET 7 LIMIT 1`, [result.dbRunId])).rows[0]!
+    const target = (
+      await db.query<{ device: string; bucket: Date; activity: number }>(
+        `SELECT device, bucket, activity FROM collar_1m WHERE run_id = $1 ORDER BY device, bucket OFFSET 7 LIMIT 1`,
+        [result.dbRunId],
+      )
+    ).rows[0]!
     const original = (await db.query<{ d: string }>(`SELECT pg_get_viewdef('collar_1m'::regclass) AS d`)).rows[0]!.d
     await db.query(`CREATE OR REPLACE VIEW collar_1m AS SELECT run_id, device, bucket, readings,
         CASE WHEN device = '${target.device}' AND bucket = '${target.bucket.toISOString()}' THEN activity + 1 ELSE activity END AS activity,
@@ -56,18 +60,36 @@ describe('P8 dashboard data against PostgreSQL', () => {
     const verified = JSON.parse(readFileSync(join(results, id, 'verify.json'), 'utf8'))
     const bad = verified.properties.find((p: { id: string }) => p.id === 'P8')
     assert.equal(bad.pass, false)
-    for (const other of verified.properties.filter((p: { id: string }) => ['P1', 'P2', 'P3', 'P7'].includes(p.id))) assert.equal(other.pass, true, `${other.id}: ${other.summary}`)
+    for (const other of verified.properties.filter((p: { id: string }) => ['P1', 'P2', 'P3', 'P7'].includes(p.id)))
+      assert.equal(other.pass, true, `${other.id}: ${other.summary}`)
     const farm = target.device.split('-')[0]
-    assert.match(bad.summary, new RegExp(`collar_1m ${target.device} \\(${farm}\\) bucket ${target.bucket.toISOString().replace(/\./g, '\\.')} activity: expected ${target.activity}`))
+    assert.match(
+      bad.summary,
+      new RegExp(
+        `collar_1m ${target.device} \\(${farm}\\) bucket ${target.bucket.toISOString().replace(/\./g, '\\.')} activity: expected ${target.activity}`,
+      ),
+    )
     const byAgainst = Object.fromEntries(bad.evidence.mismatches.map((m: { against: string }) => [m.against, m]))
-    assert.deepEqual(byAgainst['raw rows'], { aggregate: 'collar_1m', device: target.device, farm, bucket: target.bucket.toISOString(), against: 'raw rows', column: 'activity', expected: target.activity, found: target.activity + 1 })
+    assert.deepEqual(byAgainst['raw rows'], {
+      aggregate: 'collar_1m',
+      device: target.device,
+      farm,
+      bucket: target.bucket.toISOString(),
+      against: 'raw rows',
+      column: 'activity',
+      expected: target.activity,
+      found: target.activity + 1,
+    })
     assert.equal(byAgainst.oracle.found, target.activity + 1)
     assert.equal(bad.evidence.mismatches.length, 2, 'exactly that bucket, against the raw rows and the oracle')
     // The farm panels read collar_1m: the activity panel shows the wrong farm mean at that minute.
     const activity = bad.evidence.dashboards.panels.find((p: { panel: string }) => p.panel.startsWith('Activity index'))
     assert.equal(activity.pass, false)
     assert.match(activity.differences[0].row, new RegExp(`${target.bucket.toISOString().replace(/\./g, '\\.')} \\| ${farm}`))
-    assert.match(readFileSync(join(results, id, 'junit.xml'), 'utf8'), /<testcase classname="iotbench.ci" name="P8 dashboard data" time="0">\s*<failure message="[^"]*collar_1m/)
+    assert.match(
+      readFileSync(join(results, id, 'junit.xml'), 'utf8'),
+      /<testcase classname="iotbench.ci" name="P8 dashboard data" time="0">\s*<failure message="[^"]*collar_1m/,
+    )
 
     // Restore the view, break one panel of a copy of the dashboards.
     await db.query(`CREATE OR REPLACE VIEW collar_1m AS ${original}`)
@@ -85,7 +107,10 @@ describe('P8 dashboard data against PostgreSQL', () => {
     assert.match(again.summary, /1 of 9 dashboard queries wrong: "Hottest cow per farm \(°C\)" \(\d+ of \d+ rows differ from the oracle's /)
     assert.equal(again.evidence.mismatches.length, 0, 'the aggregates themselves are right again')
     const wrong = again.evidence.dashboards.panels.filter((p: { pass: boolean }) => !p.pass)
-    assert.deepEqual(wrong.map((p: { panel: string }) => p.panel), ['Hottest cow per farm (°C)'])
+    assert.deepEqual(
+      wrong.map((p: { panel: string }) => p.panel),
+      ['Hottest cow per farm (°C)'],
+    )
     assert.ok(wrong[0].differences.length > 0)
 
     // A panel with no data fails too, naming the panel.

@@ -12,7 +12,20 @@ describe('storage choice, a throwing check, and the sensor clock (PostgreSQL)', 
   test('--storage timescaledb on a server without the extension: one line saying what to do, exit 5', async (t) => {
     const db = await requireService(t, 'database')
     if (!db) return
-    const r = await runCli(['run', '--profile', 'ci', ...SHORT_RUN, '--database-url', db, '--db-schema', uniqueName('st'), '--storage', 'timescaledb', '--results-dir', tempResultsDir()])
+    const r = await runCli([
+      'run',
+      '--profile',
+      'ci',
+      ...SHORT_RUN,
+      '--database-url',
+      db,
+      '--db-schema',
+      uniqueName('st'),
+      '--storage',
+      'timescaledb',
+      '--results-dir',
+      tempResultsDir(),
+    ])
     assert.equal(r.code, 5, `exit ${r.code}\n${r.stdout}\n${r.stderr}`)
     assert.match(r.stderr, /--storage timescaledb, but the server \(PostgreSQL \d+\.\d+.*\) has no timescaledb extension installed/)
     assert.match(r.stderr, /run with --storage postgresql/)
@@ -39,9 +52,14 @@ describe('storage choice, a throwing check, and the sensor clock (PostgreSQL)', 
       // Every reading is stamped before the run started (sensor time ends in the past, as a real farm's).
       const stamps = await client.query<{ last: Date; started: Date }>(
         `SELECT (SELECT max(ts) FROM (SELECT max(ts) AS ts FROM ${schema}.collar_readings UNION ALL SELECT max(ts) FROM ${schema}.milk_readings UNION ALL SELECT max(ts) FROM ${schema}.chiller_readings) x) AS last,
-                (SELECT started_at FROM ${schema}.runs WHERE name = $1) AS started`, [id])
+                (SELECT started_at FROM ${schema}.runs WHERE name = $1) AS started`,
+        [id],
+      )
       const { last, started } = stamps.rows[0]!
-      assert.ok(last.getTime() <= started.getTime() - 2 * 60_000, `last reading ${last.toISOString()} is at least 2 minutes before the run's start ${started.toISOString()}`)
+      assert.ok(
+        last.getTime() <= started.getTime() - 2 * 60_000,
+        `last reading ${last.toISOString()} is at least 2 minutes before the run's start ${started.toISOString()}`,
+      )
       assert.ok(last.getTime() > started.getTime() - 2 * 86_400_000, 'and within the last two days')
 
       // P5 reads the alerts table: without it, P5's check throws.

@@ -8,7 +8,21 @@ import { uniqueName } from '../support/services.js'
 // One fault per property: each run must exit 3 and name the offending devices, seqs or alerts.
 // Embedded aedes and PostgreSQL, each run in its own schema.
 // --strict-timing: these runs fail timing properties on purpose; on a busy host that must still be exit 3, not 7.
-const RUN = ['run', '--profile', 'ci', '--duration', '8', '--rate', '1500', '--progress', 'plain', '--drain-timeout', '20', '--strict-timing', ...TEST_EMBEDDED]
+const RUN = [
+  'run',
+  '--profile',
+  'ci',
+  '--duration',
+  '8',
+  '--rate',
+  '1500',
+  '--progress',
+  'plain',
+  '--drain-timeout',
+  '20',
+  '--strict-timing',
+  ...TEST_EMBEDDED,
+]
 const results = tempResultsDir()
 const DEVICE = /^farm\d+-(collar|milk|chiller)-\d{4}$/
 
@@ -19,20 +33,26 @@ async function failingRun(extra: readonly string[]): Promise<{ id: string; schem
   const id = runIdFrom(r.stdout)
   const result = readResult(results, id)
   assert.equal(result.verdict, 'fail')
-  assert.deepEqual(result.properties.map((p: { id: string }) => p.id), ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9'])
+  assert.deepEqual(
+    result.properties.map((p: { id: string }) => p.id),
+    ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9'],
+  )
   const junit = readFileSync(join(results, id, 'junit.xml'), 'utf8')
   // One case per property, and one more holding the host's figures when timing alone failed on a saturated host.
   const hostCase = junit.includes('name="host saturated"') ? 1 : 0
   assert.equal(hostCase, result.timingOnSaturatedHost ? 1 : 0, 'a "host saturated" case exactly when the verdict says so')
   assert.equal((junit.match(/<testcase /g) ?? []).length, result.properties.length + hostCase)
-  for (const p of result.properties) assert.equal(junit.includes(`name="${p.id} ${p.name}">`) || junit.includes(`name="${p.id} ${p.name}" `), true)
+  for (const p of result.properties)
+    assert.equal(junit.includes(`name="${p.id} ${p.name}">`) || junit.includes(`name="${p.id} ${p.name}" `), true)
   return { id, schema, result, byId: Object.fromEntries(result.properties.map((p: { id: string }) => [p.id, p])) }
 }
 
 /** The properties that do not depend on how loaded the machine is (P4, P6 and P5's delay SLO do) hold. */
 const othersPass = (byId: Record<string, any>, failing: readonly string[]): void => {
-  for (const id of ['P1', 'P2', 'P3', 'P7']) if (!failing.includes(id)) assert.equal(byId[id].pass, true, `${id} should hold: ${byId[id].summary}`)
-  if (!failing.includes('P5')) for (const k of ['missed', 'late', 'spurious']) assert.equal(byId.P5.evidence.counts[k], 0, `P5 ${k}: ${byId.P5.summary}`)
+  for (const id of ['P1', 'P2', 'P3', 'P7'])
+    if (!failing.includes(id)) assert.equal(byId[id].pass, true, `${id} should hold: ${byId[id].summary}`)
+  if (!failing.includes('P5'))
+    for (const k of ['missed', 'late', 'spurious']) assert.equal(byId.P5.evidence.counts[k], 0, `P5 ${k}: ${byId.P5.summary}`)
 }
 
 describe('the fault hook fails each property with its evidence', () => {
@@ -44,7 +64,10 @@ describe('the fault hook fails each property with its evidence', () => {
     for (const s of [...byId.P1.evidence.lost, ...byId.P1.evidence.duplicated]) assert.match(s.device, DEVICE)
     // The one-line verdict names the first offender of each class, as the evidence lists it.
     const [lost, dup] = [byId.P1.evidence.lost[0], byId.P1.evidence.duplicated[0]]
-    assert.ok(byId.P1.summary.endsWith(`(first lost ${lost.device} seq ${lost.seq}; duplicated ${dup.device} seq ${dup.seq})`), byId.P1.summary)
+    assert.ok(
+      byId.P1.summary.endsWith(`(first lost ${lost.device} seq ${lost.seq}; duplicated ${dup.device} seq ${dup.seq})`),
+      byId.P1.summary,
+    )
     othersPass(byId, ['P1', 'P4', 'P5', 'P6'])
   })
 
@@ -66,7 +89,10 @@ describe('the fault hook fails each property with its evidence', () => {
     assert.equal(byId.P3.pass, false)
     assert.equal(byId.P3.evidence.outOfOrder, 1)
     assert.match(byId.P3.evidence.samples[0].device, DEVICE)
-    assert.ok(byId.P3.summary.endsWith(`(first ${byId.P3.evidence.samples[0].device} seq ${byId.P3.evidence.samples[0].seq})`), byId.P3.summary)
+    assert.ok(
+      byId.P3.summary.endsWith(`(first ${byId.P3.evidence.samples[0].device} seq ${byId.P3.evidence.samples[0].seq})`),
+      byId.P3.summary,
+    )
   })
 
   test('P4: an end-to-end p99 over the SLO, with the broker hop and schedule lag apart', async () => {
@@ -86,7 +112,12 @@ describe('the fault hook fails each property with its evidence', () => {
     assert.ok(Number.isInteger(p5.evidence.spurious[0].alertId))
     assert.match(p5.evidence.missed[0].device, DEVICE)
     const named = (label: string, a: { device: string; rule: string; seq: number }): string => `${label} ${a.device} ${a.rule} seq ${a.seq}`
-    assert.ok(p5.summary.endsWith(`(first ${named('missed', p5.evidence.missed[0])}; ${named('late', p5.evidence.late[0])}; ${named('spurious', p5.evidence.spurious[0])})`), p5.summary)
+    assert.ok(
+      p5.summary.endsWith(
+        `(first ${named('missed', p5.evidence.missed[0])}; ${named('late', p5.evidence.late[0])}; ${named('spurious', p5.evidence.spurious[0])})`,
+      ),
+      p5.summary,
+    )
     othersPass(byId, ['P4', 'P5', 'P6'])
 
     // `iotbench verify` reproduces the verdict from the database alone.

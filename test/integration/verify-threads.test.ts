@@ -34,20 +34,44 @@ describe('P1–P3 in worker threads', () => {
       await client.query(`CREATE TABLE collar_readings (run_id int, device text, seq int, ts timestamptz, rx bigint, ${cols})`)
       // Devices 0 and 2: seqs 0–2, with seq 1 of device 0 twice and received last, seq 2 of device 2
       // corrupted; device 1 (never acknowledged at 0 and 1): seq 1 only; device 3: nothing.
-      const rows: Array<[number, number, number]> = [[0, 0, 0], [0, 2, 0], [0, 1, 0], [0, 1, 0], [1, 1, 0], [2, 0, 0], [2, 1, 0], [2, 2, 5]]
+      const rows: Array<[number, number, number]> = [
+        [0, 0, 0],
+        [0, 2, 0],
+        [0, 1, 0],
+        [0, 1, 0],
+        [1, 1, 0],
+        [2, 0, 0],
+        [2, 1, 0],
+        [2, 2, 5],
+      ]
       let rx = 0
       for (const [i, seq, shift] of rows) {
         const r = generateReading(manifest, deviceAt(fleet, i), seq)
         const values = KINDS.collar.fields.map((f) => r.values[f.name])
-        await client.query(`INSERT INTO collar_readings VALUES (7, $1, $2, to_timestamp($3 / 1000.0), $4, ${values.map((_, k) => `$${k + 5}`).join(', ')})`, [r.device.id, seq, r.ts + shift, rx++, ...values])
+        await client.query(
+          `INSERT INTO collar_readings VALUES (7, $1, $2, to_timestamp($3 / 1000.0), $4, ${values.map((_, k) => `$${k + 5}`).join(', ')})`,
+          [r.device.id, seq, r.ts + shift, rx++, ...values],
+        )
       }
       assert.deepEqual(await whereIs(client), { url, schema })
       const threaded = await checkKindExactly(client, 7, manifest, 'collar', 2)
       const single = await checkKind(client, 7, manifest, 'collar')
       assert.deepEqual(threaded, single)
-      assert.deepEqual(threaded.set.counts, { expected: 400_000, ok: 6, lost: 399_992, unacknowledgedLost: 1, recovered: 1, duplicated: 1, unexpected: 0, corrupted: 1 })
+      assert.deepEqual(threaded.set.counts, {
+        expected: 400_000,
+        ok: 6,
+        lost: 399_992,
+        unacknowledgedLost: 1,
+        recovered: 1,
+        duplicated: 1,
+        unexpected: 0,
+        corrupted: 1,
+      })
       assert.deepEqual([threaded.order.rows, threaded.order.outOfOrder, threaded.order.worstDisplacement], [8, 2, 1])
-      assert.deepEqual(threaded.set.lostByDevice.map(([d]) => d), ['farm01-collar-0004', 'farm01-collar-0002', 'farm01-collar-0001', 'farm01-collar-0003'])
+      assert.deepEqual(
+        threaded.set.lostByDevice.map(([d]) => d),
+        ['farm01-collar-0004', 'farm01-collar-0002', 'farm01-collar-0001', 'farm01-collar-0003'],
+      )
       await assert.rejects(checkKindExactly(admin, 7, manifest, 'collar', 2), /verification needs a client opened by connect\(\)/)
     } finally {
       await client.end()

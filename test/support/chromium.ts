@@ -5,7 +5,16 @@ import { unavailable } from './services.js'
 /** Debian's chromium (apt-get install chromium; .ci/run installs it). Never a downloaded browser. */
 export const CHROMIUM = process.env['IOTBENCH_CHROMIUM'] ?? '/usr/bin/chromium'
 
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
 
 /** The browser binary, or: with CI=true a failure, otherwise a skipped test (undefined). */
 export function requireChromium(t: TestContext): string | undefined {

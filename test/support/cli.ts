@@ -14,14 +14,29 @@ export interface CliResult {
 }
 
 /** Runs the real CLI in a child process (as a user would), with a deadline. */
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 240_000, onStderr?: (text: string) => void): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 240_000,
+  onStderr?: (text: string) => void,
+): Promise<CliResult> {
   return runCliIn(ROOT, args, env, timeoutMs, onStderr)
 }
 
 /** runCli for a checkout in another folder (its own bin/iotbench.js), run from that folder. */
-export function runCliIn(checkout: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 240_000, onStderr?: (text: string) => void): Promise<CliResult> {
+export function runCliIn(
+  checkout: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 240_000,
+  onStderr?: (text: string) => void,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(checkout, 'bin', 'iotbench.js'), ...args], { cwd: checkout, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [join(checkout, 'bin', 'iotbench.js'), ...args], {
+      cwd: checkout,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
@@ -61,4 +76,9 @@ export const SHORT_RUN = ['--duration', '4', '--rate', '1500', '--progress', 'pl
  * IOTBENCH_TEST_EMBEDDED_PG_PORT (default 54339), so checkouts side by side can run their suites at once.
  */
 export const TEST_EMBEDDED_PG_PORT = Number(process.env['IOTBENCH_TEST_EMBEDDED_PG_PORT'] ?? 54339)
-export const TEST_EMBEDDED = ['--embedded-dir', join(ROOT, '.iotbench', 'test-postgres'), '--embedded-pg-port', String(TEST_EMBEDDED_PG_PORT)]
+export const TEST_EMBEDDED = [
+  '--embedded-dir',
+  join(ROOT, '.iotbench', 'test-postgres'),
+  '--embedded-pg-port',
+  String(TEST_EMBEDDED_PG_PORT),
+]

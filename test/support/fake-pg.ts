@@ -3,8 +3,18 @@ import { KINDS, type FieldValue, type Kind } from '../../src/kinds.js'
 import { DeviceDigest } from '../../src/verify/digest.js'
 
 /** A stored reading as a table row; `rx` is the receive order (prior_seq follows from it). */
-export interface FakeRow { readonly device: string; readonly seq: number; readonly ts: number; readonly values: readonly FieldValue[]; readonly rx: number }
-export interface FakeDeadLetter { readonly topic: string; readonly payload: Buffer; readonly reason: string }
+export interface FakeRow {
+  readonly device: string
+  readonly seq: number
+  readonly ts: number
+  readonly values: readonly FieldValue[]
+  readonly rx: number
+}
+export interface FakeDeadLetter {
+  readonly topic: string
+  readonly payload: Buffer
+  readonly reason: string
+}
 
 /**
  * Just enough of a pg.Client for the verifier's reads, over rows held in memory: digestSelect (the set
@@ -30,9 +40,16 @@ export function fakeClient(tables: Partial<Record<Kind, readonly FakeRow[]>>, de
     const keep = only(sql)
     const rows = (tables[kind] ?? []).filter((r) => !keep || keep.has(r.device))
     if (/ORDER BY device COLLATE "C", seq, rx/.test(sql)) {
-      return [...rows].sort((a, b) => cmp(a.device, b.device) || a.seq - b.seq || a.rx - b.rx).map((r) => `${r.device}\t${r.seq}\t${r.ts}\t${r.values.map(text).join('\t')}\n`).join('')
+      return [...rows]
+        .sort((a, b) => cmp(a.device, b.device) || a.seq - b.seq || a.rx - b.rx)
+        .map((r) => `${r.device}\t${r.seq}\t${r.ts}\t${r.values.map(text).join('\t')}\n`)
+        .join('')
     }
-    if (/ORDER BY device COLLATE "C", rx/.test(sql)) return [...rows].sort((a, b) => cmp(a.device, b.device) || a.rx - b.rx).map((r) => `${r.device}\t${r.seq}\n`).join('')
+    if (/ORDER BY device COLLATE "C", rx/.test(sql))
+      return [...rows]
+        .sort((a, b) => cmp(a.device, b.device) || a.rx - b.rx)
+        .map((r) => `${r.device}\t${r.seq}\n`)
+        .join('')
     throw new Error(`fake pg: unexpected COPY ${sql}`)
   }
   const digests = (sql: string): { rows: Array<{ device: string; n: string; digest: string; late: number }> } => {

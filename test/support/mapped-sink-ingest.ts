@@ -24,7 +24,9 @@ async function ingest(): Promise<void> {
       await db.query(`CREATE TABLE IF NOT EXISTS my_${k} (dev text, n bigint, at timestamptz, sent_ms float8, inserted_at timestamptz DEFAULT clock_timestamp(),
         stored_order bigserial, ${KINDS[k].fields.map((f) => `my_${f.name} ${f.type === 'bool' ? 'boolean' : 'float8'}`).join(', ')})`)
     }
-    await db.query('CREATE TABLE IF NOT EXISTS my_alerts (dev text, alert_name text, reading_seq bigint, raised timestamptz DEFAULT clock_timestamp())')
+    await db.query(
+      'CREATE TABLE IF NOT EXISTS my_alerts (dev text, alert_name text, reading_seq bigint, raised timestamptz DEFAULT clock_timestamp())',
+    )
     await db.query('CREATE TABLE IF NOT EXISTS my_rejects (topic text, body bytea, why text, at timestamptz DEFAULT clock_timestamp())')
     const rules = alertRulesOf(defaultSensorModels())
     const engine = new AlertEngine(rules)
@@ -35,8 +37,10 @@ async function ingest(): Promise<void> {
       if (!d.ok) return write('INSERT INTO my_rejects (topic, body, why) VALUES ($1, $2, $3)', [topic, payload, theirReason(d.reason)])
       const r = d.reading
       const cols = KINDS[r.kind].fields.map((f) => `my_${f.name}`)
-      write(`INSERT INTO my_${r.kind} (dev, n, at, sent_ms, ${cols.join(', ')}) VALUES ($1, $2, $3, $4, ${cols.map((_, i) => `$${i + 5}`).join(', ')})`,
-        [r.device, r.seq, new Date(r.ts), r.sent, ...r.values])
+      write(
+        `INSERT INTO my_${r.kind} (dev, n, at, sent_ms, ${cols.join(', ')}) VALUES ($1, $2, $3, $4, ${cols.map((_, i) => `$${i + 5}`).join(', ')})`,
+        [r.device, r.seq, new Date(r.ts), r.sent, ...r.values],
+      )
       for (const a of engine.evaluate(r)) {
         if (a.event !== 'raise') continue
         if (dropAlert && anomalyRules.has(a.rule)) {

@@ -41,30 +41,37 @@ export const mosquittoBinary = (): string | undefined => {
  * `defaultLimits`: leave Mosquitto's own per-client limits (max_queued_messages 1000, max_inflight_messages 20).
  * `extra`: more configuration lines (e.g. `sys_interval 1`).
  */
-export async function startOwnMosquitto(bin: string, opts: { readonly defaultLimits?: boolean; readonly extra?: readonly string[] } = {}): Promise<OwnMosquitto> {
+export async function startOwnMosquitto(
+  bin: string,
+  opts: { readonly defaultLimits?: boolean; readonly extra?: readonly string[] } = {},
+): Promise<OwnMosquitto> {
   const dir = mkdtempSync(join(tmpdir(), 'iotbench-mosquitto-'))
   const port = await freePort()
   const conf = join(dir, 'mosquitto.conf')
   const pidFile = join(dir, 'mosquitto.pid')
-  writeFileSync(conf, [
-    `listener ${port} 127.0.0.1`,
-    'allow_anonymous true',
-    'persistence true',
-    `persistence_location ${dir}/`,
-    `pid_file ${pidFile}`,
-    ...(process.getuid?.() === 0 ? ['user root'] : []), // the temp folder is the test's, not the mosquitto user's
-    ...(opts.defaultLimits ? [] : ['max_queued_messages 2000000', 'max_queued_bytes 1073741824', 'max_inflight_messages 50000']),
-    'set_tcp_nodelay true',
-    ...(opts.extra ?? []),
-    `log_dest file ${join(dir, 'mosquitto.log')}`,
-    '',
-  ].join('\n'))
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      'persistence true',
+      `persistence_location ${dir}/`,
+      `pid_file ${pidFile}`,
+      ...(process.getuid?.() === 0 ? ['user root'] : []), // the temp folder is the test's, not the mosquitto user's
+      ...(opts.defaultLimits ? [] : ['max_queued_messages 2000000', 'max_queued_bytes 1073741824', 'max_inflight_messages 50000']),
+      'set_tcp_nodelay true',
+      ...(opts.extra ?? []),
+      `log_dest file ${join(dir, 'mosquitto.log')}`,
+      '',
+    ].join('\n'),
+  )
   const start = `${bin} -c ${conf} -d`
   const stopCmd = `kill -TERM "$(cat ${pidFile})"; while kill -0 "$(cat ${pidFile})" 2>/dev/null; do sleep 0.05; done`
   execFileSync('sh', ['-c', start])
   const deadline = Date.now() + 10_000
   while (!(await accepting(port))) {
-    if (Date.now() > deadline) throw new Error(`own mosquitto did not start on ${port}: ${readFileSync(join(dir, 'mosquitto.log'), 'utf8')}`)
+    if (Date.now() > deadline)
+      throw new Error(`own mosquitto did not start on ${port}: ${readFileSync(join(dir, 'mosquitto.log'), 'utf8')}`)
     await new Promise((r) => setTimeout(r, 50))
   }
   return {

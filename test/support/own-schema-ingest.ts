@@ -13,13 +13,23 @@ async function ingest(): Promise<void> {
     const runId = Number(env('IOTBENCH_DB_RUN_ID'))
     let rx = 0
     return (_topic, payload) => {
-      const m = JSON.parse(payload.toString()) as { device: string; kind: Kind; seq: number; ts: number; sent: number; values: Record<string, unknown> }
+      const m = JSON.parse(payload.toString()) as {
+        device: string
+        kind: Kind
+        seq: number
+        ts: number
+        sent: number
+        values: Record<string, unknown>
+      }
       const spec = KINDS[m.kind]
       const cols = spec.fields.map((f) => f.name)
       const order = ++rx
       const params = [runId, m.device, m.seq, new Date(m.ts), new Date(m.sent), order, ...cols.map((c) => m.values[c] ?? null)]
-      write(`INSERT INTO ${spec.table} (run_id, device, seq, ts, sent, received, rx, ${cols.join(', ')})
-        VALUES ($1, $2, $3, $4, $5, clock_timestamp(), $6, ${cols.map((_, i) => `$${i + 7}`).join(', ')})`, params)
+      write(
+        `INSERT INTO ${spec.table} (run_id, device, seq, ts, sent, received, rx, ${cols.join(', ')})
+        VALUES ($1, $2, $3, $4, $5, clock_timestamp(), $6, ${cols.map((_, i) => `$${i + 7}`).join(', ')})`,
+        params,
+      )
     }
   })
 }

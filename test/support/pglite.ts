@@ -14,7 +14,12 @@ export const openTimescale = async (): Promise<{ pg: PGlite; db: SqlSession }> =
 }
 
 /** Every reading of a run, as rows of its sensor tables: the readings [from, to) of the devices `only` keeps. */
-export function runRows(m: RunManifest, runId: number, [from, to]: readonly [number, number], only: (device: number) => boolean = () => true): Map<string, Array<Record<string, unknown>>> {
+export function runRows(
+  m: RunManifest,
+  runId: number,
+  [from, to]: readonly [number, number],
+  only: (device: number) => boolean = () => true,
+): Map<string, Array<Record<string, unknown>>> {
   const oracle = generatorOracle(contextOf(m))
   const out = new Map<string, Array<Record<string, unknown>>>()
   for (const kind of KIND_NAMES) {
@@ -35,9 +40,21 @@ export function runRows(m: RunManifest, runId: number, [from, to]: readonly [num
 
 /** A run row in `schema`. */
 export const newRun = async (pg: PGlite, schema: string, name: string, seed: number): Promise<number> =>
-  (await pg.query<{ id: number }>(`INSERT INTO ${schema}.runs (name, profile, seed, config, storage, started_at) VALUES ($1, 'test', $2, '{}', 'timescaledb', now()) RETURNING id`, [name, seed])).rows[0]!.id
+  (
+    await pg.query<{ id: number }>(
+      `INSERT INTO ${schema}.runs (name, profile, seed, config, storage, started_at) VALUES ($1, 'test', $2, '{}', 'timescaledb', now()) RETURNING id`,
+      [name, seed],
+    )
+  ).rows[0]!.id
 
 /** Inserts rows into their tables in `schema`, one statement per table. */
-export async function insertRows(pg: PGlite, schema: string, rows: ReadonlyMap<string, ReadonlyArray<Record<string, unknown>>>): Promise<void> {
-  for (const [table, list] of rows) await pg.query(`INSERT INTO ${schema}.${table} SELECT * FROM json_populate_recordset(NULL::${schema}.${table}, $1::json)`, [JSON.stringify(list)])
+export async function insertRows(
+  pg: PGlite,
+  schema: string,
+  rows: ReadonlyMap<string, ReadonlyArray<Record<string, unknown>>>,
+): Promise<void> {
+  for (const [table, list] of rows)
+    await pg.query(`INSERT INTO ${schema}.${table} SELECT * FROM json_populate_recordset(NULL::${schema}.${table}, $1::json)`, [
+      JSON.stringify(list),
+    ])
 }

@@ -46,7 +46,11 @@ export async function startPrometheus(binary: string, targets: readonly string[]
     config,
     `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: iotbench\n    static_configs:\n      - targets: [${targets.map((t) => `'${t}'`).join(', ')}]\n`,
   )
-  const child: ChildProcess = spawn(binary, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child: ChildProcess = spawn(
+    binary,
+    [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
   let out = ''
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()))
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()))
@@ -72,10 +76,22 @@ export async function startPrometheus(binary: string, targets: readonly string[]
   return { url, output: () => out, stop }
 }
 
-interface QueryResponse { status: string; error?: string; data?: { resultType: string; result: Array<{ metric: Record<string, string>; values?: Array<[number, string]>; value?: [number, string] }> } }
+interface QueryResponse {
+  status: string
+  error?: string
+  data?: {
+    resultType: string
+    result: Array<{ metric: Record<string, string>; values?: Array<[number, string]>; value?: [number, string] }>
+  }
+}
 
 /** /api/v1/query_range: the series with at least one numeric value. */
-export async function queryRange(url: string, expr: string, startS: number, endS: number): Promise<Array<{ metric: Record<string, string>; values: number[] }>> {
+export async function queryRange(
+  url: string,
+  expr: string,
+  startS: number,
+  endS: number,
+): Promise<Array<{ metric: Record<string, string>; values: number[] }>> {
   const q = new URLSearchParams({ query: expr, start: String(startS), end: String(endS), step: '1' })
   const r = await fetch(`${url}/api/v1/query_range?${q}`, { signal: AbortSignal.timeout(10_000) })
   const body = (await r.json()) as QueryResponse

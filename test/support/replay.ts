@@ -12,5 +12,11 @@ import fc from 'fast-check'
 const seed = process.env['IOTBENCH_FC_SEED']
 const path = process.env['IOTBENCH_FC_PATH']
 if (seed !== undefined) {
-  fc.configureGlobal({ ...fc.readConfigureGlobal(), seed: Number(seed), ...(path !== undefined && { path }), endOnFailure: true, verbose: 2 })
+  fc.configureGlobal({
+    ...fc.readConfigureGlobal(),
+    seed: Number(seed),
+    ...(path !== undefined && { path }),
+    endOnFailure: true,
+    verbose: 2,
+  })
 }

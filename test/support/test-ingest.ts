@@ -13,7 +13,10 @@ export interface TestIngest {
 }
 
 /** Runs a test ingest named `name`: `setup` prepares its tables and returns its message handler. */
-export async function runTestIngest(name: string, setup: (t: TestIngest) => Promise<(topic: string, payload: Buffer) => void>): Promise<void> {
+export async function runTestIngest(
+  name: string,
+  setup: (t: TestIngest) => Promise<(topic: string, payload: Buffer) => void>,
+): Promise<void> {
   const env = (v: string): string => {
     const value = process.env[v]
     if (value === undefined) throw new Error(`${v} is not set`)
@@ -22,8 +25,18 @@ export async function runTestIngest(name: string, setup: (t: TestIngest) => Prom
   const db = new pg.Client({ connectionString: env('IOTBENCH_DATABASE_URL'), options: `-c search_path=${env('IOTBENCH_DB_SCHEMA')}` })
   await db.connect()
   let chain: Promise<unknown> = Promise.resolve()
-  const onMessage = await setup({ db, env, write: (sql, params) => { chain = chain.then(() => db.query(sql, params)) } })
-  const client = await mqtt.connectAsync(env('IOTBENCH_MQTT_URL'), { clientId: `${name}-${env('IOTBENCH_DB_RUN_ID')}`, clean: true, protocolVersion: 4 })
+  const onMessage = await setup({
+    db,
+    env,
+    write: (sql, params) => {
+      chain = chain.then(() => db.query(sql, params))
+    },
+  })
+  const client = await mqtt.connectAsync(env('IOTBENCH_MQTT_URL'), {
+    clientId: `${name}-${env('IOTBENCH_DB_RUN_ID')}`,
+    clean: true,
+    protocolVersion: 4,
+  })
   client.on('message', onMessage)
   await client.subscribeAsync(`${env('IOTBENCH_TOPIC_PREFIX')}farm/+/+/+/telemetry`, { qos: 1 })
   process.stderr.write(`${name}: subscribed\n`)

@@ -27,11 +27,48 @@ export function makePki(): Pki {
   const dir = mkdtempSync(join(tmpdir(), 'iotbench-pki-'))
   // Servers started as root drop privileges (Mosquitto to `mosquitto`, PostgreSQL to `postgres`): they must read these.
   chmodSync(dir, 0o755)
-  const ca = (name: string): void => openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.crt`], dir)
+  const ca = (name: string): void =>
+    openssl(
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        `/CN=${name}`,
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.crt`,
+      ],
+      dir,
+    )
   const leaf = (name: string, cn: string, ext: string): void => {
     openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn}`, '-keyout', `${name}.key`, '-out', `${name}.csr`], dir)
     writeFileSync(join(dir, `${name}.ext`), ext)
-    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.crt`], dir)
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-days',
+        '2',
+        '-extfile',
+        `${name}.ext`,
+        '-out',
+        `${name}.crt`,
+      ],
+      dir,
+    )
   }
   ca('ca')
   ca('other-ca')

@@ -33,30 +33,69 @@ function stream(seed: number, perDevice: number) {
 describe('alert rules as data', () => {
   test('the shipped sensor models declare the eight rules', () => {
     const rules = alertRulesOf(defaultSensorModels())
-    const names = new Set(Object.values(rules).flat().map((r) => r.name))
-    for (const n of ['fever', 'ruminationDrop', 'heat', 'mastitis', 'yieldDrop', 'chillerExcursion', 'stuck', 'lowBattery']) assert.ok(names.has(n), n)
+    const names = new Set(
+      Object.values(rules)
+        .flat()
+        .map((r) => r.name),
+    )
+    for (const n of ['fever', 'ruminationDrop', 'heat', 'mastitis', 'yieldDrop', 'chillerExcursion', 'stuck', 'lowBattery'])
+      assert.ok(names.has(n), n)
   })
 
   test('a rule on a field the kind does not have is a config error', () => {
     assert.throws(
-      () => loadSensorModels({ chiller: { alerts: { warm: { type: 'threshold', anomaly: null, field: 'neck_temp_c', op: '>', value: 1, forReadings: 1, clear: { op: '<', value: 1 }, maxDelayReadings: 1 } } } }),
+      () =>
+        loadSensorModels({
+          chiller: {
+            alerts: {
+              warm: {
+                type: 'threshold',
+                anomaly: null,
+                field: 'neck_temp_c',
+                op: '>',
+                value: 1,
+                forReadings: 1,
+                clear: { op: '<', value: 1 },
+                maxDelayReadings: 1,
+              },
+            },
+          },
+        }),
       (e: unknown) => e instanceof ConfigError && e.problems.some((p) => /chiller has no field "neck_temp_c"/.test(p)),
     )
   })
 
   test('a boolean compared by order (field or value) is a config error, every one named; == is fine', () => {
-    const rule = (when: unknown, extra = {}) => ({ type: 'threshold', anomaly: null, field: 'milk_temp_c', op: '>', value: 6, forReadings: 1, clear: { op: '<', value: 5 }, maxDelayReadings: 1, when, ...extra })
+    const rule = (when: unknown, extra = {}) => ({
+      type: 'threshold',
+      anomaly: null,
+      field: 'milk_temp_c',
+      op: '>',
+      value: 6,
+      forReadings: 1,
+      clear: { op: '<', value: 5 },
+      maxDelayReadings: 1,
+      when,
+      ...extra,
+    })
     assert.throws(
-      () => loadSensorModels({ chiller: { alerts: {
-        a: rule([{ field: 'compressor_on', op: '>=', value: 1 }]),
-        b: rule([{ field: 'volume_l', op: '>', value: false }]),
-        c: rule([], { field: 'agitator_on', op: '<', value: 1, clear: { op: '==', value: 0 } }),
-      } } }),
-      (e: unknown) => e instanceof ConfigError && assert.deepEqual(e.problems, [
-        'chiller.alerts.a: "compressor_on >= 1" orders a boolean; compare a boolean with == only',
-        'chiller.alerts.b: "volume_l > false" orders a boolean; compare a boolean with == only',
-        'chiller.alerts.c: "agitator_on < 1" orders a boolean; compare a boolean with == only',
-      ]) === undefined,
+      () =>
+        loadSensorModels({
+          chiller: {
+            alerts: {
+              a: rule([{ field: 'compressor_on', op: '>=', value: 1 }]),
+              b: rule([{ field: 'volume_l', op: '>', value: false }]),
+              c: rule([], { field: 'agitator_on', op: '<', value: 1, clear: { op: '==', value: 0 } }),
+            },
+          },
+        }),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        assert.deepEqual(e.problems, [
+          'chiller.alerts.a: "compressor_on >= 1" orders a boolean; compare a boolean with == only',
+          'chiller.alerts.b: "volume_l > false" orders a boolean; compare a boolean with == only',
+          'chiller.alerts.c: "agitator_on < 1" orders a boolean; compare a boolean with == only',
+        ]) === undefined,
     )
     assert.doesNotThrow(() => loadSensorModels({ chiller: { alerts: { d: rule([{ field: 'compressor_on', op: '==', value: false }]) } } }))
   })
@@ -90,11 +129,39 @@ describe('AlertEngine', () => {
   })
 
   test('hysteresis: one raise per episode, a clear when the value comes back', () => {
-    const rules: AlertRules = { collar: [{ name: 'fever', kind: 'collar', rule: { type: 'threshold', anomaly: 'fever', field: 'neck_temp_c', op: '>=', value: 39.5, forReadings: 2, clear: { op: '<', value: 39.3 }, maxDelayReadings: 3 } }], milk: [], chiller: [] }
+    const rules: AlertRules = {
+      collar: [
+        {
+          name: 'fever',
+          kind: 'collar',
+          rule: {
+            type: 'threshold',
+            anomaly: 'fever',
+            field: 'neck_temp_c',
+            op: '>=',
+            value: 39.5,
+            forReadings: 2,
+            clear: { op: '<', value: 39.3 },
+            maxDelayReadings: 3,
+          },
+        },
+      ],
+      milk: [],
+      chiller: [],
+    }
     const e = new AlertEngine(rules, () => 0)
     const temps = [38.5, 39.6, 39.7, 39.4, 39.8, 39.2, 39.6, 39.6]
-    const events = temps.flatMap((t, seq) => e.evaluate({ kind: 'collar', device: 'farm01-collar-0001', seq, ts: 0, sent: 0, values: [0, 0, 0, t, 100, -70] }))
-    assert.deepEqual(events.map((x) => [x.event, x.seq]), [['raise', 2], ['clear', 5], ['raise', 7]])
+    const events = temps.flatMap((t, seq) =>
+      e.evaluate({ kind: 'collar', device: 'farm01-collar-0001', seq, ts: 0, sent: 0, values: [0, 0, 0, t, 100, -70] }),
+    )
+    assert.deepEqual(
+      events.map((x) => [x.event, x.seq]),
+      [
+        ['raise', 2],
+        ['clear', 5],
+        ['raise', 7],
+      ],
+    )
     assert.equal(events[0]!.reading.neck_temp_c, 39.7)
   })
 })

@@ -62,7 +62,16 @@ describe('envName', () => {
 
 describe('resolveConfig precedence: defaults < profile file < IOTBENCH_* env < flags', () => {
   test('a hand-made example across all four layers', () => {
-    const profile = profileFile({ name: 'mine', description: 'my bench', batchRows: 100, batchMs: 10, rate: 500, seed: 5, qos: 0, fleet: { farms: 3, cowsPerFarm: 7, stallsPerFarm: 1, tanksPerFarm: 1 } })
+    const profile = profileFile({
+      name: 'mine',
+      description: 'my bench',
+      batchRows: 100,
+      batchMs: 10,
+      rate: 500,
+      seed: 5,
+      qos: 0,
+      fleet: { farms: 3, cowsPerFarm: 7, stallsPerFarm: 1, tanksPerFarm: 1 },
+    })
     const cfg = resolveConfig({
       profile,
       env: { IOTBENCH_BATCH_MS: '20', IOTBENCH_RATE: '600', IOTBENCH_QOS: '1', IOTBENCH_MQTT_PROTOCOL: '5', IOTBENCH_SEED: '' },
@@ -77,7 +86,11 @@ describe('resolveConfig precedence: defaults < profile file < IOTBENCH_* env < f
     assert.equal(cfg.qos, 1, 'qos is a number whichever layer set it')
     assert.equal(cfg.mqttProtocol, '5', 'env sets options a profile may not')
     assert.equal(cfg.durationSeconds, 5, 'flags arrive as strings and become numbers')
-    assert.deepEqual([cfg.farms, cfg.cowsPerFarm, cfg.stallsPerFarm, cfg.tanksPerFarm], [3, 7, 1, 1], 'nested profile keys land on their options')
+    assert.deepEqual(
+      [cfg.farms, cfg.cowsPerFarm, cfg.stallsPerFarm, cfg.tanksPerFarm],
+      [3, 7, 1, 1],
+      'nested profile keys land on their options',
+    )
     assert.equal(cfg.dbSchema, DEFAULTS.dbSchema, 'untouched options keep their default')
     assert.equal(cfg.embeddedPgPort, DEFAULTS.embeddedPgPort)
   })
@@ -203,9 +216,13 @@ describe('resolveConfig reports every problem at once', () => {
   })
 
   test('sensor-model overrides in a profile are validated: unknown keys by name, impossible ranges', () => {
-    const unknown = configError(() => resolveConfig({ profile: profileFile({ sensors: { collar: { bogusKnob: 1 } } }), env: {}, flags: {} }))
+    const unknown = configError(() =>
+      resolveConfig({ profile: profileFile({ sensors: { collar: { bogusKnob: 1 } } }), env: {}, flags: {} }),
+    )
     assert.match(oneProblemNames(unknown.problems, '"bogusKnob"'), /additional properties/)
-    const reversed = configError(() => resolveConfig({ profile: profileFile({ sensors: { milk: { dailyYieldKg: [30, 20] } } }), env: {}, flags: {} }))
+    const reversed = configError(() =>
+      resolveConfig({ profile: profileFile({ sensors: { milk: { dailyYieldKg: [30, 20] } } }), env: {}, flags: {} }),
+    )
     assert.match(oneProblemNames(reversed.problems, 'dailyYieldKg'), /min ≤ max/)
   })
 
@@ -249,7 +266,11 @@ describe('resolveConfig reports every problem at once', () => {
     assert.match(oneProblemNames(all.problems, 'rate × duration'), /\(1\).*2 devices/)
 
     // On the boundary every check passes.
-    const cfg = resolveConfig({ profile: profileFile({}), env: {}, flags: { farms: '2', ingestWorkers: '2', cowsPerFarm: '1', stallsPerFarm: '0', simWorkers: '4', rate: '4', durationSeconds: '1' } })
+    const cfg = resolveConfig({
+      profile: profileFile({}),
+      env: {},
+      flags: { farms: '2', ingestWorkers: '2', cowsPerFarm: '1', stallsPerFarm: '0', simWorkers: '4', rate: '4', durationSeconds: '1' },
+    })
     assert.equal(cfg.ingestWorkers, 2)
   })
 })
@@ -284,7 +305,9 @@ describe('redactUrl', () => {
   })
 
   test('a URL option that is not a URL is reported without its password', () => {
-    const err = configError(() => resolveConfig({ profile: profileFile({}), env: {}, flags: { databaseUrl: 'postgres://bench:topsecret@db host/iot' } }))
+    const err = configError(() =>
+      resolveConfig({ profile: profileFile({}), env: {}, flags: { databaseUrl: 'postgres://bench:topsecret@db host/iot' } }),
+    )
     const p = oneProblemNames(err.problems, '--database-url')
     assert.match(p, /is not a URL/)
     assert.ok(!p.includes('topsecret'), p)

@@ -18,7 +18,11 @@ import { requireService, uniqueName } from '../support/services.js'
 
 const SIGNATURE = [0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00] // "PGCOPY\n\377\r\n\0"
 
-interface Copy { readonly flags: number; readonly extension: Buffer; readonly rows: Array<Array<Buffer | null>> }
+interface Copy {
+  readonly flags: number
+  readonly extension: Buffer
+  readonly rows: Array<Array<Buffer | null>>
+}
 
 function readCopy(buf: Buffer): Copy {
   assert.ok(buf.length >= SIGNATURE.length + 8 + 2, `only ${buf.length} bytes`)
@@ -82,14 +86,38 @@ describe('BinaryCopyWriter framing', () => {
     w.null()
     w.text('é')
     const body = w.finish().subarray(19)
-    assert.deepEqual([...body], [
-      0x00, 0x04, // 4 fields
-      0, 0, 0, 4, 0xff, 0xff, 0xff, 0xfe, // int4 −2
-      0, 0, 0, 1, 0x01, // bool true
-      0xff, 0xff, 0xff, 0xff, // NULL
-      0, 0, 0, 2, 0xc3, 0xa9, // "é" in UTF-8
-      0xff, 0xff, // trailer
-    ])
+    assert.deepEqual(
+      [...body],
+      [
+        0x00,
+        0x04, // 4 fields
+        0,
+        0,
+        0,
+        4,
+        0xff,
+        0xff,
+        0xff,
+        0xfe, // int4 −2
+        0,
+        0,
+        0,
+        1,
+        0x01, // bool true
+        0xff,
+        0xff,
+        0xff,
+        0xff, // NULL
+        0,
+        0,
+        0,
+        2,
+        0xc3,
+        0xa9, // "é" in UTF-8
+        0xff,
+        0xff, // trailer
+      ],
+    )
   })
 
   test('finish() can be called again and reset() starts a new stream', () => {
@@ -113,7 +141,21 @@ describe('BinaryCopyWriter framing', () => {
 
 describe('BinaryCopyWriter values', () => {
   test('int8 of large and negative numbers decodes exactly', () => {
-    const cases = [0, 1, -1, 2 ** 31, -(2 ** 31) - 1, 2 ** 32 - 1, 2 ** 32, -(2 ** 32), -(2 ** 32) - 1, 1e15, -123_456_789_012, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER]
+    const cases = [
+      0,
+      1,
+      -1,
+      2 ** 31,
+      -(2 ** 31) - 1,
+      2 ** 32 - 1,
+      2 ** 32,
+      -(2 ** 32),
+      -(2 ** 32) - 1,
+      1e15,
+      -123_456_789_012,
+      Number.MAX_SAFE_INTEGER,
+      Number.MIN_SAFE_INTEGER,
+    ]
     const w = new BinaryCopyWriter()
     for (const v of cases) {
       w.startRow(1)
@@ -190,7 +232,14 @@ const fieldArb: fc.Arbitrary<Field> = fc.oneof(
   fc.record({ t: fc.constant('float8' as const), v: fc.double() }),
   fc.record({ t: fc.constant('bool' as const), v: fc.boolean() }),
   // Unicode of every plane, and UTF-16 strings with lone surrogates (which UTF-8 cannot carry).
-  fc.record({ t: fc.constant('text' as const), v: fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }), fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 20 })) }),
+  fc.record({
+    t: fc.constant('text' as const),
+    v: fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 40 }),
+      fc.string({ unit: 'grapheme', maxLength: 20 }),
+      fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 20 }),
+    ),
+  }),
   fc.record({ t: fc.constant('bytea' as const), v: fc.uint8Array({ maxLength: 300 }) }),
   fc.record({ t: fc.constant('timestamptz' as const), v: fc.integer({ min: 0, max: 7_258_118_400_000 }) }),
   fc.constant({ t: 'null' as const }),
@@ -198,14 +247,22 @@ const fieldArb: fc.Arbitrary<Field> = fc.oneof(
 
 function write(w: BinaryCopyWriter, f: Field): void {
   switch (f.t) {
-    case 'int4': return w.int4(f.v)
-    case 'int8': return w.int8(f.v)
-    case 'float8': return w.float8(f.v)
-    case 'bool': return w.bool(f.v)
-    case 'text': return w.text(f.v)
-    case 'bytea': return w.bytea(f.v)
-    case 'timestamptz': return w.timestamptz(f.v)
-    case 'null': return w.null()
+    case 'int4':
+      return w.int4(f.v)
+    case 'int8':
+      return w.int8(f.v)
+    case 'float8':
+      return w.float8(f.v)
+    case 'bool':
+      return w.bool(f.v)
+    case 'text':
+      return w.text(f.v)
+    case 'bytea':
+      return w.bytea(f.v)
+    case 'timestamptz':
+      return w.timestamptz(f.v)
+    case 'null':
+      return w.null()
   }
 }
 
@@ -213,12 +270,21 @@ function assertField(got: Buffer | null | undefined, f: Field, where: string): v
   if (f.t === 'null') return assert.equal(got, null, where)
   assert.ok(got, `${where}: missing or NULL`)
   switch (f.t) {
-    case 'int4': assert.equal(got.length, 4, where); return assert.equal(got.readInt32BE(0), f.v, where)
-    case 'int8': return assert.equal(asInt8(got), BigInt(f.v), where)
-    case 'timestamptz': return assert.equal(asInt8(got), pgMicros(f.v), where)
-    case 'float8': assert.equal(got.length, 8, where); return assert.ok(Object.is(got.readDoubleBE(0), f.v), `${where}: ${got.readDoubleBE(0)} ≠ ${f.v}`)
-    case 'bool': assert.equal(got.length, 1, where); return assert.equal(got[0], f.v ? 1 : 0, where)
-    case 'bytea': return assert.deepEqual([...got], [...f.v], where)
+    case 'int4':
+      assert.equal(got.length, 4, where)
+      return assert.equal(got.readInt32BE(0), f.v, where)
+    case 'int8':
+      return assert.equal(asInt8(got), BigInt(f.v), where)
+    case 'timestamptz':
+      return assert.equal(asInt8(got), pgMicros(f.v), where)
+    case 'float8':
+      assert.equal(got.length, 8, where)
+      return assert.ok(Object.is(got.readDoubleBE(0), f.v), `${where}: ${got.readDoubleBE(0)} ≠ ${f.v}`)
+    case 'bool':
+      assert.equal(got.length, 1, where)
+      return assert.equal(got[0], f.v ? 1 : 0, where)
+    case 'bytea':
+      return assert.deepEqual([...got], [...f.v], where)
     case 'text': {
       // The bytes are the string's UTF-8 (lone surrogates become U+FFFD, as Node encodes them) …
       assert.ok(got.equals(Buffer.from(f.v, 'utf8')), `${where}: UTF-8 of ${JSON.stringify(f.v)}`)
@@ -273,7 +339,10 @@ describe('BinaryCopyWriter grows its buffer', () => {
 const nastyText: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 30 }),
   fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 20 }),
-  fc.string({ unit: fc.constantFrom('\\', '\t', '\n', '\r', '\b', '\f', '\v', 'N', '.', '\0', '\ud800', '\udfff', '🐄', 'é', '\u2028'), maxLength: 30 }),
+  fc.string({
+    unit: fc.constantFrom('\\', '\t', '\n', '\r', '\b', '\f', '\v', 'N', '.', '\0', '\ud800', '\udfff', '🐄', 'é', '\u2028'),
+    maxLength: 30,
+  }),
 )
 
 describe('text round-trips through PostgreSQL exactly', () => {
@@ -307,7 +376,9 @@ describe('text round-trips through PostgreSQL exactly', () => {
           await copyInto(client, data)
           // What the encoder defines: the string's UTF-8, so a lone surrogate becomes U+FFFD (as toWellFormed does).
           const expected = values.map((v) => (v === null ? null : wellFormed(v)))
-          const selected = (await client.query<{ id: number; s: string | null }>('SELECT id, s FROM strings ORDER BY id')).rows.map((r) => r.s)
+          const selected = (await client.query<{ id: number; s: string | null }>('SELECT id, s FROM strings ORDER BY id')).rows.map(
+            (r) => r.s,
+          )
           assert.deepEqual(selected, expected, 'SELECT')
           const copied: Array<string | null> = []
           for await (const [, s] of copyRows(client, 'SELECT id, s FROM strings ORDER BY id')) copied.push(s ?? null)

@@ -30,7 +30,14 @@ function manifestOf(fleet: FleetShape, daysAgo: number, perDevice: number, seed:
 }
 
 /** Stores the readings [from, to) of each device of a manifest as the ingest would (the oracle's values), under a new run id or `into`. */
-async function store(pg: PGlite, name: string, m: RunManifest, seqs: readonly [number, number] = [0, m.perDevice], into?: number, only: (device: number) => boolean = () => true): Promise<number> {
+async function store(
+  pg: PGlite,
+  name: string,
+  m: RunManifest,
+  seqs: readonly [number, number] = [0, m.perDevice],
+  into?: number,
+  only: (device: number) => boolean = () => true,
+): Promise<number> {
   const id = into ?? (await newRun(pg, SCHEMA, name, m.seed))
   await insertRows(pg, SCHEMA, runRows(m, id, seqs, only))
   return id
@@ -54,12 +61,20 @@ describe('P8 on TimescaleDB (PGlite + timescaledb, policies called by hand)', ()
     for (const a of AGGREGATES) await pg.exec(`CALL refresh_continuous_aggregate('${SCHEMA}.${a.view}', NULL, NULL)`)
   }
   const runJobs = async (proc: string): Promise<void> => {
-    const jobs = await pg.query<{ job_id: number }>(`SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = $1 AND hypertable_schema = $2`, [proc, SCHEMA])
+    const jobs = await pg.query<{ job_id: number }>(
+      `SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = $1 AND hypertable_schema = $2`,
+      [proc, SCHEMA],
+    )
     assert.equal(jobs.rows.length, 3)
     for (const j of jobs.rows) await pg.exec(`CALL run_job(${j.job_id})`)
   }
   const perDevice = async (table: string, id: number) =>
-    (await pg.query<{ device: string; n: number; s: number }>(`SELECT device, count(*)::int AS n, sum(${KINDS[table.split('_')[0] as 'collar'].fields[0]!.name}::float8) AS s FROM ${SCHEMA}.${table} WHERE run_id = $1 GROUP BY 1 ORDER BY 1`, [id])).rows
+    (
+      await pg.query<{ device: string; n: number; s: number }>(
+        `SELECT device, count(*)::int AS n, sum(${KINDS[table.split('_')[0] as 'collar'].fields[0]!.name}::float8) AS s FROM ${SCHEMA}.${table} WHERE run_id = $1 GROUP BY 1 ORDER BY 1`,
+        [id],
+      )
+    ).rows
 
   before(async () => {
     pg = await PGlite.create({ extensions: { timescaledb } })
@@ -74,8 +89,14 @@ describe('P8 on TimescaleDB (PGlite + timescaledb, policies called by hand)', ()
 
   test('the aggregates the verifier recomputes are the columns the migrations define', async () => {
     for (const a of AGGREGATES) {
-      const cols = await pg.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`, [SCHEMA, a.view])
-      assert.deepEqual(cols.rows.map((c) => c.column_name), ['run_id', 'device', 'bucket', ...a.columns.map((c) => c.column)])
+      const cols = await pg.query<{ column_name: string }>(
+        `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
+        [SCHEMA, a.view],
+      )
+      assert.deepEqual(
+        cols.rows.map((c) => c.column_name),
+        ['run_id', 'device', 'bucket', ...a.columns.map((c) => c.column)],
+      )
     }
   })
 
@@ -105,10 +126,17 @@ describe('P8 on TimescaleDB (PGlite + timescaledb, policies called by hand)', ()
     // for them in vain and names each, with the other policies that never ran.
     const withJobs = await checkDashboards(db, recentId, recent, { jobWaitMs: 1500 })
     assert.equal(withJobs.pass, false)
-    assert.match(withJobs.summary, /job \d+ policy_refresh_continuous_aggregate on collar_1m, job \d+ policy_refresh_continuous_aggregate on milk_1m, job \d+ policy_refresh_continuous_aggregate on chiller_1m: was asked to run at \S+ \(after the drain\) and had not started/)
+    assert.match(
+      withJobs.summary,
+      /job \d+ policy_refresh_continuous_aggregate on collar_1m, job \d+ policy_refresh_continuous_aggregate on milk_1m, job \d+ policy_refresh_continuous_aggregate on chiller_1m: was asked to run at \S+ \(after the drain\) and had not started/,
+    )
     assert.match(withJobs.summary, /job \d+ policy_retention on chiller_readings: never ran/)
     const jobs = (withJobs.evidence.jobs as { findings: Array<{ proc: string }> }).findings.map((f) => f.proc).sort()
-    assert.deepEqual(jobs, [...Array(3).fill('policy_compression'), ...Array(3).fill('policy_refresh_continuous_aggregate'), ...Array(3).fill('policy_retention')])
+    assert.deepEqual(jobs, [
+      ...Array(3).fill('policy_compression'),
+      ...Array(3).fill('policy_refresh_continuous_aggregate'),
+      ...Array(3).fill('policy_retention'),
+    ])
   })
 
   test('rows written below the watermark are pending, not a mismatch, until the next refresh; P8 fails when they are most of the run', async () => {
@@ -121,7 +149,10 @@ describe('P8 on TimescaleDB (PGlite + timescaledb, policies called by hand)', ()
     assert.equal(pending.notRefreshed, pending.oracleBuckets)
     const unproven = await checkDashboards(db, lateId, late, { skipJobs: true })
     assert.equal(unproven.pass, false, 'what the dashboards show of this run is unproven')
-    assert.match(unproven.summary, /^0 aggregate buckets equal the raw rows and the oracle \(\d+ not refreshed yet, not compared: only 0\.0 % of the run's buckets are visible in the aggregates \(P8 needs ≥ 99 %\)\)/)
+    assert.match(
+      unproven.summary,
+      /^0 aggregate buckets equal the raw rows and the oracle \(\d+ not refreshed yet, not compared: only 0\.0 % of the run's buckets are visible in the aggregates \(P8 needs ≥ 99 %\)\)/,
+    )
     await refreshAll()
     const done = await aggregate('collar_1m', lateId, late)
     assert.equal(done.mismatchCount, 0)
@@ -130,8 +161,13 @@ describe('P8 on TimescaleDB (PGlite + timescaledb, policies called by hand)', ()
 
   test('compression (the columnstore job) keeps every row: per-device counts and sums equal before and after', async () => {
     const chunksBefore = await readChunks(db, SCHEMA)
-    const policy = chunkPoliciesOf(await readJobs(db, SCHEMA)).filter((p) => p.kind === 'compression').map((p) => ({ ...p, asOf: new Date() }))
-    assert.ok(judgeChunks(chunksBefore, policy).some((x) => /not compressed/.test(x)), 'before the job, chunks past compress_after are uncompressed')
+    const policy = chunkPoliciesOf(await readJobs(db, SCHEMA))
+      .filter((p) => p.kind === 'compression')
+      .map((p) => ({ ...p, asOf: new Date() }))
+    assert.ok(
+      judgeChunks(chunksBefore, policy).some((x) => /not compressed/.test(x)),
+      'before the job, chunks past compress_after are uncompressed',
+    )
     const before = await Promise.all(KIND_NAMES.map((k) => perDevice(KINDS[k].table, recentId)))
     await runJobs('policy_compression')
     const chunks = await readChunks(db, SCHEMA)
@@ -139,13 +175,22 @@ describe('P8 on TimescaleDB (PGlite + timescaledb, policies called by hand)', ()
     assert.deepEqual(judgeChunks(chunks, policy), [])
     const afterRows = await Promise.all(KIND_NAMES.map((k) => perDevice(KINDS[k].table, recentId)))
     // Counts exactly; sums within a relative 1e-9: compressed chunks add in another order.
-    assert.deepEqual(afterRows.map((k) => k.map((r) => [r.device, r.n])), before.map((k) => k.map((r) => [r.device, r.n])))
-    afterRows.forEach((k, i) => k.forEach((r, j) => assert.ok(Math.abs(r.s - before[i]![j]!.s) <= 1e-9 * Math.max(1, Math.abs(r.s)), `${r.device}: sum ${r.s} vs ${before[i]![j]!.s}`)))
+    assert.deepEqual(
+      afterRows.map((k) => k.map((r) => [r.device, r.n])),
+      before.map((k) => k.map((r) => [r.device, r.n])),
+    )
+    afterRows.forEach((k, i) =>
+      k.forEach((r, j) =>
+        assert.ok(Math.abs(r.s - before[i]![j]!.s) <= 1e-9 * Math.max(1, Math.abs(r.s)), `${r.device}: sum ${r.s} vs ${before[i]![j]!.s}`),
+      ),
+    )
     for (const view of ['collar_1m', 'milk_1m', 'chiller_1m']) assert.equal((await aggregate(view, recentId, recent)).mismatchCount, 0)
   })
 
   test('retention (the retention job) drops exactly the chunks past its window', async () => {
-    const policy = chunkPoliciesOf(await readJobs(db, SCHEMA)).filter((p) => p.kind === 'retention').map((p) => ({ ...p, asOf: new Date() }))
+    const policy = chunkPoliciesOf(await readJobs(db, SCHEMA))
+      .filter((p) => p.kind === 'retention')
+      .map((p) => ({ ...p, asOf: new Date() }))
     const stale = judgeChunks(await readChunks(db, SCHEMA), policy)
     assert.ok(stale.length >= 3 && stale.every((x) => /past the retention window/.test(x)), stale.join('\n'))
     const recentBefore = await Promise.all(KIND_NAMES.map((k) => perDevice(KINDS[k].table, recentId)))
@@ -153,7 +198,11 @@ describe('P8 on TimescaleDB (PGlite + timescaledb, policies called by hand)', ()
     assert.deepEqual(judgeChunks(await readChunks(db, SCHEMA), policy), [])
     for (const k of KIND_NAMES) assert.deepEqual(await perDevice(KINDS[k].table, oldId), [], `${k}: the old run's chunks are gone`)
     const recentAfter = await Promise.all(KIND_NAMES.map((k) => perDevice(KINDS[k].table, recentId)))
-    assert.deepEqual(recentAfter.map((k) => k.map((r) => [r.device, r.n])), recentBefore.map((k) => k.map((r) => [r.device, r.n])), 'chunks inside the window stay')
+    assert.deepEqual(
+      recentAfter.map((k) => k.map((r) => [r.device, r.n])),
+      recentBefore.map((k) => k.map((r) => [r.device, r.n])),
+      'chunks inside the window stay',
+    )
     await refreshAll()
     const gone = await aggregate('chiller_1m', oldId, old)
     assert.equal(gone.mismatchCount, 0, 'buckets past the window are not expected')
@@ -162,21 +211,59 @@ describe('P8 on TimescaleDB (PGlite + timescaledb, policies called by hand)', ()
   })
 
   test('a corrupted aggregate bucket fails, naming device, farm, bucket, expected and found', async () => {
-    const mat = (await pg.query<{ s: string; t: string }>(`SELECT materialization_hypertable_schema AS s, materialization_hypertable_name AS t FROM timescaledb_information.continuous_aggregates WHERE view_schema = $1 AND view_name = 'chiller_1m'`, [SCHEMA])).rows[0]!
-    const victim = (await pg.query<{ device: string; bucket: Date; milk_temp_max_c: number }>(`SELECT device, bucket, milk_temp_max_c FROM ${SCHEMA}.chiller_1m WHERE run_id = $1 ORDER BY device, bucket OFFSET 5 LIMIT 1`, [recentId])).rows[0]!
-    await pg.query(`UPDATE ${mat.s}.${mat.t} SET milk_temp_max_c = milk_temp_max_c + 0.5 WHERE device = $1 AND bucket = $2`, [victim.device, victim.bucket])
+    const mat = (
+      await pg.query<{ s: string; t: string }>(
+        `SELECT materialization_hypertable_schema AS s, materialization_hypertable_name AS t FROM timescaledb_information.continuous_aggregates WHERE view_schema = $1 AND view_name = 'chiller_1m'`,
+        [SCHEMA],
+      )
+    ).rows[0]!
+    const victim = (
+      await pg.query<{ device: string; bucket: Date; milk_temp_max_c: number }>(
+        `SELECT device, bucket, milk_temp_max_c FROM ${SCHEMA}.chiller_1m WHERE run_id = $1 ORDER BY device, bucket OFFSET 5 LIMIT 1`,
+        [recentId],
+      )
+    ).rows[0]!
+    await pg.query(`UPDATE ${mat.s}.${mat.t} SET milk_temp_max_c = milk_temp_max_c + 0.5 WHERE device = $1 AND bucket = $2`, [
+      victim.device,
+      victim.bucket,
+    ])
     const r = await aggregate('chiller_1m', recentId, recent)
     assert.equal(r.mismatchCount, 2, JSON.stringify(r.mismatches))
     const bucket = victim.bucket.toISOString()
-    assert.deepEqual(r.mismatches.map((m) => [m.aggregate, m.device, m.farm, m.bucket, m.column, m.against, m.expected, m.found]), [
-      ['chiller_1m', victim.device, victim.device.split('-')[0], bucket, 'milk_temp_max_c', 'raw rows', victim.milk_temp_max_c, victim.milk_temp_max_c + 0.5],
-      ['chiller_1m', victim.device, victim.device.split('-')[0], bucket, 'milk_temp_max_c', 'oracle', victim.milk_temp_max_c, victim.milk_temp_max_c + 0.5],
-    ])
+    assert.deepEqual(
+      r.mismatches.map((m) => [m.aggregate, m.device, m.farm, m.bucket, m.column, m.against, m.expected, m.found]),
+      [
+        [
+          'chiller_1m',
+          victim.device,
+          victim.device.split('-')[0],
+          bucket,
+          'milk_temp_max_c',
+          'raw rows',
+          victim.milk_temp_max_c,
+          victim.milk_temp_max_c + 0.5,
+        ],
+        [
+          'chiller_1m',
+          victim.device,
+          victim.device.split('-')[0],
+          bucket,
+          'milk_temp_max_c',
+          'oracle',
+          victim.milk_temp_max_c,
+          victim.milk_temp_max_c + 0.5,
+        ],
+      ],
+    )
     const p8 = await checkDashboards(db, recentId, recent, { skipJobs: true })
     assert.equal(p8.pass, false)
     assert.match(p8.summary, new RegExp(`chiller_1m ${victim.device} .* bucket ${bucket.replace(/\./g, '\\.')} milk_temp_max_c`))
     assert.match(p8.summary, /"Bulk-tank milk temperature per farm \(°C\)"/, 'the panel that shows it is named')
-    await pg.query(`UPDATE ${mat.s}.${mat.t} SET milk_temp_max_c = $3 WHERE device = $1 AND bucket = $2`, [victim.device, victim.bucket, victim.milk_temp_max_c])
+    await pg.query(`UPDATE ${mat.s}.${mat.t} SET milk_temp_max_c = $3 WHERE device = $1 AND bucket = $2`, [
+      victim.device,
+      victim.bucket,
+      victim.milk_temp_max_c,
+    ])
     assert.equal((await aggregate('chiller_1m', recentId, recent)).mismatchCount, 0)
   })
 
@@ -202,8 +289,20 @@ describe('a ci-shaped run on TimescaleDB, its sensor time ending before it start
       const perDevice = 153
       const fleet: FleetShape = { farms: 2, cowsPerFarm: 4, stallsPerFarm: 1, tanksPerFarm: 1 }
       const simStartMs = sensorDayStart(Date.now(), 4.5, perDevice, maxClockSkewMs(defaultSensorModels()))
-      const m: RunManifest = { seed: 20261123, simStartMs, fleet, perDevice, unacked: [], published: fleetSize(fleet) * perDevice, startHour: 4.5 }
-      const refreshJobs = (await pg.query<{ job_id: number }>(`SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate'`)).rows
+      const m: RunManifest = {
+        seed: 20261123,
+        simStartMs,
+        fleet,
+        perDevice,
+        unacked: [],
+        published: fleetSize(fleet) * perDevice,
+        startHour: 4.5,
+      }
+      const refreshJobs = (
+        await pg.query<{ job_id: number }>(
+          `SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate'`,
+        )
+      ).rows
       assert.equal(refreshJobs.length, 3)
       // What the scheduler runs every 10 s: the policy itself, with its own window (now − 28 days, now − 1 minute).
       const refreshPolicy = async (): Promise<void> => {
@@ -241,8 +340,14 @@ describe('P8 aggregates on plain PostgreSQL (PGlite without the extension)', () 
       const db: SqlSession = { query: (sql, params) => pg.query(sql, params), exec: (sql) => pg.exec(sql) }
       assert.equal((await migrate(db, SCHEMA)).storage, 'postgresql')
       for (const a of AGGREGATES) {
-        const cols = await pg.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`, [SCHEMA, a.view])
-        assert.deepEqual(cols.rows.map((c) => c.column_name), ['run_id', 'device', 'bucket', ...a.columns.map((c) => c.column)])
+        const cols = await pg.query<{ column_name: string }>(
+          `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
+          [SCHEMA, a.view],
+        )
+        assert.deepEqual(
+          cols.rows.map((c) => c.column_name),
+          ['run_id', 'device', 'bucket', ...a.columns.map((c) => c.column)],
+        )
       }
       const m = manifestOf({ farms: 2, cowsPerFarm: 2, stallsPerFarm: 1, tanksPerFarm: 1 }, 0, 120, 21)
       const id = await store(pg, 'plain', m)
@@ -259,8 +364,15 @@ describe('P8 aggregates on plain PostgreSQL (PGlite without the extension)', () 
       const own = await checkDashboards(db, id, m, { dashboardsDir: dir })
       assert.equal(own.pass, true, own.summary)
       const panels = (own.evidence.dashboards as { panels: Array<{ panel: string; detail: string }> }).panels
-      assert.match(panels.find((p) => p.panel === 'My own neck temperature panel')!.detail, /rows equal the oracle's \(the same query over the oracle's aggregates\)/)
-      assert.equal((await pg.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname LIKE 'pg_temp%'`)).rows[0]!['n' as never], 0, 'temporary tables dropped')
+      assert.match(
+        panels.find((p) => p.panel === 'My own neck temperature panel')!.detail,
+        /rows equal the oracle's \(the same query over the oracle's aggregates\)/,
+      )
+      assert.equal(
+        (await pg.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname LIKE 'pg_temp%'`)).rows[0]!['n' as never],
+        0,
+        'temporary tables dropped',
+      )
       json.panels[0].targets[0].rawSql = json.panels[0].targets[0].rawSql.replace("r.name = '${run}'", "r.name <> '${run}'")
       writeFileSync(join(dir, 'farms.json'), JSON.stringify(json))
       const broken = await checkDashboards(db, id, m, { dashboardsDir: dir })

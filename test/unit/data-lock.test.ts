@@ -19,18 +19,25 @@ after(() => {
   for (const c of children) c.kill('SIGKILL')
   rmSync(dir, { recursive: true, force: true })
 })
-const exited = (c: ChildProcess): Promise<void> => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())))
+const exited = (c: ChildProcess): Promise<void> =>
+  new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())))
 
 test('a folder held by a live run is refused with its pid, port and folder', async () => {
   const data = join(dir, 'held')
   const owner = sleeper()
   writeFileSync(`${data}.lock`, JSON.stringify({ pid: owner.pid, postgresPid: owner.pid, port: 54329 }))
-  await assert.rejects(claimDataDir(data, () => undefined), (err: unknown) => {
-    assert.ok(err instanceof InfraError)
-    assert.equal(err.message, `the embedded PostgreSQL data folder ${data} is in use by a live run (iotbench pid ${owner.pid}, PostgreSQL on 127.0.0.1:54329)`)
-    assert.match(err.hint, /--embedded-dir/)
-    return true
-  })
+  await assert.rejects(
+    claimDataDir(data, () => undefined),
+    (err: unknown) => {
+      assert.ok(err instanceof InfraError)
+      assert.equal(
+        err.message,
+        `the embedded PostgreSQL data folder ${data} is in use by a live run (iotbench pid ${owner.pid}, PostgreSQL on 127.0.0.1:54329)`,
+      )
+      assert.match(err.hint, /--embedded-dir/)
+      return true
+    },
+  )
   assert.ok(isAlive(owner.pid!), 'a live run is left alone')
 })
 

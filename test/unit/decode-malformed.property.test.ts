@@ -11,7 +11,8 @@ import { encodePayload, generateReading } from '../../src/sim/generator.js'
 // payload still decodes to exactly the generated values.
 const fleet: FleetShape = { farms: 2, cowsPerFarm: 5, stallsPerFarm: 2, tanksPerFarm: 1 }
 const ctx = { seed: 99, simStartMs: Date.UTC(2026, 10, 23), fleet }
-const REASONS = /^(bad-topic|too-large|invalid-utf8|invalid-json|not-an-object|unknown-kind|topic-mismatch|bad-seq|bad-ts|bad-sent|missing-values|wrong-field-set|duplicate-key|bad-field:[a-z_]+)$/
+const REASONS =
+  /^(bad-topic|too-large|invalid-utf8|invalid-json|not-an-object|unknown-kind|topic-mismatch|bad-seq|bad-ts|bad-sent|missing-values|wrong-field-set|duplicate-key|bad-field:[a-z_]+)$/
 
 const validCase = fc.record({ device: fc.nat(fleetSize(fleet) - 1), seq: fc.nat(5000) }).map(({ device, seq }) => {
   const d = deviceAt(fleet, device)
@@ -20,8 +21,11 @@ const validCase = fc.record({ device: fc.nat(fleetSize(fleet) - 1), seq: fc.nat(
 })
 
 type Valid = fc.Arbitrary<{ topic: string; payload: Buffer; expect: RegExp }>
-const mutations: Record<string, (v: ReturnType<typeof validCase['generate']>['value']) => Valid> = {
-  truncated: (v) => fc.integer({ min: 0, max: v.text.length - 1 }).map((cut) => ({ topic: v.topic, payload: Buffer.from(v.text.slice(0, cut)), expect: /^invalid-json$/ })),
+const mutations: Record<string, (v: ReturnType<(typeof validCase)['generate']>['value']) => Valid> = {
+  truncated: (v) =>
+    fc
+      .integer({ min: 0, max: v.text.length - 1 })
+      .map((cut) => ({ topic: v.topic, payload: Buffer.from(v.text.slice(0, cut)), expect: /^invalid-json$/ })),
   wrongType: (v) =>
     fc.tuple(fc.nat(KINDS[v.d.kind].fields.length - 1), fc.constantFrom('"7"', 'null', '[1]', '{}', 'true', '"NaN"')).map(([i, bad]) => {
       const field = KINDS[v.d.kind].fields[i]!
@@ -30,34 +34,81 @@ const mutations: Record<string, (v: ReturnType<typeof validCase['generate']>['va
       o.values[field.name] = JSON.parse(field.type === 'bool' && bad === 'true' ? '1' : bad)
       return { topic: v.topic, payload: Buffer.from(JSON.stringify(o)), expect: new RegExp(`^bad-field:${field.name}$`) }
     }),
-  huge: (v) => fc.integer({ min: 65_537, max: 200_000 }).map((n) => ({ topic: v.topic, payload: Buffer.concat([Buffer.from(v.text), Buffer.alloc(n - v.text.length, 0x20)]), expect: /^too-large$/ })),
+  huge: (v) =>
+    fc.integer({ min: 65_537, max: 200_000 }).map((n) => ({
+      topic: v.topic,
+      payload: Buffer.concat([Buffer.from(v.text), Buffer.alloc(n - v.text.length, 0x20)]),
+      expect: /^too-large$/,
+    })),
   invalidUtf8: (v) =>
     fc.tuple(fc.integer({ min: 0, max: v.text.length }), fc.constantFrom(0xff, 0xfe, 0xc0, 0x80)).map(([at, byte]) => {
       const b = Buffer.from(v.text)
       return { topic: v.topic, payload: Buffer.concat([b.subarray(0, at), Buffer.from([byte]), b.subarray(at)]), expect: /^invalid-utf8$/ }
     }),
-  unknownDevice: (v) => fc.stringMatching(/^[a-z0-9-]{1,20}$/).filter((s) => s !== v.d.id).map((other) => ({ topic: v.topic, payload: Buffer.from(v.text.replace(`"device":"${v.d.id}"`, `"device":"${other}"`)), expect: /^topic-mismatch$/ })),
-  unknownKind: (v) => fc.constantFrom('tractor', 'Collar', '', 'milk ', 'robot').map((k) => ({ topic: v.topic, payload: Buffer.from(v.text.replace(`"kind":"${v.d.kind}"`, `"kind":"${k}"`)), expect: /^unknown-kind$/ })),
+  unknownDevice: (v) =>
+    fc
+      .stringMatching(/^[a-z0-9-]{1,20}$/)
+      .filter((s) => s !== v.d.id)
+      .map((other) => ({
+        topic: v.topic,
+        payload: Buffer.from(v.text.replace(`"device":"${v.d.id}"`, `"device":"${other}"`)),
+        expect: /^topic-mismatch$/,
+      })),
+  unknownKind: (v) =>
+    fc.constantFrom('tractor', 'Collar', '', 'milk ', 'robot').map((k) => ({
+      topic: v.topic,
+      payload: Buffer.from(v.text.replace(`"kind":"${v.d.kind}"`, `"kind":"${k}"`)),
+      expect: /^unknown-kind$/,
+    })),
   wrongTopicShape: (v) =>
-    fc.constantFrom(`farm/${v.d.farm}/${v.d.kind}/${v.d.id}`, `farm/${v.d.farm}/${v.d.kind}/${v.d.id}/telemetry/x`, `barn/${v.d.farm}/${v.d.kind}/${v.d.id}/telemetry`, `farm//${v.d.kind}/${v.d.id}/telemetry`, '', '/')
+    fc
+      .constantFrom(
+        `farm/${v.d.farm}/${v.d.kind}/${v.d.id}`,
+        `farm/${v.d.farm}/${v.d.kind}/${v.d.id}/telemetry/x`,
+        `barn/${v.d.farm}/${v.d.kind}/${v.d.id}/telemetry`,
+        `farm//${v.d.kind}/${v.d.id}/telemetry`,
+        '',
+        '/',
+      )
       .map((topic) => ({ topic, payload: Buffer.from(v.text), expect: /^bad-topic$/ })),
   nonFiniteNumber: (v) =>
-    fc.tuple(fc.constantFrom('NaN', 'Infinity', '-Infinity', '1e400', '-1e999'), fc.constantFrom('seq', 'ts', 'sent', 'value')).map(([num, where]) => {
-      const field = KINDS[v.d.kind].fields.find((f) => f.type !== 'bool')!
-      const target = where === 'value' ? `"${field.name}":${JSON.stringify(v.reading.values[field.name])}` : `"${where}":${JSON.stringify(where === 'seq' ? v.reading.seq : where === 'ts' ? v.reading.ts : 1_795_000_000_000)}`
-      const text = v.text.replace(target, target.replace(/:.*$/, `:${num}`))
-      const literal = /^-?[A-Za-z]/.test(num) // NaN/Infinity are not JSON at all; 1e400 parses to Infinity
-      const reason = literal ? 'invalid-json' : where === 'value' ? `bad-field:${field.name}` : where === 'seq' ? 'bad-seq' : where === 'ts' ? 'bad-ts' : 'bad-sent'
-      return { topic: v.topic, payload: Buffer.from(text), expect: new RegExp(`^${reason}$`) }
-    }),
+    fc
+      .tuple(fc.constantFrom('NaN', 'Infinity', '-Infinity', '1e400', '-1e999'), fc.constantFrom('seq', 'ts', 'sent', 'value'))
+      .map(([num, where]) => {
+        const field = KINDS[v.d.kind].fields.find((f) => f.type !== 'bool')!
+        const target =
+          where === 'value'
+            ? `"${field.name}":${JSON.stringify(v.reading.values[field.name])}`
+            : `"${where}":${JSON.stringify(where === 'seq' ? v.reading.seq : where === 'ts' ? v.reading.ts : 1_795_000_000_000)}`
+        const text = v.text.replace(target, target.replace(/:.*$/, `:${num}`))
+        const literal = /^-?[A-Za-z]/.test(num) // NaN/Infinity are not JSON at all; 1e400 parses to Infinity
+        const reason = literal
+          ? 'invalid-json'
+          : where === 'value'
+            ? `bad-field:${field.name}`
+            : where === 'seq'
+              ? 'bad-seq'
+              : where === 'ts'
+                ? 'bad-ts'
+                : 'bad-sent'
+        return { topic: v.topic, payload: Buffer.from(text), expect: new RegExp(`^${reason}$`) }
+      }),
   duplicateKey: (v) =>
-    fc.constantFrom('"seq":0,', '"ts":1,', '"kind":"collar",').map((dup) => ({ topic: v.topic, payload: Buffer.from(`{${dup}${v.text.slice(1)}`), expect: /^duplicate-key$/ })),
+    fc
+      .constantFrom('"seq":0,', '"ts":1,', '"kind":"collar",')
+      .map((dup) => ({ topic: v.topic, payload: Buffer.from(`{${dup}${v.text.slice(1)}`), expect: /^duplicate-key$/ })),
   duplicateValueKey: (v) => {
     const first = KINDS[v.d.kind].fields[0]!.name
-    return fc.constant({ topic: v.topic, payload: Buffer.from(v.text.replace('"values":{', `"values":{"${first}":${JSON.stringify(v.reading.values[first])},`)), expect: /^duplicate-key$/ })
+    return fc.constant({
+      topic: v.topic,
+      payload: Buffer.from(v.text.replace('"values":{', `"values":{"${first}":${JSON.stringify(v.reading.values[first])},`)),
+      expect: /^duplicate-key$/,
+    })
   },
-  extraTopLevelKey: (v) => fc.constant({ topic: v.topic, payload: Buffer.from(`{"extra":1,${v.text.slice(1)}`), expect: /^wrong-field-set$/ }),
-  notAnObject: (v) => fc.constantFrom('[]', '1', '"x"', 'null', 'true').map((t) => ({ topic: v.topic, payload: Buffer.from(t), expect: /^not-an-object$/ })),
+  extraTopLevelKey: (v) =>
+    fc.constant({ topic: v.topic, payload: Buffer.from(`{"extra":1,${v.text.slice(1)}`), expect: /^wrong-field-set$/ }),
+  notAnObject: (v) =>
+    fc.constantFrom('[]', '1', '"x"', 'null', 'true').map((t) => ({ topic: v.topic, payload: Buffer.from(t), expect: /^not-an-object$/ })),
 }
 
 describe('malformed telemetry (fast-check, 10,000+ cases)', () => {
@@ -89,7 +140,10 @@ describe('malformed telemetry (fast-check, 10,000+ cases)', () => {
         if (!d.ok) return
         assert.equal(d.reading.seq, v.reading.seq)
         assert.equal(d.reading.ts, v.reading.ts)
-        assert.deepEqual(d.reading.values, KINDS[v.d.kind].fields.map((f) => v.reading.values[f.name]))
+        assert.deepEqual(
+          d.reading.values,
+          KINDS[v.d.kind].fields.map((f) => v.reading.values[f.name]),
+        )
       }),
       { numRuns: 2_000 },
     )

@@ -30,27 +30,51 @@ const without = (key: string): Record<string, any> => {
 }
 
 const FIELD_NAMES = new Set(KIND_NAMES.flatMap((k) => KINDS[k].fields.map((f) => f.name)))
-const REASONS = new Set(['bad-topic', 'too-large', 'invalid-utf8', 'invalid-json', 'not-an-object', 'unknown-kind', 'topic-mismatch', 'bad-seq', 'bad-ts', 'bad-sent', 'missing-values', 'wrong-field-set', 'duplicate-key'])
-const isKnownReason = (r: string): boolean => REASONS.has(r) || (r.startsWith('bad-field:') && FIELD_NAMES.has(r.slice('bad-field:'.length)))
+const REASONS = new Set([
+  'bad-topic',
+  'too-large',
+  'invalid-utf8',
+  'invalid-json',
+  'not-an-object',
+  'unknown-kind',
+  'topic-mismatch',
+  'bad-seq',
+  'bad-ts',
+  'bad-sent',
+  'missing-values',
+  'wrong-field-set',
+  'duplicate-key',
+])
+const isKnownReason = (r: string): boolean =>
+  REASONS.has(r) || (r.startsWith('bad-field:') && FIELD_NAMES.has(r.slice('bad-field:'.length)))
 
 describe('decodeTelemetry accepts what the generator sends', () => {
   test('a generated payload decodes to the same values, in KINDS field order (fast-check)', () => {
     const prefix = fc.constantFrom('', 'bench/', 'run-7/a.b_c/')
     fc.assert(
       // seq up to 1M: 19 years of milk-meter readings (10 min apart); much later, sensor time leaves 1970..2200.
-      fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.nat(), fc.integer({ min: 0, max: 1_000_000 }), prefix, (seed, pick, seq, pre) => {
-        const d = deviceAt(FLEET, pick % fleetSize(FLEET))
-        const r = generateReading({ ...CTX, seed }, d, seq)
-        const decoded = decodeTelemetry(telemetryTopic(pre, d), bytes(encodePayload(r, SENT)), pre)
-        assert.ok(decoded.ok, `rejected: ${reasonOf(decoded)}`)
-        const got = decoded.reading
-        assert.equal(got.kind, d.kind)
-        assert.equal(got.device, d.id)
-        assert.equal(got.seq, seq)
-        assert.equal(got.ts, r.ts)
-        assert.equal(got.sent, SENT)
-        assert.deepEqual(got.values, KINDS[d.kind].fields.map((f) => r.values[f.name]))
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 1_000_000 }),
+        prefix,
+        (seed, pick, seq, pre) => {
+          const d = deviceAt(FLEET, pick % fleetSize(FLEET))
+          const r = generateReading({ ...CTX, seed }, d, seq)
+          const decoded = decodeTelemetry(telemetryTopic(pre, d), bytes(encodePayload(r, SENT)), pre)
+          assert.ok(decoded.ok, `rejected: ${reasonOf(decoded)}`)
+          const got = decoded.reading
+          assert.equal(got.kind, d.kind)
+          assert.equal(got.device, d.id)
+          assert.equal(got.seq, seq)
+          assert.equal(got.ts, r.ts)
+          assert.equal(got.sent, SENT)
+          assert.deepEqual(
+            got.values,
+            KINDS[d.kind].fields.map((f) => r.values[f.name]),
+          )
+        },
+      ),
       { numRuns: 300, includeErrorInReport: true },
     )
   })
@@ -81,7 +105,8 @@ describe('decodeTelemetry rejects with a reason', () => {
       'farm//collar/farm01-collar-0001/telemetry', // empty farm
       'farm/farm01/collar//telemetry', // empty device
       '',
-    ]) assert.equal(decodeDoc(validDoc(), topic), 'bad-topic', topic)
+    ])
+      assert.equal(decodeDoc(validDoc(), topic), 'bad-topic', topic)
     // A prefix the topic does not carry.
     assert.equal(reasonOf(decodeTelemetry(TOPIC, bytes(validDoc()), 'bench/')), 'bad-topic')
   })
@@ -93,7 +118,12 @@ describe('decodeTelemetry rejects with a reason', () => {
   })
 
   test('invalid-utf8', () => {
-    for (const raw of [[0x7b, 0xff, 0x7d], [0xc0, 0xaf], [0xed, 0xa0, 0x80] /* encoded lone surrogate */, [0xe2, 0x82] /* truncated */]) {
+    for (const raw of [
+      [0x7b, 0xff, 0x7d],
+      [0xc0, 0xaf],
+      [0xed, 0xa0, 0x80] /* encoded lone surrogate */,
+      [0xe2, 0x82] /* truncated */,
+    ]) {
       assert.equal(reasonOf(decodeTelemetry(TOPIC, Uint8Array.from(raw), '')), 'invalid-utf8', Buffer.from(raw).toString('hex'))
     }
   })
@@ -107,7 +137,8 @@ describe('decodeTelemetry rejects with a reason', () => {
   })
 
   test('unknown-kind', () => {
-    for (const kind of ['goat', 'Collar', 'toString', '__proto__', 'constructor', 7, null]) assert.equal(decodeDoc(withField({ kind })), 'unknown-kind', String(kind))
+    for (const kind of ['goat', 'Collar', 'toString', '__proto__', 'constructor', 7, null])
+      assert.equal(decodeDoc(withField({ kind })), 'unknown-kind', String(kind))
     assert.equal(decodeDoc(without('kind')), 'unknown-kind')
   })
 
@@ -126,7 +157,8 @@ describe('decodeTelemetry rejects with a reason', () => {
 
   test('bad-ts and bad-sent: numbers in 1970..2200', () => {
     for (const key of ['ts', 'sent'] as const) {
-      for (const v of [-1, 7_258_118_400_001, '1700000000000', null]) assert.equal(decodeDoc(withField({ [key]: v })), `bad-${key}`, `${key} ${String(v)}`)
+      for (const v of [-1, 7_258_118_400_001, '1700000000000', null])
+        assert.equal(decodeDoc(withField({ [key]: v })), `bad-${key}`, `${key} ${String(v)}`)
       assert.equal(decodeDoc(`${JSON.stringify(validDoc()).slice(0, -1)},"${key}":1e400}`), `bad-${key}`, `${key} parsed as Infinity`)
       assert.equal(decodeDoc(without(key)), `bad-${key}`)
       assert.equal(decodeDoc(withField({ [key]: 0 })), 'ok', `${key} at the epoch`)
@@ -135,7 +167,8 @@ describe('decodeTelemetry rejects with a reason', () => {
   })
 
   test('missing-values', () => {
-    for (const values of [null, [], [1, 2, 3, 4, 5, 6], 'x', 5]) assert.equal(decodeDoc(withField({ values })), 'missing-values', JSON.stringify(values))
+    for (const values of [null, [], [1, 2, 3, 4, 5, 6], 'x', 5])
+      assert.equal(decodeDoc(withField({ values })), 'missing-values', JSON.stringify(values))
     assert.equal(decodeDoc(without('values')), 'missing-values')
   })
 
@@ -195,12 +228,17 @@ describe('decodeTelemetry never throws', () => {
     spec.fields.forEach((f, i) => {
       const v = d.reading.values[i]
       if (f.type === 'bool') assert.equal(typeof v, 'boolean')
-      else assert.ok(typeof v === 'number' && Number.isFinite(v) && (f.type === 'float8' || Number.isInteger(v)), `${f.name} = ${String(v)}`)
+      else
+        assert.ok(typeof v === 'number' && Number.isFinite(v) && (f.type === 'float8' || Number.isInteger(v)), `${f.name} = ${String(v)}`)
     })
   }
 
   test('arbitrary bytes on arbitrary topics (fast-check)', () => {
-    const topic = fc.oneof(fc.constant(TOPIC), fc.string(), fc.array(fc.string({ maxLength: 6 }), { maxLength: 7 }).map((p) => p.join('/')))
+    const topic = fc.oneof(
+      fc.constant(TOPIC),
+      fc.string(),
+      fc.array(fc.string({ maxLength: 6 }), { maxLength: 7 }).map((p) => p.join('/')),
+    )
     fc.assert(
       fc.property(topic, fc.uint8Array({ maxLength: 300 }), (t, payload) => {
         assertWellFormed(decodeTelemetry(t, payload, ''), t)

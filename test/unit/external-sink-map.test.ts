@@ -17,7 +17,13 @@ const write = (name: string, doc: unknown): string => {
   writeFileSync(f, typeof doc === 'string' ? doc : JSON.stringify(doc))
   return f
 }
-const kind = (table: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ table, device: 'device', seq: 'seq', ts: 'time', ...extra })
+const kind = (table: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  table,
+  device: 'device',
+  seq: 'seq',
+  ts: 'time',
+  ...extra,
+})
 const full = { sentMs: 'sent', insertedAt: 'inserted_at', receiveOrder: 'stored_order' }
 
 describe('sink map (--sink-map)', () => {
@@ -37,10 +43,18 @@ describe('sink map (--sink-map)', () => {
     assert.match(text, /\/kinds\/collar must NOT have additional properties "rx"/)
     assert.match(text, /\/kinds\/milk\/table must match pattern/)
     assert.match(text, /must NOT have additional properties "extra"/)
-    const f2 = write('badfield.json', { kinds: { collar: kind('c', { values: { temperature: 't' } }), milk: kind('m'), chiller: kind('ch') } })
+    const f2 = write('badfield.json', {
+      kinds: { collar: kind('c', { values: { temperature: 't' } }), milk: kind('m'), chiller: kind('ch') },
+    })
     assert.match(sinkMapProblems(f2, {}).join('\n'), /\/kinds\/collar\/values must NOT have additional properties "temperature"/)
-    assert.throws(() => loadSinkMap(write('notjson.json', '{kinds'), {}), (e: unknown) => e instanceof ConfigError && /must be JSON/.test(e.message))
-    assert.throws(() => loadSinkMap(join(dir, 'missing.json'), {}), (e: unknown) => e instanceof ConfigError && /cannot be read/.test(e.message))
+    assert.throws(
+      () => loadSinkMap(write('notjson.json', '{kinds'), {}),
+      (e: unknown) => e instanceof ConfigError && /must be JSON/.test(e.message),
+    )
+    assert.throws(
+      () => loadSinkMap(join(dir, 'missing.json'), {}),
+      (e: unknown) => e instanceof ConfigError && /cannot be read/.test(e.message),
+    )
   })
 
   test('a property the map gives no data for is not applicable, with the kinds that lack it', () => {
@@ -50,15 +64,37 @@ describe('sink map (--sink-map)', () => {
     assert.equal(na.P4, undefined, 'every kind has an insert time and the sent time: latency applies')
     assert.match(na.P5 ?? '', /no alerts table/)
     assert.ok(na.P7 && na.P8)
-    const bare = notApplicableOf(loadSinkMap(write('bare.json', { kinds: { collar: kind('c'), milk: kind('m'), chiller: kind('ch') } }), {}))
+    const bare = notApplicableOf(
+      loadSinkMap(write('bare.json', { kinds: { collar: kind('c'), milk: kind('m'), chiller: kind('ch') } }), {}),
+    )
     assert.match(bare.P4 ?? '', /\(collar, milk, chiller\)/)
     assert.match(bare.P3 ?? '', /\(collar, milk, chiller\)/)
   })
 
   test('the import casts to iotbench’s column types, names mapped columns and orders receive order by the map’s column', () => {
-    const sql = importSql('chiller', { table: 't', device: 'dev', seq: 'n', ts: 'time', receiveOrder: 'id', insertedAt: 'ins', sentMs: 'sent', values: { volume_l: 'litres' } }, 'FROM x', 7)
-    assert.match(sql, /INSERT INTO chiller_readings \(run_id, device, seq, ts, sent, received, rx, milk_temp_c, compressor_on, agitator_on, volume_l, ambient_c\)/)
-    assert.match(sql, /SELECT 7, "dev"::text, round\(\("n"\)::numeric\)::int4, "time", to_timestamp\(\("sent"\)::float8 \/ 1000\), "ins", row_number\(\) OVER \(ORDER BY "id"\)/)
+    const sql = importSql(
+      'chiller',
+      {
+        table: 't',
+        device: 'dev',
+        seq: 'n',
+        ts: 'time',
+        receiveOrder: 'id',
+        insertedAt: 'ins',
+        sentMs: 'sent',
+        values: { volume_l: 'litres' },
+      },
+      'FROM x',
+      7,
+    )
+    assert.match(
+      sql,
+      /INSERT INTO chiller_readings \(run_id, device, seq, ts, sent, received, rx, milk_temp_c, compressor_on, agitator_on, volume_l, ambient_c\)/,
+    )
+    assert.match(
+      sql,
+      /SELECT 7, "dev"::text, round\(\("n"\)::numeric\)::int4, "time", to_timestamp\(\("sent"\)::float8 \/ 1000\), "ins", row_number\(\) OVER \(ORDER BY "id"\)/,
+    )
     assert.match(sql, /\("compressor_on"\)::boolean/)
     assert.match(sql, /\("litres"\)::float8/)
   })
@@ -67,12 +103,23 @@ describe('sink map (--sink-map)', () => {
 describe('sink map: alerts and dead letters (P5, P7)', () => {
   const kinds = { collar: kind('c'), milk: kind('m'), chiller: kind('ch') }
   const alerts = { table: 'a', device: 'dev', rule: 'name', seq: 'n', raisedAt: 'raised', rules: { 'HIGH TEMP': 'fever' } }
-  const deadLetters = { table: 'd', topic: 't', payload: 'body', reason: 'why', receivedAt: 'at', reasons: { "can't parse": 'invalid-json' } }
+  const deadLetters = {
+    table: 'd',
+    topic: 't',
+    payload: 'body',
+    reason: 'why',
+    receivedAt: 'at',
+    reasons: { "can't parse": 'invalid-json' },
+  }
 
   test('both are optional, each checked: a missing column, an unknown key, a name map of non-strings, every problem at once', () => {
     const ok = loadSinkMap(write('alerts.json', { kinds, alerts, deadLetters }), {})
     assert.equal(ok.alerts?.rules?.['HIGH TEMP'], 'fever')
-    const bad = write('badalerts.json', { kinds, alerts: { table: 'a', device: 'dev', rule: 'name', seq: 'n', event: 'e' }, deadLetters: { ...deadLetters, payload: 'x y', reasons: { a: 1 } } })
+    const bad = write('badalerts.json', {
+      kinds,
+      alerts: { table: 'a', device: 'dev', rule: 'name', seq: 'n', event: 'e' },
+      deadLetters: { ...deadLetters, payload: 'x y', reasons: { a: 1 } },
+    })
     const text = sinkMapProblems(bad, {}).join('\n')
     assert.match(text, /\/alerts must have required property 'raisedAt'/)
     assert.match(text, /\/alerts must NOT have additional properties "event"/)
@@ -93,9 +140,15 @@ describe('sink map: alerts and dead letters (P5, P7)', () => {
   test('the alerts copy: their rule names mapped (quotes escaped), the probe and earlier raises left out, sent from the stored reading', () => {
     const sql = alertImportSql(map, alerts, '2026-12-06 10:00:00+00', { dbRunId: 7, probeDevice: 'iotbench-probe-x' })
     assert.match(sql, /^INSERT INTO alerts \(run_id, farm, device, rule, event, seq, ts, sent, raised_at, value, reading\)/)
-    assert.match(sql, /SELECT 7, split_part\("dev"::text, '-', 1\), "dev"::text, CASE "name"::text WHEN 'HIGH TEMP' THEN 'fever' ELSE "name"::text END, 'raise'/)
+    assert.match(
+      sql,
+      /SELECT 7, split_part\("dev"::text, '-', 1\), "dev"::text, CASE "name"::text WHEN 'HIGH TEMP' THEN 'fever' ELSE "name"::text END, 'raise'/,
+    )
     assert.match(sql, /FROM "theirs"\."a" WHERE "dev"::text <> 'iotbench-probe-x' AND "raised" >= '2026-12-06 10:00:00\+00'::timestamptz$/)
-    assert.match(sql, /COALESCE\(\(SELECT r\.sent FROM \(SELECT sent, device, seq FROM collar_readings WHERE run_id = 7 UNION ALL .*chiller_readings WHERE run_id = 7\) r WHERE r\.device = "dev"::text AND r\.seq = round\(\("n"\)::numeric\)::int4 LIMIT 1\), \("raised"\)::timestamptz\)/)
+    assert.match(
+      sql,
+      /COALESCE\(\(SELECT r\.sent FROM \(SELECT sent, device, seq FROM collar_readings WHERE run_id = 7 UNION ALL .*chiller_readings WHERE run_id = 7\) r WHERE r\.device = "dev"::text AND r\.seq = round\(\("n"\)::numeric\)::int4 LIMIT 1\), \("raised"\)::timestamptz\)/,
+    )
     const own = alertImportSql(map, { ...alerts, sentMs: 'sent_ms', rules: {} }, null, { dbRunId: 7, probeDevice: 'p' })
     assert.match(own, /to_timestamp\(\("sent_ms"\)::float8 \/ 1000\), \("raised"\)::timestamptz/)
     assert.match(own, /"name"::text, 'raise'/, 'no names to map: the rule as it is')
@@ -104,7 +157,10 @@ describe('sink map: alerts and dead letters (P5, P7)', () => {
 
   test('the dead-letter copy: reasons mapped, a bytea payload as it is, a text one as its UTF-8 bytes', () => {
     const bytea = deadLetterImportSql(map, deadLetters, '2026-12-06 10:00:00+00', 3, true)
-    assert.match(bytea, /^INSERT INTO dead_letters \(run_id, received, topic, payload, reason\)\s+SELECT 3, "at", "t"::text, "body", CASE "why"::text WHEN 'can''t parse' THEN 'invalid-json' ELSE "why"::text END/)
+    assert.match(
+      bytea,
+      /^INSERT INTO dead_letters \(run_id, received, topic, payload, reason\)\s+SELECT 3, "at", "t"::text, "body", CASE "why"::text WHEN 'can''t parse' THEN 'invalid-json' ELSE "why"::text END/,
+    )
     assert.match(bytea, /FROM "theirs"\."d" WHERE true AND "at" >= '2026-12-06 10:00:00\+00'::timestamptz$/)
     assert.match(deadLetterImportSql(map, deadLetters, null, 3, false), /convert_to\("body"::text, 'UTF8'\)/)
   })

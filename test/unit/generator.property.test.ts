@@ -19,7 +19,11 @@ import { splitRange } from '../../src/util/shares.js'
 function withAnomalies(perDay: number): SensorModels {
   const rates = (kind: keyof typeof ANOMALIES): Record<string, { perDay: number }> =>
     Object.fromEntries(ANOMALIES[kind].map((a) => [a, { perDay }]))
-  return loadSensorModels({ collar: { anomalies: rates('collar') }, milk: { anomalies: rates('milk') }, chiller: { anomalies: rates('chiller') } })
+  return loadSensorModels({
+    collar: { anomalies: rates('collar') },
+    milk: { anomalies: rates('milk') },
+    chiller: { anomalies: rates('chiller') },
+  })
 }
 const HEALTHY = withAnomalies(0)
 const FREQUENT = withAnomalies(4) // a few of each anomaly per device-day, so a day's stream meets them
@@ -37,14 +41,16 @@ const seedArb = fc.integer({ min: 0, max: 2 ** 31 - 1 })
 /** Simulated midnight (UTC) of the run's first day. */
 const midnightArb = fc.integer({ min: 0, max: 100 * 365 }).map((d) => Date.UTC(2000, 0, 1) + d * 86_400_000)
 const modelsArb = fc.constantFrom<SensorModels | undefined>(undefined, HEALTHY, FREQUENT)
-const ctxArb: fc.Arbitrary<GeneratorContext> = fc.record({
-  seed: seedArb,
-  simStartMs: midnightArb,
-  fleet: fleetArb,
-  models: modelsArb,
-  startHour: fc.constantFrom(0, 4.75, 15.5),
-  outages: fc.constantFrom([], [{ fromSeq: 2, toSeq: 7, share: 0.5 }]),
-}).map(({ models, ...rest }) => (models ? { ...rest, models } : rest))
+const ctxArb: fc.Arbitrary<GeneratorContext> = fc
+  .record({
+    seed: seedArb,
+    simStartMs: midnightArb,
+    fleet: fleetArb,
+    models: modelsArb,
+    startHour: fc.constantFrom(0, 4.75, 15.5),
+    outages: fc.constantFrom([], [{ fromSeq: 2, toSeq: 7, share: 0.5 }]),
+  })
+  .map(({ models, ...rest }) => (models ? { ...rest, models } : rest))
 
 /** The intended send time is not part of the reading; any function of (device, seq) will do. */
 const sentOf = (d: Device, seq: number): number => 1_700_000_000_000 + d.index * 1000 + seq
@@ -71,7 +77,13 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
 describe('generateReading is a pure function of (seed, run constants, device, seq)', () => {
   test('forward, shuffled and split across worker shares give byte-identical payloads', () => {
     fc.assert(
-      fc.property(ctxArb, fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 3 * DAY_SEQS }), fc.integer({ min: 1, max: 6 }), fc.nat(), seedArb,
+      fc.property(
+        ctxArb,
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 0, max: 3 * DAY_SEQS }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.nat(),
+        seedArb,
         (ctx, perDevice, firstSeq, parts, shuffleSeed, otherSeed) => {
           const { fleet } = ctx
           const n = fleetSize(fleet)
@@ -99,7 +111,7 @@ describe('generateReading is a pure function of (seed, run constants, device, se
           const contexts = shares.map(() => structuredClone(ctx))
           const cursors = shares.map(([from]) => ({ device: from, k: 0 }))
           let seen = 0
-          for (let busy = true; busy; ) {
+          for (let busy = true; busy;) {
             busy = false
             shares.forEach(([, to], s) => {
               const c = cursors[s]!
@@ -113,22 +125,29 @@ describe('generateReading is a pure function of (seed, run constants, device, se
             })
           }
           assert.equal(seen, n * perDevice, 'the shares generated every reading once')
-        }),
+        },
+      ),
       { numRuns: 60, includeErrorInReport: true },
     )
   })
 
   test('the wire payload carries the reading and nothing else', () => {
     fc.assert(
-      fc.property(ctxArb, fc.nat(), fc.integer({ min: 0, max: 1_000_000 }), fc.integer({ min: 0, max: 7_258_118_400_000 }), (ctx, pick, seq, sent) => {
-        const d = deviceAt(ctx.fleet, pick % fleetSize(ctx.fleet))
-        const r = generateReading(ctx, d, seq)
-        assert.deepEqual(generateReading(ctx, d, seq), r, 'the same reading twice')
-        assert.equal(r.seq, seq)
-        assert.equal(r.device.id, d.id)
-        const wire = JSON.parse(encodePayload(r, sent)) as Record<string, unknown>
-        assert.deepEqual(wire, { device: d.id, kind: d.kind, seq, ts: r.ts, sent, values: r.values })
-      }),
+      fc.property(
+        ctxArb,
+        fc.nat(),
+        fc.integer({ min: 0, max: 1_000_000 }),
+        fc.integer({ min: 0, max: 7_258_118_400_000 }),
+        (ctx, pick, seq, sent) => {
+          const d = deviceAt(ctx.fleet, pick % fleetSize(ctx.fleet))
+          const r = generateReading(ctx, d, seq)
+          assert.deepEqual(generateReading(ctx, d, seq), r, 'the same reading twice')
+          assert.equal(r.seq, seq)
+          assert.equal(r.device.id, d.id)
+          const wire = JSON.parse(encodePayload(r, sent)) as Record<string, unknown>
+          assert.deepEqual(wire, { device: d.id, kind: d.kind, seq, ts: r.ts, sent, values: r.values })
+        },
+      ),
       { numRuns: 300 },
     )
   })
@@ -137,10 +156,14 @@ describe('generateReading is a pure function of (seed, run constants, device, se
     fc.assert(
       fc.property(ctxArb, fc.uniqueArray(seedArb, { minLength: 2, maxLength: 2 }), fc.nat(), (ctx, [s1, s2], pick) => {
         const d = deviceAt(ctx.fleet, pick % fleetSize(ctx.fleet))
-        const stream = (seed: number): string[] => Array.from({ length: 48 }, (_, seq) => JSON.stringify(generateReading({ ...ctx, seed }, d, seq).values))
+        const stream = (seed: number): string[] =>
+          Array.from({ length: 48 }, (_, seq) => JSON.stringify(generateReading({ ...ctx, seed }, d, seq).values))
         const a = stream(s1!)
         const b = stream(s2!)
-        assert.ok(a.some((v, i) => v !== b[i]), `seeds ${s1} and ${s2} gave ${d.id} the same 48 readings`)
+        assert.ok(
+          a.some((v, i) => v !== b[i]),
+          `seeds ${s1} and ${s2} gave ${d.id} the same 48 readings`,
+        )
       }),
       { numRuns: 100 },
     )
@@ -148,7 +171,8 @@ describe('generateReading is a pure function of (seed, run constants, device, se
 })
 
 describe('generated values are plausible sensor values', () => {
-  const within = (what: string, x: number, lo: number, hi: number): void => assert.ok(x >= lo && x <= hi, `${what} = ${x}, outside ${lo}..${hi}`)
+  const within = (what: string, x: number, lo: number, hi: number): void =>
+    assert.ok(x >= lo && x <= hi, `${what} = ${x}, outside ${lo}..${hi}`)
   const TWO_DECIMALS = /^-?\d+(\.\d{1,2})?$/
 
   /** Types: floats with at most two decimals, int4 whole numbers in range, booleans. */
@@ -176,7 +200,11 @@ describe('generated values are plausible sensor values', () => {
    * One simulated day of one device, from midnight, so every milking in it is whole. Checks what holds
    * with and without anomalies, and returns the readings for the caller's own checks.
    */
-  function checkDay(ctx: GeneratorContext, d: Device, day: number): Array<{ seq: number; ts: number; v: Record<string, number | boolean> }> {
+  function checkDay(
+    ctx: GeneratorContext,
+    d: Device,
+    day: number,
+  ): Array<{ seq: number; ts: number; v: Record<string, number | boolean> }> {
     const out: Array<{ seq: number; ts: number; v: Record<string, number | boolean> }> = []
     let milking: { cow: number; yieldKg: number } | undefined
     const endMilking = (at: string): void => {
@@ -212,7 +240,13 @@ describe('generated values are plausible sensor values', () => {
     return out
   }
 
-  const dayArb = fc.record({ seed: seedArb, simStartMs: midnightArb, fleet: fleetArb, pick: fc.nat(), day: fc.integer({ min: 0, max: 400 }) })
+  const dayArb = fc.record({
+    seed: seedArb,
+    simStartMs: midnightArb,
+    fleet: fleetArb,
+    pick: fc.nat(),
+    day: fc.integer({ min: 0, max: 400 }),
+  })
 
   test('healthy sensors: physiological bands, exact sensor time, over a whole simulated day (fast-check)', () => {
     fc.assert(
@@ -240,7 +274,10 @@ describe('generated values are plausible sensor values', () => {
           const skew = ts - (simStartMs + seq * interval(d))
           if (skew !== 0) {
             assert.ok(active.includes('clockSkew'), `${at}: sensor time off by ${skew} ms outside a clockSkew window`)
-            assert.ok(skew % 1000 === 0 && Math.abs(skew) <= 300_000, `${at}: skew ${skew} ms is not whole seconds within the model's 300 s`)
+            assert.ok(
+              skew % 1000 === 0 && Math.abs(skew) <= 300_000,
+              `${at}: skew ${skew} ms is not whole seconds within the model's 300 s`,
+            )
           }
           if (d.kind === 'collar') {
             const neck = v.neck_temp_c as number

@@ -71,7 +71,13 @@ describe('host load', () => {
   })
 })
 
-const prop = (id: string, pass: boolean, evidence: Record<string, unknown> = {}): PropertyResult => ({ id: id as PropertyId, name: id, pass, summary: `${id} summary`, evidence })
+const prop = (id: string, pass: boolean, evidence: Record<string, unknown> = {}): PropertyResult => ({
+  id: id as PropertyId,
+  name: id,
+  pass,
+  summary: `${id} summary`,
+  evidence,
+})
 const saturatedHost = sampleFor(probes({ busy: 200, idle: 0, load: 8 }), 3).summary()
 const quietHost = sampleFor(probes({ busy: 20, idle: 180, load: 0.2 }), 3).summary()
 
@@ -81,9 +87,21 @@ describe('timing failures on a saturated host', () => {
     assert.equal(failedOnTimingOnly(prop('P6', false)), true)
     assert.equal(failedOnTimingOnly(prop('P5', false, { counts: { missed: 0, late: 0, spurious: 0 } })), true, 'detection delay only')
     assert.equal(failedOnTimingOnly(prop('P5', false, { counts: { missed: 1, late: 0, spurious: 0 } })), false)
-    assert.equal(failedOnTimingOnly(prop('P5', false, { counts: { missed: 0, late: 2, spurious: 0 } })), false, 'late in readings is the rule engine, not the clock')
-    assert.equal(failedOnTimingOnly(prop('P9', false, { missing: [], duplicated: [], unexpected: [], alertMismatches: [], failedClients: [] })), true)
-    assert.equal(failedOnTimingOnly(prop('P9', false, { missing: [{ seq: 1 }], duplicated: [], unexpected: [], alertMismatches: [], failedClients: [] })), false)
+    assert.equal(
+      failedOnTimingOnly(prop('P5', false, { counts: { missed: 0, late: 2, spurious: 0 } })),
+      false,
+      'late in readings is the rule engine, not the clock',
+    )
+    assert.equal(
+      failedOnTimingOnly(prop('P9', false, { missing: [], duplicated: [], unexpected: [], alertMismatches: [], failedClients: [] })),
+      true,
+    )
+    assert.equal(
+      failedOnTimingOnly(
+        prop('P9', false, { missing: [{ seq: 1 }], duplicated: [], unexpected: [], alertMismatches: [], failedClients: [] }),
+      ),
+      false,
+    )
     for (const id of ['P1', 'P2', 'P3', 'P7', 'P8']) assert.equal(failedOnTimingOnly(prop(id, false)), false, id)
     assert.equal(failedOnTimingOnly(prop('P4', true)), false)
   })
@@ -107,7 +125,10 @@ describe('timing failures on a saturated host', () => {
   })
 
   test('JUnit: timing failures typed apart, the host as its own case, an interrupt as an error', () => {
-    const xml = junitXml('r1', 'ci', [prop('P2', false), prop('P4', false)], 3, { saturated: { ids: ['P4'], summary: 'CPU busy 98 %' }, interrupted: 'SIGINT: stopped' })
+    const xml = junitXml('r1', 'ci', [prop('P2', false), prop('P4', false)], 3, {
+      saturated: { ids: ['P4'], summary: 'CPU busy 98 %' },
+      interrupted: 'SIGINT: stopped',
+    })
     assert.match(xml, /name="P2 P2"[^]*?type="PropertyFailed"/)
     assert.match(xml, /name="P4 P4"[^]*?type="TimingFailedOnSaturatedHost"/)
     assert.match(xml, /name="host saturated"[^]*?CPU busy 98 %/)
@@ -120,5 +141,8 @@ test('--strict-timing goes through the option table: a flag, IOTBENCH_STRICT_TIM
   assert.equal(resolveConfig({ profile: 'ci', env: {}, flags: {} }).strictTiming, false)
   assert.equal(resolveConfig({ profile: 'ci', env: {}, flags: { strictTiming: true } }).strictTiming, true)
   assert.equal(resolveConfig({ profile: 'ci', env: { IOTBENCH_STRICT_TIMING: 'yes' }, flags: {} }).strictTiming, true)
-  assert.throws(() => resolveConfig({ profile: 'ci', env: { IOTBENCH_STRICT_TIMING: 'maybe' }, flags: {} }), (err: unknown) => err instanceof ConfigError && /IOTBENCH_STRICT_TIMING must be true or false/.test(err.message))
+  assert.throws(
+    () => resolveConfig({ profile: 'ci', env: { IOTBENCH_STRICT_TIMING: 'maybe' }, flags: {} }),
+    (err: unknown) => err instanceof ConfigError && /IOTBENCH_STRICT_TIMING must be true or false/.test(err.message),
+  )
 })

@@ -6,7 +6,11 @@ import { BRIDGE_ACKS, BRIDGE_PRODUCER } from '../../src/transport/kafka/bridge.j
 
 describe('--transport kafka', () => {
   test('resolves with --kafka-url; without it, and with more consumers than partitions, every problem at once', () => {
-    const ok = resolveConfig({ profile: 'ci', env: {}, flags: { transport: 'kafka', kafkaUrl: 'kafka://127.0.0.1:19092', ingestWorkers: '6', farms: '4' } })
+    const ok = resolveConfig({
+      profile: 'ci',
+      env: {},
+      flags: { transport: 'kafka', kafkaUrl: 'kafka://127.0.0.1:19092', ingestWorkers: '6', farms: '4' },
+    })
     assert.equal(ok.transport, 'kafka')
     assert.equal(ok.kafkaPartitions, 12)
     assert.equal(ok.ingestWorkers, 6, 'consumers are not bound to farms')

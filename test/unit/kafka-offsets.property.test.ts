@@ -100,7 +100,11 @@ function simulate(lengths: readonly number[], steps: readonly Step[]): { rows: A
   // fenced member comes back fresh and is assigned again, as the pool restarts it; twice is enough).
   for (let i = 0; i < MEMBERS; i++) commit(i)
   for (let round = 0; round < 2; round++) {
-    rebalance(lengths.map(() => 0), true, [])
+    rebalance(
+      lengths.map(() => 0),
+      true,
+      [],
+    )
     lengths.forEach((len, p) => consume(0, p, len))
     commit(0)
   }
@@ -112,7 +116,12 @@ const scenario = fc.integer({ min: 1, max: 4 }).chain((partitions) =>
     fc.array(fc.integer({ min: 0, max: 25 }), { minLength: partitions, maxLength: partitions }),
     fc.array(
       fc.oneof(
-        fc.record({ kind: fc.constant('consume' as const), member: fc.integer({ min: 0, max: MEMBERS - 1 }), partition: fc.integer({ min: 0, max: partitions - 1 }), count: fc.integer({ min: 1, max: 8 }) }),
+        fc.record({
+          kind: fc.constant('consume' as const),
+          member: fc.integer({ min: 0, max: MEMBERS - 1 }),
+          partition: fc.integer({ min: 0, max: partitions - 1 }),
+          count: fc.integer({ min: 1, max: 8 }),
+        }),
         fc.record({ kind: fc.constant('commit' as const), member: fc.integer({ min: 0, max: MEMBERS - 1 }) }),
         fc.record({ kind: fc.constant('crash' as const), member: fc.integer({ min: 0, max: MEMBERS - 1 }) }),
         fc.record({
@@ -138,7 +147,11 @@ function assertExactlyOnce(lengths: readonly number[], rows: ReadonlyArray<[numb
     assert.ok(o > (last.get(p) ?? -1), `partition ${p}: offset ${o} stored after ${last.get(p)}`)
     last.set(p, o)
   }
-  assert.equal(rows.length, lengths.reduce((a, b) => a + b, 0), 'every record stored')
+  assert.equal(
+    rows.length,
+    lengths.reduce((a, b) => a + b, 0),
+    'every record stored',
+  )
 }
 
 /**
@@ -199,8 +212,37 @@ describe('Kafka offsets stored with the batch (kafka-offsets.ts)', () => {
     addOffset(ranges, 1, 11)
     addOffset(ranges, 2, 0)
     assert.deepEqual(ranges.get(1), { first: 10, next: 12 })
-    assert.deepEqual(fenceBreaks(new Map([[1, 10], [2, 0]]), ranges), [])
-    assert.deepEqual(fenceBreaks(new Map([[1, 12], [2, 0]]), ranges), [1], 'another member stored past the batch')
-    assert.deepEqual(fenceBreaks(new Map([[1, 8], [2, 0]]), ranges), [1], 'a gap: records nobody stored')
+    assert.deepEqual(
+      fenceBreaks(
+        new Map([
+          [1, 10],
+          [2, 0],
+        ]),
+        ranges,
+      ),
+      [],
+    )
+    assert.deepEqual(
+      fenceBreaks(
+        new Map([
+          [1, 12],
+          [2, 0],
+        ]),
+        ranges,
+      ),
+      [1],
+      'another member stored past the batch',
+    )
+    assert.deepEqual(
+      fenceBreaks(
+        new Map([
+          [1, 8],
+          [2, 0],
+        ]),
+        ranges,
+      ),
+      [1],
+      'a gap: records nobody stored',
+    )
   })
 })

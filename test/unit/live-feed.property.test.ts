@@ -19,48 +19,67 @@ const NUM_RUNS = 300
 describe('replay buffer', () => {
   test('since(cursor) returns exactly the positions after the cursor, or refuses when any of them is gone', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 40 }), fc.array(fc.integer({ min: 0, max: 25 }), { maxLength: 12 }), fc.nat(), fc.integer({ min: 1, max: 60 }), (capacity, batches, c, limit) => {
-        const buf = new ReplayBuffer<number>(capacity)
-        let head = 0
-        for (const n of batches) {
-          const first = buf.append(Array.from({ length: n }, (_, i) => head + 1 + i)) // event value = its position
-          assert.equal(first, head + 1)
-          head += n
-        }
-        assert.equal(buf.head, head)
-        const cursor = c % (head + 2) // 0 … head + 1
-        const r = buf.since(cursor, limit)
-        if (cursor > head) return assert.equal(r.ok ? 'ok' : r.reason, 'ahead')
-        if (head - cursor > capacity) return assert.deepEqual(r.ok ? 'ok' : [r.reason, r.oldest], ['too-old', head - capacity + 1])
-        assert.ok(r.ok, `cursor ${cursor}, head ${head}, capacity ${capacity}`)
-        const expected = Array.from({ length: Math.min(limit, head - cursor) }, (_, i) => cursor + 1 + i)
-        assert.equal(r.pos, cursor + 1)
-        assert.deepEqual(r.events, expected)
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.array(fc.integer({ min: 0, max: 25 }), { maxLength: 12 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 60 }),
+        (capacity, batches, c, limit) => {
+          const buf = new ReplayBuffer<number>(capacity)
+          let head = 0
+          for (const n of batches) {
+            const first = buf.append(Array.from({ length: n }, (_, i) => head + 1 + i)) // event value = its position
+            assert.equal(first, head + 1)
+            head += n
+          }
+          assert.equal(buf.head, head)
+          const cursor = c % (head + 2) // 0 … head + 1
+          const r = buf.since(cursor, limit)
+          if (cursor > head) return assert.equal(r.ok ? 'ok' : r.reason, 'ahead')
+          if (head - cursor > capacity) return assert.deepEqual(r.ok ? 'ok' : [r.reason, r.oldest], ['too-old', head - capacity + 1])
+          assert.ok(r.ok, `cursor ${cursor}, head ${head}, capacity ${capacity}`)
+          const expected = Array.from({ length: Math.min(limit, head - cursor) }, (_, i) => cursor + 1 + i)
+          assert.equal(r.pos, cursor + 1)
+          assert.deepEqual(r.events, expected)
+        },
+      ),
       { numRuns: NUM_RUNS },
     )
   })
 })
 
 // A farm's feed of readings: device d gets seqs 0, 1, 2 …; each frame is a slice of the stream.
-const reading = (device: string, seq: number): LiveEvent => ({ type: 'reading', device, kind: 'collar', seq, ts: seq, sent: seq, values: {} })
+const reading = (device: string, seq: number): LiveEvent => ({
+  type: 'reading',
+  device,
+  kind: 'collar',
+  seq,
+  ts: seq,
+  sent: seq,
+  values: {},
+})
 
 describe('resume by cursor', () => {
   test('a client that drops its connection anywhere and resumes from its cursor holds every reading once, or is refused explicitly', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 5, max: 200 }),
-        fc.array(fc.record({ devices: fc.integer({ min: 1, max: 4 }), n: fc.integer({ min: 1, max: 20 }) }), { minLength: 1, maxLength: 15 }),
+        fc.array(fc.record({ devices: fc.integer({ min: 1, max: 4 }), n: fc.integer({ min: 1, max: 20 }) }), {
+          minLength: 1,
+          maxLength: 15,
+        }),
         fc.array(fc.record({ atFrame: fc.nat(), missedFrames: fc.integer({ min: 0, max: 4 }) }), { maxLength: 4 }),
         (capacity, frameShapes, drops) => {
           const buf = new ReplayBuffer<LiveEvent>(capacity)
           const seqOf = new Map<string, number>()
-          const frames = frameShapes.map(({ devices, n }) => Array.from({ length: n }, (_, i) => {
-            const d = `farm01-collar-${String(i % devices).padStart(4, '0')}`
-            const s = seqOf.get(d) ?? 0
-            seqOf.set(d, s + 1)
-            return reading(d, s)
-          }))
+          const frames = frameShapes.map(({ devices, n }) =>
+            Array.from({ length: n }, (_, i) => {
+              const d = `farm01-collar-${String(i % devices).padStart(4, '0')}`
+              const s = seqOf.get(d) ?? 0
+              seqOf.set(d, s + 1)
+              return reading(d, s)
+            }),
+          )
           const rec = new ClientRecord(['farm01'])
           let connected = true
           let refused = false
@@ -111,7 +130,13 @@ describe('slow-client send bound', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 10_000 }),
-        fc.array(fc.oneof(fc.record({ op: fc.constant('frame' as const), bytes: fc.integer({ min: 1, max: 4000 }) }), fc.record({ op: fc.constant('drain' as const), bytes: fc.integer({ min: 0, max: 6000 }) })), { maxLength: 80 }),
+        fc.array(
+          fc.oneof(
+            fc.record({ op: fc.constant('frame' as const), bytes: fc.integer({ min: 1, max: 4000 }) }),
+            fc.record({ op: fc.constant('drain' as const), bytes: fc.integer({ min: 0, max: 6000 }) }),
+          ),
+          { maxLength: 80 },
+        ),
         (max, ops) => {
           let buffered = 0
           let connected = true
@@ -176,7 +201,20 @@ describe('P9 compares client records with the database', () => {
             }
           }
           rec.add('farm01', 1, events)
-          const report: ClientReport = { client: 7, cls: 'steady', farms: ['farm01'], connects: 1, closes: {}, events: rec.events, cursors: { farm01: events.length }, ended: true, error: null, positionFaults: [], devices: Object.fromEntries(rec.devices), alerts: {} }
+          const report: ClientReport = {
+            client: 7,
+            cls: 'steady',
+            farms: ['farm01'],
+            connects: 1,
+            closes: {},
+            events: rec.events,
+            cursors: { farm01: events.length },
+            ended: true,
+            error: null,
+            positionFaults: [],
+            devices: Object.fromEntries(rec.devices),
+            alerts: {},
+          }
           const out = compareClients([report], stored, new Map())
           const c = out.classes.steady
           const doubledKept = [...doubled].filter((k) => !dropped.has(k))
@@ -188,7 +226,10 @@ describe('P9 compares client records with the database', () => {
             const [d, s] = k.split('/') as [string, string]
             firstDropPerDevice.set(d, Math.min(firstDropPerDevice.get(d) ?? Infinity, Number(s)))
           }
-          assert.deepEqual(out.missing.map((m) => [m.client, m.device, m.seq]).sort(), [...firstDropPerDevice].map(([d, s]) => [7, d, s]).sort())
+          assert.deepEqual(
+            out.missing.map((m) => [m.client, m.device, m.seq]).sort(),
+            [...firstDropPerDevice].map(([d, s]) => [7, d, s]).sort(),
+          )
           assert.equal(out.duplicated.length, new Set(doubledKept.map((k) => k.split('/')[0])).size)
           assert.equal(out.failedClients.length, 0)
         },

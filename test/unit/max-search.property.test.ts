@@ -14,7 +14,15 @@ const scenario = fc
     threshold: fc.integer({ min: 0, max: 320_000 }),
   })
   .map(({ startRate, span, floorShare, factor, resolution, threshold }) => {
-    const o: SearchOptions = { startRate, ceiling: startRate + span, floor: Math.max(1, Math.floor(startRate * floorShare)), factor, resolution, maxSteps: 1_000, budgetMs: Infinity }
+    const o: SearchOptions = {
+      startRate,
+      ceiling: startRate + span,
+      floor: Math.max(1, Math.floor(startRate * floorShare)),
+      factor,
+      resolution,
+      maxSteps: 1_000,
+      budgetMs: Infinity,
+    }
     return { o, threshold }
   })
 
@@ -38,11 +46,18 @@ describe('max-rate search (step up, then binary search)', () => {
           assert.ok(r.best !== undefined && r.lowestFail !== undefined)
           assert.ok(r.best <= threshold, `best ${r.best} must pass (threshold ${threshold})`)
           assert.ok(r.lowestFail > threshold)
-          assert.ok(r.lowestFail - r.best <= o.resolution, `best ${r.best} and lowest fail ${r.lowestFail} further apart than ${o.resolution}`)
-          assert.ok(threshold - r.best < o.resolution, `best ${r.best} is more than the resolution ${o.resolution} below the threshold ${threshold}`)
+          assert.ok(
+            r.lowestFail - r.best <= o.resolution,
+            `best ${r.best} and lowest fail ${r.lowestFail} further apart than ${o.resolution}`,
+          )
+          assert.ok(
+            threshold - r.best < o.resolution,
+            `best ${r.best} is more than the resolution ${o.resolution} below the threshold ${threshold}`,
+          )
         }
         // Logarithmic, not linear: a generous bound on the number of runs.
-        const bound = Math.ceil(Math.log(o.ceiling / Math.max(1, o.startRate)) / Math.log(o.factor)) + Math.ceil(Math.log2(o.ceiling + 1)) + 4
+        const bound =
+          Math.ceil(Math.log(o.ceiling / Math.max(1, o.startRate)) / Math.log(o.factor)) + Math.ceil(Math.log2(o.ceiling + 1)) + 4
         assert.ok(r.steps.length <= bound, `${r.steps.length} steps > ${bound}`)
       }),
       { numRuns: 500 },
@@ -73,9 +88,26 @@ describe('max-rate search (step up, then binary search)', () => {
 
   test('reports each step as it completes, with its detail', async () => {
     const seen: number[] = []
-    const r = await searchMaxRate(async (rate) => ({ pass: rate <= 7000, detail: { component: rate <= 7000 ? undefined : 'ingest' } }), { startRate: 1000, ceiling: 100_000, floor: 10, factor: 2, resolution: 250, maxSteps: 50, budgetMs: Infinity }, Date.now, (s) => seen.push(s.rate))
-    assert.deepEqual(seen, r.steps.map((s) => s.rate))
-    assert.deepEqual(r.steps.slice(0, 5).map((s) => [s.rate, s.phase, s.pass]), [[1000, 'step-up', true], [2000, 'step-up', true], [4000, 'step-up', true], [8000, 'step-up', false], [6000, 'binary', true]])
+    const r = await searchMaxRate(
+      async (rate) => ({ pass: rate <= 7000, detail: { component: rate <= 7000 ? undefined : 'ingest' } }),
+      { startRate: 1000, ceiling: 100_000, floor: 10, factor: 2, resolution: 250, maxSteps: 50, budgetMs: Infinity },
+      Date.now,
+      (s) => seen.push(s.rate),
+    )
+    assert.deepEqual(
+      seen,
+      r.steps.map((s) => s.rate),
+    )
+    assert.deepEqual(
+      r.steps.slice(0, 5).map((s) => [s.rate, s.phase, s.pass]),
+      [
+        [1000, 'step-up', true],
+        [2000, 'step-up', true],
+        [4000, 'step-up', true],
+        [8000, 'step-up', false],
+        [6000, 'binary', true],
+      ],
+    )
     assert.ok(r.best! > 6750 && r.best! <= 7000)
   })
 })

@@ -85,7 +85,10 @@ describe('metrics aggregation across threads', () => {
     const reg = run.registry
     run.setPhase('load')
     run.declareAlertRules(['fever', 'mastitis'])
-    run.setProperties([{ id: 'P1', name: 'completeness', pass: true }, { id: 'P4', name: 'latency', pass: false }])
+    run.setProperties([
+      { id: 'P1', name: 'completeness', pass: true },
+      { id: 'P4', name: 'latency', pass: false },
+    ])
     const text = await reg.metrics()
     assert.equal(line(text, 'iotbench_run_phase{phase="load"}'), 1)
     assert.equal(line(text, 'iotbench_run_phase{phase="setup"}'), 0)
@@ -115,7 +118,14 @@ describe('metrics aggregation across threads', () => {
     run.tick(2)
     const { timeline, countsByKind } = run.results({ spikes: [{ atSeconds: 1, seconds: 2, multiplier: 3 }] })
     assert.equal(timeline.points.length, 2)
-    assert.deepEqual(timeline.events.map((e) => [e.t, e.type, e.name, e.count]), [[1, 'spike', 'rate × 3', 1], [2, 'alert', 'fever', 2], [2, 'dead-letter', 'bad-topic', 1]])
+    assert.deepEqual(
+      timeline.events.map((e) => [e.t, e.type, e.name, e.count]),
+      [
+        [1, 'spike', 'rate × 3', 1],
+        [2, 'alert', 'fever', 2],
+        [2, 'dead-letter', 'bad-topic', 1],
+      ],
+    )
     assert.equal(countsByKind.collar!.published, 10)
     assert.equal(countsByKind.unknown!.deadLetters, 1)
     await run.close()

@@ -8,7 +8,9 @@ import { ROOT } from '../support/cli.js'
 import { dashboards, targets } from '../support/dashboards.js'
 
 const read = (p: string): string => readFileSync(join(ROOT, p), 'utf8')
-const KNOWN = new Set(Object.values(METRICS).flatMap((m) => (m.type === 'histogram' ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`] : [m.name])))
+const KNOWN = new Set(
+  Object.values(METRICS).flatMap((m) => (m.type === 'histogram' ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`] : [m.name])),
+)
 const PROCESS = new Set(['process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds'])
 
 describe('dashboards and the compose stack', () => {
@@ -37,7 +39,7 @@ describe('dashboards and the compose stack', () => {
 
   test('PromQL reads only metrics the bench exposes', () => {
     for (const t of targets().filter((x) => x.expr)) {
-      const names = (t.expr!.match(/\b(iotbench_[a-z_]+|process_[a-z_]+|nodejs_[a-z_0-9]+)\b/g) ?? [])
+      const names = t.expr!.match(/\b(iotbench_[a-z_]+|process_[a-z_]+|nodejs_[a-z_0-9]+)\b/g) ?? []
       assert.ok(names.length > 0, `${t.panel}: reads no metric`)
       for (const n of names) assert.ok(KNOWN.has(n) || PROCESS.has(n), `${t.panel}: unknown metric ${n}`)
     }
@@ -55,7 +57,19 @@ describe('dashboards and the compose stack', () => {
 
   test('every monitored area has a panel: throughput, latency, loss, lag, alerts, database, memory', () => {
     const text = JSON.stringify(dashboards().find((d) => d.json.uid === 'iotbench-run')!.json)
-    for (const m of ['iotbench_readings_ingested_total', 'iotbench_end_to_end_latency_seconds_bucket', 'iotbench_ingest_lag_seconds', 'iotbench_readings_dead_lettered_total', 'iotbench_alerts_total', 'iotbench_ingest_copy_seconds_bucket', 'iotbench_ingest_batch_rows', 'iotbench_broker_connections', 'iotbench_property_status', 'process_resident_memory_bytes', 'iotbench_thread_event_loop_lag_seconds']) {
+    for (const m of [
+      'iotbench_readings_ingested_total',
+      'iotbench_end_to_end_latency_seconds_bucket',
+      'iotbench_ingest_lag_seconds',
+      'iotbench_readings_dead_lettered_total',
+      'iotbench_alerts_total',
+      'iotbench_ingest_copy_seconds_bucket',
+      'iotbench_ingest_batch_rows',
+      'iotbench_broker_connections',
+      'iotbench_property_status',
+      'process_resident_memory_bytes',
+      'iotbench_thread_event_loop_lag_seconds',
+    ]) {
       assert.ok(text.includes(m), m)
     }
   })
@@ -63,7 +77,10 @@ describe('dashboards and the compose stack', () => {
   test('docker-compose.yml pins every image and mounts the provisioning; Mosquitto’s queue limit is deliberate', () => {
     const compose = read('docker-compose.yml')
     const images = [...compose.matchAll(/^\s+image:\s*(\S+)/gm)].map((m) => m[1]!)
-    assert.deepEqual(images.map((i) => i.split(':')[0]), ['timescale/timescaledb', 'eclipse-mosquitto', 'apache/kafka', 'prom/prometheus', 'grafana/grafana-oss'])
+    assert.deepEqual(
+      images.map((i) => i.split(':')[0]),
+      ['timescale/timescaledb', 'eclipse-mosquitto', 'apache/kafka', 'prom/prometheus', 'grafana/grafana-oss'],
+    )
     for (const i of images) assert.match(i, /:\S*\d+\.\d+/, `${i} is pinned to a version`)
     assert.doesNotMatch(compose, /:latest\b/)
     assert.match(compose, /KAFKA_PROCESS_ROLES: broker,controller/)
@@ -71,7 +88,10 @@ describe('dashboards and the compose stack', () => {
     const setting = (name: string): number => Number(new RegExp(`"${name.replace('.', '\\.')}=(\\d+)"`).exec(compose)?.[1])
     const need = workerNeed(9)
     assert.ok(setting('timescaledb.max_background_workers') >= need.timescaledbWorkers)
-    assert.ok(setting('max_worker_processes') >= 3 + setting('timescaledb.max_background_workers') + setting('max_parallel_workers'), 'max_worker_processes = 3 + background + parallel workers')
+    assert.ok(
+      setting('max_worker_processes') >= 3 + setting('timescaledb.max_background_workers') + setting('max_parallel_workers'),
+      'max_worker_processes = 3 + background + parallel workers',
+    )
     assert.match(compose, /\.\/dashboards\/grafana\/provisioning:\/etc\/grafana\/provisioning/)
     assert.match(compose, /host\.docker\.internal:host-gateway/)
     const mosquitto = read('infra/mosquitto/mosquitto-compose.conf')

@@ -38,8 +38,20 @@ describe('report --compare', () => {
 
   test('throughput below the threshold, new loss and a property that stopped passing are regressions', () => {
     const b = baseline()
-    assert.deepEqual(compareRuns(b, injected((r) => (r.rates.achievedPerS = Math.floor(b.rates.achievedPerS * 0.9)))).regressions, ['throughput achieved (readings/s)'])
-    assert.deepEqual(compareRuns(b, injected((r) => (r.counts.ingested -= 3))).regressions, ['missing readings (published − ingested)'])
+    assert.deepEqual(
+      compareRuns(
+        b,
+        injected((r) => (r.rates.achievedPerS = Math.floor(b.rates.achievedPerS * 0.9))),
+      ).regressions,
+      ['throughput achieved (readings/s)'],
+    )
+    assert.deepEqual(
+      compareRuns(
+        b,
+        injected((r) => (r.counts.ingested -= 3)),
+      ).regressions,
+      ['missing readings (published − ingested)'],
+    )
     const passing = injected((r) => {
       r.verdict = 'pass'
       for (const p of r.properties) p.pass = true
@@ -51,14 +63,20 @@ describe('report --compare', () => {
     })
     const regs = compareRuns(passing, failed).regressions
     assert.ok(regs.includes('verdict'), regs.join())
-    assert.ok(regs.some((x) => x.startsWith('P1 ')), regs.join())
+    assert.ok(
+      regs.some((x) => x.startsWith('P1 ')),
+      regs.join(),
+    )
   })
 
   test('thresholds: percentages or ms, every problem at once', () => {
     assert.deepEqual(parseThreshold('--x', '10%', true), { unit: 'percent', value: 10 })
     assert.deepEqual(parseThreshold('--x', '7.5', true), { unit: 'percent', value: 7.5 })
     assert.deepEqual(parseThreshold('--x', '50ms', true), { unit: 'ms', value: 50 })
-    assert.throws(() => thresholdsFrom('fast', '5ms'), (err: Error & { problems?: string[] }) => err.problems?.length === 2)
+    assert.throws(
+      () => thresholdsFrom('fast', '5ms'),
+      (err: Error & { problems?: string[] }) => err.problems?.length === 2,
+    )
   })
 
   test('the CLI exits 0 on equal runs, 3 on an injected regression, 4 on a missing run', async () => {

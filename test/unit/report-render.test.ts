@@ -42,6 +42,10 @@ describe('report rendering', () => {
 
   test('rates come from the differences of cumulative counts', () => {
     const p = (t: number, ingested: number) => ({ t, ingested, offered: 0, sent: 0, acked: 0, deadLetters: 0 }) as never
-    assert.deepEqual(ratesOf([p(1, 100), p(2, 300), p(2.5, 400)], 'ingested'), [{ t: 1, perS: 100 }, { t: 2, perS: 200 }, { t: 2.5, perS: 200 }])
+    assert.deepEqual(ratesOf([p(1, 100), p(2, 300), p(2.5, 400)], 'ingested'), [
+      { t: 1, perS: 100 },
+      { t: 2, perS: 200 },
+      { t: 2.5, perS: 200 },
+    ])
   })
 })

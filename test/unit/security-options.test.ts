@@ -15,7 +15,11 @@ describe('MQTT security options', () => {
   })
 
   test('IOTBENCH_MQTT_PASSWORD resolves like any option and never reaches the public config', () => {
-    const cfg = resolveConfig({ profile: 'ci', env: { IOTBENCH_MQTT_PASSWORD: 'hunter2' }, flags: { mqttUrl: 'mqtt://bench@127.0.0.1:1884' } })
+    const cfg = resolveConfig({
+      profile: 'ci',
+      env: { IOTBENCH_MQTT_PASSWORD: 'hunter2' },
+      flags: { mqttUrl: 'mqtt://bench@127.0.0.1:1884' },
+    })
     assert.equal(cfg.mqttPassword, 'hunter2')
     const shown = JSON.stringify(publicConfig(cfg))
     assert.ok(!shown.includes('hunter2'))
@@ -24,7 +28,11 @@ describe('MQTT security options', () => {
 
   test('every TLS and credential problem at once (exit 4)', () => {
     try {
-      resolveConfig({ profile: 'ci', env: {}, flags: { mqttCert: '/nonexistent/c.pem', mqttPassword: 'x', databaseCa: '/nonexistent/ca.pem' } })
+      resolveConfig({
+        profile: 'ci',
+        env: {},
+        flags: { mqttCert: '/nonexistent/c.pem', mqttPassword: 'x', databaseCa: '/nonexistent/ca.pem' },
+      })
       assert.fail('expected a ConfigError')
     } catch (err) {
       assert.ok(err instanceof ConfigError)
@@ -41,10 +49,17 @@ describe('MQTT security options', () => {
     const auth = brokerError('mqtts://u:***@h:8883', new Error('CONNACK refused with code 5 (not authorized)'), true)
     assert.match(auth.message, /refused the credentials/)
     assert.match(auth.hint, /IOTBENCH_MQTT_PASSWORD/)
-    const tls = brokerError('mqtts://h:8883', Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' }), true)
+    const tls = brokerError(
+      'mqtts://h:8883',
+      Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' }),
+      true,
+    )
     assert.match(tls.message, /^TLS to the broker at mqtts:\/\/h:8883 failed/)
     assert.match(tls.hint, /--mqtt-ca FILE/)
-    assert.match(brokerError('mqtt://h', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), false).hint, /is the broker running/)
+    assert.match(
+      brokerError('mqtt://h', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), false).hint,
+      /is the broker running/,
+    )
   })
 })
 
@@ -59,12 +74,17 @@ describe('database TLS options', () => {
     const a = new URL(databaseUrlOf({ databaseUrl: 'postgres://h/db', databaseCa: '/ca.pem' })!)
     assert.equal(a.searchParams.get('sslrootcert'), '/ca.pem')
     assert.equal(a.searchParams.get('sslmode'), 'verify-full')
-    assert.equal(new URL(databaseUrlOf({ databaseUrl: 'postgres://h/db?sslmode=verify-ca', databaseCa: '/ca.pem' })!).searchParams.get('sslmode'), 'verify-ca')
+    assert.equal(
+      new URL(databaseUrlOf({ databaseUrl: 'postgres://h/db?sslmode=verify-ca', databaseCa: '/ca.pem' })!).searchParams.get('sslmode'),
+      'verify-ca',
+    )
     assert.equal(databaseUrlOf({ databaseUrl: 'postgres://h/db', databaseCa: undefined }), 'postgres://h/db')
   })
 
   test('an unknown sslmode and a contradictory CA are reported together', () => {
-    assert.deepEqual(databaseTlsChecks({ databaseUrl: 'postgres://h/db?sslmode=on' }), ['sslmode in --database-url must be one of disable, prefer, require, verify-ca, verify-full, no-verify (got "on")'])
+    assert.deepEqual(databaseTlsChecks({ databaseUrl: 'postgres://h/db?sslmode=on' }), [
+      'sslmode in --database-url must be one of disable, prefer, require, verify-ca, verify-full, no-verify (got "on")',
+    ])
     assert.equal(databaseTlsChecks({ databaseUrl: 'postgres://h/db?sslmode=disable', databaseCa: '/nonexistent' }).length, 2)
   })
 })

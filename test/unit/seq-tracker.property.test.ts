@@ -17,8 +17,22 @@ type Op =
 const DEVICES = ['farm01-collar-0001', 'farm01-collar-0002', 'farm02-tank-0001']
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 12, arbitrary: fc.record({ kind: fc.constant('accept' as const), device: fc.integer({ min: 0, max: 2 }), seq: fc.integer({ min: 0, max: 24 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('restore' as const), device: fc.integer({ min: 0, max: 2 }), seqs: fc.uniqueArray(fc.integer({ min: 0, max: 24 }), { maxLength: 12 }).map((s) => [...s].sort((a, b) => a - b)) }) },
+  {
+    weight: 12,
+    arbitrary: fc.record({
+      kind: fc.constant('accept' as const),
+      device: fc.integer({ min: 0, max: 2 }),
+      seq: fc.integer({ min: 0, max: 24 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('restore' as const),
+      device: fc.integer({ min: 0, max: 2 }),
+      seqs: fc.uniqueArray(fc.integer({ min: 0, max: 24 }), { maxLength: 12 }).map((s) => [...s].sort((a, b) => a - b)),
+    }),
+  },
 )
 
 /** The model: per device, the set of accepted seqs and the highest seq stored so far. */
@@ -97,7 +111,14 @@ describe('SeqTracker against a set (dedupe.ts)', () => {
   }
 
   test('a gap one seq wide is a gap: its seq is stored when it comes late, once', () => {
-    accepts([[0, true], [2, true], [1, true], [1, false], [2, false], [3, true]])
+    accepts([
+      [0, true],
+      [2, true],
+      [1, true],
+      [1, false],
+      [2, false],
+      [3, true],
+    ])
   })
 
   test('readings in order hold no gap at all (memory per gap, not per reading)', () => {
@@ -113,18 +134,68 @@ describe('SeqTracker against a set (dedupe.ts)', () => {
   })
 
   test('seqs below the first one seen are a gap too (a device whose first readings come late)', () => {
-    accepts([[5, true], [0, true], [4, true], [3, true], [4, false], [5, false], [6, true]])
-    accepts([[1, true], [0, true], [0, false]])
+    accepts([
+      [5, true],
+      [0, true],
+      [4, true],
+      [3, true],
+      [4, false],
+      [5, false],
+      [6, true],
+    ])
+    accepts([
+      [1, true],
+      [0, true],
+      [0, false],
+    ])
   })
 
   test('a filled gap is split around the seq, keeping both sides open', () => {
-    accepts([[0, true], [10, true], [5, true], [4, true], [6, true], [9, true], [1, true], [5, false], [7, true], [8, true], [3, true], [2, true], [2, false]])
+    accepts([
+      [0, true],
+      [10, true],
+      [5, true],
+      [4, true],
+      [6, true],
+      [9, true],
+      [1, true],
+      [5, false],
+      [7, true],
+      [8, true],
+      [3, true],
+      [2, true],
+      [2, false],
+    ])
   })
 
   test('restored from the database: what is stored is a duplicate, a hole in it is not', () => {
-    accepts([[0, false], [2, false], [1, true], [3, true], [4, false], [5, true], [3, false]], [0, 2, 4])
-    accepts([[0, true], [1, true], [2, false]], [2])
-    accepts([[0, true], [0, false]], [])
+    accepts(
+      [
+        [0, false],
+        [2, false],
+        [1, true],
+        [3, true],
+        [4, false],
+        [5, true],
+        [3, false],
+      ],
+      [0, 2, 4],
+    )
+    accepts(
+      [
+        [0, true],
+        [1, true],
+        [2, false],
+      ],
+      [2],
+    )
+    accepts(
+      [
+        [0, true],
+        [0, false],
+      ],
+      [],
+    )
   })
 
   test('prior_seq: the highest seq stored before, −1 for the first, kept across a restore', () => {

@@ -39,7 +39,10 @@ test('sizes differ by at most 1, sum to n, and agree with shareOf', () => {
   fc.assert(
     fc.property(nAndParts, ([n, parts]) => {
       const sizes = splitRange(n, parts).map(([from, to]) => to - from)
-      assert.equal(sizes.reduce((a, b) => a + b, 0), n)
+      assert.equal(
+        sizes.reduce((a, b) => a + b, 0),
+        n,
+      )
       assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `sizes ${Math.min(...sizes)}..${Math.max(...sizes)}`)
       // Nobody is idle while another part holds two more; and the ideal size is floor/ceil of n/parts.
       for (const s of sizes) assert.ok(s === Math.floor(n / parts) || s === Math.ceil(n / parts))
@@ -51,6 +54,21 @@ test('sizes differ by at most 1, sum to n, and agree with shareOf', () => {
 
 test('more parts than items: the extra parts are empty, none is negative', () => {
   const ranges = splitRange(3, 5)
-  assert.deepEqual(ranges.map(([f, t]) => [f, t]), [[0, 1], [1, 2], [2, 3], [3, 3], [3, 3]])
-  assert.deepEqual(splitRange(0, 2).map(([f, t]) => [f, t]), [[0, 0], [0, 0]])
+  assert.deepEqual(
+    ranges.map(([f, t]) => [f, t]),
+    [
+      [0, 1],
+      [1, 2],
+      [2, 3],
+      [3, 3],
+      [3, 3],
+    ],
+  )
+  assert.deepEqual(
+    splitRange(0, 2).map(([f, t]) => [f, t]),
+    [
+      [0, 0],
+      [0, 0],
+    ],
+  )
 })

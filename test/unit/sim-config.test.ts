@@ -63,7 +63,14 @@ describe('sensor models', () => {
     })
     const err = configError(() => loadSensorModels({}, d))
     const all = err.problems.join('\n')
-    for (const want of [/collar\.json: \/neckTempC\/mean must be number/, /collar\.json: \(top level\) must have required property 'battery'/, /collar\.json: \(top level\) must NOT have additional properties "colour"/, /collar\.json: \/anomalies\/fever\/perDay must be >= 0/, /milk\.json: \/sessionHours must NOT have more than 3 items/, /chiller\.json: \/anomalies must NOT have additional properties "teleport"/]) {
+    for (const want of [
+      /collar\.json: \/neckTempC\/mean must be number/,
+      /collar\.json: \(top level\) must have required property 'battery'/,
+      /collar\.json: \(top level\) must NOT have additional properties "colour"/,
+      /collar\.json: \/anomalies\/fever\/perDay must be >= 0/,
+      /milk\.json: \/sessionHours must NOT have more than 3 items/,
+      /chiller\.json: \/anomalies must NOT have additional properties "teleport"/,
+    ]) {
       assert.match(all, want)
     }
   })
@@ -88,7 +95,14 @@ describe('sensor models', () => {
     assert.equal(ok.models!.collar.anomalies.fever.perDay, 5)
     assert.equal(ok.models!.collar.anomalies.heat.perDay, loadSensorModels().collar.anomalies.heat.perDay)
     const err = configError(() =>
-      resolveConfig({ profile: profile({ sensors: { collar: { neckTempC: { mean: 99 } }, horse: {} }, fleet: { farms: 4, cowsPerFarm: 400, stallsPerFarm: 2, tanksPerFarm: 1 } }), env: {}, flags: {} }),
+      resolveConfig({
+        profile: profile({
+          sensors: { collar: { neckTempC: { mean: 99 } }, horse: {} },
+          fleet: { farms: 4, cowsPerFarm: 400, stallsPerFarm: 2, tanksPerFarm: 1 },
+        }),
+        env: {},
+        flags: {},
+      }),
     )
     const all = err.problems.join('\n')
     assert.match(all, /\/sensors must NOT have additional properties "horse"/)
@@ -96,8 +110,13 @@ describe('sensor models', () => {
   })
 
   test('a milking session that overruns the next one is a config error', () => {
-    const err = configError(() => resolveConfig({ profile: 'ci', env: {}, flags: { cowsPerFarm: '400', stallsPerFarm: '2', rate: '20000' } }))
-    assert.match(err.problems.join('\n'), /a milking session \(200 cows per stall × 10 min = 2000 min\) must end before the next one starts/)
+    const err = configError(() =>
+      resolveConfig({ profile: 'ci', env: {}, flags: { cowsPerFarm: '400', stallsPerFarm: '2', rate: '20000' } }),
+    )
+    assert.match(
+      err.problems.join('\n'),
+      /a milking session \(200 cows per stall × 10 min = 2000 min\) must end before the next one starts/,
+    )
   })
 })
 
@@ -123,7 +142,10 @@ describe('replay traces', () => {
     const t = loadReplay(SAMPLE)
     assert.deepEqual(t.fleet, { farms: 2, cowsPerFarm: 3, stallsPerFarm: 1, tanksPerFarm: 1 })
     assert.equal(t.perDevice, 60)
-    assert.deepEqual(t.files.map((f) => f.kind), ['chiller', 'collar', 'milk'])
+    assert.deepEqual(
+      t.files.map((f) => f.kind),
+      ['chiller', 'collar', 'milk'],
+    )
     const cfg = resolveConfig({ profile: 'ci', env: {}, flags: { replay: SAMPLE, rate: '300' } })
     assert.deepEqual([cfg.farms, cfg.cowsPerFarm, cfg.stallsPerFarm, cfg.tanksPerFarm], [2, 3, 1, 1])
     assert.equal(Math.floor((cfg.rate * cfg.durationSeconds) / 10), 60, 'the duration offers exactly the trace')
@@ -163,6 +185,9 @@ describe('replay traces', () => {
     const milk = join(d, 'milk.csv')
     writeFileSync(milk, readFileSync(milk, 'utf8').replace(',14.', ',15.'))
     const changed = { path: t.path, files: t.files.map((f) => ({ ...f })) } // a fresh ref, as `verify` reads it from the database
-    assert.match(configError(() => openReplay(changed)).problems.join('\n'), /milk\.csv in .* changed since the run: sha256 [0-9a-f]{64} ≠ [0-9a-f]{64}/)
+    assert.match(
+      configError(() => openReplay(changed)).problems.join('\n'),
+      /milk\.csv in .* changed since the run: sha256 [0-9a-f]{64} ≠ [0-9a-f]{64}/,
+    )
   })
 })

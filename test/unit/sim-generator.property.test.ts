@@ -37,20 +37,38 @@ const devicesOf = (fleet: FleetShape): Device[] => Array.from({ length: fleetSiz
 describe('sensor models: same seed, byte-identical payloads', () => {
   test('whatever the worker split and generation order', () => {
     fc.assert(
-      fc.property(fleetArb, seedArb, startArb, hourArb, fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 0, max: 5000 }), (fleet, seed, simStartMs, startHour, perDevice, parts, offset) => {
-        const ctx: GeneratorContext = { seed, simStartMs, fleet, models: NOISY, startHour, outages: [{ fromSeq: 3, toSeq: 9, share: 0.5 }] }
-        const n = fleetSize(fleet)
-        const bytes = (c: GeneratorContext, i: number, seq: number): string => encodePayload(generateReading(c, deviceAt(fleet, i), seq + offset), 1)
-        const forward: string[] = []
-        for (let i = 0; i < n; i++) for (let seq = 0; seq < perDevice; seq++) forward.push(bytes(ctx, i, seq))
-        // Each share in its own fresh context (as a worker thread gets a structured clone), seq-major as the worker publishes.
-        for (const [from, to] of splitRange(n, parts).reverse()) {
-          const clone = structuredClone(ctx)
-          for (let seq = perDevice - 1; seq >= 0; seq--) {
-            for (let i = to - 1; i >= from; i--) assert.equal(bytes(clone, i, seq), forward[i * perDevice + seq], `device ${i} seq ${seq}`)
+      fc.property(
+        fleetArb,
+        seedArb,
+        startArb,
+        hourArb,
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 0, max: 5000 }),
+        (fleet, seed, simStartMs, startHour, perDevice, parts, offset) => {
+          const ctx: GeneratorContext = {
+            seed,
+            simStartMs,
+            fleet,
+            models: NOISY,
+            startHour,
+            outages: [{ fromSeq: 3, toSeq: 9, share: 0.5 }],
           }
-        }
-      }),
+          const n = fleetSize(fleet)
+          const bytes = (c: GeneratorContext, i: number, seq: number): string =>
+            encodePayload(generateReading(c, deviceAt(fleet, i), seq + offset), 1)
+          const forward: string[] = []
+          for (let i = 0; i < n; i++) for (let seq = 0; seq < perDevice; seq++) forward.push(bytes(ctx, i, seq))
+          // Each share in its own fresh context (as a worker thread gets a structured clone), seq-major as the worker publishes.
+          for (const [from, to] of splitRange(n, parts).reverse()) {
+            const clone = structuredClone(ctx)
+            for (let seq = perDevice - 1; seq >= 0; seq--) {
+              for (let i = to - 1; i >= from; i--)
+                assert.equal(bytes(clone, i, seq), forward[i * perDevice + seq], `device ${i} seq ${seq}`)
+            }
+          }
+        },
+      ),
       { numRuns: 60 },
     )
   })
@@ -78,16 +96,27 @@ describe('anomaly ground truth', () => {
         assert.deepEqual(anomalyWindows({ ...ctx }, deviceAt(fleet, d.index), perDevice), w, 'a fresh context gives the same windows')
         for (const x of w) {
           assert.ok((ANOMALIES[d.kind] as readonly string[]).includes(x.kind), `${x.kind} is not a ${d.kind} anomaly`)
-          assert.ok(x.fromSeq >= 0 && x.fromSeq < x.toSeq && x.toSeq <= perDevice, `window [${x.fromSeq}, ${x.toSeq}) outside [0, ${perDevice})`)
+          assert.ok(
+            x.fromSeq >= 0 && x.fromSeq < x.toSeq && x.toSeq <= perDevice,
+            `window [${x.fromSeq}, ${x.toSeq}) outside [0, ${perDevice})`,
+          )
           if (x.source === 'model' && x.toSeq < perDevice) {
             const spec = (NOISY[d.kind].anomalies as Record<string, { minutes: readonly [number, number] }>)[x.kind]!
-            assert.ok(x.toSeq - x.fromSeq >= Math.round(spec.minutes[0]) && x.toSeq - x.fromSeq <= Math.round(spec.minutes[1]), `${x.kind} lasts ${x.toSeq - x.fromSeq} min`)
+            assert.ok(
+              x.toSeq - x.fromSeq >= Math.round(spec.minutes[0]) && x.toSeq - x.fromSeq <= Math.round(spec.minutes[1]),
+              `${x.kind} lasts ${x.toSeq - x.fromSeq} min`,
+            )
           }
         }
         // anomaliesAt agrees with the windows at a sample of seqs.
         for (let seq = 0; seq < perDevice; seq += Math.max(1, Math.floor(perDevice / 50))) {
-          const at = anomaliesAt(ctx, d, seq).map((x) => `${x.kind}@${x.fromSeq}`).sort()
-          const expected = w.filter((x) => x.fromSeq <= seq && seq < x.toSeq).map((x) => `${x.kind}@${x.fromSeq}`).sort()
+          const at = anomaliesAt(ctx, d, seq)
+            .map((x) => `${x.kind}@${x.fromSeq}`)
+            .sort()
+          const expected = w
+            .filter((x) => x.fromSeq <= seq && seq < x.toSeq)
+            .map((x) => `${x.kind}@${x.fromSeq}`)
+            .sort()
           assert.deepEqual(at, expected, `seq ${seq}`)
         }
       }),
@@ -144,9 +173,21 @@ describe('each anomaly visibly changes the values in its window', () => {
             const base = generateReading(calm, d, seq).values as Record<string, number>
             const at = `${d.id} ${w.kind} [${eff.fromSeq}, ${eff.toSeq}) seq ${seq}`
             switch (w.kind) {
-              case 'fever': assert.ok(v.neck_temp_c! >= 39.5, `${at}: neck ${v.neck_temp_c} °C`); changed++; break
-              case 'heat': assert.ok(v.activity! >= base.activity! * eff.magnitude - 0.03, `${at}: activity ${v.activity} vs ${base.activity} × ${eff.magnitude}`); if (v.activity! > base.activity!) changed++; break
-              case 'ruminationDrop': assert.ok(v.rumination_min! <= base.rumination_min! * (1 - eff.magnitude) + 0.02, `${at}: rumination ${v.rumination_min}`); if (v.rumination_min! < base.rumination_min!) changed++; break
+              case 'fever':
+                assert.ok(v.neck_temp_c! >= 39.5, `${at}: neck ${v.neck_temp_c} °C`)
+                changed++
+                break
+              case 'heat':
+                assert.ok(
+                  v.activity! >= base.activity! * eff.magnitude - 0.03,
+                  `${at}: activity ${v.activity} vs ${base.activity} × ${eff.magnitude}`,
+                )
+                if (v.activity! > base.activity!) changed++
+                break
+              case 'ruminationDrop':
+                assert.ok(v.rumination_min! <= base.rumination_min! * (1 - eff.magnitude) + 0.02, `${at}: rumination ${v.rumination_min}`)
+                if (v.rumination_min! < base.rumination_min!) changed++
+                break
               case 'mastitis': {
                 if (v.yield_kg === 0) break // no milk in the meter: nothing to measure
                 const baseline = cowTraits(ctx, d.farmIndex, v.cow! - 1).conductivityMsCm
@@ -154,8 +195,14 @@ describe('each anomaly visibly changes the values in its window', () => {
                 changed++
                 break
               }
-              case 'yieldDrop': assert.ok(v.yield_kg! <= base.yield_kg! * (1 - eff.magnitude) + 0.02, `${at}: yield ${v.yield_kg} vs ${base.yield_kg}`); if (v.yield_kg! < base.yield_kg!) changed++; break
-              case 'chillerFailure': assert.ok(v.milk_temp_c! > NOISY.chiller.maxStoredC && r.values.compressor_on === false, `${at}: ${v.milk_temp_c} °C`); changed++; break
+              case 'yieldDrop':
+                assert.ok(v.yield_kg! <= base.yield_kg! * (1 - eff.magnitude) + 0.02, `${at}: yield ${v.yield_kg} vs ${base.yield_kg}`)
+                if (v.yield_kg! < base.yield_kg!) changed++
+                break
+              case 'chillerFailure':
+                assert.ok(v.milk_temp_c! > NOISY.chiller.maxStoredC && r.values.compressor_on === false, `${at}: ${v.milk_temp_c} °C`)
+                changed++
+                break
               case 'stuck': {
                 const field = STUCK_FIELD[kind]
                 // the value it measured when it stuck (no anomaly that changes this field overlaps a stuck window)
@@ -163,8 +210,13 @@ describe('each anomaly visibly changes the values in its window', () => {
                 if (v[field] !== base[field]) changed++
                 break
               }
-              case 'clockSkew': assert.equal(r.ts - nominalTime(ctx, seq), eff.magnitude * 1000, `${at}: ts`); changed++; break
-              case 'offline': changed++; break // values unchanged; the simulator buffers them (see the worker)
+              case 'clockSkew':
+                assert.equal(r.ts - nominalTime(ctx, seq), eff.magnitude * 1000, `${at}: ts`)
+                changed++
+                break
+              case 'offline':
+                changed++
+                break // values unchanged; the simulator buffers them (see the worker)
             }
           }
           if (changed > 0) seen.set(w.kind, (seen.get(w.kind) ?? 0) + 1)

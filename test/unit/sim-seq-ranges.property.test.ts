@@ -8,23 +8,30 @@ const MiB = 1048576
 describe('seq ranges (what a simulator thread published and had acknowledged)', () => {
   test('behaves as a set of seqs per device: add, has, and the missing ranges', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 60 })), { maxLength: 300 }), fc.integer({ min: 0, max: 70 }), (ops, end) => {
-        const s = new SeqRanges(3)
-        const ref = [new Set<number>(), new Set<number>(), new Set<number>()]
-        for (const [j, seq] of ops) {
-          assert.equal(s.add(j, seq), !ref[j]!.has(seq), `add(${j}, ${seq})`)
-          ref[j]!.add(seq)
-        }
-        for (let j = 0; j < 3; j++) {
-          for (let seq = 0; seq <= 61; seq++) assert.equal(s.has(j, seq), ref[j]!.has(seq), `has(${j}, ${seq})`)
-          const missing: number[] = []
-          for (const [from, to] of s.missing(j, end)) {
-            assert.ok(from < to && to <= end)
-            for (let q = from; q < to; q++) missing.push(q)
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 60 })), { maxLength: 300 }),
+        fc.integer({ min: 0, max: 70 }),
+        (ops, end) => {
+          const s = new SeqRanges(3)
+          const ref = [new Set<number>(), new Set<number>(), new Set<number>()]
+          for (const [j, seq] of ops) {
+            assert.equal(s.add(j, seq), !ref[j]!.has(seq), `add(${j}, ${seq})`)
+            ref[j]!.add(seq)
           }
-          assert.deepEqual(missing, Array.from({ length: end }, (_, q) => q).filter((q) => !ref[j]!.has(q)))
-        }
-      }),
+          for (let j = 0; j < 3; j++) {
+            for (let seq = 0; seq <= 61; seq++) assert.equal(s.has(j, seq), ref[j]!.has(seq), `has(${j}, ${seq})`)
+            const missing: number[] = []
+            for (const [from, to] of s.missing(j, end)) {
+              assert.ok(from < to && to <= end)
+              for (let q = from; q < to; q++) missing.push(q)
+            }
+            assert.deepEqual(
+              missing,
+              Array.from({ length: end }, (_, q) => q).filter((q) => !ref[j]!.has(q)),
+            )
+          }
+        },
+      ),
     )
   })
 
@@ -67,7 +74,10 @@ describe('seq ranges (what a simulator thread published and had acknowledged)', 
     for (const slot of window) ack(slot)
     const after20M = memory()
     const grown = after20M - after2M
-    assert.ok(grown < 6 * MiB, `resident memory grew ${(grown / MiB).toFixed(1)} MiB from 2M to 20M readings (a byte per reading per record is ${((18e6 * 2) / MiB).toFixed(0)} MiB)`)
+    assert.ok(
+      grown < 6 * MiB,
+      `resident memory grew ${(grown / MiB).toFixed(1)} MiB from 2M to 20M readings (a byte per reading per record is ${((18e6 * 2) / MiB).toFixed(0)} MiB)`,
+    )
     assert.equal(published.rangeCount, devices, 'one range per device: every seq published')
     assert.equal(acked.rangeCount, devices + lost, 'one range per device plus one per reading never acknowledged')
     let missing = 0

@@ -19,11 +19,23 @@ function oracleOf(rows: ReadonlyArray<Readonly<Record<string, FieldValue>>>): Or
   return { expected: (device, seq) => ({ device, seq, ts: seq, values: rows[Math.min(seq, rows.length - 1)]! }) }
 }
 /** Rows of one field `x` (and `ok`, true unless given). */
-const xs = (values: readonly number[], ok: readonly boolean[] = []): Array<Record<string, FieldValue>> => values.map((x, i) => ({ x, ok: ok[i] ?? true }))
-const raises = (rule: AlertRule, rows: ReadonlyArray<Readonly<Record<string, FieldValue>>>, from = 0, to = rows.length, stopAt?: number): number[] =>
-  raisesOf(rule, DEVICE, oracleOf(rows), from, to, stopAt)
+const xs = (values: readonly number[], ok: readonly boolean[] = []): Array<Record<string, FieldValue>> =>
+  values.map((x, i) => ({ x, ok: ok[i] ?? true }))
+const raises = (
+  rule: AlertRule,
+  rows: ReadonlyArray<Readonly<Record<string, FieldValue>>>,
+  from = 0,
+  to = rows.length,
+  stopAt?: number,
+): number[] => raisesOf(rule, DEVICE, oracleOf(rows), from, to, stopAt)
 
-const threshold = (op: Op, value: number, forReadings: number, clear: { op: Op; value: number }, extra: Partial<AlertRule> = {}): AlertRule =>
+const threshold = (
+  op: Op,
+  value: number,
+  forReadings: number,
+  clear: { op: Op; value: number },
+  extra: Partial<AlertRule> = {},
+): AlertRule =>
   ({ type: 'threshold', anomaly: 'fever', field: 'x', op, value, forReadings, clear, maxDelayReadings: 0, ...extra }) as AlertRule
 
 describe('raisesOf: threshold rules', () => {
@@ -61,20 +73,66 @@ describe('raisesOf: threshold rules', () => {
     assert.deepEqual(raises(guarded, xs([5, 9], [false, true])), [], 'a guarded-out reading that meets the rule does not count')
     assert.deepEqual(raises(guarded, xs([5, 5, 0, 5, 5], [true, true, false, true, true])), [1], 'a guarded-out clear value does not clear')
     assert.deepEqual(raises(guarded, xs([5, 5, 0, 5, 5])), [1, 4], 'the same clear value not guarded out clears')
-    const numeric = threshold('>=', 5, 1, { op: '<', value: 2 }, { when: [{ field: 'y', op: '>', value: 0 }, { field: 'x', op: '<', value: 100 }] })
-    assert.deepEqual(raises(numeric, [{ x: 5, y: 0 }, { x: 5, y: 1 }]), [1], 'every guard must hold')
-    assert.deepEqual(raises(numeric, [{ x: 500, y: 1 }, { x: 50, y: 1 }]), [1], 'the second guard')
-    assert.deepEqual(raises(numeric, [{ x: 5, y: true }, { x: 5, y: 1 }]), [1], 'a boolean never meets a numeric comparison')
+    const numeric = threshold(
+      '>=',
+      5,
+      1,
+      { op: '<', value: 2 },
+      {
+        when: [
+          { field: 'y', op: '>', value: 0 },
+          { field: 'x', op: '<', value: 100 },
+        ],
+      },
+    )
+    assert.deepEqual(
+      raises(numeric, [
+        { x: 5, y: 0 },
+        { x: 5, y: 1 },
+      ]),
+      [1],
+      'every guard must hold',
+    )
+    assert.deepEqual(
+      raises(numeric, [
+        { x: 500, y: 1 },
+        { x: 50, y: 1 },
+      ]),
+      [1],
+      'the second guard',
+    )
+    assert.deepEqual(
+      raises(numeric, [
+        { x: 5, y: true },
+        { x: 5, y: 1 },
+      ]),
+      [1],
+      'a boolean never meets a numeric comparison',
+    )
   })
 
   test('resetAfterReadings: an active alert clears after exactly that many readings without the condition', () => {
     const rule = threshold('>=', 5, 1, { op: '<', value: -100 }, { resetAfterReadings: 3 })
     assert.deepEqual(raises(rule, xs([5, 0, 0, 0, 5])), [0, 4], 'three readings without it: cleared')
     assert.deepEqual(raises(rule, xs([5, 0, 0, 5, 0, 0, 5])), [0], 'two, then the condition again: still the same alert')
-    const guarded = threshold('>=', 5, 1, { op: '<', value: -100 }, { resetAfterReadings: 3, when: [{ field: 'ok', op: '==', value: true }] })
-    assert.deepEqual(raises(guarded, xs([5, 9, 9, 9, 5], [true, false, false, false, true])), [0, 4], 'guarded-out readings (even ones that would meet it) count toward the reset')
+    const guarded = threshold(
+      '>=',
+      5,
+      1,
+      { op: '<', value: -100 },
+      { resetAfterReadings: 3, when: [{ field: 'ok', op: '==', value: true }] },
+    )
+    assert.deepEqual(
+      raises(guarded, xs([5, 9, 9, 9, 5], [true, false, false, false, true])),
+      [0, 4],
+      'guarded-out readings (even ones that would meet it) count toward the reset',
+    )
     assert.deepEqual(raises(guarded, xs([5, 9, 9, 5], [true, false, false, true])), [0], 'two guarded-out readings do not reset it')
-    assert.deepEqual(raises(threshold('>=', 5, 1, { op: '<', value: -100 }), xs([5, 0, 0, 0, 0, 0, 5])), [0], 'without resetAfterReadings it stays raised')
+    assert.deepEqual(
+      raises(threshold('>=', 5, 1, { op: '<', value: -100 }), xs([5, 0, 0, 0, 0, 0, 5])),
+      [0],
+      'without resetAfterReadings it stays raised',
+    )
   })
 
   test('from and to bound the readings; stopAt ends at the first raise at or after it', () => {
@@ -102,7 +160,11 @@ describe('raisesOf: stuck and mean rules', () => {
     const guarded: AlertRule = { ...stuck, when: [{ field: 'ok', op: '==', value: true }] }
     assert.deepEqual(raises(guarded, xs([4, 9, 4, 4], [true, false, true, true])), [3])
     assert.deepEqual(raises(guarded, xs([4, 4, 4], [true, false, true])), [], 'only two considered readings')
-    assert.deepEqual(raises(guarded, xs([4, 4, 4, 9, 4, 4], [true, true, true, false, true, true])), [2], 'a guarded-out change does not clear')
+    assert.deepEqual(
+      raises(guarded, xs([4, 4, 4, 9, 4, 4], [true, true, true, false, true, true])),
+      [2],
+      'a guarded-out change does not clear',
+    )
   })
 
   test('stuck: with resetAfterReadings, a value that keeps repeating holds the condition', () => {
@@ -110,27 +172,121 @@ describe('raisesOf: stuck and mean rules', () => {
     assert.deepEqual(raises(reset, xs([3, 3, 3, 3, 3, 3, 3])), [2], 'the condition holds on every reading: no reset')
   })
 
-  const mean: AlertRule = { type: 'mean', anomaly: 'yieldDrop', fields: ['a', 'b'], window: 3, op: '<', value: 10, clear: { op: '>=', value: 12 }, maxDelayReadings: 0 }
+  const mean: AlertRule = {
+    type: 'mean',
+    anomaly: 'yieldDrop',
+    fields: ['a', 'b'],
+    window: 3,
+    op: '<',
+    value: 10,
+    clear: { op: '>=', value: 12 },
+    maxDelayReadings: 0,
+  }
   const ab = (pairs: ReadonlyArray<readonly [number, number]>) => pairs.map(([a, b]) => ({ a, b, ok: true }))
 
   test('mean: the mean over the last window readings of the summed fields, only once the window is full', () => {
     // sums 3, 3, 3: the first window is full at seq 2 (mean 3 < 10).
-    assert.deepEqual(raises(mean, ab([[1, 2], [1, 2], [1, 2]])), [2])
+    assert.deepEqual(
+      raises(
+        mean,
+        ab([
+          [1, 2],
+          [1, 2],
+          [1, 2],
+        ]),
+      ),
+      [2],
+    )
     // sums 30, 0, 0 → mean 10, not < 10; then 0, 0, 0 (the 30 left the window) → raise at seq 3.
-    assert.deepEqual(raises(mean, ab([[15, 15], [0, 0], [0, 0], [0, 0]])), [3])
-    assert.deepEqual(raises(mean, ab([[4.9, 5], [4.9, 5], [4.9, 5]])), [2], 'mean 9.9')
-    assert.deepEqual(raises(mean, ab([[5, 5], [5, 5], [5, 5]])), [], 'mean exactly 10 is not < 10 (and both fields count: a alone is 5)')
+    assert.deepEqual(
+      raises(
+        mean,
+        ab([
+          [15, 15],
+          [0, 0],
+          [0, 0],
+          [0, 0],
+        ]),
+      ),
+      [3],
+    )
+    assert.deepEqual(
+      raises(
+        mean,
+        ab([
+          [4.9, 5],
+          [4.9, 5],
+          [4.9, 5],
+        ]),
+      ),
+      [2],
+      'mean 9.9',
+    )
+    assert.deepEqual(
+      raises(
+        mean,
+        ab([
+          [5, 5],
+          [5, 5],
+          [5, 5],
+        ]),
+      ),
+      [],
+      'mean exactly 10 is not < 10 (and both fields count: a alone is 5)',
+    )
   })
 
   test('mean: clears when the mean meets the clear condition (not between the two), then raises again', () => {
     // sums 0,0,0 raise (mean 0); 33 → mean 11 (between: no clear); 33 → 22 ≥ 12: clear; then
     // 0, 0 → mean 11 (no raise), 0 → mean 0 < 10: raise at seq 7.
-    assert.deepEqual(raises(mean, ab([[0, 0], [0, 0], [0, 0], [33, 0], [33, 0], [0, 0], [0, 0], [0, 0]])), [2, 7])
-    assert.deepEqual(raises(mean, ab([[0, 0], [0, 0], [0, 0], [33, 0], [0, 0], [0, 0], [0, 0]])), [2], 'mean 11 does not clear, so mean 0 again is the same alert')
+    assert.deepEqual(
+      raises(
+        mean,
+        ab([
+          [0, 0],
+          [0, 0],
+          [0, 0],
+          [33, 0],
+          [33, 0],
+          [0, 0],
+          [0, 0],
+          [0, 0],
+        ]),
+      ),
+      [2, 7],
+    )
+    assert.deepEqual(
+      raises(
+        mean,
+        ab([
+          [0, 0],
+          [0, 0],
+          [0, 0],
+          [33, 0],
+          [0, 0],
+          [0, 0],
+          [0, 0],
+        ]),
+      ),
+      [2],
+      'mean 11 does not clear, so mean 0 again is the same alert',
+    )
   })
 
   test('mean: a window of one is the reading itself', () => {
     const one: AlertRule = { ...mean, window: 1 }
-    assert.deepEqual(raises(one, ab([[20, 0], [9, 0], [9, 0], [12, 0], [1, 0]])), [1, 4])
+    assert.deepEqual(
+      raises(
+        one,
+        ab([
+          [20, 0],
+          [9, 0],
+          [9, 0],
+          [12, 0],
+          [1, 0],
+        ]),
+      ),
+      [1, 4],
+    )
   })
 })

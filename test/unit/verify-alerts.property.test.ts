@@ -22,19 +22,52 @@ import type { RunManifest } from '../../src/verify/types.js'
 const NUM_RUNS = Number(process.env.IOTBENCH_PROPERTY_RUNS ?? 60)
 
 const often = (perDay: number): Record<string, unknown> => ({
-  collar: { anomalies: { fever: { perDay }, ruminationDrop: { perDay }, heat: { perDay }, stuck: { perDay: perDay / 2 }, offline: { perDay: 0 }, clockSkew: { perDay: 1 } }, battery: { startPct: [19, 40], drainPctPerDay: [20, 90] } },
-  milk: { anomalies: { mastitis: { perDay }, yieldDrop: { perDay }, stuck: { perDay: perDay / 2 }, offline: { perDay: 0 }, clockSkew: { perDay: 1 } } },
+  collar: {
+    anomalies: {
+      fever: { perDay },
+      ruminationDrop: { perDay },
+      heat: { perDay },
+      stuck: { perDay: perDay / 2 },
+      offline: { perDay: 0 },
+      clockSkew: { perDay: 1 },
+    },
+    battery: { startPct: [19, 40], drainPctPerDay: [20, 90] },
+  },
+  milk: {
+    anomalies: {
+      mastitis: { perDay },
+      yieldDrop: { perDay },
+      stuck: { perDay: perDay / 2 },
+      offline: { perDay: 0 },
+      clockSkew: { perDay: 1 },
+    },
+  },
   chiller: { anomalies: { chillerFailure: { perDay: 3 }, stuck: { perDay: 2 }, offline: { perDay: 0 }, clockSkew: { perDay: 1 } } },
 })
 const MODELS: SensorModels = loadSensorModels(often(12))
 const RULES: AlertRules = alertRulesOf(MODELS)
 
 type Fault = { readonly type: 'drop' | 'late' | 'spurious'; readonly pick: number; readonly at: number }
-const faultArb: fc.Arbitrary<Fault> = fc.record({ type: fc.constantFrom<'drop' | 'late' | 'spurious'>('drop', 'late', 'spurious'), pick: fc.nat(), at: fc.nat() })
+const faultArb: fc.Arbitrary<Fault> = fc.record({
+  type: fc.constantFrom<'drop' | 'late' | 'spurious'>('drop', 'late', 'spurious'),
+  pick: fc.nat(),
+  at: fc.nat(),
+})
 
-interface Scenario { readonly fleet: FleetShape; readonly perDevice: number; readonly seed: number; readonly startHour: number; readonly faults: readonly Fault[] }
+interface Scenario {
+  readonly fleet: FleetShape
+  readonly perDevice: number
+  readonly seed: number
+  readonly startHour: number
+  readonly faults: readonly Fault[]
+}
 const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
-  fleet: fc.record({ farms: fc.constant(1), cowsPerFarm: fc.integer({ min: 1, max: 4 }), stallsPerFarm: fc.integer({ min: 0, max: 1 }), tanksPerFarm: fc.constant(1) }),
+  fleet: fc.record({
+    farms: fc.constant(1),
+    cowsPerFarm: fc.integer({ min: 1, max: 4 }),
+    stallsPerFarm: fc.integer({ min: 0, max: 1 }),
+    tanksPerFarm: fc.constant(1),
+  }),
   perDevice: fc.integer({ min: 30, max: 400 }),
   seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
   startHour: fc.constantFrom(0, 4.5, 6, 15.5),
@@ -42,12 +75,29 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
 })
 
 function manifestOf(s: Scenario): RunManifest {
-  return { seed: s.seed, simStartMs: Date.UTC(2026, 3, 1), fleet: s.fleet, perDevice: s.perDevice, unacked: [], published: 0, models: MODELS, startHour: s.startHour, outages: [] }
+  return {
+    seed: s.seed,
+    simStartMs: Date.UTC(2026, 3, 1),
+    fleet: s.fleet,
+    perDevice: s.perDevice,
+    unacked: [],
+    published: 0,
+    models: MODELS,
+    startHour: s.startHour,
+    outages: [],
+  }
 }
 
 /** What an ideal pipeline stores: the engine over every device's readings, in seq order. */
 function idealAlerts(m: RunManifest): StoredAlert[] {
-  const ctx: GeneratorContext = { seed: m.seed, simStartMs: m.simStartMs, fleet: m.fleet, models: MODELS, startHour: m.startHour ?? 0, outages: [] }
+  const ctx: GeneratorContext = {
+    seed: m.seed,
+    simStartMs: m.simStartMs,
+    fleet: m.fleet,
+    models: MODELS,
+    startHour: m.startHour ?? 0,
+    outages: [],
+  }
   const engine = new AlertEngine(RULES, () => 0)
   const out: StoredAlert[] = []
   for (let i = 0; i < fleetSize(m.fleet); i++) {
@@ -63,10 +113,22 @@ function idealAlerts(m: RunManifest): StoredAlert[] {
   return out
 }
 
-interface Injected { alerts: StoredAlert[]; missed: Array<{ device: string; rule: string }>; late: Array<{ device: string; rule: string }>; spurious: Array<{ device: string; rule: string; seq: number }> }
+interface Injected {
+  alerts: StoredAlert[]
+  missed: Array<{ device: string; rule: string }>
+  late: Array<{ device: string; rule: string }>
+  spurious: Array<{ device: string; rule: string; seq: number }>
+}
 
 function inject(m: RunManifest, clean: readonly StoredAlert[], faults: readonly Fault[]): Injected {
-  const ctx: GeneratorContext = { seed: m.seed, simStartMs: m.simStartMs, fleet: m.fleet, models: MODELS, startHour: m.startHour ?? 0, outages: [] }
+  const ctx: GeneratorContext = {
+    seed: m.seed,
+    simStartMs: m.simStartMs,
+    fleet: m.fleet,
+    models: MODELS,
+    startHour: m.startHour ?? 0,
+    outages: [],
+  }
   const devices = Array.from({ length: fleetSize(m.fleet) }, (_, i) => deviceAt(m.fleet, i))
   const ruleOf = (device: string, rule: string) => RULES[devices.find((d) => d.id === device)!.kind].find((r) => r.name === rule)!.rule
   const groups = new Map<string, StoredAlert[]>()
@@ -76,7 +138,9 @@ function inject(m: RunManifest, clean: readonly StoredAlert[], faults: readonly 
     const rule = ruleOf(a.device, a.rule)
     if (rule.anomaly === null) return true
     const d = devices.find((x) => x.id === a.device)!
-    return anomalyWindows(ctx, d, m.perDevice).some((w) => w.kind === rule.anomaly && w.fromSeq <= a.seq && a.seq < w.toSeq + lookback(rule))
+    return anomalyWindows(ctx, d, m.perDevice).some(
+      (w) => w.kind === rule.anomaly && w.fromSeq <= a.seq && a.seq < w.toSeq + lookback(rule),
+    )
   }
   // (an alert explained by another anomaly, rule.alsoFrom, is not one an episode needs)
   const lone = clean.filter((a) => groups.get(`${a.device}/${a.rule}`)!.length === 1 && inOwnWindow(a))
@@ -95,7 +159,11 @@ function inject(m: RunManifest, clean: readonly StoredAlert[], faults: readonly 
       const reset = r.rule.resetAfterReadings ?? 0
       const related = anomalyWindows(ctx, d, m.perDevice).filter((w) => w.kind === r.rule.anomaly || r.rule.alsoFrom?.includes(w.kind))
       // half of them just past the end of an isolated window (plus the look-back): where off-by-ones live
-      const isolated = related.filter((w) => w.kind === r.rule.anomaly && related.every((o) => o === w || o.fromSeq > w.toSeq + back + reset || o.toSeq + back + reset <= w.fromSeq))
+      const isolated = related.filter(
+        (w) =>
+          w.kind === r.rule.anomaly &&
+          related.every((o) => o === w || o.fromSeq > w.toSeq + back + reset || o.toSeq + back + reset <= w.fromSeq),
+      )
       const edgeOf = isolated.length > 0 && f.pick % 2 === 0 ? isolated[(f.pick >> 1) % isolated.length] : undefined
       const seq = edgeOf ? edgeOf.toSeq + back + (f.at % 3) : (f.pick >> 3) % m.perDevice
       if (seq >= m.perDevice) continue
@@ -117,7 +185,9 @@ function inject(m: RunManifest, clean: readonly StoredAlert[], faults: readonly 
     const rule = ruleOf(a.device, a.rule)
     const moved = a.seq + rule.maxDelayReadings + 1
     const d = devices.find((x) => x.id === a.device)!
-    const inWindow = anomalyWindows(ctx, d, m.perDevice).some((w) => w.kind === rule.anomaly && w.fromSeq <= a.seq && a.seq < w.toSeq && moved < Math.min(w.toSeq, m.perDevice))
+    const inWindow = anomalyWindows(ctx, d, m.perDevice).some(
+      (w) => w.kind === rule.anomaly && w.fromSeq <= a.seq && a.seq < w.toSeq && moved < Math.min(w.toSeq, m.perDevice),
+    )
     if (!inWindow) continue
     used.add(a.id)
     alerts = alerts.map((x) => (x.id === a.id ? { ...x, seq: moved } : x))
@@ -137,7 +207,11 @@ describe('P5 AlertChecker', () => {
         const m = manifestOf(s)
         const clean = idealAlerts(m)
         const ok = new AlertChecker(m, RULES).check(clean)
-        assert.deepEqual([ok.counts.missed, ok.counts.late, ok.counts.spurious], [0, 0, 0], `clean alerts judged wrong: ${JSON.stringify({ missed: ok.missed, late: ok.late, spurious: ok.spurious })}`)
+        assert.deepEqual(
+          [ok.counts.missed, ok.counts.late, ok.counts.spurious],
+          [0, 0, 0],
+          `clean alerts judged wrong: ${JSON.stringify({ missed: ok.missed, late: ok.late, spurious: ok.spurious })}`,
+        )
         assert.equal(ok.counts.mapped, ok.counts.raised)
         const inj = inject(m, clean, s.faults)
         injected.missed += inj.missed.length
@@ -146,7 +220,11 @@ describe('P5 AlertChecker', () => {
         const r = new AlertChecker(m, RULES).check(inj.alerts)
         assert.equal(r.counts.missed, inj.missed.length, `missed: ${JSON.stringify(r.missed)} vs injected ${JSON.stringify(inj.missed)}`)
         assert.equal(r.counts.late, inj.late.length, `late: ${JSON.stringify(r.late)} vs injected ${JSON.stringify(inj.late)}`)
-        assert.equal(r.counts.spurious, inj.spurious.length, `spurious: ${JSON.stringify(r.spurious)} vs injected ${JSON.stringify(inj.spurious)}`)
+        assert.equal(
+          r.counts.spurious,
+          inj.spurious.length,
+          `spurious: ${JSON.stringify(r.spurious)} vs injected ${JSON.stringify(inj.spurious)}`,
+        )
         assert.deepEqual(r.missed.map(key).sort(), inj.missed.map(key).sort())
         assert.deepEqual(r.late.map(key).sort(), inj.late.map(key).sort())
         assert.deepEqual(r.spurious.map((x) => `${key(x)}@${x.seq}`).sort(), inj.spurious.map((x) => `${key(x)}@${x.seq}`).sort())
@@ -170,6 +248,7 @@ describe('P5 AlertChecker', () => {
       }),
       { numRuns: 30, seed: 7 },
     )
-    for (const kind of ['collar', 'milk', 'chiller'] as const) for (const r of RULES[kind]) assert.ok(seen.has(r.name), `no ${kind} ${r.name} alert in 30 scenarios`)
+    for (const kind of ['collar', 'milk', 'chiller'] as const)
+      for (const r of RULES[kind]) assert.ok(seen.has(r.name), `no ${kind} ${r.name} alert in 30 scenarios`)
   })
 })

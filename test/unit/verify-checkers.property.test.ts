@@ -42,17 +42,25 @@ const faultArb: fc.Arbitrary<Fault> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ type: fc.constant('drop-span' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 64 }) }) },
   { weight: 3, arbitrary: fc.record({ type: fc.constant('unacked' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 4 }) }) },
   { weight: 4, arbitrary: fc.record({ type: fc.constant('duplicate' as const), at: fc.nat(), copies: fc.integer({ min: 1, max: 2 }) }) },
-  { weight: 4, arbitrary: fc.record({
-    type: fc.constant('corrupt' as const),
-    at: fc.nat(),
-    field: fc.nat(), // modulo fields + 1: the extra slot is ts
-    how: fc.constantFrom<'shift' | 'null'>('shift', 'null'),
-    amount: fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: -1000, max: -1 })),
-  }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      type: fc.constant('corrupt' as const),
+      at: fc.nat(),
+      field: fc.nat(), // modulo fields + 1: the extra slot is ts
+      how: fc.constantFrom<'shift' | 'null'>('shift', 'null'),
+      amount: fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: -1000, max: -1 })),
+    }),
+  },
 )
 
 type UnexpectedKind = 'unknown-id' | 'other-kind' | 'beyond-published'
-interface UnexpectedPick { readonly type: UnexpectedKind; readonly pick: number; readonly variant: number; readonly seq: number }
+interface UnexpectedPick {
+  readonly type: UnexpectedKind
+  readonly pick: number
+  readonly variant: number
+  readonly seq: number
+}
 const unexpectedPick: fc.Arbitrary<UnexpectedPick> = fc.record({
   type: fc.constantFrom<UnexpectedKind>('unknown-id', 'other-kind', 'beyond-published'),
   pick: fc.nat(),
@@ -61,16 +69,27 @@ const unexpectedPick: fc.Arbitrary<UnexpectedPick> = fc.record({
 })
 
 /** Run constants the manifest carries beyond the seed; the checker's oracle must honour them. */
-interface SimConstants { readonly models?: SensorModels; readonly startHour?: number; readonly outages?: readonly FleetOutage[] }
-const FREQUENT_ANOMALIES = loadSensorModels(Object.fromEntries(
-  (Object.keys(ANOMALIES) as Kind[]).map((k) => [k, { anomalies: Object.fromEntries(ANOMALIES[k].map((a) => [a, { perDay: 50 }])) }]),
-))
+interface SimConstants {
+  readonly models?: SensorModels
+  readonly startHour?: number
+  readonly outages?: readonly FleetOutage[]
+}
+const FREQUENT_ANOMALIES = loadSensorModels(
+  Object.fromEntries(
+    (Object.keys(ANOMALIES) as Kind[]).map((k) => [k, { anomalies: Object.fromEntries(ANOMALIES[k].map((a) => [a, { perDay: 50 }])) }]),
+  ),
+)
 /** Named for counterexamples (a non-enumerable name, so spreading the constants does not copy it). */
-const named = (name: string, sim: SimConstants): SimConstants => Object.defineProperty(sim, fc.toStringMethod, { value: () => name, enumerable: false })
+const named = (name: string, sim: SimConstants): SimConstants =>
+  Object.defineProperty(sim, fc.toStringMethod, { value: () => name, enumerable: false })
 const simArb: fc.Arbitrary<SimConstants> = fc.constantFrom<SimConstants>(
   named('{}', {}),
   named('{ startHour: 15.5 }', { startHour: 15.5 }),
-  named('{ models: FREQUENT_ANOMALIES, startHour: 4.75, outages: [1..5 @ 50 %] }', { models: FREQUENT_ANOMALIES, startHour: 4.75, outages: [{ fromSeq: 1, toSeq: 5, share: 0.5 }] }),
+  named('{ models: FREQUENT_ANOMALIES, startHour: 4.75, outages: [1..5 @ 50 %] }', {
+    models: FREQUENT_ANOMALIES,
+    startHour: 4.75,
+    outages: [{ fromSeq: 1, toSeq: 5, share: 0.5 }],
+  }),
 )
 
 interface Scenario {
@@ -104,7 +123,10 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
 // ---------------------------------------------------------------------------------------------------
 // Building the stored stream and the expected report from the injected faults.
 
-interface Key { readonly device: string; readonly seq: number }
+interface Key {
+  readonly device: string
+  readonly seq: number
+}
 interface Expected {
   counts: SetCounts
   lost: Key[]
@@ -150,7 +172,12 @@ function corrupt(kind: Kind, row: StoredReading, c: Corruption): { row: StoredRe
 }
 
 /** The faults of one (device, seq), merged from the fault list. */
-interface CellFaults { dropped: boolean; unacked: boolean; extraCopies: number; corruption: Corruption | undefined }
+interface CellFaults {
+  dropped: boolean
+  unacked: boolean
+  extraCopies: number
+  corruption: Corruption | undefined
+}
 
 function build(s: Scenario): Built {
   const { fleet, perDevice } = s
@@ -158,18 +185,33 @@ function build(s: Scenario): Built {
   const ctx: GeneratorContext = { seed: s.seed, simStartMs: s.simStartMs, fleet, ...s.sim }
   const realIds = new Set(devices.map((d) => d.id))
 
-  const cells: CellFaults[] = Array.from({ length: devices.length * perDevice }, () => ({ dropped: false, unacked: false, extraCopies: 0, corruption: undefined }))
+  const cells: CellFaults[] = Array.from({ length: devices.length * perDevice }, () => ({
+    dropped: false,
+    unacked: false,
+    extraCopies: 0,
+    corruption: undefined,
+  }))
   const unacked: UnackedRange[] = []
   for (const f of s.faults) {
     const at = f.at % cells.length
     const device = Math.floor(at / perDevice)
     const seq = at % perDevice
     switch (f.type) {
-      case 'drop': cells[at]!.dropped = true; break
-      case 'drop-device': for (let q = 0; q < perDevice; q++) cells[device * perDevice + q]!.dropped = true; break
-      case 'drop-span': for (let q = at; q < Math.min(cells.length, at + f.length); q++) cells[q]!.dropped = true; break
-      case 'duplicate': cells[at]!.extraCopies += f.copies; break
-      case 'corrupt': cells[at]!.corruption ??= f; break // a second shift could undo the first
+      case 'drop':
+        cells[at]!.dropped = true
+        break
+      case 'drop-device':
+        for (let q = 0; q < perDevice; q++) cells[device * perDevice + q]!.dropped = true
+        break
+      case 'drop-span':
+        for (let q = at; q < Math.min(cells.length, at + f.length); q++) cells[q]!.dropped = true
+        break
+      case 'duplicate':
+        cells[at]!.extraCopies += f.copies
+        break
+      case 'corrupt':
+        cells[at]!.corruption ??= f
+        break // a second shift could undo the first
       case 'unacked': {
         const to = Math.min(perDevice, seq + f.length) // ranges may overlap, never pass what was published
         unacked.push([device, seq, to])
@@ -181,10 +223,17 @@ function build(s: Scenario): Built {
 
   const stored = new Map<Kind, StoredReading[]>(KIND_NAMES.map((k) => [k, []]))
   const expected = new Map<Kind, Expected>(
-    KIND_NAMES.map((k) => [k, {
-      counts: { expected: 0, ok: 0, lost: 0, unacknowledgedLost: 0, recovered: 0, duplicated: 0, unexpected: 0, corrupted: 0 },
-      lost: [], duplicated: [], unexpected: [], corrupted: [], lostByDevice: new Map<string, number>(),
-    }]),
+    KIND_NAMES.map((k) => [
+      k,
+      {
+        counts: { expected: 0, ok: 0, lost: 0, unacknowledgedLost: 0, recovered: 0, duplicated: 0, unexpected: 0, corrupted: 0 },
+        lost: [],
+        duplicated: [],
+        unexpected: [],
+        corrupted: [],
+        lostByDevice: new Map<string, number>(),
+      },
+    ]),
   )
 
   for (const d of devices) {
@@ -306,7 +355,18 @@ function assertSamples(what: string, samples: readonly Sample[], injected: reado
 
 /** How many runs exercised each class; a property that never injects a fault proves nothing. */
 type Tally = Record<keyof SetCounts | 'manyLost' | 'outOfOrder', number>
-const newTally = (): Tally => ({ expected: 0, ok: 0, lost: 0, unacknowledgedLost: 0, recovered: 0, duplicated: 0, unexpected: 0, corrupted: 0, manyLost: 0, outOfOrder: 0 })
+const newTally = (): Tally => ({
+  expected: 0,
+  ok: 0,
+  lost: 0,
+  unacknowledgedLost: 0,
+  recovered: 0,
+  duplicated: 0,
+  unexpected: 0,
+  corrupted: 0,
+  manyLost: 0,
+  outOfOrder: 0,
+})
 
 function checkSet(s: Scenario, tally: Tally): void {
   const { manifest, stored, expected } = build(s)
@@ -329,7 +389,10 @@ function checkSet(s: Scenario, tally: Tally): void {
     assertSamples(`${kind} corrupted`, report.corrupted, exp.corrupted)
     for (const sample of report.corrupted) {
       const injected = exp.corrupted.find((k) => k.device === sample.device && k.seq === sample.seq)!
-      assert.ok(sample.detail?.startsWith(`${injected.field} `), `${kind} corrupted ${keyOf(sample)} names field ${injected.field}: got "${sample.detail}"`)
+      assert.ok(
+        sample.detail?.startsWith(`${injected.field} `),
+        `${kind} corrupted ${keyOf(sample)} names field ${injected.field}: got "${sample.detail}"`,
+      )
     }
 
     // Devices with losses, most first (at most 20 devices per kind here, so all of them).
@@ -344,7 +407,10 @@ function checkSet(s: Scenario, tally: Tally): void {
 // ---------------------------------------------------------------------------------------------------
 // P3: OrderChecker, against an O(n²) reference on the receive order.
 
-interface ReceivedRow { readonly device: string; readonly seq: number }
+interface ReceivedRow {
+  readonly device: string
+  readonly seq: number
+}
 
 /** Receive order: each device's stored rows, then the scenario's swaps inside one device. */
 function receiveOrder(rows: readonly StoredReading[], swaps: Scenario['swaps']): ReceivedRow[] {
@@ -365,7 +431,11 @@ function receiveOrder(rows: readonly StoredReading[], swaps: Scenario['swaps']):
   return groups.flat()
 }
 
-interface OrderExpectation { outOfOrder: number; worstDisplacement: number; samples: Sample[] }
+interface OrderExpectation {
+  outOfOrder: number
+  worstDisplacement: number
+  samples: Sample[]
+}
 
 /** A row is late when an earlier row of the same device has a higher seq. Deliberately naive. */
 function referenceOrder(rows: readonly ReceivedRow[]): OrderExpectation {
@@ -402,7 +472,8 @@ function checkOrder(s: Scenario, tally: Tally): void {
 
 /** Each listed class must have been injected in at least `minShare` of the runs. */
 function assertExercised(tally: Tally, classes: Array<keyof Tally>, minShare: number): void {
-  for (const k of classes) assert.ok(tally[k] >= NUM_RUNS * minShare, `only ${tally[k]} of ${NUM_RUNS} runs injected ${k}: the generator lost its teeth`)
+  for (const k of classes)
+    assert.ok(tally[k] >= NUM_RUNS * minShare, `only ${tally[k]} of ${NUM_RUNS} runs injected ${k}: the generator lost its teeth`)
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -410,13 +481,19 @@ function assertExercised(tally: Tally, classes: Array<keyof Tally>, minShare: nu
 describe('SetChecker (P1 completeness, P2 integrity) finds exactly the injected faults', () => {
   test('drops, duplicates, corruptions, unexpected rows and unacknowledged seqs', () => {
     const tally = newTally()
-    fc.assert(fc.property(scenarioArb, (s) => checkSet(s, tally)), { numRuns: NUM_RUNS, includeErrorInReport: true })
+    fc.assert(
+      fc.property(scenarioArb, (s) => checkSet(s, tally)),
+      { numRuns: NUM_RUNS, includeErrorInReport: true },
+    )
     assertExercised(tally, ['ok', 'lost', 'unacknowledgedLost', 'recovered', 'duplicated', 'unexpected', 'corrupted'], 0.2)
     // More lost than the sample cap comes in about 2 % of random runs, so under a fresh seed the generator's
     // coverage of it failed CI now and then (1 of 200): checked on runs from a fixed seed instead, the
     // checker judged on each of them as well.
     const rare = newTally()
-    fc.assert(fc.property(scenarioArb, (s) => checkSet(s, rare)), { numRuns: NUM_RUNS, seed: MANY_LOST_SEED, includeErrorInReport: true })
+    fc.assert(
+      fc.property(scenarioArb, (s) => checkSet(s, rare)),
+      { numRuns: NUM_RUNS, seed: MANY_LOST_SEED, includeErrorInReport: true },
+    )
     assertExercised(rare, ['manyLost'], 0.02)
   })
 
@@ -435,7 +512,16 @@ describe('SetChecker (P1 completeness, P2 integrity) finds exactly the injected 
         }
       }
       const n = devices.length * 5
-      assert.deepEqual(checker.finish().counts, { expected: n, ok: n, lost: 0, unacknowledgedLost: 0, recovered: 0, duplicated: 0, unexpected: 0, corrupted: 0 })
+      assert.deepEqual(checker.finish().counts, {
+        expected: n,
+        ok: n,
+        lost: 0,
+        unacknowledgedLost: 0,
+        recovered: 0,
+        duplicated: 0,
+        unexpected: 0,
+        corrupted: 0,
+      })
     }
   })
 
@@ -444,9 +530,28 @@ describe('SetChecker (P1 completeness, P2 integrity) finds exactly the injected 
     // Device indexes: 0, 1 collars; 2 chiller. Collar 1 never acknowledged seqs 1..2.
     const manifest: RunManifest = { seed: 1, simStartMs: 0, fleet, perDevice: 4, unacked: [[1, 1, 3]], published: 12 }
     const report = new SetChecker(manifest, 'collar').finish()
-    assert.deepEqual(report.counts, { expected: 8, ok: 0, lost: 6, unacknowledgedLost: 2, recovered: 0, duplicated: 0, unexpected: 0, corrupted: 0 })
-    assert.deepEqual(report.lost.map(keyOf), ['farm01-collar-0001#0', 'farm01-collar-0001#1', 'farm01-collar-0001#2', 'farm01-collar-0001#3', 'farm01-collar-0002#0', 'farm01-collar-0002#3'])
-    assert.deepEqual(report.lostByDevice, [['farm01-collar-0001', 4], ['farm01-collar-0002', 2]])
+    assert.deepEqual(report.counts, {
+      expected: 8,
+      ok: 0,
+      lost: 6,
+      unacknowledgedLost: 2,
+      recovered: 0,
+      duplicated: 0,
+      unexpected: 0,
+      corrupted: 0,
+    })
+    assert.deepEqual(report.lost.map(keyOf), [
+      'farm01-collar-0001#0',
+      'farm01-collar-0001#1',
+      'farm01-collar-0001#2',
+      'farm01-collar-0001#3',
+      'farm01-collar-0002#0',
+      'farm01-collar-0002#3',
+    ])
+    assert.deepEqual(report.lostByDevice, [
+      ['farm01-collar-0001', 4],
+      ['farm01-collar-0002', 2],
+    ])
   })
 
   // Known bug (see the report): lastSeq starts at -1, so a stored seq -1 opening a device matches it and
@@ -472,7 +577,10 @@ describe('SetChecker (P1 completeness, P2 integrity) finds exactly the injected 
 describe('OrderChecker (P3 ordering) finds exactly the reordered rows', () => {
   test('rows whose seq is below one the device delivered earlier, and the worst displacement', () => {
     const tally = newTally()
-    fc.assert(fc.property(scenarioArb, (s) => checkOrder(s, tally)), { numRuns: NUM_RUNS, includeErrorInReport: true })
+    fc.assert(
+      fc.property(scenarioArb, (s) => checkOrder(s, tally)),
+      { numRuns: NUM_RUNS, includeErrorInReport: true },
+    )
     assertExercised(tally, ['outOfOrder'], 0.2)
   })
 

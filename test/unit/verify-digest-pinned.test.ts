@@ -34,7 +34,10 @@ const FLOAT8: ReadonlyArray<readonly [number, readonly string[]]> = [
   [-1, ['7568378172490282248', '5189436293115394237', '-8963245616636741022', '-3555797068956303952', '-3222532814538214179']],
   [38.62, ['811044121196663149', '-5129746309683765474', '-5137750185935894135', '7993205160128536202', '6425085474314487592']],
   [1e-300, ['-1828677583343679246', '149373296082348175', '7422679649688522031', '1850549903531589980', '765773235400332733']],
-  [1.7976931348623157e308, ['-6179952993476499411', '1971221485361428965', '-2326132227948316650', '1888307412744262350', '562323696802358245']],
+  [
+    1.7976931348623157e308,
+    ['-6179952993476499411', '1971221485361428965', '-2326132227948316650', '1888307412744262350', '562323696802358245'],
+  ],
   [5e-324, ['-6988697407173885264', '7227242009382692659', '83009847301165024', '-1843986861142036317', '-7225716344940411685']],
   [NaN, ['4719788943832604568', '3661006396734384099', '1566968029372236855', '-6485801312196215235', '223500330654275103']],
   [1780000000.123, ['-296259105152579611', '-3341721421888656667', '-1582596649597949833', '-8021251877210213712', '7763532793769394294']],
@@ -42,11 +45,21 @@ const FLOAT8: ReadonlyArray<readonly [number, readonly string[]]> = [
 
 describe('digest pinned to PostgreSQL (digest.ts)', () => {
   test('hashint4extended: PostgreSQL’s value for every int4 edge and seed', () => {
-    for (const [v, want] of INT4) assert.deepEqual(SEEDS.map((s) => pg64(hashInt4Extended, v, s)), want, `hashint4extended(${v}, …)`)
+    for (const [v, want] of INT4)
+      assert.deepEqual(
+        SEEDS.map((s) => pg64(hashInt4Extended, v, s)),
+        want,
+        `hashint4extended(${v}, …)`,
+      )
   })
 
   test('hashfloat8extended: PostgreSQL’s value for 0, −0, NaN, the extremes and ordinary values', () => {
-    for (const [v, want] of FLOAT8) assert.deepEqual(SEEDS.map((s) => pg64(hashFloat8Extended, v, s)), want, `hashfloat8extended(${v}, …)`)
+    for (const [v, want] of FLOAT8)
+      assert.deepEqual(
+        SEEDS.map((s) => pg64(hashFloat8Extended, v, s)),
+        want,
+        `hashfloat8extended(${v}, …)`,
+      )
   })
 
   // digestSelect over readings_chiller holding exactly these rows: sum = 3375389035707410165

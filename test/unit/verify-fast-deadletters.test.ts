@@ -29,15 +29,19 @@ const reading = (d: Device, seq: number) => {
   return { ts: r.ts, values: KINDS[d.kind].fields.map((f) => r.values[f.name]!) }
 }
 /** What an ideal pipeline stores: every reading once, received in seq order. */
-const ideal = (): FakeRow[] => devices.flatMap((d, i) => Array.from({ length: PER_DEVICE }, (_, seq) => ({ device: d.id, seq, ...reading(d, seq), rx: i * 100 + seq })))
+const ideal = (): FakeRow[] =>
+  devices.flatMap((d, i) => Array.from({ length: PER_DEVICE }, (_, seq) => ({ device: d.id, seq, ...reading(d, seq), rx: i * 100 + seq })))
 const oracleDigests = (): Map<string, { rows: number; digest: string; exact: boolean }> =>
-  new Map(devices.map((d) => {
-    const g = new DeviceDigest(d.kind)
-    for (let seq = 0; seq < PER_DEVICE; seq++) g.add(seq, reading(d, seq).ts, reading(d, seq).values)
-    return [d.id, { rows: PER_DEVICE, digest: g.sum, exact: true }]
-  }))
+  new Map(
+    devices.map((d) => {
+      const g = new DeviceDigest(d.kind)
+      for (let seq = 0; seq < PER_DEVICE; seq++) g.add(seq, reading(d, seq).ts, reading(d, seq).values)
+      return [d.id, { rows: PER_DEVICE, digest: g.sum, exact: true }]
+    }),
+  )
 
-const fast = (rows: FakeRow[], digests: OracleDigests = oracleDigests(), m: RunManifest = manifest) => checkKindsFast(fakeClient({ collar: rows }), 1, m, digests)
+const fast = (rows: FakeRow[], digests: OracleDigests = oracleDigests(), m: RunManifest = manifest) =>
+  checkKindsFast(fakeClient({ collar: rows }), 1, m, digests)
 const TOTAL = devices.length * PER_DEVICE
 
 describe('the set-based pass (fast.ts)', () => {
@@ -45,7 +49,16 @@ describe('the set-based pass (fast.ts)', () => {
     const { perKind, stats } = await fast(ideal())
     assert.deepEqual(stats, { devices: devices.length, clearedInDatabase: devices.length, checkedRowByRow: 0, reasons: {} })
     const c = perKind.get('collar')!
-    assert.deepEqual(c.set.counts, { expected: TOTAL, ok: TOTAL, lost: 0, unacknowledgedLost: 0, recovered: 0, duplicated: 0, unexpected: 0, corrupted: 0 })
+    assert.deepEqual(c.set.counts, {
+      expected: TOTAL,
+      ok: TOTAL,
+      lost: 0,
+      unacknowledgedLost: 0,
+      recovered: 0,
+      duplicated: 0,
+      unexpected: 0,
+      corrupted: 0,
+    })
     assert.deepEqual(c.order, { rows: TOTAL, outOfOrder: 0, worstDisplacement: 0, samples: [] })
     assert.deepEqual([c.set.lost, c.set.duplicated, c.set.unexpected, c.set.corrupted, c.set.lostByDevice], [[], [], [], [], []])
   })
@@ -56,7 +69,10 @@ describe('the set-based pass (fast.ts)', () => {
     const { perKind, stats } = await fast(rows)
     assert.deepEqual(stats.reasons, { 'row count': 1, 'not a device of this run': 1 })
     assert.deepEqual([stats.clearedInDatabase, stats.checkedRowByRow], [devices.length - 1, 2])
-    assert.deepEqual([perKind.get('collar')!.set.counts.ok, perKind.get('collar')!.set.counts.lost, perKind.get('collar')!.set.counts.unexpected], [TOTAL - 1, 1, 1])
+    assert.deepEqual(
+      [perKind.get('collar')!.set.counts.ok, perKind.get('collar')!.set.counts.lost, perKind.get('collar')!.set.counts.unexpected],
+      [TOTAL - 1, 1, 1],
+    )
   })
 
   test('one reading received after a higher seq of its device (same rows, same digest) is found', async () => {
@@ -114,9 +130,15 @@ describe('row by row over threads (parallel.ts)', () => {
     const here = await checkKindExactly(fakeClient({ collar: [] }), 1, { ...manifest, perDevice: 25_000 }, 'collar', 2)
     assert.equal(here.set.counts.lost, 8 * 25_000)
     // Threads open their own connections from the client's URL, which only a connect() client has.
-    await assert.rejects(checkKindExactly(fakeClient({ collar: [] }), 1, { ...manifest, perDevice: 50_000 }, 'collar', 2), /opened by connect\(\)/)
+    await assert.rejects(
+      checkKindExactly(fakeClient({ collar: [] }), 1, { ...manifest, perDevice: 50_000 }, 'collar', 2),
+      /opened by connect\(\)/,
+    )
     // 8 × 47,000 = 376,000: still one share, so here (a ninth id would make it 423,000 and two shares)
-    assert.equal((await checkKindExactly(fakeClient({ collar: [] }), 1, { ...manifest, perDevice: 47_000 }, 'collar', 2)).set.counts.lost, 8 * 47_000)
+    assert.equal(
+      (await checkKindExactly(fakeClient({ collar: [] }), 1, { ...manifest, perDevice: 47_000 }, 'collar', 2)).set.counts.lost,
+      8 * 47_000,
+    )
     const oneThread = await checkKindExactly(fakeClient({ collar: [] }), 1, { ...manifest, perDevice: 50_000 }, 'collar', 1)
     assert.equal(oneThread.set.counts.lost, 8 * 50_000)
     const noDevices = await checkKindExactly(fakeClient({}), 1, { ...manifest, perDevice: 50_000 }, 'milk', 2)
@@ -137,7 +159,11 @@ describe('P7 dead letters (dead-letters.ts)', () => {
     const r = generateReading(ctx, d, seq)
     return Buffer.from(JSON.stringify({ device: d.id, kind: d.kind, seq, ts: r.ts, sent: r.ts, values: r.values }))
   }
-  type Counted = Awaited<ReturnType<typeof checkDeadLetters>> & { validRejectedCount: number; wrongReasonCount: number; missingCount: number }
+  type Counted = Awaited<ReturnType<typeof checkDeadLetters>> & {
+    validRejectedCount: number
+    wrongReasonCount: number
+    missingCount: number
+  }
   const check = async (letters: Parameters<typeof fakeClient>[1]) => (await checkDeadLetters(fakeClient({}, letters), 1, m)) as Counted
 
   test('every injected message with its reason: nothing missing, wrong or rejected', async () => {
@@ -152,7 +178,11 @@ describe('P7 dead letters (dead-letters.ts)', () => {
       { topic: injected[1]!.topic, payload: Buffer.from(injected[1]!.payload, 'base64'), reason: 'invalid-json' }, // wrong reason
       { topic: injected[2]!.topic, payload: Buffer.from(injected[2]!.payload, 'base64'), reason: 'bad-seq' }, // one of two identical
       { topic: topic(devices[3]!), payload: valid(devices[3]!, 2), reason: 'wrong-type' }, // a valid reading
-      { topic: topic(devices[3]!), payload: Buffer.from('{"device":"farm01-collar-0003","kind":"collar","seq":2,"ts":1,"values":{}}'), reason: 'x' }, // not the oracle's
+      {
+        topic: topic(devices[3]!),
+        payload: Buffer.from('{"device":"farm01-collar-0003","kind":"collar","seq":2,"ts":1,"values":{}}'),
+        reason: 'x',
+      }, // not the oracle's
       { topic: 'elsewhere', payload: Buffer.from([0xff, 0xfe]), reason: 'invalid-utf8' },
     ])
     assert.deepEqual([r.found, r.wrongReasonCount, r.missingCount, r.validRejectedCount, r.foreign], [3, 1, 1, 1, 2])
@@ -199,17 +229,37 @@ describe('P7 dead letters (dead-letters.ts)', () => {
   })
 
   test('a run without injected messages: every dead letter is someone else’s or a rejected reading', async () => {
-    const r = (await checkDeadLetters(fakeClient({}, [{ topic: 'x', payload: Buffer.from('junk'), reason: 'invalid-json' }]), 1, manifest)) as Counted
+    const r = (await checkDeadLetters(
+      fakeClient({}, [{ topic: 'x', payload: Buffer.from('junk'), reason: 'invalid-json' }]),
+      1,
+      manifest,
+    )) as Counted
     assert.deepEqual([r.injected, r.found, r.missingCount, r.foreign], [0, 0, 0, 1])
   })
 
   test('more than 20 of a class: all counted, 20 samples kept', async () => {
-    const many = Array.from({ length: 25 }, (_, i) => ({ topic: `t${i}`, payload: Buffer.from(`p${i}`).toString('base64'), reason: 'bad-seq', type: 'bad-seq' }))
-    const wrong = (await checkDeadLetters(fakeClient({}, many.map((x) => ({ topic: x.topic, payload: Buffer.from(x.payload, 'base64'), reason: 'nan' }))), 1, { ...manifest, badInput: many })) as Counted
+    const many = Array.from({ length: 25 }, (_, i) => ({
+      topic: `t${i}`,
+      payload: Buffer.from(`p${i}`).toString('base64'),
+      reason: 'bad-seq',
+      type: 'bad-seq',
+    }))
+    const wrong = (await checkDeadLetters(
+      fakeClient(
+        {},
+        many.map((x) => ({ topic: x.topic, payload: Buffer.from(x.payload, 'base64'), reason: 'nan' })),
+      ),
+      1,
+      { ...manifest, badInput: many },
+    )) as Counted
     assert.deepEqual([wrong.wrongReasonCount, wrong.wrongReason.length], [25, 20])
     const missing = (await checkDeadLetters(fakeClient({}, []), 1, { ...manifest, badInput: many })) as Counted
     assert.deepEqual([missing.missingCount, missing.missing.length], [25, 20])
-    const rejected = Array.from({ length: 25 }, (_, i) => ({ topic: topic(devices[i % 8]!), payload: valid(devices[i % 8]!, Math.floor(i / 8)), reason: 'x' }))
+    const rejected = Array.from({ length: 25 }, (_, i) => ({
+      topic: topic(devices[i % 8]!),
+      payload: valid(devices[i % 8]!, Math.floor(i / 8)),
+      reason: 'x',
+    }))
     const v = await check(rejected)
     assert.deepEqual([v.validRejectedCount, v.validRejected.length], [25, 20])
   })

@@ -29,7 +29,14 @@ const at = (x: { device: string; seq: number }): string => `${x.device}#${x.seq}
  * whether the seq was ever acknowledged (a never-acknowledged reading missing is not lost; stored, it
  * is recovered). Corruption here is always ts + 1.
  */
-function model(devices: readonly Device[], perDevice: number, unacked: readonly UnackedRange[], sorted: readonly StoredReading[], received: readonly StoredReading[], corrupt: ReadonlySet<StoredReading>) {
+function model(
+  devices: readonly Device[],
+  perDevice: number,
+  unacked: readonly UnackedRange[],
+  sorted: readonly StoredReading[],
+  received: readonly StoredReading[],
+  corrupt: ReadonlySet<StoredReading>,
+) {
   const known = new Set(devices.map((d) => d.id))
   const copies = new Map<string, StoredReading[]>()
   for (const r of sorted) if (known.has(r.device) && r.seq < perDevice) copies.set(at(r), [...(copies.get(at(r)) ?? []), r])
@@ -62,10 +69,26 @@ function model(devices: readonly Device[], perDevice: number, unacked: readonly 
   }
   const unexpected: Sample[] = sorted
     .filter((r) => !known.has(r.device) || r.seq >= perDevice)
-    .map((r) => ({ device: r.device, seq: r.seq, detail: known.has(r.device) ? `seq beyond the ${perDevice} published` : 'not a device of this run' }))
+    .map((r) => ({
+      device: r.device,
+      seq: r.seq,
+      detail: known.has(r.device) ? `seq beyond the ${perDevice} published` : 'not a device of this run',
+    }))
   const set: SetReport = {
-    counts: { expected: devices.length * perDevice, ok, lost: lost.length, unacknowledgedLost, recovered, duplicated: duplicated.length, unexpected: unexpected.length, corrupted: corrupted.length },
-    lost: lost.slice(0, SAMPLES), duplicated: duplicated.slice(0, SAMPLES), unexpected: unexpected.slice(0, SAMPLES), corrupted: corrupted.slice(0, SAMPLES),
+    counts: {
+      expected: devices.length * perDevice,
+      ok,
+      lost: lost.length,
+      unacknowledgedLost,
+      recovered,
+      duplicated: duplicated.length,
+      unexpected: unexpected.length,
+      corrupted: corrupted.length,
+    },
+    lost: lost.slice(0, SAMPLES),
+    duplicated: duplicated.slice(0, SAMPLES),
+    unexpected: unexpected.slice(0, SAMPLES),
+    corrupted: corrupted.slice(0, SAMPLES),
     // most first; among equals, in device order
     lostByDevice: [...lostBy.entries()].sort((a, b) => b[1] - a[1]).slice(0, SAMPLES),
   }
@@ -88,15 +111,27 @@ describe('P1–P3 in shares', () => {
     fc.assert(
       fc.property(
         fc.record({
-          cows: fc.integer({ min: 1, max: 9 }), perDevice: fc.integer({ min: 1, max: 6 }), parts: fc.integer({ min: 2, max: 5 }), seed: fc.nat(),
-          drop: fc.array(fc.nat(), { maxLength: 8 }), dup: fc.array(fc.nat(), { maxLength: 4 }), corrupt: fc.array(fc.nat(), { maxLength: 3 }),
-          swap: fc.array(fc.nat(), { maxLength: 4 }), move: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 2, max: 5 })), { maxLength: 2 }), stranger: fc.boolean(),
-          beyond: fc.boolean(), unacked: fc.array(fc.tuple(fc.nat(), fc.nat(), fc.integer({ min: 1, max: 3 })), { maxLength: 3 }),
+          cows: fc.integer({ min: 1, max: 9 }),
+          perDevice: fc.integer({ min: 1, max: 6 }),
+          parts: fc.integer({ min: 2, max: 5 }),
+          seed: fc.nat(),
+          drop: fc.array(fc.nat(), { maxLength: 8 }),
+          dup: fc.array(fc.nat(), { maxLength: 4 }),
+          corrupt: fc.array(fc.nat(), { maxLength: 3 }),
+          swap: fc.array(fc.nat(), { maxLength: 4 }),
+          move: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 2, max: 5 })), { maxLength: 2 }),
+          stranger: fc.boolean(),
+          beyond: fc.boolean(),
+          unacked: fc.array(fc.tuple(fc.nat(), fc.nat(), fc.integer({ min: 1, max: 3 })), { maxLength: 3 }),
         }),
         (s) => {
           const fleet: FleetShape = { farms: 2, cowsPerFarm: s.cows, stallsPerFarm: 1, tanksPerFarm: 1 }
           const ctx: GeneratorContext = { seed: s.seed, simStartMs: Date.UTC(2026, 0, 1), fleet }
-          const unacked: UnackedRange[] = s.unacked.map(([d, from, n]) => [d % fleetSize(fleet), from % s.perDevice, (from % s.perDevice) + n])
+          const unacked: UnackedRange[] = s.unacked.map(([d, from, n]) => [
+            d % fleetSize(fleet),
+            from % s.perDevice,
+            (from % s.perDevice) + n,
+          ])
           const manifest: RunManifest = { seed: s.seed, simStartMs: ctx.simStartMs, fleet, perDevice: s.perDevice, unacked, published: 0 }
           for (const kind of KIND_NAMES as readonly Kind[]) {
             const devices = Array.from({ length: fleetSize(fleet) }, (_, i) => deviceAt(fleet, i)).filter((d) => d.kind === kind)
@@ -119,13 +154,15 @@ describe('P1–P3 in shares', () => {
             }
             for (const x of s.dup) if (rows.length) rows.push(rows[x % rows.length]!)
             if (s.beyond && rows.length) rows.push({ ...rows[0]!, seq: s.perDevice })
-            if (s.stranger) rows.push({ device: 'farm00-zzz-0001', seq: 0, ts: 0, values: [] }, { device: 'a-stranger', seq: 1, ts: 0, values: [] })
+            if (s.stranger)
+              rows.push({ device: 'farm00-zzz-0001', seq: 0, ts: 0, values: [] }, { device: 'a-stranger', seq: 1, ts: 0, values: [] })
             const sorted = [...rows].sort((a, b) => byId(a, b) || a.seq - b.seq)
             // receive order: by device, seq, with some neighbours swapped and some rows moved later
             const received = [...sorted]
             for (const x of s.swap) {
               const i = x % Math.max(1, received.length - 1)
-              if (received[i + 1] && received[i]!.device === received[i + 1]!.device) [received[i], received[i + 1]] = [received[i + 1]!, received[i]!]
+              if (received[i + 1] && received[i]!.device === received[i + 1]!.device)
+                [received[i], received[i + 1]] = [received[i + 1]!, received[i]!]
             }
             for (const [x, by] of s.move) {
               const i = x % Math.max(1, received.length)
@@ -141,7 +178,12 @@ describe('P1–P3 in shares', () => {
             }
             const want = model(devices, s.perDevice, unacked, sorted, received, corrupt)
             assert.deepEqual(check(), want, `${kind}: the whole-kind report`)
-            const merged = mergeReports(shares(devices.map((d) => d.id), Math.min(s.parts, devices.length)).map((range) => check(range)))
+            const merged = mergeReports(
+              shares(
+                devices.map((d) => d.id),
+                Math.min(s.parts, devices.length),
+              ).map((range) => check(range)),
+            )
             assert.deepEqual(merged, want, `${kind}: the merged share reports`)
           }
         },

@@ -11,7 +11,10 @@ import { checkRates, type RateRecord } from '../../src/verify/rates.js'
 
 const lag = { count: 100, p50Ms: 1, p90Ms: 2, p99Ms: 5, p999Ms: 6, maxMs: 7, meanMs: 1 }
 const record = (sent: readonly number[], ingested: readonly number[]): RateRecord => ({
-  rate: 100, spikes: [], offered: 400, plannedSeconds: 4,
+  rate: 100,
+  spikes: [],
+  offered: 400,
+  plannedSeconds: 4,
   samples: sent.map((s, i) => ({ t: i + 1, sent: s, ingested: ingested[i]! })),
 })
 const SENT = [100, 200, 300, 400, 400, 400]
@@ -24,8 +27,17 @@ describe('P6 pass rule (rates.ts)', () => {
       pass: true,
       summary: 'offered 100/s; sent 100.0 % on schedule, committed 95.0 % within the latency budget (76/s), schedule lag p99 5 ms',
       evidence: {
-        tolerance: 0.95, maxScheduleLagMs: 500, offeredPerS: 100, offered: 400, plannedSeconds: 4,
-        sentByEndOfLoad: 400, sendRatio: 1, ingestedInTime: 380, ingestedPerS: 76, ingestSeconds: 5, ingestRatio: 0.95,
+        tolerance: 0.95,
+        maxScheduleLagMs: 500,
+        offeredPerS: 100,
+        offered: 400,
+        plannedSeconds: 4,
+        sentByEndOfLoad: 400,
+        sendRatio: 1,
+        ingestedInTime: 380,
+        ingestedPerS: 76,
+        ingestSeconds: 5,
+        ingestRatio: 0.95,
         scheduleLag: lag,
         timeline: [
           { t: 1, offeredPerS: 100, sentPerS: 100, ingestedPerS: 50 },
@@ -49,7 +61,10 @@ describe('P6 pass rule (rates.ts)', () => {
   test('the sent count between two samples is interpolated; after the last sample it is the last', () => {
     // at 5.75 s: 360 + (376 − 360) × 0.75 = 372 < 380
     const short = check(record([100, 200, 300, 350, 360, 376], [100, 200, 300, 400, 400, 400]))
-    assert.deepEqual([short.pass, short.summary, short.evidence['sentByEndOfLoad']], [false, 'sent 372 of 400 offered by the end of the load (93.0 % < 95 %): the generator was the limit', 372])
+    assert.deepEqual(
+      [short.pass, short.summary, short.evidence['sentByEndOfLoad']],
+      [false, 'sent 372 of 400 offered by the end of the load (93.0 % < 95 %): the generator was the limit', 372],
+    )
     // at 5.75 s: 370 + (394 − 370) × 0.75 = 388 ≥ 380
     const enough = check(record([100, 200, 300, 350, 370, 394], [100, 200, 300, 400, 400, 400]))
     assert.deepEqual([enough.pass, enough.evidence['sentByEndOfLoad']], [true, 388])
@@ -61,7 +76,10 @@ describe('P6 pass rule (rates.ts)', () => {
     const ok = record(SENT, [100, 200, 300, 400, 400, 400])
     assert.equal(check(ok, { ...lag, p99Ms: 500 }).pass, true)
     const over = check(ok, { ...lag, p99Ms: 501 })
-    assert.deepEqual([over.pass, over.summary], [false, 'back-pressure: the simulators fell behind their schedule, lag p99 501 ms > 500 ms'])
+    assert.deepEqual(
+      [over.pass, over.summary],
+      [false, 'back-pressure: the simulators fell behind their schedule, lag p99 501 ms > 500 ms'],
+    )
     assert.equal(check(ok, { ...lag, count: 0, p99Ms: 10_000 }).pass, true)
   })
 
@@ -74,8 +92,15 @@ describe('P6 pass rule (rates.ts)', () => {
 
   test('samples half a second apart: per-second rates and the interpolation divide by the real spacing', () => {
     const half: RateRecord = {
-      rate: 100, spikes: [], offered: 400, plannedSeconds: 4,
-      samples: Array.from({ length: 12 }, (_, i) => ({ t: (i + 1) / 2, sent: Math.min(400, 50 * (i + 1)), ingested: Math.min(400, 40 * (i + 1)) })),
+      rate: 100,
+      spikes: [],
+      offered: 400,
+      plannedSeconds: 4,
+      samples: Array.from({ length: 12 }, (_, i) => ({
+        t: (i + 1) / 2,
+        sent: Math.min(400, 50 * (i + 1)),
+        ingested: Math.min(400, 40 * (i + 1)),
+      })),
     }
     const v = check(half)
     assert.deepEqual((v.evidence['timeline'] as unknown[])[0], { t: 0.5, offeredPerS: 100, sentPerS: 100, ingestedPerS: 80 })
@@ -85,11 +110,21 @@ describe('P6 pass rule (rates.ts)', () => {
   })
 
   test('no samples fails, naming why; nothing offered is not a failure of the ratios', () => {
-    assert.equal(checkRates({ rate: 100, spikes: [], offered: 0, plannedSeconds: 0, samples: [] }, lag, 0.95, 500, 1000).pass, false, 'no samples at all')
+    assert.equal(
+      checkRates({ rate: 100, spikes: [], offered: 0, plannedSeconds: 0, samples: [] }, lag, 0.95, 500, 1000).pass,
+      false,
+      'no samples at all',
+    )
     const none = check(record([], []))
     assert.equal(none.pass, false)
     assert.match(none.summary, /^no rate samples were recorded; sent 0 of 400/)
-    const idle = checkRates({ rate: 100, spikes: [], offered: 0, plannedSeconds: 0, samples: [{ t: 1, sent: 0, ingested: 0 }] }, lag, 0.95, 500, 1000)
+    const idle = checkRates(
+      { rate: 100, spikes: [], offered: 0, plannedSeconds: 0, samples: [{ t: 1, sent: 0, ingested: 0 }] },
+      lag,
+      0.95,
+      500,
+      1000,
+    )
     assert.deepEqual([idle.pass, idle.evidence['sendRatio'], idle.evidence['ingestRatio'], idle.evidence['offeredPerS']], [true, 1, 1, 0])
   })
 })

@@ -22,10 +22,14 @@ export async function startBridgeThread(data: BridgeThreadData, log: (line: stri
   const ready = new Promise<void>((resolve, reject) => {
     worker.on('message', (m: FromBridge) => {
       switch (m.kind) {
-        case 'ready': return resolve()
-        case 'stats': return void (latest = { ...m.stats, pending: m.pending })
-        case 'stopped': return final?.(m.stats)
-        case 'log': return log(m.line)
+        case 'ready':
+          return resolve()
+        case 'stats':
+          return void (latest = { ...m.stats, pending: m.pending })
+        case 'stopped':
+          return final?.(m.stats)
+        case 'log':
+          return log(m.line)
         case 'fatal': {
           const err = new InfraError(`Kafka bridge: ${m.message}`, 'is Kafka reachable at --kafka-url, and the MQTT broker?')
           reject(err)

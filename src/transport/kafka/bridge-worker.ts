@@ -20,10 +20,13 @@ if (parentPort) {
   port.on('message', (m: ToBridge) => {
     if (m.kind !== 'stop') return
     clearInterval(timer)
-    bridge.stop().then((stats) => {
-      post({ kind: 'stopped', stats })
-      port.close()
-    }, (err: unknown) => post({ kind: 'fatal', message: errorMessage(err) }))
+    bridge.stop().then(
+      (stats) => {
+        post({ kind: 'stopped', stats })
+        port.close()
+      },
+      (err: unknown) => post({ kind: 'fatal', message: errorMessage(err) }),
+    )
   })
   try {
     await bridge.start()

@@ -19,9 +19,20 @@ export interface BridgeOptions extends MqttSubscription {
 export const BRIDGE_PRODUCER = { idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false } as const
 export const BRIDGE_ACKS = -1
 
-export interface BridgeStats { received: number; produced: number; acked: number; sendErrors: number }
+export interface BridgeStats {
+  received: number
+  produced: number
+  acked: number
+  sendErrors: number
+}
 
-interface Pending { readonly key: string; readonly value: Buffer; readonly mqttTopic: string; readonly messageId: number | undefined; readonly connection: number }
+interface Pending {
+  readonly key: string
+  readonly value: Buffer
+  readonly mqttTopic: string
+  readonly messageId: number | undefined
+  readonly connection: number
+}
 
 /**
  * MQTT telemetry into a Kafka topic keyed by device, acknowledging each MQTT message only once Kafka

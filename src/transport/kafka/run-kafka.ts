@@ -28,7 +28,12 @@ export interface KafkaRunOptions {
  * that store the consumed offsets with each batch. Caught up when the bridge holds nothing and the
  * stored offsets reach the topic's end.
  */
-export async function startKafkaIngest(o: KafkaRunOptions, log: (line: string) => void, sink?: MetricsSink, onLive?: Parameters<typeof startConsumerGroup>[3]): Promise<IngestPool> {
+export async function startKafkaIngest(
+  o: KafkaRunOptions,
+  log: (line: string) => void,
+  sink?: MetricsSink,
+  onLive?: Parameters<typeof startConsumerGroup>[3],
+): Promise<IngestPool> {
   const brokers = [new URL(o.kafkaUrl).host]
   const topic = `iotbench-${o.runName}`
   const groupId = `${topic}-ingest`
@@ -38,16 +43,37 @@ export async function startKafkaIngest(o: KafkaRunOptions, log: (line: string) =
     await admin.createTopics({ topics: [{ topic, numPartitions: o.partitions, replicationFactor: -1 }], waitForLeaders: true })
   } catch (err) {
     await admin.disconnect().catch(() => undefined)
-    throw new InfraError(`cannot reach Kafka at ${brokers.join(',')}: ${errorMessage(err)}`, 'is the broker running? (bash infra/kafka/start-kafka.sh starts one on 127.0.0.1:19092)', { cause: err })
+    throw new InfraError(
+      `cannot reach Kafka at ${brokers.join(',')}: ${errorMessage(err)}`,
+      'is the broker running? (bash infra/kafka/start-kafka.sh starts one on 127.0.0.1:19092)',
+      { cause: err },
+    )
   }
   log(`Kafka topic ${topic}: ${o.partitions} partitions; consumer group ${groupId} of ${o.consumers} processes`)
-  const bridge = await startBridgeThread({
-    mqttUrl: o.mqttUrl, mqttProtocol: o.base.mqttProtocol, clientId: `${topic}-bridge`, filters: [`${o.base.topicPrefix}farm/+/+/+/telemetry`],
-    topicPrefix: o.base.topicPrefix, brokers, kafkaTopic: topic, maxBatch: 5000, window: 20_000,
-    ...(o.base.mqttSecurity && { mqttSecurity: o.base.mqttSecurity }),
-  }, log)
+  const bridge = await startBridgeThread(
+    {
+      mqttUrl: o.mqttUrl,
+      mqttProtocol: o.base.mqttProtocol,
+      clientId: `${topic}-bridge`,
+      filters: [`${o.base.topicPrefix}farm/+/+/+/telemetry`],
+      topicPrefix: o.base.topicPrefix,
+      brokers,
+      kafkaTopic: topic,
+      maxBatch: 5000,
+      window: 20_000,
+      ...(o.base.mqttSecurity && { mqttSecurity: o.base.mqttSecurity }),
+    },
+    log,
+  )
   const kafka = { brokers, topic, groupId, partitions: o.partitions, sessionTimeoutMs: SESSION_TIMEOUT_MS }
-  const workers = Array.from({ length: o.consumers }, (_, worker): IngestWorkerData => ({ ...o.base, worker, clientId: `${topic}-ingest-${worker}`, filters: [], kafka, faultHook: worker === 0 ? o.base.faultHook : undefined }))
+  const workers = Array.from({ length: o.consumers }, (_, worker): IngestWorkerData => ({
+    ...o.base,
+    worker,
+    clientId: `${topic}-ingest-${worker}`,
+    filters: [],
+    kafka,
+    faultHook: worker === 0 ? o.base.faultHook : undefined,
+  }))
   const group = await startConsumerGroup(workers, log, sink, onLive).catch(async (err: unknown) => {
     await bridge.stop().catch(() => undefined)
     await admin.disconnect().catch(() => undefined)
@@ -71,7 +97,10 @@ export async function startKafkaIngest(o: KafkaRunOptions, log: (line: string) =
       if (b.pending > 0 || b.received < published || b.produced < b.received) return false
       const ends = await admin.fetchTopicOffsets(topic)
       const end = ends.reduce((n, p) => n + Number(p.high), 0)
-      const r = await db.query<{ n: string | null }>('SELECT sum(next_offset) AS n FROM kafka_offsets WHERE run_id = $1 AND topic = $2', [o.base.runId, topic])
+      const r = await db.query<{ n: string | null }>('SELECT sum(next_offset) AS n FROM kafka_offsets WHERE run_id = $1 AND topic = $2', [
+        o.base.runId,
+        topic,
+      ])
       return Number(r.rows[0]?.n ?? 0) >= end
     },
     async stop() {
@@ -79,12 +108,22 @@ export async function startKafkaIngest(o: KafkaRunOptions, log: (line: string) =
         finals = await group.stop()
         bridgeFinal = { ...(await bridge.stop()), pending: 0 }
         const r = await db.query<{ rows: string | null; dead: string | null; batches: string }>(
-          'SELECT sum(rows) AS rows, sum(dead_letters) AS dead, count(*) AS batches FROM ingest_batches WHERE run_id = $1', [o.base.runId])
-        stored = { committedRows: Number(r.rows[0]?.rows ?? 0), deadLetters: Number(r.rows[0]?.dead ?? 0), batches: Number(r.rows[0]?.batches ?? 0) }
+          'SELECT sum(rows) AS rows, sum(dead_letters) AS dead, count(*) AS batches FROM ingest_batches WHERE run_id = $1',
+          [o.base.runId],
+        )
+        stored = {
+          committedRows: Number(r.rows[0]?.rows ?? 0),
+          deadLetters: Number(r.rows[0]?.dead ?? 0),
+          batches: Number(r.rows[0]?.batches ?? 0),
+        }
         const hops = finals.flatMap((d) => (d.kafkaHop ? [d.kafkaHop] : []))
         const hop = hops.length ? `, Kafka hop p99 ${summarizeEncoded(hops).p99Ms} ms` : ''
-        log(`Kafka: bridge produced ${bridgeFinal.produced}${hop}; ${group.assignments.length} assignments, ${group.exits.length} consumers exited`)
-        await admin.deleteTopics({ topics: [topic] }).catch((err: unknown) => log(`deleting Kafka topic ${topic} failed: ${errorMessage(err)}`))
+        log(
+          `Kafka: bridge produced ${bridgeFinal.produced}${hop}; ${group.assignments.length} assignments, ${group.exits.length} consumers exited`,
+        )
+        await admin
+          .deleteTopics({ topics: [topic] })
+          .catch((err: unknown) => log(`deleting Kafka topic ${topic} failed: ${errorMessage(err)}`))
       } finally {
         await admin.disconnect().catch(() => undefined)
         await db.end().catch(() => undefined)

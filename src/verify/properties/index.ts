@@ -9,6 +9,25 @@ import { throughput } from './throughput.js'
 import type { Property } from './types.js'
 
 /** Every property, in the order a verdict lists them. A new property is a module here and one line below. */
-export const PROPERTIES: readonly Property[] = [completeness, integrity, ordering, latency, alerts, throughput, badInput, dashboardData, liveFeed, memoryDrift]
+export const PROPERTIES: readonly Property[] = [
+  completeness,
+  integrity,
+  ordering,
+  latency,
+  alerts,
+  throughput,
+  badInput,
+  dashboardData,
+  liveFeed,
+  memoryDrift,
+]
 
-export { holds, notApplicable, type JudgeContext, type Property, type PropertyOutcome, type SoakEvidence, type VerifyOptions } from './types.js'
+export {
+  holds,
+  notApplicable,
+  type JudgeContext,
+  type Property,
+  type PropertyOutcome,
+  type SoakEvidence,
+  type VerifyOptions,
+} from './types.js'

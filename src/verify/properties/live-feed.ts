@@ -2,4 +2,9 @@ import { checkLive } from '../../live/verify-live.js'
 import type { Property } from './types.js'
 
 /** P9 live feed: every WebSocket client got every committed reading and alert of its farms, in order (src/live/verify-live.ts). */
-export const liveFeed: Property = { id: 'P9', name: 'live feed', lane: 'main', check: (ctx) => checkLive(ctx.client, ctx.runId, ctx.opts.live, ctx.slo.p99Ms) }
+export const liveFeed: Property = {
+  id: 'P9',
+  name: 'live feed',
+  lane: 'main',
+  check: (ctx) => checkLive(ctx.client, ctx.runId, ctx.opts.live, ctx.slo.p99Ms),
+}

@@ -6,10 +6,22 @@ import type { Property } from './types.js'
 
 export function checkThroughput(rates: RateRecord | undefined, scheduleLag: LatencySummary, slo: Slo): PropertyResult {
   // Only a run stored before P6 existed has no timeline (a run records one even when its load fails).
-  if (!rates) return { id: 'P6', name: 'throughput', pass: true, summary: 'not checked: this run predates the rate timeline (runs.rates)', evidence: {} }
+  if (!rates)
+    return {
+      id: 'P6',
+      name: 'throughput',
+      pass: true,
+      summary: 'not checked: this run predates the rate timeline (runs.rates)',
+      evidence: {},
+    }
   const v = checkRates(rates, scheduleLag, slo.rateTolerance, slo.maxScheduleLagMs, slo.p99Ms)
   return { id: 'P6', name: 'throughput', pass: v.pass, summary: v.summary, evidence: v.evidence }
 }
 
 /** P6 throughput: achieved against offered over the run's timeline, back-pressure never silent. */
-export const throughput: Property = { id: 'P6', name: 'throughput', lane: 'main', check: async (ctx) => Promise.resolve(checkThroughput(ctx.rates, ctx.latency.scheduleLag, ctx.slo)) }
+export const throughput: Property = {
+  id: 'P6',
+  name: 'throughput',
+  lane: 'main',
+  check: async (ctx) => Promise.resolve(checkThroughput(ctx.rates, ctx.latency.scheduleLag, ctx.slo)),
+}
