@@ -90,7 +90,7 @@ export class IngestCore {
   }
 
   async database(): Promise<pg.Client> {
-    this.db ??= await connect(this.data.databaseUrl, this.data.dbSchema, `iotbench-ingest-${this.data.worker}`)
+    this.db ??= await connect(this.data.databaseUrl, this.data.dbSchema, `iotbench-ingest-${this.data.worker} run ${this.data.runId}`)
     return this.db
   }
 
