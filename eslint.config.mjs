@@ -5,21 +5,6 @@ import tseslint from 'typescript-eslint'
 import eslintConfigPrettier from 'eslint-config-prettier'
 import globals from 'globals'
 
-/**
- * Files other engineers are changing in parallel during issue 21's first step. Rules whose fixes would
- * edit them are warnings there until the follow-up step of issue 21 fixes the sites and drops this list.
- */
-const IN_FLIGHT = [
-  'src/run.ts',
-  'src/cli.ts',
-  'src/verify/dashboards.ts',
-  'src/verify/dashboard-jobs.ts',
-  'src/db/**',
-  'src/ingest/**',
-  'src/sim/**',
-  'test/**',
-]
-
 export default tseslint.config(
   {
     ignores: ['dist/', 'node_modules/', 'bench-results/', 'test-artifacts/', '.iotbench/', 'coverage/', '.stryker-tmp/'],
@@ -48,12 +33,10 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/consistent-type-exports': 'error',
       '@typescript-eslint/no-import-type-side-effects': 'error',
-      // Follow-up (issue 21: "no non-null assertions where a check belongs"): ~290 sites in src/ and bench/,
-      // each to be replaced by a check or a narrowing type; a warning until then.
-      '@typescript-eslint/no-non-null-assertion': 'warn',
-      // Follow-up (issue 21): values read from rows and sockets typed unknown/RawData are String()ed;
-      // narrow them (a warning until then).
-      '@typescript-eslint/no-base-to-string': 'warn',
+      // A `!` hides the check that belongs there (issue 21): narrow the type or check and throw.
+      '@typescript-eslint/no-non-null-assertion': 'error',
+      // Values read from rows and sockets (unknown, RawData) are narrowed before they become text.
+      '@typescript-eslint/no-base-to-string': 'error',
       // A `!` or `as` that changes no type is noise (fast-check turns this off; here it found ~130).
       '@typescript-eslint/no-unnecessary-type-assertion': 'error',
       // Async functions that implement a Promise-returning interface (Output.start, a noop stop) need no await.
@@ -70,13 +53,6 @@ export default tseslint.config(
       '@typescript-eslint/restrict-plus-operands': 'off',
       '@typescript-eslint/restrict-template-expressions': 'off',
       '@typescript-eslint/unbound-method': 'off',
-    },
-  },
-  {
-    files: IN_FLIGHT,
-    rules: {
-      '@typescript-eslint/consistent-type-imports': 'warn',
-      '@typescript-eslint/no-unnecessary-type-assertion': 'warn',
     },
   },
   {

@@ -39,7 +39,8 @@ const AGENT = fileURLToPath(new URL('./connections-agent.js', import.meta.url))
 const nofile = (): { soft: string; hard: string } => {
   const line = readFileSync('/proc/self/limits', 'utf8')
     .split('\n')
-    .find((l) => l.startsWith('Max open files'))!
+    .find((l) => l.startsWith('Max open files'))
+  if (line === undefined) throw new Error('/proc/self/limits has no "Max open files" line')
   const [soft, hard] = line.replace('Max open files', '').trim().split(/\s+/)
   return { soft: soft, hard: hard }
 }
@@ -137,7 +138,7 @@ async function measure(broker: string): Promise<Record<string, unknown>> {
   if (broker === 'mosquitto') {
     const brokers = await Promise.all(Array.from({ length: Math.ceil(TARGET / PER_PROCESS) }, () => startMosquitto(dir)))
     urls = brokers.map((b) => b.url)
-    brokerRss = () => brokers.reduce((n, b) => n + rssOf(b.proc.pid!), 0)
+    brokerRss = () => brokers.reduce((n, b) => n + (b.proc.pid === undefined ? 0 : rssOf(b.proc.pid)), 0)
     for (const b of brokers) stops.push(async () => void b.proc.kill('SIGTERM'))
   } else {
     // aedes shares this process's descriptors with nothing else: one socket per connection.

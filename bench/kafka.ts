@@ -44,6 +44,12 @@ interface Latency {
  * lag), Kafka → consumer (the Kafka hop), ingest/database (commit minus receive). Percentiles do not
  * add up exactly; this is a pointer, not a proof.
  */
+/** The count a P1 summary gives after `pattern`'s words, or null when it names none. */
+function countIn(summary: string, pattern: RegExp): number | null {
+  const n = pattern.exec(summary)?.[1]
+  return n === undefined ? null : Number(n)
+}
+
 function limiting(r: any): string {
   const lag = r.latency.scheduleLag.p99Ms as number
   const broker = r.latency.brokerHop.p99Ms as number
@@ -109,8 +115,8 @@ for (const transport of transports) {
       rate,
       verdict: r.verdict,
       failed: r.properties.filter((p: any) => !p.pass).map((p: any) => p.id),
-      lost: /lost (\d+)/.exec(p1.summary)?.[1] !== undefined ? Number(/lost (\d+)/.exec(p1.summary)![1]) : null,
-      duplicated: /duplicated (\d+)/.exec(p1.summary)?.[1] !== undefined ? Number(/duplicated (\d+)/.exec(p1.summary)![1]) : null,
+      lost: countIn(p1.summary, /lost (\d+)/),
+      duplicated: countIn(p1.summary, /duplicated (\d+)/),
       offered: r.counts.offered,
       ingested: r.counts.ingested,
       achievedPerS: r.rates.achievedPerS,

@@ -29,6 +29,7 @@ import type { CommittedReading } from '../src/live/feed-server.js'
 import { openLive } from '../src/live/run-live.js'
 import { compareClients, type StoredDevice } from '../src/live/verify-live.js'
 import { initHistograms, mergeEncoded, summarize } from '../src/util/histogram.js'
+import { must } from '../src/util/must.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const counts = (process.env.IOTBENCH_BENCH_LIVE_CLIENTS ?? '100,250,500,1000').split(',').map(Number)
@@ -102,7 +103,7 @@ async function feedStep(clients: number, seconds: number): Promise<Record<string
       }
     }, 50)
   })
-  const ev = (await live.finish(mkdtempSync(join(tmpdir(), 'iotbench-bench-live-feed-'))))!
+  const ev = must(await live.finish(mkdtempSync(join(tmpdir(), 'iotbench-bench-live-feed-'))), 'live feed evidence')
   await live.stop()
   const stored = new Map<string, StoredDevice>([...seqs].map(([d, n]) => [d, { count: n, min: 0, max: n - 1 }]))
   const cmp = compareClients(ev.reports, stored, new Map())

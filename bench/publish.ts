@@ -174,7 +174,7 @@ function peer(p: { bin: string; name: string }, url: string, qos: 0 | 1, size: n
       ]
     : ['-broker', broker, '-clients', '10', '-count', String(perClient), '-size', String(size), '-qos', String(qos)]
   const out = execFileSync(p.bin, args, { encoding: 'utf8', timeout: 300_000 })
-  const j = JSON.parse(out.trim().split('\n').pop()!) as { perS?: number; totals?: { msg_per_sec?: number } }
+  const j = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { perS?: number; totals?: { msg_per_sec?: number } }
   return {
     qos,
     clients: 10,

@@ -22,6 +22,7 @@ import { AGGREGATES } from '../src/verify/dashboard-aggregates.js'
 import { checkAggregate, checkDashboards, readRefreshStates } from '../src/verify/dashboards.js'
 import type { RunManifest } from '../src/verify/types.js'
 import { insertRows, newRun, openTimescale, runRows } from '../test/support/pglite.js'
+import { must } from '../src/util/must.js'
 
 const SCHEMA = 'bench'
 const BATCH_ROWS = 5000
@@ -63,7 +64,15 @@ try {
     let written = 0
     let shown = 0
     for (const spec of AGGREGATES) {
-      const r = await checkAggregate(db, `"${SCHEMA}"`, id, { ...m, perDevice: writtenSeqs }, spec, states.get(spec.view)!, undefined)
+      const r = await checkAggregate(
+        db,
+        `"${SCHEMA}"`,
+        id,
+        { ...m, perDevice: writtenSeqs },
+        spec,
+        must(states.get(spec.view), `refresh state of ${spec.view}`),
+        undefined,
+      )
       written += r.checked + r.notRefreshed
       shown += r.checked
     }

@@ -45,6 +45,7 @@ import { checkDashboards } from '../src/verify/dashboards.js'
 import { digestsFor, loadDigests } from '../src/verify/oracle-digests.js'
 import { AlertChecker, type DeviceExpectations } from '../src/verify/alerts.js'
 import type { RunManifest } from '../src/verify/types.js'
+import { must } from '../src/util/must.js'
 
 const ROWS = Number(process.env.IOTBENCH_BENCH_ROWS ?? 2_000_000)
 const url = process.env.IOTBENCH_BENCH_DATABASE_URL ?? process.env.IOTBENCH_TEST_DATABASE_URL
@@ -229,7 +230,10 @@ try {
       const props = await verifyRun(client, runId, manifest, latency, sloOf({}), rates, { skipDashboards: true })
       const failed = props.filter((p) => !p.pass)
       if (failed.length) throw new Error(`bench run does not verify: ${failed.map((p) => `${p.id} ${p.summary}`).join('; ')}`)
-      return props.find((p) => p.id === 'P5')!.summary.split(';')[0]
+      return must(
+        props.find((p) => p.id === 'P5'),
+        'P5 in the verdict',
+      ).summary.split(';')[0]
     })
   }
   const quick = process.env.IOTBENCH_BENCH_QUICK === '1'

@@ -14,6 +14,7 @@ import { withDatabase } from './infra.js'
 import { resolveBridge, runBridgeCommand, type BridgeCommandOptions } from './transport/kafka/command.js'
 import { compareRuns, comparisonText, thresholdsFrom } from './report/compare.js'
 import { loadResult, writeReports } from './report/files.js'
+import { textOf } from './util/text.js'
 
 const EXIT_HELP = `
 Exit codes:
@@ -34,7 +35,7 @@ function addOptions(cmd: Command, keys: readonly OptionKey[]): void {
     if (!keys.includes(spec.key)) continue
     const placeholder = spec.type === 'enum' ? spec.values.join('|') : spec.type === 'url' ? 'url' : spec.type === 'string' ? 'value' : 'n'
     const def = DEFAULTS[spec.key]
-    const help = `${spec.help}${def !== undefined && def !== '' && def !== false ? ` (default ${String(def)})` : ''}`
+    const help = `${spec.help}${def !== undefined && def !== '' && def !== false ? ` (default ${textOf(def)})` : ''}`
     const opt = new Option(spec.type === 'boolean' ? `--${spec.flag}` : `--${spec.flag} <${placeholder}>`, help)
     if (spec.hidden) opt.hideHelp()
     cmd.addOption(opt)
@@ -240,7 +241,7 @@ Exit codes:
     if (opts.compare) {
       if (refs.length !== 2) throw new ConfigError([`--compare takes exactly two runs, baseline then current (got ${refs.length})`])
       const thresholds = thresholdsFrom(opts.thresholdP99 as string | undefined, opts.thresholdThroughput as string | undefined)
-      const c = compareRuns(loadResult(refs[0]!, cfg.resultsDir).result, loadResult(refs[1]!, cfg.resultsDir).result, thresholds)
+      const c = compareRuns(loadResult(refs[0], cfg.resultsDir).result, loadResult(refs[1], cfg.resultsDir).result, thresholds)
       process.stdout.write(`${comparisonText(c)}\n`)
       return setExit(c.regressions.length ? Exit.PropertyFailed : Exit.Ok)
     }
@@ -315,7 +316,7 @@ export async function main(argv: readonly string[]): Promise<ExitCode> {
   let code: ExitCode = Exit.Ok
   const program = buildCli((c) => (code = c))
   try {
-    await program.parseAsync(argv as string[])
+    await program.parseAsync(argv)
     return code
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -5,7 +5,7 @@ import type pg from 'pg'
 import { connect } from './db/connect.js'
 import { startEmbeddedDatabase } from './db/embedded.js'
 import type { MetricsSink } from './metrics/thread-metrics.js'
-import { databaseUrlOf } from './db/tls.js'
+import { withDatabaseCa } from './db/tls.js'
 import { checkBroker, discardSessions, mqttSecurityOf, type MqttSecurity, type MqttSecurityConfig } from './transport/mqtt-options.js'
 
 export interface Service {
@@ -25,7 +25,7 @@ export async function openDatabase(
   log: (line: string) => void,
 ): Promise<Service> {
   // Every connection of the run (main, ingest workers, verifier threads) uses this one URL, TLS settings included.
-  if (cfg.databaseUrl) return { url: databaseUrlOf(cfg)!, description: redactUrl(cfg.databaseUrl), stop: noop }
+  if (cfg.databaseUrl) return { url: withDatabaseCa(cfg.databaseUrl, cfg.databaseCa), description: redactUrl(cfg.databaseUrl), stop: noop }
   log(`starting the embedded PostgreSQL (data folder ${cfg.embeddedDir}, port ${cfg.embeddedPgPort} when free)`)
   const db = await startEmbeddedDatabase(cfg.embeddedDir, cfg.embeddedPgPort, log)
   log(`embedded PostgreSQL ready on 127.0.0.1:${db.port} (data folder ${db.dataDir})`)

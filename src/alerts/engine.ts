@@ -127,7 +127,7 @@ export class AlertEngine {
       if (!fire) continue
       s.a = fire === 'raise'
       const reading: Record<string, FieldValue> = {}
-      KINDS[x.kind].fields.forEach((f, i) => (reading[f.name] = x.values[i]!))
+      KINDS[x.kind].fields.forEach((f, i) => (reading[f.name] = x.values[i]))
       ;(out ??= []).push({
         device: x.device,
         kind: x.kind,

@@ -1,7 +1,8 @@
 import { createServer, type Socket } from 'node:net'
-import { parentPort, workerData } from 'node:worker_threads'
+import { workerData } from 'node:worker_threads'
 import { Aedes } from 'aedes'
 import { ThreadMetrics, type ThreadSnapshot } from '../metrics/thread-metrics.js'
+import { threadPort } from '../util/must.js'
 
 /** Messages between the main thread and the embedded broker thread. */
 export interface BrokerWorkerData {
@@ -17,7 +18,7 @@ export type ToBroker = { readonly kind: 'stop' }
 // aedes runs off the main thread: beside other work on the main thread it measured ~60k msg/s,
 // in its own thread ~130k (QoS 0) / ~65k (QoS 1). See DESIGN.md.
 const data = workerData as BrokerWorkerData
-const port = parentPort!
+const port = threadPort('the embedded broker')
 const broker = await Aedes.createBroker()
 let published = 0
 const metrics = new ThreadMetrics().watchRuntime()

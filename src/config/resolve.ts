@@ -14,7 +14,9 @@ import { externalIngestChecks } from '../external/config.js'
 import { databaseTlsChecks } from '../db/tls.js'
 import { faultChecks } from '../faults/config.js'
 import { shardChecks } from '../shard/plan.js'
-import { DEFAULTS, OPTIONS, envName, type OptionSpec, type RunConfig } from './options.js'
+import { DEFAULTS, OPTIONS, envName, type OptionKey, type OptionSpec, type RunConfig } from './options.js'
+import { must } from '../util/must.js'
+import { textOf } from '../util/text.js'
 
 type Partial_ = { -readonly [K in keyof RunConfig]?: RunConfig[K] }
 export type PartialConfig = Partial_
@@ -102,7 +104,7 @@ export function loadProfile(nameOrPath: string, dir = PROFILES_DIR): Profile {
     if (!spec.profilePath) continue
     let v: unknown = obj
     for (const seg of spec.profilePath) v = v === undefined ? undefined : (v as Record<string, unknown>)[seg]
-    if (v !== undefined) (values as Record<string, unknown>)[spec.key] = spec.type === 'enum' ? String(v) : v
+    if (v !== undefined) (values as Record<string, unknown>)[spec.key] = spec.type === 'enum' ? textOf(v) : v
   }
   return { name: String(obj.name), description: String(obj.description), file, values }
 }
@@ -249,6 +251,11 @@ export function resolveConfig(layers: Layers): RunConfig {
 }
 
 const LAYER_NAMES = ['the defaults', 'the profile', 'the environment', 'the flags']
+const flagOf = (key: OptionKey): string =>
+  must(
+    OPTIONS.find((o) => o.key === key),
+    `option ${key} in the table`,
+  ).flag
 const FLEET_KEYS = ['farms', 'cowsPerFarm', 'stallsPerFarm', 'tanksPerFarm'] as const
 
 /**
@@ -262,11 +269,9 @@ function resolveSimulation(m: Record<string, unknown>, layerOf: Record<string, n
   const devicesOf = (): number => Number(m.farms) * (Number(m.cowsPerFarm) + Number(m.stallsPerFarm) + Number(m.tanksPerFarm))
   let replayPerDevice: number | undefined
   if (typeof m.replay === 'string') {
-    for (const key of [...FLEET_KEYS, 'durationSeconds']) {
+    for (const key of [...FLEET_KEYS, 'durationSeconds'] as const) {
       if ((layerOf[key] ?? 0) >= 2)
-        problems.push(
-          `--replay decides the fleet and the duration (from the trace); ${LAYER_NAMES[layerOf[key]]} also set ${OPTIONS.find((o) => o.key === key)!.flag}`,
-        )
+        problems.push(`--replay decides the fleet and the duration (from the trace); ${LAYER_NAMES[layerOf[key]]} also set ${flagOf(key)}`)
     }
     try {
       const trace = loadReplay(m.replay)

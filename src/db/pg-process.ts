@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import type { Account } from './reach.js'
 import type { PgBinaries } from './pg-binaries.js'
+import { must } from '../util/must.js'
 
 /** Why a PostgreSQL program failed, in its own words (never "undefined"). */
 export class PgProcessError extends Error {
@@ -45,7 +46,7 @@ export function initCluster(
       { ...idsOf(account), env: ENV, stdio: ['ignore', 'ignore', 'pipe'] },
     )
     let stderr = ''
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
     child.once('error', (err) => reject(spawnFailure(bins.initdb, account, err)))
     child.once('close', (code, signal) =>
       code === 0 ? resolve() : reject(new PgProcessError(`initdb failed (${signal ?? `exit ${code}`}): ${reasonOf(stderr, 'no message')}`)),
@@ -88,14 +89,15 @@ export function startServer(bins: PgBinaries, dataDir: string, port: number, acc
     let ready = false
     const onExit = (): void => void child.kill('SIGINT')
     const exited = new Promise<void>((r) => child.once('exit', () => r()))
-    child.stderr!.on('data', (c: Buffer) => {
+    // No stderr pipe only when spawning failed (EMFILE): 'error' below rejects then.
+    child.stderr?.on('data', (c: Buffer) => {
       if (ready) return
       stderr += c.toString()
       if (!stderr.includes('database system is ready to accept connections')) return
       ready = true
       process.on('exit', onExit)
       resolve({
-        pid: child.pid!,
+        pid: must(child.pid, 'a postgres that wrote to stderr has a pid'),
         stop: async () => {
           process.removeListener('exit', onExit)
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT')

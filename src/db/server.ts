@@ -1,6 +1,7 @@
 import { InfraError } from '../errors.js'
 import type { Storage } from './connect.js'
 import type { SqlSession } from './migrate.js'
+import { textOf } from '../util/text.js'
 
 /** What the user asked for with --storage: TimescaleDB when the server has it (auto), or one of the two. */
 export type StorageChoice = 'auto' | Storage
@@ -45,11 +46,11 @@ export async function readServerFacts(db: SqlSession): Promise<ServerFacts> {
       (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'timescaledb') AS installed_schema`)
   ).rows[0] as Record<string, unknown>
   return {
-    serverVersion: String(r.server_version ?? 'unknown'),
+    serverVersion: textOf(r.server_version ?? 'unknown'),
     timescaledbAvailable: (r.available as string | null) ?? null,
-    timescaledbInstalled: r.installed ? { version: String(r.installed), schema: String(r.installed_schema) } : null,
+    timescaledbInstalled: r.installed ? { version: textOf(r.installed), schema: textOf(r.installed_schema) } : null,
     loaderPresent: r.max_background_workers !== null && r.max_background_workers !== undefined,
-    inProcess: /emscripten/i.test(String(r.version ?? '')),
+    inProcess: /emscripten/i.test(textOf(r.version ?? '')),
     maxWorkerProcesses: num(r.max_worker_processes),
     maxBackgroundWorkers: num(r.max_background_workers),
     restoring: r.restoring === 'on',

@@ -8,7 +8,7 @@ export function splitSql(script: string): string[] {
   let start = 0
   let i = 0
   while (i < script.length) {
-    const c = script[i]!
+    const c = script[i]
     if (c === '-' && script[i + 1] === '-') {
       const nl = script.indexOf('\n', i)
       i = nl < 0 ? script.length : nl + 1

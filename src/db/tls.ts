@@ -52,9 +52,14 @@ export function databaseTlsChecks(c: DatabaseTlsConfig): string[] {
 
 /** The URL every component connects with: --database-ca folded in as sslrootcert (sslmode verify-full unless the URL says otherwise). */
 export function databaseUrlOf(c: DatabaseTlsConfig): string | undefined {
-  if (!c.databaseUrl || c.databaseCa === undefined) return c.databaseUrl
-  const u = new URL(c.databaseUrl)
-  u.searchParams.set('sslrootcert', c.databaseCa)
+  return c.databaseUrl ? withDatabaseCa(c.databaseUrl, c.databaseCa) : c.databaseUrl
+}
+
+/** `url` with the CA file folded in (unchanged without one). */
+export function withDatabaseCa(url: string, ca: string | undefined): string {
+  if (ca === undefined) return url
+  const u = new URL(url)
+  u.searchParams.set('sslrootcert', ca)
   if (!u.searchParams.has('sslmode')) u.searchParams.set('sslmode', 'verify-full')
   return u.toString()
 }

@@ -3,6 +3,7 @@ import { KINDS, KIND_NAMES, type Kind } from '../kinds.js'
 import type { PropertyId } from '../verify/types.js'
 import { sinkTable, valueColumn, type AlertSink, type DeadLetterSink, type KindSink, type SinkMap } from './sink-map.js'
 import { quoteIdent } from '../db/connect.js'
+import { textOf } from '../util/text.js'
 
 /**
  * What the run reads of an external ingest's storage: how many of this run's readings it has stored,
@@ -33,7 +34,7 @@ const lit = (s: string): string => `'${s.replace(/'/g, "''")}'`
 async function scalar(client: pg.Client, sql: string, params: unknown[] = []): Promise<string | null> {
   const r = await client.query<Record<string, unknown>>(sql, params)
   const v = r.rows.length > 0 ? Object.values(r.rows[0] ?? {})[0] : null
-  return v === null || v === undefined ? null : String(v)
+  return v === null || v === undefined ? null : textOf(v)
 }
 const tableExists = async (client: pg.Client, table: string): Promise<boolean> =>
   (await scalar(client, 'SELECT to_regclass($1)::text', [table])) !== null

@@ -6,6 +6,7 @@ import type { IngestPool } from '../ingest/pool.js'
 import type { Clock } from '../util/clock.js'
 import { targetOf, type FaultProxy } from './proxy.js'
 import { faultLabel, linkModeOf, linkOf, type FaultKind, type FaultSpec, type Link } from './schedule.js'
+import { must } from '../util/must.js'
 
 /** A fault as it happened: result.json `faults.schedule`, drawn on the report's timeline. */
 export interface FaultRecord {
@@ -116,7 +117,7 @@ async function inject(f: FaultSpec, t: FaultTargets, lasting: () => Promise<void
   if (link) {
     const proxy = t.proxies[link]
     if (!proxy) throw new Error(`no proxy on ${link}`)
-    proxy.setMode(linkModeOf(f)!)
+    proxy.setMode(must(linkModeOf(f), `a link mode for ${faultLabel(f)}`))
     const before = { ...proxy.stats.dropped }
     const resetsBefore = proxy.stats.resets
     await lasting()

@@ -88,8 +88,8 @@ export class Batch {
     w.int8(rx)
     w.int4(priorSeq)
     for (let i = 0; i < fields.length; i++) {
-      const v = r.values[i]!
-      switch (fields[i]!.type) {
+      const v = r.values[i]
+      switch (fields[i].type) {
         case 'float8':
           w.float8(v as number)
           break

@@ -153,7 +153,7 @@ export class IngestCore {
     }
     if (fault.corrupt > 0 && reading.values.length > 0) {
       fault.corrupt--
-      const v = reading.values[0]!
+      const v = reading.values[0]
       reading = { ...reading, values: [typeof v === 'boolean' ? !v : v + 1, ...reading.values.slice(1)] }
     }
     if (fault.deadLetter > 0) {
@@ -390,17 +390,18 @@ export class IngestCore {
   async restoreTracker(): Promise<void> {
     const client = await this.database()
     const tracker = new SeqTracker()
-    const mine = new Set(this.data.filters.map((f) => f.slice(this.data.topicPrefix.length).split('/')[1]!))
+    const mine = new Set(this.data.filters.map((f) => f.slice(this.data.topicPrefix.length).split('/')[1]))
     let restored = 0
     for (const kind of KIND_NAMES) {
       let device = ''
       let seqs: number[] = []
       const q = `SELECT device, seq FROM ${KINDS[kind].table} WHERE run_id = ${Number(this.data.runId)} ORDER BY device COLLATE "C", seq`
       for await (const [d, s] of copyRows(client, q)) {
-        if (mine.has(d!.split('-')[0]!)) restored++
+        if (d === null) throw new Error(`${KINDS[kind].table}.device is NULL`)
+        if (mine.has(d.split('-')[0])) restored++
         if (d !== device) {
           if (seqs.length) tracker.restore(device, seqs)
-          device = d!
+          device = d
           seqs = []
         }
         seqs.push(Number(s))

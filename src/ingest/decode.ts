@@ -82,7 +82,7 @@ export function decodeTelemetry(topic: string, payload: Uint8Array, prefix: stri
   if (Object.keys(vals).length !== spec.length || Object.keys(o).length !== TOP_LEVEL_KEYS) return fail('wrong-field-set')
   const values: FieldValue[] = new Array(spec.length)
   for (let i = 0; i < spec.length; i++) {
-    const f = spec[i]!
+    const f = spec[i]
     const x = vals[f.name]
     switch (f.type) {
       case 'float8':
@@ -95,7 +95,7 @@ export function decodeTelemetry(topic: string, payload: Uint8Array, prefix: stri
         if (typeof x !== 'boolean') return fail(`bad-field:${f.name}`)
         break
     }
-    values[i] = x as FieldValue
+    values[i] = x
   }
   // JSON.parse keeps the last of duplicate keys silently; a payload that names a field twice is
   // ambiguous, so count the key/value pairs in the text itself (every value is a scalar by now).

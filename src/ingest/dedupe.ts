@@ -25,7 +25,7 @@ export class SeqTracker {
       return true
     }
     for (let i = 0; i < d.gaps.length; i++) {
-      const [from, to] = d.gaps[i]!
+      const [from, to] = d.gaps[i]
       if (seq < from || seq >= to) continue
       // Split the gap around seq.
       const parts: Array<[number, number]> = []

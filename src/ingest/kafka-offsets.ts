@@ -106,14 +106,14 @@ export async function writeOffsets(
   const stored = new Map(r.rows.map((row) => [row.partition, Number(row.next_offset)]))
   const broken = fenceBreaks(stored, ranges)
   if (broken.length > 0) {
-    const p = broken[0]!
+    const p = broken[0]
     throw new StaleOffsetsError(
-      `partition ${p} is stored at offset ${stored.get(p) ?? 'none'}, the batch starts at ${ranges.get(p)!.first} (${broken.length} partitions moved to another consumer)`,
+      `partition ${p} is stored at offset ${stored.get(p) ?? 'none'}, the batch starts at ${ranges.get(p)?.first} (${broken.length} partitions moved to another consumer)`,
     )
   }
   await client.query(
     `UPDATE kafka_offsets k SET next_offset = u.n, committed_by = $3, updated_at = now()
      FROM unnest($4::int[], $5::bigint[]) AS u(p, n) WHERE k.run_id = $1 AND k.topic = $2 AND k.partition = u.p`,
-    [runId, topic, worker, partitions, partitions.map((p) => ranges.get(p)!.next)],
+    [runId, topic, worker, partitions, [...ranges.values()].map((r) => r.next)], // the same order: the map's
   )
 }

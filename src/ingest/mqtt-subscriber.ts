@@ -121,7 +121,7 @@ export class MqttSubscriber {
       parser.on('packet', (packet: mqttPacket.Packet) => {
         switch (packet.cmd) {
           case 'connack': {
-            const code = (packet as mqttPacket.IConnackPacket).reasonCode ?? (packet as mqttPacket.IConnackPacket).returnCode ?? 0
+            const code = packet.reasonCode ?? packet.returnCode ?? 0
             if (code !== 0) return failConnect(connackReason(code))
             connected = true
             clearTimeout(timer)
@@ -136,7 +136,7 @@ export class MqttSubscriber {
             return resolve()
           }
           case 'publish': {
-            const p = packet as mqttPacket.IPublishPacket
+            const p = packet
             const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload
             if (p.qos > 0) {
               this.unacked++
@@ -149,7 +149,7 @@ export class MqttSubscriber {
             return
           }
           case 'suback': {
-            const granted = (packet as mqttPacket.ISubackPacket).granted
+            const granted = packet.granted
             if (granted.some((g) => (typeof g === 'number' ? g : (g as { qos: number }).qos) >= 0x80))
               this.opts.log?.('broker refused a subscription')
             return
@@ -226,7 +226,7 @@ export class MqttSubscriber {
     for (let i = 0; i < messageIds.length; i++) {
       out[i * 4] = 0x40
       out[i * 4 + 1] = 2
-      out.writeUInt16BE(messageIds[i]!, i * 4 + 2)
+      out.writeUInt16BE(messageIds[i], i * 4 + 2)
     }
     this.socket.write(out)
     this.unacked -= messageIds.length

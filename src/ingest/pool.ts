@@ -155,7 +155,7 @@ export async function startIngest(
       // The MQTT version the pool negotiated, so a transient error cannot make the new thread fall back to 3.1.1.
       incarnations[index] = (incarnations[index] ?? 0) + 1
       const next = spawn({
-        ...workers[index]!,
+        ...workers[index],
         mqttProtocol: mqttVersion === 5 ? '5' : '4',
         respawned: true,
         incarnation: incarnations[index],
@@ -171,10 +171,10 @@ export async function startIngest(
             new Promise<void>((resolve) => {
               // A thread that reported 'done' has nothing left to give: end it if its event loop lingers;
               // one that did not report by the deadline is ended too, and named.
-              const check = setInterval(() => void (tracker.done.has(String(workers[index]!.worker)) && w.terminate()), 200)
+              const check = setInterval(() => void (tracker.done.has(String(workers[index].worker)) && w.terminate()), 200)
               const give = setTimeout(() => {
                 log(
-                  `ingest ${workers[index]!.worker}: did not stop within ${timeoutMs / 1000} s; terminated (its latency histograms are missing)`,
+                  `ingest ${workers[index].worker}: did not stop within ${timeoutMs / 1000} s; terminated (its latency histograms are missing)`,
                 )
                 void w.terminate()
               }, timeoutMs)

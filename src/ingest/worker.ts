@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { errorMessage } from '../errors.js'
 import { isRetriableDbError } from '../db/errors.js'
-import { encodeHistogram, initHistograms } from '../util/histogram.js'
+import { encodeHistogram, initHistograms, type newHistogram } from '../util/histogram.js'
 import { IngestCore, type IngestSource } from './core.js'
 import { KafkaSource } from './kafka-source.js'
 import type { FromIngest, IngestWorkerData, ToIngest } from './messages.js'
@@ -11,18 +11,18 @@ import { subscribe } from './mqtt-subscriber.js'
  * An ingest worker: a thread (MQTT, started by pool.ts) or a child process (Kafka consumer group,
  * started by kafka-pool.ts, so a test can SIGKILL one). Same typed messages either way.
  */
-const inThread = parentPort !== null
-const data = (inThread ? workerData : JSON.parse(process.env['IOTBENCH_INGEST_WORKER'] ?? 'null')) as IngestWorkerData
+const port = parentPort
+const data = (port ? workerData : JSON.parse(process.env['IOTBENCH_INGEST_WORKER'] ?? 'null')) as IngestWorkerData
 const post = (m: FromIngest): void => {
-  if (inThread) parentPort!.postMessage(m)
+  if (port) port.postMessage(m)
   else process.send?.(m)
 }
 const onMessage = (handler: (m: ToIngest) => void): void => {
-  if (inThread) parentPort!.on('message', handler)
+  if (port) port.on('message', handler)
   else process.on('message', handler)
 }
 const closeChannel = (code = 0): void => {
-  if (inThread) return parentPort!.close()
+  if (port) return port.close()
   process.disconnect?.()
   setTimeout(() => process.exit(code), 200) // a consumer process ends here, whatever sockets linger
 }
@@ -31,7 +31,7 @@ const closeChannel = (code = 0): void => {
 export const EXIT_REJOIN = 75
 
 await initHistograms()
-let source: IngestSource & { readonly version?: 4 | 5; readonly kafkaHop?: ReturnType<typeof import('../util/histogram.js').newHistogram> }
+let source: IngestSource & { readonly version?: 4 | 5; readonly kafkaHop?: ReturnType<typeof newHistogram> }
 const core = new IngestCore(data, post, (err) => {
   // Everything this consumer holds uncommitted is stale: leave the group and let a fresh process rejoin.
   core.log(`${err.message}; leaving the group to rejoin with the stored offsets`)
@@ -58,7 +58,7 @@ if (data.kafka) {
       let start = 0
       for (let i = 1; i <= batch.ackIds.length; i++) {
         if (i === batch.ackIds.length || batch.ackConnections[i] !== batch.ackConnections[start]) {
-          subscriber.ack(batch.ackIds.slice(start, i), batch.ackConnections[start]!)
+          subscriber.ack(batch.ackIds.slice(start, i), batch.ackConnections[start])
           start = i
         }
       }
@@ -135,7 +135,7 @@ try {
   await retrying(() => core.restoreTracker(), 'database', dbRetriable)
   // MQTT workers own whole farms; a Kafka consumer may be given any device's partition.
   await retrying(
-    () => core.restoreAlerts(data.kafka ? undefined : data.filters.map((f) => f.slice(data.topicPrefix.length).split('/')[1]!)),
+    () => core.restoreAlerts(data.kafka ? undefined : data.filters.map((f) => f.slice(data.topicPrefix.length).split('/')[1])),
     'database',
     dbRetriable,
   )

@@ -1,4 +1,4 @@
-import { parentPort, workerData } from 'node:worker_threads'
+import { workerData } from 'node:worker_threads'
 import { WebSocket } from 'ws'
 import { ThreadMetrics } from '../metrics/thread-metrics.js'
 import { epochClock } from '../util/clock.js'
@@ -6,10 +6,12 @@ import { encodeHistogram, initHistograms, newHistogram, recordMs } from '../util
 import { ClientRecord, type ClientReport } from './client-record.js'
 import type { ClientsWorkerData, ClientSpec, FromClients, ToClients } from './clients-messages.js'
 import { CLOSE, type LiveEvent, type ServerFrame } from './protocol.js'
+import { threadPort } from '../util/must.js'
+import { frameText } from '../util/text.js'
 
 /** Simulated dashboard clients (P9): each subscribes to its farms from position 0, records what it gets, resumes by cursor. */
 const data = workerData as ClientsWorkerData
-const port = parentPort!
+const port = threadPort('the live-feed clients')
 const post = (m: FromClients): void => port.postMessage(m)
 const clock = epochClock
 
@@ -32,7 +34,10 @@ function parseShared(text: string): ServerFrame {
   if (hit !== undefined && hit.text === text) return hit.frame
   const frame = JSON.parse(text) as ServerFrame
   parsed.set(key, { text, frame })
-  if (parsed.size > 64) parsed.delete(parsed.keys().next().value!)
+  if (parsed.size > 64) {
+    const oldest = parsed.keys().next()
+    if (!oldest.done) parsed.delete(oldest.value)
+  }
   return frame
 }
 
@@ -66,7 +71,7 @@ class SimClient {
       // The first subscription asks for everything from position 1; a resume sends the last positions held.
       ws.send(JSON.stringify({ type: 'subscribe', farms: this.spec.farms, cursors: Object.fromEntries(this.record.cursors) }))
     })
-    ws.on('message', (raw) => this.onFrame(parseShared(raw.toString())))
+    ws.on('message', (raw) => this.onFrame(parseShared(frameText(raw))))
     ws.on('error', () => undefined) // 'close' follows
     ws.on('close', (code, reason) => {
       this.closes[code] = (this.closes[code] ?? 0) + 1
@@ -109,7 +114,8 @@ class SimClient {
   }
 
   private checkEnded(): void {
-    if (this.heads && this.spec.farms.every((f) => (this.record.cursors.get(f) ?? 0) >= (this.heads![f] ?? 0))) this.ended = true
+    const heads = this.heads
+    if (heads && this.spec.farms.every((f) => (this.record.cursors.get(f) ?? 0) >= (heads[f] ?? 0))) this.ended = true
   }
 
   close(): void {

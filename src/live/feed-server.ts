@@ -8,6 +8,8 @@ import { CLOSE, farmOfDevice, type CommittedAlert, type SubscribeMessage } from 
 import { ReplayBuffer } from './replay-buffer.js'
 import { decideSend, newSendCounters, type SendCounters } from './send-policy.js'
 import { livePage } from './page.js'
+import { must } from '../util/must.js'
+import { frameText } from '../util/text.js'
 
 /** A committed reading as the ingest hands it over (values in the order of KINDS[kind].fields). */
 export interface CommittedReading {
@@ -206,12 +208,17 @@ export class LiveFeed {
       if (c.sent.size > 0) return this.drop(c, CLOSE.BadSubscribe, 'subscribe once per connection')
       let msg: SubscribeMessage
       try {
-        msg = JSON.parse(isBinary ? '' : data.toString()) as SubscribeMessage
+        msg = JSON.parse(isBinary ? '' : frameText(data)) as SubscribeMessage
       } catch {
         return this.refuse(c, 'the first message must be JSON: {"type":"subscribe","farms":[…],"cursors":{…}}')
       }
       this.subscribe(c, msg)
     })
+  }
+
+  /** A farm of the feed: every name a client gives is checked against them before it gets here. */
+  private farm(name: string): Farm {
+    return must(this.farms.get(name), `farm ${name} in the live feed`)
   }
 
   private refuse(c: Client, reason: string): void {
@@ -227,7 +234,7 @@ export class LiveFeed {
     const cursors = msg.cursors ?? {}
     const start = new Map<string, number>()
     for (const f of new Set(msg.farms)) {
-      const buffer = this.farms.get(f)!.buffer
+      const buffer = this.farm(f).buffer
       const cursor = cursors[f]
       if (cursor === undefined) {
         start.set(f, buffer.head)
@@ -247,12 +254,12 @@ export class LiveFeed {
     this.stats.subscribes++
     if (msg.cursors && Object.keys(msg.cursors).length > 0) this.stats.resumes++
     const farms = Object.fromEntries(
-      [...start.keys()].map((f) => [f, { head: this.farms.get(f)!.buffer.head, oldest: this.farms.get(f)!.buffer.oldest }]),
+      [...start.keys()].map((f) => [f, { head: this.farm(f).buffer.head, oldest: this.farm(f).buffer.oldest }]),
     )
     this.send(c, JSON.stringify({ type: 'subscribed', farms }))
     for (const [f, cursor] of start) {
       c.sent.set(f, cursor)
-      this.farms.get(f)!.clients.add(c)
+      this.farm(f).clients.add(c)
     }
     this.pump(c)
   }
@@ -265,7 +272,7 @@ export class LiveFeed {
     if (c.closed) return
     c.catchingUp = true
     for (const [name, sent] of c.sent) {
-      const buffer = this.farms.get(name)!.buffer
+      const buffer = this.farm(name).buffer
       let cursor = sent
       while (cursor < buffer.head) {
         if (c.ws.bufferedAmount >= this.opts.clientBufferBytes) {

@@ -7,6 +7,7 @@ import { fleetSize } from '../fleet.js'
 import { fleetOf, newRunId, publicConfig, runBench } from '../run.js'
 import { limitingComponent, type Component } from './component.js'
 import { searchMaxRate, type SearchOptions } from './search.js'
+import { must } from '../util/must.js'
 
 export interface MaxStep {
   readonly runId: string
@@ -117,14 +118,14 @@ export async function runMaxSearch(
     opts,
     Date.now,
     (s, i) => {
-      const d = s.detail!
+      const d = must(s.detail, 'every max step has its detail')
       const elapsed = Math.round((Date.now() - t0) / 1000)
       log(
         `max: step ${i + 1}: ${s.rate}/s ${d.verdict.toUpperCase()}${d.failed.length ? ` (${d.failed.join(', ')})` : ''} — p99 ${d.endToEndP99Ms ?? '?'} ms, limiting: ${d.component ?? '?'} (${d.why}) — ${elapsed} s elapsed`,
       )
     },
   )
-  const steps = result.steps.map((s) => s.detail!)
+  const steps = result.steps.map((s) => must(s.detail, 'every max step has its detail'))
   const best = steps.filter((s) => s.verdict === 'pass').sort((a, b) => b.rate - a.rate)[0]
   const edge = steps.filter((s) => s.verdict !== 'pass' && s.rate === result.lowestFail)[0]
   const limiting = edge ?? best

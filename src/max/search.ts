@@ -87,14 +87,15 @@ export async function searchMaxRate<E>(
   }
   // The start failed: is anything above the floor possible at all?
   if (lo === undefined) {
-    if (hi! <= floor) return out('floor-failed')
+    if (hi !== undefined && hi <= floor) return out('floor-failed')
     const p = await run(floor, 'floor')
     if (p === 'stop') return out(stopReason())
     if (!p) return out('floor-failed')
   }
   // Binary search between the highest pass and the lowest fail.
-  while (hi! - lo! > resolution) {
-    const mid = Math.floor((lo! + hi!) / 2)
+  // Both are set here: the step-up ended on a fail, and the start or the floor passed.
+  while (lo !== undefined && hi !== undefined && hi - lo > resolution) {
+    const mid = Math.floor((lo + hi) / 2)
     const p = await run(mid, 'binary')
     if (p === 'stop') return out(stopReason())
   }

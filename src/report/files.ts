@@ -35,7 +35,8 @@ export function loadResult(ref: string, resultsDir: string): { result: RunResult
   for (const k of ['runId', 'counts', 'rates', 'latency', 'properties', 'environment'] as const)
     if (r[k] === undefined) problems.push(`${file}: no "${k}"`)
   if (problems.length) throw new ConfigError(problems)
-  return { result: r as RunResult, file, dir: file.endsWith('result.json') ? join(file, '..') : join(resultsDir, r.runId!) }
+  const result = r as RunResult // every field checked just above
+  return { result, file, dir: file.endsWith('result.json') ? join(file, '..') : join(resultsDir, result.runId) }
 }
 
 /** Schema 1 had `rates.achievedSendPerS`, readings handed to the MQTT client per second: read as such. */

@@ -5,7 +5,7 @@ import { hostLine } from '../metrics/host.js'
 import { propertyStatus } from '../verify/status.js'
 
 const esc = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c)
 /** JSON safe inside <script>: no "</script", no HTML comment openers, no line separators. */
 const jsonForScript = (v: unknown): string =>
   JSON.stringify(v)

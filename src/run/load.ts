@@ -20,6 +20,7 @@ import type pg from 'pg'
 import type { RunContext } from './context.js'
 import { RunMonitor } from './monitor.js'
 import type { Prepared } from './prepare.js'
+import { must } from '../util/must.js'
 
 /** The ingest side of the run: its workers subscribed (or the Kafka consumer group joined). */
 export interface Pipeline {
@@ -70,7 +71,7 @@ export async function startPipeline(ctx: RunContext, prep: Prepared): Promise<Pi
       : cfg.transport === 'kafka'
         ? await startKafkaIngest(
             {
-              kafkaUrl: cfg.kafkaUrl!,
+              kafkaUrl: must(cfg.kafkaUrl, '--transport kafka comes with --kafka-url (config/resolve.ts)'),
               partitions: cfg.kafkaPartitions,
               consumers: cfg.ingestWorkers,
               runName: runId,
@@ -82,7 +83,8 @@ export async function startPipeline(ctx: RunContext, prep: Prepared): Promise<Pi
             onLive,
           )
         : await startIngest(workers, log, metrics, onLive)
-  const unregister = ingest.abort && interrupt?.onHardStop(() => ingest.abort!())
+  const abort = ingest.abort?.bind(ingest)
+  const unregister = abort && interrupt?.onHardStop(() => abort())
   if (cfg.ingest === 'internal')
     log(
       `ingest ready: ${cfg.ingestWorkers} workers subscribed with MQTT ${ingest.mqttVersion === 5 ? '5' : '3.1.1'}, batches of ${cfg.batchRows} rows or ${cfg.batchMs} ms`,

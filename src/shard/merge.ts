@@ -52,8 +52,9 @@ export function shardProblems(shards: readonly ShardResult[]): string[] {
   const seen = new Map<number, number>()
   for (const s of shards) seen.set(s.shard.index, (seen.get(s.shard.index) ?? 0) + 1)
   for (let i = 0; i < n; i++) {
-    if (!seen.has(i)) problems.push(`shard ${i + 1}/${n} is missing`)
-    else if (seen.get(i)! > 1) problems.push(`shard ${i + 1}/${n} is given ${seen.get(i)} times`)
+    const times = seen.get(i)
+    if (times === undefined) problems.push(`shard ${i + 1}/${n} is missing`)
+    else if (times > 1) problems.push(`shard ${i + 1}/${n} is given ${times} times`)
   }
   return problems
 }

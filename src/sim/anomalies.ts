@@ -40,7 +40,7 @@ const HIDES: Readonly<Record<string, readonly AnomalyKind[]>> = { collar: ['feve
 /** Events of one anomaly-day block of one device (not clamped to the run), conflicting stuck windows removed. */
 function blockWindows(ctx: GeneratorContext, device: Device, block: number): readonly AnomalyWindow[] {
   const raw = rawBlockWindows(ctx, device, block)
-  const hidden = HIDES[device.kind]!
+  const hidden = HIDES[device.kind]
   if (hidden.length === 0 || !raw.some((w) => w.kind === 'stuck')) return raw
   // Called for every reading: the filtered list is cached beside the raw one (same eviction).
   const hit = filteredCache.get(raw)
@@ -75,7 +75,7 @@ function rawBlockWindows(ctx: GeneratorContext, device: Device, block: number): 
     Record<string, { perDay: number; minutes: readonly [number, number]; magnitude?: readonly [number, number] }>
   >
   names.forEach((name, a) => {
-    const spec = specs[name]!
+    const spec = specs[name]
     if (spec.perDay <= 0) return
     const u = (stream: number): number => uniform(ctx.seed, device.index, block, STREAM_BASE + a * 1000 + stream)
     const whole = Math.floor(spec.perDay)

@@ -37,7 +37,7 @@ export function badInputs(seed: number, fleet: FleetShape, prefix: string, count
     const d = deviceAt(fleet, Math.floor(uniform(seed, i, 0, BAD_STREAM) * n))
     const other = deviceAt(fleet, (d.index + 1) % n)
     const topic = telemetryTopic(prefix, d)
-    const type = TYPES[i % TYPES.length]!
+    const type = TYPES[i % TYPES.length]
     const good = { device: d.id, kind: d.kind, seq: 1_000_000 + i, ts: 1, sent: 1, values: {} as Record<string, unknown> }
     let text: string | Buffer
     let reason: string

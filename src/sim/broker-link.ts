@@ -1,7 +1,7 @@
 import { discardSessions, mqttJsOptions, type MqttSecurity } from '../transport/mqtt-options.js'
 import mqtt, { type MqttClient } from 'mqtt'
-import { Backoff } from './device-queue.js'
-import { SendGate, type DrainSource } from './back-pressure.js'
+import type { Backoff } from './device-queue.js'
+import { SendGate } from './back-pressure.js'
 
 export interface BrokerLinkOptions {
   readonly url: string
@@ -44,7 +44,7 @@ export class BrokerLink {
   readonly gate: SendGate
 
   constructor(private readonly o: BrokerLinkOptions) {
-    this.gate = new SendGate(() => this.client?.stream as DrainSource | undefined, o.window)
+    this.gate = new SendGate(() => this.client?.stream, o.window)
   }
 
   get connected(): boolean {

@@ -139,7 +139,7 @@ export class DeviceConnections {
   }
 
   private connectOne(i: number): Promise<void> {
-    const c = this.conns[i]!
+    const c = this.conns[i]
     return new Promise((resolve, reject) => {
       const local = this.localAddress(i)
       const socket = netConnect({ host: this.host, port: this.port, ...(local && { localAddress: local }) })
@@ -166,7 +166,7 @@ export class DeviceConnections {
             cmd: 'connect',
             protocolId: 'MQTT',
             protocolVersion: 4,
-            clientId: this.o.clientIds[i]!,
+            clientId: this.o.clientIds[i],
             clean: true,
             keepalive: this.o.keepaliveSeconds ?? 0,
           }),
@@ -210,7 +210,7 @@ export class DeviceConnections {
       let p = 1
       let complete = false
       while (p < buf.length && p <= 4) {
-        const b = buf[p++]!
+        const b = buf[p++]
         len += (b & 0x7f) * mul
         mul *= 128
         if ((b & 0x80) === 0) {
@@ -219,13 +219,13 @@ export class DeviceConnections {
         }
       }
       if (!complete || buf.length < p + len) break
-      const type = buf[0]! >> 4
-      if (type === CONNACK) connack = buf[p + 1]!
+      const type = buf[0] >> 4
+      if (type === CONNACK) connack = buf[p + 1]
       else if (type === PUBACK) {
         const id = buf.readUInt16BE(p)
         const cb = c.pending?.get(id)
         if (cb) {
-          c.pending!.delete(id)
+          c.pending?.delete(id)
           c.gate.acked()
           cb()
         }
@@ -238,7 +238,7 @@ export class DeviceConnections {
 
   /** Publishes on device i's own connection; `onAck` runs at PUBACK (QoS 1) or once written (QoS 0). False when the device is offline. */
   publish(i: number, topic: string, payload: Buffer | string, qos: 0 | 1, onAck: () => void): boolean {
-    const c = this.conns[i]!
+    const c = this.conns[i]
     if (!c.up || !c.socket) return false
     const id = c.nextId
     c.nextId = id === 65535 ? 1 : id + 1
@@ -254,13 +254,13 @@ export class DeviceConnections {
 
   /** Whether device i's connection takes another publish now (not congested, QoS 1 window not full); an offline device's is open (its publish fails). */
   ready(i: number): boolean {
-    const c = this.conns[i]!
+    const c = this.conns[i]
     return !c.up || c.gate.open()
   }
 
   /** Runs `resume` once device i's connection takes publishes again (one waiter per connection). */
   whenReady(i: number, resume: () => void): void {
-    this.conns[i]!.gate.whenOpen(resume)
+    this.conns[i].gate.whenOpen(resume)
   }
 
   /** DISCONNECT and close every connection. */

@@ -27,33 +27,33 @@ export class DeviceQueues {
   }
 
   size(j: number): number {
-    return this.seqs[j]!.length - this.heads[j]!
+    return this.seqs[j].length - this.heads[j]
   }
 
   /** Buffers reading `seq` of device `j`, dropping by the policy when the device's queue is full. */
   push(j: number, seq: number): void {
     if (this.size(j) >= this.capacity) {
       if (this.policy === 'drop-newest') return this.drop(j, seq)
-      const q = this.seqs[j]!
-      this.drop(j, q[this.heads[j]!]!)
-      this.heads[j]!++
-      if (this.heads[j]! > 1024 && this.heads[j]! * 2 > q.length) {
-        this.seqs[j] = q.slice(this.heads[j]!)
+      const q = this.seqs[j]
+      this.drop(j, q[this.heads[j]])
+      this.heads[j]++
+      if (this.heads[j] > 1024 && this.heads[j] * 2 > q.length) {
+        this.seqs[j] = q.slice(this.heads[j])
         this.heads[j] = 0
       }
     }
-    this.seqs[j]!.push(seq)
+    this.seqs[j].push(seq)
   }
 
   /** Puts readings that were in flight when the connection died back at the front, oldest first (not bounded: they were already taken). */
   requeue(j: number, seqs: readonly number[]): void {
-    this.seqs[j] = [...seqs, ...this.seqs[j]!.slice(this.heads[j]!)]
+    this.seqs[j] = [...seqs, ...this.seqs[j].slice(this.heads[j])]
     this.heads[j] = 0
   }
 
   /** Takes device `j`'s buffered seqs, oldest first. */
   drain(j: number): number[] {
-    const out = this.heads[j] === 0 ? this.seqs[j]! : this.seqs[j]!.slice(this.heads[j]!)
+    const out = this.heads[j] === 0 ? this.seqs[j] : this.seqs[j].slice(this.heads[j])
     this.seqs[j] = []
     this.heads[j] = 0
     return out
@@ -61,7 +61,7 @@ export class DeviceQueues {
 
   private drop(j: number, seq: number): void {
     this.dropped++
-    const ranges = this.droppedRanges[j]!
+    const ranges = this.droppedRanges[j]
     const last = ranges[ranges.length - 1]
     if (last && last[1] === seq) last[1]++
     else ranges.push([seq, seq + 1])
@@ -70,7 +70,7 @@ export class DeviceQueues {
   /** Dropped readings as (device index, from, to), device index = `offset` + j. */
   droppedAsRanges(offset: number): UnackedRange[] {
     const out: UnackedRange[] = []
-    for (let j = 0; j < this.devices; j++) for (const [from, to] of this.droppedRanges[j]!) out.push([offset + j, from, to])
+    for (let j = 0; j < this.devices; j++) for (const [from, to] of this.droppedRanges[j]) out.push([offset + j, from, to])
     return out
   }
 }

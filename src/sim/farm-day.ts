@@ -10,6 +10,7 @@ import { PACKAGE_ROOT } from '../paths.js'
 import { SEQS_PER_DAY, type GeneratorContext } from './context.js'
 import { generateReading, sessionMinutes } from './generator.js'
 import { ANOMALIES, deepMerge, loadSensorModels, type SensorModels } from './models.js'
+import { must } from '../util/must.js'
 
 export interface FarmDay {
   readonly markdown: string
@@ -19,7 +20,7 @@ export interface FarmDay {
 }
 
 const quantile = (sorted: readonly number[], q: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))))]!
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))))]
 const f1 = (x: number): string => x.toFixed(1)
 const f2 = (x: number): string => x.toFixed(2)
 
@@ -46,14 +47,14 @@ export function farmDay(seed = 20261123, fleet: FleetShape = { farms: 1, cowsPer
     let last: Record<string, number> | undefined
     for (let seq = 0; seq <= SEQS_PER_DAY; seq++) {
       const v = generateReading(ctx, d, seq).values as Record<string, number>
-      if (last && last.cow! > 0 && last.duration_s! > 0 && v.cow !== last.cow) {
-        yieldByCow.set(last.cow!, (yieldByCow.get(last.cow!) ?? 0) + last.yield_kg!)
+      if (last && last.cow > 0 && last.duration_s > 0 && v.cow !== last.cow) {
+        yieldByCow.set(last.cow, (yieldByCow.get(last.cow) ?? 0) + last.yield_kg)
         milkings.push({
-          yieldKg: last.yield_kg!,
-          durationS: last.duration_s!,
-          meanFlow: last.flow_mean_kg_min!,
-          peakFlow: last.flow_peak_kg_min!,
-          ec: last.conductivity_ms_cm!,
+          yieldKg: last.yield_kg,
+          durationS: last.duration_s,
+          meanFlow: last.flow_mean_kg_min,
+          peakFlow: last.flow_peak_kg_min,
+          ec: last.conductivity_ms_cm,
         })
       }
       last = v
@@ -62,7 +63,10 @@ export function farmDay(seed = 20261123, fleet: FleetShape = { farms: 1, cowsPer
   const daily = [...yieldByCow.values()].sort((a, b) => a - b)
 
   // Chiller: by hour, and minutes from the end of each session until the milk is back at ≤ maxStoredC.
-  const tank = devices.find((x) => x.kind === 'chiller')!
+  const tank = must(
+    devices.find((x) => x.kind === 'chiller'),
+    'the fleet has a milk tank',
+  )
   const temps = Array.from({ length: SEQS_PER_DAY }, (_, seq) => generateReading(ctx, tank, seq).values as Record<string, number | boolean>)
   const chillerByHour = Array.from({ length: 24 }, (_, hour) => {
     const hs = temps.slice(hour * 60, hour * 60 + 60)
@@ -71,7 +75,7 @@ export function farmDay(seed = 20261123, fleet: FleetShape = { farms: 1, cowsPer
       hour,
       meanC: t.reduce((a, b) => a + b, 0) / t.length,
       maxC: Math.max(...t),
-      volumeL: hs[hs.length - 1]!.volume_l as number,
+      volumeL: hs[hs.length - 1].volume_l as number,
       compressorPct: (100 * hs.filter((v) => v.compressor_on).length) / hs.length,
     }
   })
@@ -80,7 +84,7 @@ export function farmDay(seed = 20261123, fleet: FleetShape = { farms: 1, cowsPer
   const coolingMinutes = models.milk.sessionHours.map((h) => {
     const end = h * 60 + length
     let m = end
-    while (m < end + 600 && (temps[m % SEQS_PER_DAY]!.milk_temp_c as number) > c.maxStoredC) m++
+    while (m < end + 600 && (temps[m % SEQS_PER_DAY].milk_temp_c as number) > c.maxStoredC) m++
     return m - end
   })
 
@@ -90,11 +94,11 @@ export function farmDay(seed = 20261123, fleet: FleetShape = { farms: 1, cowsPer
   for (const d of collars) {
     for (let seq = 0; seq < SEQS_PER_DAY; seq++) {
       const v = generateReading(ctx, d, seq).values as Record<string, number>
-      const h = collarByHour[Math.floor(seq / 60)]!
-      h.activity += v.activity!
-      h.rumination += v.rumination_min!
-      h.eating += v.eating_min!
-      h.neck += v.neck_temp_c!
+      const h = collarByHour[Math.floor(seq / 60)]
+      h.activity += v.activity
+      h.rumination += v.rumination_min
+      h.eating += v.eating_min
+      h.neck += v.neck_temp_c
       h.n++
     }
   }
@@ -114,7 +118,7 @@ export function farmDay(seed = 20261123, fleet: FleetShape = { farms: 1, cowsPer
   )
   md.push('| | min | p10 | median | p90 | max |', '|---|---|---|---|---|---|')
   md.push(
-    `| daily yield per cow (kg) | ${f1(daily[0]!)} | ${f1(quantile(daily, 0.1))} | ${f1(quantile(daily, 0.5))} | ${f1(quantile(daily, 0.9))} | ${f1(daily[daily.length - 1]!)} |`,
+    `| daily yield per cow (kg) | ${f1(daily[0])} | ${f1(quantile(daily, 0.1))} | ${f1(quantile(daily, 0.5))} | ${f1(quantile(daily, 0.9))} | ${f1(daily[daily.length - 1])} |`,
   )
   const col = (k: 'yieldKg' | 'durationS' | 'meanFlow' | 'peakFlow' | 'ec'): number[] => milkings.map((m) => m[k]).sort((a, b) => a - b)
   for (const [label, k, fmt] of [
@@ -126,7 +130,7 @@ export function farmDay(seed = 20261123, fleet: FleetShape = { farms: 1, cowsPer
   ] as const) {
     const s = col(k)
     md.push(
-      `| ${label} | ${fmt(s[0]!)} | ${fmt(quantile(s, 0.1))} | ${fmt(quantile(s, 0.5))} | ${fmt(quantile(s, 0.9))} | ${fmt(s[s.length - 1]!)} |`,
+      `| ${label} | ${fmt(s[0])} | ${fmt(quantile(s, 0.1))} | ${fmt(quantile(s, 0.5))} | ${fmt(quantile(s, 0.9))} | ${fmt(s[s.length - 1])} |`,
     )
   }
   md.push('', `## Bulk-tank chiller: the cooling curve`, '')

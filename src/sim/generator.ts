@@ -101,7 +101,7 @@ export function milkingAt(ctx: GeneratorContext, device: Device, tsNominal: numb
   const slot = m.slotMinutes
   const length = sessionMinutes(fleet, m)
   for (let s = 0; s < m.sessionHours.length; s++) {
-    const offset = (minute - m.sessionHours[s]! * 60 + 1440) % 1440
+    const offset = (minute - m.sessionHours[s] * 60 + 1440) % 1440
     if (offset >= length) continue
     const position = Math.floor(offset / slot)
     const cowOrdinal = position * fleet.stallsPerFarm + device.ordinal
@@ -230,8 +230,8 @@ function chiller(
   let volume = 0
   let latest = -1
   for (let s = 0; s < offsets.length; s++) {
-    volume += clamp((sinceCollection - offsets[s]!) / length, 0, 1) * litres
-    if (offsets[s]! <= sinceCollection && (latest < 0 || offsets[s]! > offsets[latest]!)) latest = s
+    volume += clamp((sinceCollection - offsets[s]) / length, 0, 1) * litres
+    if (offsets[s] <= sinceCollection && (latest < 0 || offsets[s] > offsets[latest])) latest = s
   }
   const ambient = c.ambientC.mean + c.ambientC.amplitude * daily(h, c.ambientC.peakHour) + c.ambientC.noise * n(2)
   let temp: number
@@ -241,8 +241,8 @@ function chiller(
     temp = c.setpointC + (ambient - c.setpointC) * (1 - Math.exp(-sinceCollection / 60)) + 0.05 * n(0)
     compressor = false
   } else {
-    const t = sinceCollection - offsets[latest]!
-    const before = offsets.filter((o) => o < offsets[latest]!).length * litres
+    const t = sinceCollection - offsets[latest]
+    const before = offsets.filter((o) => o < offsets[latest]).length * litres
     const peak = (c.intakeWarmingC * litres) / (before + litres)
     const intake = t < length
     const excess = intake
@@ -290,7 +290,7 @@ export function generateReading(ctx: GeneratorContext, device: Device, seq: numb
   if (stuck && seq > stuck.fromSeq) {
     // A stuck sensor repeats the value it measured when it stuck.
     const field = STUCK_FIELD[device.kind]
-    values[field] = valuesAt(ctx, device, stuck.fromSeq, anomaliesAt(ctx, device, stuck.fromSeq))[field]!
+    values[field] = valuesAt(ctx, device, stuck.fromSeq, anomaliesAt(ctx, device, stuck.fromSeq))[field]
   }
   const skew = find(active, 'clockSkew')
   const ts = nominalTime(ctx, seq) + (skew ? Math.round(skew.magnitude * 1000) : 0)

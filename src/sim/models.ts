@@ -248,7 +248,7 @@ export function modelChecks(m: SensorModels): string[] {
   for (const kind of ['collar', 'milk', 'chiller'] as const) ranges(kind, m[kind])
   const sessions = m.milk.sessionHours
   for (let i = 1; i < sessions.length; i++) {
-    if (!(sessions[i]! > sessions[i - 1]!)) problems.push(`milk.sessionHours must be increasing (got ${sessions.join(', ')})`)
+    if (!(sessions[i] > sessions[i - 1])) problems.push(`milk.sessionHours must be increasing (got ${sessions.join(', ')})`)
   }
   if (m.milk.prepMinutes >= m.milk.slotMinutes)
     problems.push(`milk.prepMinutes (${m.milk.prepMinutes}) must be < slotMinutes (${m.milk.slotMinutes})`)
@@ -289,7 +289,7 @@ export function fleetChecks(m: SensorModels, fleet: FleetShape): string[] {
   if (fleet.stallsPerFarm > 0) {
     const cowsPerStall = Math.ceil(fleet.cowsPerFarm / fleet.stallsPerFarm)
     const s = m.milk.sessionHours
-    const gaps = s.map((h, i) => ((s[(i + 1) % s.length]! - h + 24) % 24 || 24) * 60)
+    const gaps = s.map((h, i) => ((s[(i + 1) % s.length] - h + 24) % 24 || 24) * 60)
     const session = cowsPerStall * m.milk.slotMinutes
     if (session > Math.min(...gaps)) {
       problems.push(

@@ -63,7 +63,8 @@ export async function runSimulators(
   const totals = new ProgressTotals()
   const ports: MessagePort[] = []
   const onStop = (): void => {
-    const perDevice = stop!.perDevice()
+    if (!stop) return
+    const perDevice = stop.perDevice()
     for (const p of ports) p.postMessage({ kind: 'stop', perDevice } satisfies ToSim)
   }
   stop?.signal.addEventListener('abort', onStop, { once: true })
@@ -107,7 +108,7 @@ export async function runSimulators(
             .finally(() => {
               channel.port2.close()
               sink?.finish(`sim-${task.worker}`)
-            }) as Promise<SimResult>
+            })
         }),
       ),
     )

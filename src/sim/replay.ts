@@ -99,7 +99,7 @@ export function loadReplay(pathArg: string): ReplayTrace {
     files.push({ kind, file: name, sha256: createHash('sha256').update(text).digest('hex') })
     const fields = KINDS[kind].fields
     for (let i = 1; i < lines.length; i++) {
-      const cells = lines[i]!.split(',')
+      const cells = lines[i].split(',')
       const where = `replay ${name} line ${i + 1}`
       if (cells.length !== fields.length + 3) {
         note(`${where}: ${cells.length} columns, expected ${fields.length + 3}`)
@@ -124,7 +124,7 @@ export function loadReplay(pathArg: string): ReplayTrace {
       const values: Record<string, FieldValue> = {}
       let bad = false
       fields.forEach((f, j) => {
-        const v = parseValue(f.type, cells[3 + j]!)
+        const v = parseValue(f.type, cells[3 + j])
         if (v === undefined) {
           note(`${where}: ${f.name} ${JSON.stringify(cells[3 + j])} is not a valid ${f.type}`)
           bad = true

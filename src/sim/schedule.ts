@@ -60,8 +60,8 @@ function segments(spikes: readonly Spike[] = NO_SPIKES): readonly Segment[] {
 export function offeredBy(rate: number, seconds: number, spikes?: readonly Spike[]): number {
   const segs = segments(spikes)
   let i = segs.length - 1
-  while (i > 0 && segs[i]!.from > seconds) i--
-  const s = segs[i]!
+  while (i > 0 && segs[i].from > seconds) i--
+  const s = segs[i]
   return rate * (s.count + (seconds - s.from) * s.multiplier)
 }
 
@@ -70,8 +70,8 @@ export function dueSeconds(rate: number, g: number, spikes?: readonly Spike[]): 
   const segs = segments(spikes)
   const c = g / rate
   let i = segs.length - 1
-  while (i > 0 && segs[i]!.count > c) i--
-  const s = segs[i]!
+  while (i > 0 && segs[i].count > c) i--
+  const s = segs[i]
   return s.from + (c - s.count) / s.multiplier
 }
 
@@ -79,8 +79,8 @@ export function dueSeconds(rate: number, g: number, spikes?: readonly Spike[]): 
 export function rateAt(rate: number, seconds: number, spikes?: readonly Spike[]): number {
   const segs = segments(spikes)
   let i = segs.length - 1
-  while (i > 0 && segs[i]!.from > seconds) i--
-  return rate * segs[i]!.multiplier
+  while (i > 0 && segs[i].from > seconds) i--
+  return rate * segs[i].multiplier
 }
 
 /** Readings per device: every device sends the same number, so the split stays exact. */

@@ -19,9 +19,9 @@ export class SeqRanges {
 
   /** Adds seq to device j's set; true when it was not in it. */
   add(j: number, seq: number): boolean {
-    const r = this.ranges[j]!
+    const r = this.ranges[j]
     const n = r.length
-    if (n === 0 || seq > r[n - 1]!) {
+    if (n === 0 || seq > r[n - 1]) {
       r.push(seq, seq + 1)
       return true
     }
@@ -30,11 +30,11 @@ export class SeqRanges {
       return true
     }
     const i = 2 * firstEndingAfter(r, seq)
-    if (r[i]! <= seq) return false // inside range i
+    if (r[i] <= seq) return false // inside range i
     const joinsPrevious = i > 0 && r[i - 1] === seq
     const joinsNext = r[i] === seq + 1
     if (joinsPrevious && joinsNext) {
-      r[i - 1] = r[i + 1]!
+      r[i - 1] = r[i + 1]
       r.splice(i, 2)
     } else if (joinsPrevious) r[i - 1] = seq + 1
     else if (joinsNext) r[i] = seq
@@ -43,20 +43,20 @@ export class SeqRanges {
   }
 
   has(j: number, seq: number): boolean {
-    const r = this.ranges[j]!
-    if (r.length === 0 || seq >= r[r.length - 1]!) return false
+    const r = this.ranges[j]
+    if (r.length === 0 || seq >= r[r.length - 1]) return false
     const i = 2 * firstEndingAfter(r, seq)
-    return r[i]! <= seq
+    return r[i] <= seq
   }
 
   /** Seqs of device j in [0, end) not in the set, as [from, to) ranges in order. */
   missing(j: number, end: number): Array<[from: number, to: number]> {
-    const r = this.ranges[j]!
+    const r = this.ranges[j]
     const out: Array<[number, number]> = []
     let next = 0
     for (let i = 0; i < r.length && next < end; i += 2) {
-      if (r[i]! > next) out.push([next, Math.min(r[i]!, end)])
-      next = r[i + 1]!
+      if (r[i] > next) out.push([next, Math.min(r[i], end)])
+      next = r[i + 1]
     }
     if (next < end) out.push([next, end])
     return out
@@ -76,7 +76,7 @@ function firstEndingAfter(r: readonly number[], seq: number): number {
   let hi = r.length / 2
   while (lo < hi) {
     const mid = (lo + hi) >> 1
-    if (r[2 * mid + 1]! <= seq) lo = mid + 1
+    if (r[2 * mid + 1] <= seq) lo = mid + 1
     else hi = mid
   }
   return lo

@@ -177,11 +177,11 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
     if (sent === 0) firstSendMs = actual
     lastSendMs = actual
     if (persistent) pending.add(slot)
-    link.publish(j, topics[j]!, encodePayload(oracle.expected(devices[j]!, seq), due), task.qos, () => {
+    link.publish(j, topics[j], encodePayload(oracle.expected(devices[j], seq), due), task.qos, () => {
       pending.delete(slot)
       if (!acked.add(j, seq)) return
       ackCount++
-      metrics.acked[j]!.value++
+      metrics.acked[j].value++
       lastAckMs = clock()
       recordMs(ackLatency, lastAckMs - due)
     })
@@ -190,7 +190,7 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
       return
     }
     sent++
-    metrics.published[j]!.value++
+    metrics.published[j].value++
   }
   const flush = (j: number): void => {
     if (!link.connected || queues.size(j) === 0) return
@@ -203,9 +203,9 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
     publish(j, seq)
   }
   const isOffline = (j: number, seq: number): boolean => {
-    const list = offline[j]!
-    while (offlineAt[j]! < list.length && list[offlineAt[j]!]![1] <= seq) offlineAt[j]!++
-    const w = list[offlineAt[j]!]
+    const list = offline[j]
+    while (offlineAt[j] < list.length && list[offlineAt[j]][1] <= seq) offlineAt[j]++
+    const w = list[offlineAt[j]]
     return w !== undefined && w[0] <= seq
   }
 
@@ -255,7 +255,7 @@ export default async function publishShard(task: SimTask): Promise<SimResult> {
             return link.whenReady(j, tick)
           }
           cursor++
-          metrics.offered[j]!.value++
+          metrics.offered[j].value++
           if (isOffline(j, seq)) {
             inOfflineWindow[j] = 1
             queues.push(j, seq)

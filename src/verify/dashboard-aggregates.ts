@@ -9,12 +9,10 @@ import type { Reading } from '../sim/generator.js'
  * without importing anything of the ingest.
  */
 export type AggFn = 'count' | 'avg' | 'sum' | 'max' | 'min'
-export interface AggColumn {
-  readonly column: string
-  readonly fn: AggFn
-  /** The reading field aggregated (absent for count(*)); booleans count as 1 and 0. */
-  readonly field?: string
-}
+export type AggColumn =
+  | { readonly column: string; readonly fn: 'count'; readonly field?: undefined }
+  /** `field`: the reading field aggregated; booleans count as 1 and 0. */
+  | { readonly column: string; readonly fn: Exclude<AggFn, 'count'>; readonly field: string }
 export interface AggregateSpec {
   readonly kind: Kind
   readonly view: string
@@ -68,7 +66,7 @@ export const AGGREGATES: readonly AggregateSpec[] = [
 /** The SQL of one column over the raw table (the same expression the migration's view uses). */
 export function columnSql(c: AggColumn, fieldType: (field: string) => string): string {
   if (c.fn === 'count') return 'count(*)'
-  const f = c.field!
+  const f = c.field
   const expr = fieldType(f) === 'bool' ? `CASE WHEN ${f} THEN 1.0 ELSE 0.0 END` : f
   return `${c.fn}(${expr})`
 }
@@ -134,7 +132,7 @@ export class BucketAccumulator {
     for (let i = 0; i < k; i++) {
       const c = this.spec.columns[i]
       if (c.fn === 'count') continue
-      const v = numeric(r.values[c.field!])
+      const v = numeric(r.values[c.field])
       if (v === null) continue
       a.nn[i]++
       a.sum[i] += v

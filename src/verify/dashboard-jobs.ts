@@ -1,4 +1,5 @@
 import type { SqlSession } from '../db/migrate.js'
+import { textOf } from '../util/text.js'
 
 /**
  * TimescaleDB policy jobs (refresh, columnstore/compression, retention) as P8 reads them: a record per
@@ -160,7 +161,7 @@ export const POLICY_PROCS = ['policy_refresh_continuous_aggregate', 'policy_comp
  */
 export const dbTime = (v: unknown): Date | null => {
   if (v === null || v === undefined) return null
-  const d = v instanceof Date ? v : typeof v === 'number' ? new Date(v) : new Date(String(v))
+  const d = v instanceof Date ? v : typeof v === 'number' ? new Date(v) : new Date(textOf(v))
   return Number.isFinite(d.getTime()) ? d : null
 }
 const count = (v: unknown): number => (Number.isFinite(Number(v)) ? Number(v) : 0)
@@ -176,7 +177,7 @@ export function jobRecordOf(x: Record<string, unknown>): JobRecord {
   return {
     jobId: Number(x.job_id),
     proc: String(x.proc_name),
-    target: String(x.target ?? 'unknown'),
+    target: textOf(x.target ?? 'unknown'),
     scheduleIntervalMs: count(x.interval_ms),
     scheduled: x.scheduled === true,
     config,
@@ -254,7 +255,7 @@ export async function readJobFailures(db: SqlSession, jobIds: readonly number[])
     jobId: Number(x.job_id),
     startTime: dbTime(x.start_time),
     sqlerrcode: (x.sqlerrcode as string | null) ?? null,
-    message: String(x.err_message ?? 'no error text'),
+    message: textOf(x.err_message ?? 'no error text'),
   }))
 }
 
@@ -318,7 +319,7 @@ export async function readChunks(db: SqlSession, schema: string): Promise<ChunkR
 
 /** Parses a policy interval from a job's config ("7 days", "30 days", "12:00:00", "1 day 02:00:00") to ms. */
 export function intervalMs(text: unknown): number {
-  const s = String(text ?? '')
+  const s = textOf(text ?? '')
   let ms = 0
   const days = /(-?\d+) days?/.exec(s)
   if (days) ms += Number(days[1]) * 86_400_000

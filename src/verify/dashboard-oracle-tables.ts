@@ -2,6 +2,7 @@ import type { SqlSession } from '../db/migrate.js'
 import type { Device } from '../fleet.js'
 import { AGGREGATES, type AggregateSpec, type Bucket } from './dashboard-aggregates.js'
 import { FarmSeries, PANEL_MEANINGS } from './dashboard-panels.js'
+import { must } from '../util/must.js'
 
 /** Oracle buckets written to the temporary tables in one INSERT. */
 const ORACLE_INSERT_ROWS = 5000
@@ -43,7 +44,7 @@ export class OracleTables implements OracleSink {
   )
 
   async add(spec: AggregateSpec, device: Device, b: Bucket): Promise<void> {
-    const readers = this.readers.get(spec.view)!
+    const readers = must(this.readers.get(spec.view), `the readers of ${spec.view}`)
     for (let i = 0; i < readers.length; i++) for (const f of readers[i]) f.add(device.farm, b.t, b.values[i] ?? null)
     if (!this.tables) return
     const rows = this.pending.get(spec.view) ?? []

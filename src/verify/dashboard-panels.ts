@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PACKAGE_ROOT } from '../paths.js'
 import { REL_TOLERANCE } from './dashboard-aggregates.js'
+import { textOf } from '../util/text.js'
 
 /** The provisioned Grafana dashboards (what docker-compose.yml mounts into Grafana). */
 export const DASHBOARDS_DIR = join(PACKAGE_ROOT, 'dashboards', 'grafana', 'dashboards')
@@ -158,7 +159,7 @@ function normalise(rows: ReadonlyArray<Record<string, unknown>>): { cols: string
         time ??= v.getTime()
         key.push(v.toISOString())
       } else if (isNum[i] && !(k === 'time' || k === 'metric')) nums.push(v === null ? null : Number(v))
-      else key.push(v === null ? 'NULL' : String(v))
+      else key.push(v === null ? 'NULL' : textOf(v))
     })
     return { key: key.join(' | '), time, nums }
   })

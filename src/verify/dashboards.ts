@@ -30,7 +30,7 @@ import {
   type JobVerdict,
 } from './dashboard-jobs.js'
 import {
-  FarmSeries,
+  type FarmSeries,
   PANEL_MEANINGS,
   comparePanelRows,
   fillPanelSql,
@@ -187,9 +187,9 @@ export async function checkAggregate(
 
   const k = spec.columns.length
   const each = (f: (i: number) => string): string => Array.from({ length: k }, (_, i) => f(i)).join(', ')
-  const rawSql = `SELECT device, ${bucketExpr} AS b, ${each((i) => `(${columnSql(spec.columns[i]!, typeOf)})::float8 AS v${i}`)}
+  const rawSql = `SELECT device, ${bucketExpr} AS b, ${each((i) => `(${columnSql(spec.columns[i], typeOf)})::float8 AS v${i}`)}
     FROM ${schemaSql}.${spec.table} WHERE run_id = ${rid} GROUP BY device, b`
-  const aggSql = `SELECT device, bucket AS b, ${each((i) => `(${spec.columns[i]!.column})::float8 AS v${i}`)} FROM ${schemaSql}.${spec.view} WHERE run_id = ${rid}`
+  const aggSql = `SELECT device, bucket AS b, ${each((i) => `(${spec.columns[i].column})::float8 AS v${i}`)} FROM ${schemaSql}.${spec.view} WHERE run_id = ${rid}`
   await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ')
   try {
     // One pass: the raw rows grouped by bucket, FULL JOINed with the aggregate. The aggregate's values
@@ -455,7 +455,7 @@ export async function checkDashboards(
           .filter(Boolean)
           .map((x, i, all) => `${i === 0 ? ' (' : ''}${x}${i === all.length - 1 ? ')' : ''}`)
           .join('; ')}`
-      : `${mismatchCount} aggregate values differ (first: ${describe(aggregates.flatMap((a) => a.mismatches)[0]!)})`,
+      : `${mismatchCount} aggregate values differ (first: ${describe(aggregates.flatMap((a) => a.mismatches)[0])})`,
     badPanels.length === 0
       ? `${panels.panels.length} dashboard queries return the oracle's values`
       : `${badPanels.length} of ${panels.panels.length} dashboard queries wrong: ${badPanels

@@ -63,27 +63,28 @@ export async function checkDeadLetters(client: pg.Client, runId: number, manifes
     client,
     `SELECT topic, encode(payload, 'hex'), reason FROM dead_letters WHERE run_id = ${Number(runId)}`,
   )) {
-    r.byReason[reason!] = (r.byReason[reason!] ?? 0) + 1
+    if (topic === null || hex === null || reason === null) throw new Error('a dead_letters row has a NULL topic, payload or reason')
+    r.byReason[reason] = (r.byReason[reason] ?? 0) + 1
     const list = want.get(`${topic}\u0000${hex}`)
     const m = list?.shift()
     if (m) {
       r.found++
       if (m.reason !== reason) {
         wrongCount++
-        if (r.wrongReason.length < SAMPLES) r.wrongReason.push({ topic: topic!, expected: m.reason, got: reason!, type: m.type })
+        if (r.wrongReason.length < SAMPLES) r.wrongReason.push({ topic, expected: m.reason, got: reason, type: m.type })
       }
       continue
     }
     let doc: unknown
     try {
-      doc = JSON.parse(Buffer.from(hex!, 'hex').toString('utf8'))
+      doc = JSON.parse(Buffer.from(hex, 'hex').toString('utf8'))
     } catch {
       doc = undefined
     }
     const o = doc as { device?: unknown; kind?: unknown; seq?: unknown; ts?: unknown; values?: unknown } | undefined
     if (o && typeof o === 'object' && isValidReading(o)) {
       validCount++
-      if (r.validRejected.length < SAMPLES) r.validRejected.push({ device: String(o.device), seq: Number(o.seq), reason: reason! })
+      if (r.validRejected.length < SAMPLES) r.validRejected.push({ device: String(o.device), seq: Number(o.seq), reason })
     } else r.foreign++
   }
   for (const list of want.values())

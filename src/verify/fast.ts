@@ -46,10 +46,10 @@ export async function checkKindsFast(
   manifest: RunManifest,
   digests: OracleDigests,
 ): Promise<{ perKind: Map<Kind, KindReport>; stats: FastStats }> {
-  const byKind = new Map<Kind, Device[]>(KIND_NAMES.map((k) => [k, []]))
+  const byKind: Record<Kind, Device[]> = { collar: [], milk: [], chiller: [] }
   for (let i = 0; i < fleetSize(manifest.fleet); i++) {
     const d = deviceAt(manifest.fleet, i)
-    byKind.get(d.kind)!.push(d)
+    byKind[d.kind].push(d)
   }
   const unacked = new Set(manifest.unacked.map(([device]) => device))
   const reasons: Record<string, number> = {}
@@ -61,7 +61,7 @@ export async function checkKindsFast(
   let cleared = 0
   let rowByRow = 0
   for (const kind of KIND_NAMES) {
-    const devices = byKind.get(kind)!
+    const devices = byKind[kind]
     const ids = new Map(devices.map((d) => [d.id, d]))
     const rows = await client.query<{ device: string; n: string; digest: string | null; late: number }>(digestSelect(kind, runId))
     const flagged: string[] = []

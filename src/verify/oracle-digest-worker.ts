@@ -1,4 +1,4 @@
-import { parentPort, workerData } from 'node:worker_threads'
+import { workerData } from 'node:worker_threads'
 import { alertRulesOf } from '../alerts/rules.js'
 import { deviceAt } from '../fleet.js'
 import { errorMessage } from '../errors.js'
@@ -10,6 +10,7 @@ import { oracleFor, type Oracle } from '../sim/oracle.js'
 import { AlertChecker } from './alerts.js'
 import { DeviceDigest } from './digest.js'
 import type { DigestRow, DigestTask, FromDigestThread } from './oracle-digests.js'
+import { threadPort } from '../util/must.js'
 
 /**
  * Digests devices [from, to) of the oracle's stream and, from the same readings, what P5 expects of
@@ -18,7 +19,8 @@ import type { DigestRow, DigestTask, FromDigestThread } from './oracle-digests.j
  */
 const task = workerData as DigestTask
 let paced = task.paced
-parentPort!.on('message', (m) => {
+const port = threadPort('the oracle digests')
+port.on('message', (m) => {
   if (m === 'hurry') paced = false
 })
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
@@ -26,7 +28,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 // long as the thread lives: it stays (idle) after its result until the run ends.
 if (task.metrics) {
   const metrics = new ThreadMetrics().watchRuntime()
-  setInterval(() => parentPort!.postMessage({ metrics: metrics.snapshot() } satisfies FromDigestThread), 1000).unref()
+  setInterval(() => port.postMessage({ metrics: metrics.snapshot() } satisfies FromDigestThread), 1000).unref()
 }
 
 try {
@@ -60,7 +62,7 @@ try {
     readings = []
     await breathe()
   }
-  parentPort!.postMessage({ ok: true, rows } satisfies FromDigestThread)
+  port.postMessage({ ok: true, rows } satisfies FromDigestThread)
 } catch (err) {
-  parentPort!.postMessage({ ok: false, message: errorMessage(err) } satisfies FromDigestThread)
+  port.postMessage({ ok: false, message: errorMessage(err) } satisfies FromDigestThread)
 }

@@ -96,8 +96,13 @@ export async function loadDigests(client: pg.Client, runId: number, spec: Digest
     [runId],
   )
   // digest is NULL on rows stored by a release with the older digest: those are regenerated.
-  if (r.rows.length !== fleetSize(spec.fleet) || r.rows.some((x) => x.rows !== spec.perDevice || x.digest === null)) return undefined
-  return new Map(r.rows.map((x) => [x.device, { rows: x.rows, digest: x.digest!, exact: x.exact, ...(x.alerts && { alerts: x.alerts }) }]))
+  if (r.rows.length !== fleetSize(spec.fleet)) return undefined
+  const digests = new Map<string, OracleDigest>()
+  for (const x of r.rows) {
+    if (x.rows !== spec.perDevice || x.digest === null) return undefined
+    digests.set(x.device, { rows: x.rows, digest: x.digest, exact: x.exact, ...(x.alerts && { alerts: x.alerts }) })
+  }
+  return digests
 }
 
 export async function storeDigests(client: pg.Client, runId: number, digests: OracleDigests): Promise<void> {

@@ -13,6 +13,7 @@ import { sloOf } from './slo.js'
 import { migrate, pgSession } from '../db/migrate.js'
 import type { RateRecord } from './rates.js'
 import { loadLive, type StoredLive } from '../live/run-live.js'
+import { textOf } from '../util/text.js'
 
 interface StoredEvidence {
   readonly manifest: RunManifest
@@ -83,7 +84,7 @@ export async function verifyStored(
         properties: judged.properties,
       }
       const environment = {
-        broker: String(row.config.mqttUrl ?? 'embedded aedes'),
+        broker: textOf(row.config.mqttUrl ?? 'embedded aedes'),
         database: cfg.databaseUrl ? redactUrl(cfg.databaseUrl) : 'embedded PostgreSQL',
         storage: row.storage,
       }

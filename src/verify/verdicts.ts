@@ -10,6 +10,7 @@ import type { PropertyResult, RunManifest, Sample } from './types.js'
 import { percentiles, type AlertReport } from './alerts.js'
 import type { DeadLetterReport } from './dead-letters.js'
 import type { LatencyEvidence, Slo } from './slo.js'
+import { must } from '../util/must.js'
 
 export { sloOf, type LatencyEvidence, type Slo } from './slo.js'
 
@@ -35,10 +36,11 @@ export function setProperties(
   manifest: Pick<RunManifest, 'seed' | 'perDevice'>,
   slo: Slo,
 ): readonly [PropertyResult, PropertyResult, PropertyResult] {
-  const sets = KIND_NAMES.map((k) => perKind.get(k)!.set)
-  const orders = KIND_NAMES.map((k) => perKind.get(k)!.order)
+  const reports = KIND_NAMES.map((k) => must(perKind.get(k), `the ${k} report`))
+  const sets = reports.map((r) => r.set)
+  const orders = reports.map((r) => r.order)
   const c = sumCounts(sets)
-  const byKind = Object.fromEntries(KIND_NAMES.map((k) => [k, perKind.get(k)!.set.counts]))
+  const byKind = Object.fromEntries(KIND_NAMES.map((k, i) => [k, sets[i].counts]))
   const reproduce = `iotbench verify <run-id> (seed ${manifest.seed}, ${manifest.perDevice} readings per device)`
 
   const p1Pass = c.lost <= slo.maxLost && c.duplicated === 0 && c.unexpected === 0

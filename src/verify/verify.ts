@@ -15,6 +15,7 @@ import type { LatencyEvidence, Slo } from './slo.js'
 import type { SetsReport } from './properties/sets.js'
 import type { OracleRecord } from './properties/alerts.js'
 import { PROPERTIES, type JudgeContext, type Property, type PropertyOutcome, type VerifyOptions } from './properties/index.js'
+import { must } from '../util/must.js'
 
 export { sloOf, type LatencyEvidence, type Slo } from './slo.js'
 export type { VerifyOptions } from './properties/index.js'
@@ -46,12 +47,13 @@ export async function checkKind(
     for (const r of rows) {
       const values: (FieldValue | null)[] = new Array(spec.fields.length)
       for (let i = 0; i < spec.fields.length; i++) values[i] = parseValue(spec.fields[i].type, r[3 + i] ?? null)
-      set.add({ device: r[0]!, seq: Number(r[1]), ts: Number(r[2]), values })
+      set.add({ device: must(r[0], 'device is NOT NULL'), seq: Number(r[1]), ts: Number(r[2]), values })
     }
   }
   const order = new OrderChecker()
   const byReceive = `SELECT device, seq FROM ${spec.table} WHERE run_id = ${Number(runId)}${inRangeSql} ORDER BY device COLLATE "C", rx`
-  for await (const rows of copyRowBatches(client, byReceive)) for (const r of rows) order.add(r[0]!, Number(r[1]))
+  for await (const rows of copyRowBatches(client, byReceive))
+    for (const r of rows) order.add(must(r[0], 'device is NOT NULL'), Number(r[1]))
   return { set: set.finish(), order: order.report }
 }
 

@@ -10,6 +10,7 @@ import { WebSocket } from 'ws'
 import { ClientRecord } from '../../src/live/client-record.js'
 import { LiveFeed, type CommittedReading } from '../../src/live/feed-server.js'
 import type { ServerFrame } from '../../src/live/protocol.js'
+import { frameText } from '../../src/util/text.js'
 
 const FARMS = ['farm01', 'farm02']
 const DEVICES = ['farm01-collar-0001', 'farm01-chiller-0001', 'farm02-collar-0001']
@@ -36,7 +37,7 @@ class TestClient {
   connect(resume: boolean): Promise<void> {
     this.ws = new WebSocket(this.url)
     this.ws.on('message', (raw) => {
-      const f = JSON.parse(raw.toString()) as ServerFrame
+      const f = JSON.parse(frameText(raw)) as ServerFrame
       if (f.type === 'events') this.record.add(f.farm, f.pos, f.events)
       else if (f.type === 'end') this.ended = true
     })

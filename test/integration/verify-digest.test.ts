@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import fc from 'fast-check'
-import pg from 'pg'
+import type pg from 'pg'
 import { connect } from '../../src/db/connect.js'
 import { migrate, pgSession } from '../../src/db/migrate.js'
 import { Batch } from '../../src/ingest/batch.js'

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { unavailable } from './services.js'
 import { freePort } from '../../src/util/net.js'
+import { errorMessage } from '../../src/errors.js'
 
 /** Debian's prometheus (apt-get install prometheus; .ci/run installs it). */
 export const PROMETHEUS = process.env['IOTBENCH_PROMETHEUS'] ?? '/usr/bin/prometheus'
@@ -25,7 +26,7 @@ export async function pollUntil<T>(what: string, deadlineMs: number, fn: () => P
     } catch (err) {
       last = err
     }
-    if (Date.now() > end) throw new Error(`${what}: not within ${deadlineMs} ms${last ? ` (last error: ${String(last)})` : ''}`)
+    if (Date.now() > end) throw new Error(`${what}: not within ${deadlineMs} ms${last ? ` (last error: ${errorMessage(last)})` : ''}`)
     await new Promise((r) => setTimeout(r, everyMs))
   }
 }

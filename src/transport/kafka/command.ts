@@ -60,9 +60,9 @@ export function resolveBridge(o: BridgeCommandOptions, env: NodeJS.ProcessEnv = 
   const prefix = o.topicPrefix ?? ''
   if (!/^([A-Za-z0-9_.-]+\/)*$/.test(prefix))
     problems.push(`--topic-prefix must be empty or segments ending in "/" (got ${JSON.stringify(prefix)})`)
-  if (problems.length) throw new ConfigError(problems)
+  if (problems.length || !o.mqttUrl) throw new ConfigError(problems)
   return {
-    mqttUrl: o.mqttUrl!,
+    mqttUrl: o.mqttUrl,
     mqttSecurity: mqttSecurityOf(security),
     mqttProtocol: protocol as 'auto' | '4' | '5',
     topicPrefix: prefix,
