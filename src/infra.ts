@@ -1,6 +1,6 @@
 import { startEmbeddedBroker } from './broker/embedded.js'
 import type { RunConfig } from './config/options.js'
-import { redactUrl } from './config/resolve.js'
+import { redactUrl } from './util/redact.js'
 import type pg from 'pg'
 import { connect } from './db/connect.js'
 import { startEmbeddedDatabase } from './db/embedded.js'

@@ -12,6 +12,7 @@ import { loadChecks } from './load.js'
 import { mqttSecurityChecks } from '../transport/mqtt-options.js'
 import { externalIngestChecks } from '../external/config.js'
 import { databaseTlsChecks } from '../db/tls.js'
+import { redactUrl } from '../util/redact.js'
 import { faultChecks } from '../faults/config.js'
 import { shardChecks } from '../shard/plan.js'
 import { DEFAULTS, OPTIONS, envName, type OptionKey, type OptionSpec, type RunConfig } from './options.js'
@@ -184,21 +185,6 @@ function convert(spec: OptionSpec, raw: unknown, source: string, problems: strin
       return s
     }
   }
-}
-
-/** Hides the password of a URL before it is printed or stored. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url)
-    if (u.hostname) {
-      if (u.password) u.password = '***'
-      return u.toString()
-    }
-  } catch {
-    // not a URL: fall through to the textual redaction
-  }
-  // "user:secret@" wherever it stands, with or without a user name or both slashes
-  return url.replace(/([:/])([^:/@]*):[^/@]*@/, '$1$2:***@')
 }
 
 export interface Layers {

@@ -1,6 +1,6 @@
 import pg from 'pg'
 import { InfraError, errorMessage } from '../errors.js'
-import { redactUrl } from '../config/resolve.js'
+import { redactUrl } from '../util/redact.js'
 import { databaseTlsHint, pgConnectionString } from './tls.js'
 
 export type Storage = 'timescaledb' | 'postgresql'

@@ -10,7 +10,7 @@ import { SeqTracker } from './dedupe.js'
 import { copyRows } from '../db/copy-rows.js'
 import { KINDS, KIND_NAMES } from '../kinds.js'
 import { decodeTelemetry, type DecodedReading } from './decode.js'
-import { parseFaultHook } from './fault-hook.js'
+import { NO_FAULTS, type Accepted, type FaultBatch, type IngestFaultSeam } from './fault-seam.js'
 import type { FromIngest, IngestWorkerData } from './messages.js'
 import { AlertEngine, type AlertEvent } from '../alerts/engine.js'
 import { IngestMetrics } from '../metrics/ingest-metrics.js'
@@ -47,10 +47,7 @@ export class IngestCore {
   readonly metrics: IngestMetrics
   alertsRaised = 0
   private tracker = new SeqTracker()
-  private readonly fault
   private alerts: AlertEngine
-  /** delayAlert fault: raises held back until their device reaches `dueSeq`. */
-  private readonly delayed = new Map<string, { event: AlertEvent; dueSeq: number }>()
   /** Receive order across this worker; the high bits keep workers apart (Kafka: partition and offset). */
   private rx: number
   private filling: Batch
@@ -66,8 +63,13 @@ export class IngestCore {
    */
   private closed = false
   private db: pg.Client | undefined
-  /** A reading held back by the reorder fault, written after the device's next one. */
-  private held: { reading: DecodedReading; received: number; rx: number } | undefined
+  /** Where the test-only faults act (NO_FAULTS: nowhere). */
+  private readonly toBatch: FaultBatch = {
+    store: (x) => this.store(x),
+    storeAgain: (reading, received) =>
+      this.filling.addReading(reading, received, this.rx++, this.tracker.storing(reading.device, reading.seq)),
+    deadLetter: (d) => this.filling.addDeadLetter(d),
+  }
   source!: IngestSource
 
   constructor(
@@ -75,9 +77,9 @@ export class IngestCore {
     private readonly post: (m: FromIngest) => void,
     /** A batch that may not commit because its Kafka partitions moved (the caller rejoins). */
     private readonly onStale: (err: StaleOffsetsError) => void = () => undefined,
+    private readonly faults: IngestFaultSeam = NO_FAULTS,
   ) {
     this.metrics = new IngestMetrics(data.topicPrefix)
-    this.fault = parseFaultHook(data.faultHook)
     this.alerts = new AlertEngine(data.alertRules, this.clock)
     // The next bits keep incarnations of a worker respawned after a fault apart (each later than the last).
     this.rx = data.worker * 2 ** 40 + Math.min(63, data.incarnation ?? 0) * 2 ** 34
@@ -142,96 +144,19 @@ export class IngestCore {
   }
 
   private writeReading(reading: DecodedReading, received: number, rx: number): void {
-    const { fault, data } = this
     if (!this.tracker.accept(reading.device, reading.seq)) {
       this.counters.duplicatesSkipped++ // a redelivery of a reading already in a batch: acknowledge, store once
       return
     }
-    if (fault.drop > 0) {
-      fault.drop--
-      return
-    }
-    if (fault.corrupt > 0 && reading.values.length > 0) {
-      fault.corrupt--
-      const v = reading.values[0]
-      reading = { ...reading, values: [typeof v === 'boolean' ? !v : v + 1, ...reading.values.slice(1)] }
-    }
-    if (fault.deadLetter > 0) {
-      fault.deadLetter--
-      const values = Object.fromEntries(KINDS[reading.kind].fields.map((f, i) => [f.name, reading.values[i]]))
-      const payload = Buffer.from(
-        JSON.stringify({ device: reading.device, kind: reading.kind, seq: reading.seq, ts: reading.ts, sent: reading.sent, values }),
-      )
-      this.filling.addDeadLetter({
-        received,
-        topic: `${data.topicPrefix}farm/${reading.device.split('-')[0]}/${reading.kind}/${reading.device}/telemetry`,
-        payload,
-        reason: 'fault-hook',
-      })
-      return
-    }
-    const held = this.held
-    if (held && held.reading.device === reading.device) {
-      // The held reading goes in after this one: it takes the later receive order.
-      this.store(reading, received, held.rx)
-      this.store(held.reading, held.received, rx)
-      this.held = undefined
-      return
-    }
-    if (fault.reorder > 0 && !held) {
-      fault.reorder--
-      this.held = { reading, received, rx }
-      return
-    }
-    this.store(reading, received, rx)
-    if (fault.duplicate > 0) {
-      fault.duplicate--
-      this.filling.addReading(reading, received, this.rx++, this.tracker.storing(reading.device, reading.seq))
-    }
+    this.faults.write({ reading, received, rx }, this.toBatch)
   }
 
   /** Puts an accepted reading into the filling batch and runs the alert rules on it (never on a redelivery). */
-  private store(reading: DecodedReading, received: number, rx: number): void {
-    const { fault, data, filling } = this
+  private store({ reading, received, rx }: Accepted): void {
+    const { data, filling } = this
     filling.addReading(reading, received, rx, this.tracker.storing(reading.device, reading.seq))
     if (data.live) filling.live.push(reading)
-    const events = this.alerts.evaluate(reading)
-    if (fault.spuriousAlert > 0 && reading.kind === 'collar') {
-      fault.spuriousAlert--
-      const rule = data.alertRules.collar.find((r) => r.rule.anomaly === null) ?? data.alertRules.collar[0]
-      if (rule)
-        filling.alerts.push({
-          device: reading.device,
-          kind: reading.kind,
-          rule: rule.name,
-          event: 'raise',
-          seq: reading.seq,
-          ts: reading.ts,
-          sent: reading.sent,
-          raisedAt: this.clock(),
-          value: Number(reading.values[0]),
-          reading: {},
-        })
-    }
-    const due = this.delayed.get(reading.device)
-    if (due && reading.seq >= due.dueSeq) {
-      this.delayed.delete(reading.device)
-      filling.alerts.push({ ...due.event, seq: reading.seq, ts: reading.ts, sent: reading.sent, raisedAt: this.clock() })
-    }
-    for (const e of events) {
-      if (e.event === 'raise' && fault.dropAlert > 0) {
-        fault.dropAlert--
-        continue
-      }
-      if (e.event === 'raise' && fault.delayAlert > 0 && !this.delayed.has(e.device)) {
-        fault.delayAlert--
-        // one reading later than the rule allows
-        const allowed = data.alertRules[e.kind].find((r) => r.name === e.rule)?.rule.maxDelayReadings ?? 0
-        this.delayed.set(e.device, { event: e, dueSeq: e.seq + allowed + 1 })
-        continue
-      }
-      filling.alerts.push(e)
-    }
+    for (const e of this.faults.alerts(reading, this.alerts.evaluate(reading))) filling.alerts.push(e)
   }
 
   /** Commits the filling batch, then acknowledges its messages. One COPY in flight, so acks leave in order. */
@@ -250,11 +175,7 @@ export class IngestCore {
     this.spare = batch
     this.flushing = (async () => {
       const writeStarted = this.clock()
-      if (this.fault.stallMs > 0) {
-        const ms = this.fault.stallMs
-        this.fault.stallMs = 0
-        await new Promise((r) => setTimeout(r, ms))
-      }
+      await this.faults.beforeCommit()
       await this.commitWithRetry(batch)
       this.publishAlerts(batch.alerts)
       const committedAt = this.clock()
@@ -309,13 +230,7 @@ export class IngestCore {
 
   /** The committed batch goes to the live feed (one message a batch; the feed assigns positions). */
   private postLive(batch: Batch): void {
-    let readings = batch.live
-    if (this.fault.dropLive > 0 && readings.length > 0) {
-      const n = Math.min(this.fault.dropLive, readings.length)
-      this.fault.dropLive -= n
-      readings = readings.slice(n)
-    }
-    this.post({ kind: 'live', worker: this.data.worker, readings, alerts: batch.alerts })
+    this.post({ kind: 'live', worker: this.data.worker, readings: this.faults.live(batch.live), alerts: batch.alerts })
   }
 
   private async commitWithRetry(batch: Batch): Promise<void> {
@@ -357,10 +272,7 @@ export class IngestCore {
   /** Writes what is held and filling; closes the database connection. */
   async drain(): Promise<void> {
     this.stopping = true
-    if (this.held) {
-      this.store(this.held.reading, this.held.received, this.held.rx)
-      this.held = undefined
-    }
+    this.faults.release(this.toBatch)
     await this.flush()
     await this.flush()
   }

@@ -6,6 +6,8 @@ import { IngestCore, type IngestSource } from './core.js'
 import { KafkaSource } from './kafka-source.js'
 import type { FromIngest, IngestWorkerData, ToIngest } from './messages.js'
 import { subscribe } from './mqtt-subscriber.js'
+import { ingestFaultsOf } from '../faults/ingest-hook.js'
+import { epochClock } from '../util/clock.js'
 
 /**
  * An ingest worker: a thread (MQTT, started by pool.ts) or a child process (Kafka consumer group,
@@ -32,11 +34,16 @@ export const EXIT_REJOIN = 75
 
 await initHistograms()
 let source: IngestSource & { readonly version?: 4 | 5; readonly kafkaHop?: ReturnType<typeof newHistogram> }
-const core = new IngestCore(data, post, (err) => {
-  // Everything this consumer holds uncommitted is stale: leave the group and let a fresh process rejoin.
-  core.log(`${err.message}; leaving the group to rejoin with the stored offsets`)
-  void Promise.race([source.close(), new Promise((r) => setTimeout(r, 3000))]).finally(() => process.exit(EXIT_REJOIN))
-})
+const core = new IngestCore(
+  data,
+  post,
+  (err) => {
+    // Everything this consumer holds uncommitted is stale: leave the group and let a fresh process rejoin.
+    core.log(`${err.message}; leaving the group to rejoin with the stored offsets`)
+    void Promise.race([source.close(), new Promise((r) => setTimeout(r, 3000))]).finally(() => process.exit(EXIT_REJOIN))
+  },
+  ingestFaultsOf(data.faultHook, data.alertRules, epochClock, data.topicPrefix),
+)
 
 if (data.kafka) {
   source = new KafkaSource(core, data, data.kafka, post)

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { RunConfig } from '../config/options.js'
-import { redactUrl } from '../config/resolve.js'
+import { redactUrl } from '../util/redact.js'
 import type { RunFaults } from '../faults/run-faults.js'
 import type { FleetShape } from '../fleet.js'
 import type { BrokerService, Service } from '../infra.js'

@@ -3,7 +3,7 @@ import { connect as netConnect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import * as mqttPacket from 'mqtt-packet'
 import { errorMessage, InfraError } from '../errors.js'
-import { redactUrl } from '../config/resolve.js'
+import { redactUrl } from '../util/redact.js'
 
 /**
  * How every MQTT client of the bench reaches an external broker beyond its URL: credentials and TLS.

@@ -5,7 +5,7 @@ import { digestSelect } from './digest.js'
 import type { OracleDigests } from './oracle-digests.js'
 import { checkKindExactly, mergeReports, type KindReport } from './parallel.js'
 import type { RunManifest } from './types.js'
-import { checkKind } from './verify.js'
+import { checkKind } from './check-kind.js'
 
 /** How the set-based pass split the work: devices cleared in the database, devices checked row by row. */
 export interface FastStats {

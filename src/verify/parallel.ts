@@ -8,7 +8,7 @@ import { KIND_NAMES, type Kind } from '../kinds.js'
 import type { DeviceRange, SetReport } from './completeness.js'
 import type { OrderReport } from './ordering.js'
 import type { RunManifest } from './types.js'
-import { checkKind } from './verify.js'
+import { checkKind } from './check-kind.js'
 
 export interface KindReport {
   set: SetReport

@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { connect } from '../db/connect.js'
 import { InfraError, errorMessage } from '../errors.js'
 import type { ShareReply, ShareTask } from './parallel.js'
-import { checkKind } from './verify.js'
+import { checkKind } from './check-kind.js'
 
 /** One share of a kind's devices, checked for P1–P3 on this thread's own connection. */
 const task = workerData as ShareTask

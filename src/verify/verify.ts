@@ -1,61 +1,20 @@
 import type pg from 'pg'
 import { ConfigError, InfraError, errorMessage } from '../errors.js'
-import { KINDS, type FieldValue, type Kind } from '../kinds.js'
-import { SetChecker, type DeviceRange, type SetReport } from './completeness.js'
 import { checkKinds, whereIs } from './parallel.js'
 import { connect } from '../db/connect.js'
 import { checkKindsFast } from './fast.js'
 import { digestsFor } from './oracle-digests.js'
 import { contextOf } from '../sim/oracle.js'
-import { OrderChecker, type OrderReport } from './ordering.js'
-import { copyRowBatches } from '../db/copy-rows.js'
 import type { PropertyId, PropertyResult, RunManifest } from './types.js'
 import type { RateRecord } from './rates.js'
 import type { LatencyEvidence, Slo } from './slo.js'
 import type { SetsReport } from './properties/sets.js'
 import type { OracleRecord } from './properties/alerts.js'
 import { PROPERTIES, type JudgeContext, type Property, type PropertyOutcome, type VerifyOptions } from './properties/index.js'
-import { must } from '../util/must.js'
 
 export { sloOf, type LatencyEvidence, type Slo } from './slo.js'
 export type { VerifyOptions } from './properties/index.js'
-
-const parseValue = (type: string, s: string | null): FieldValue | null => {
-  if (s === null) return null
-  if (type === 'bool') return s === 't'
-  return Number(s)
-}
-
-const sqlText = (s: string): string => `'${s.replace(/'/g, "''")}'`
-
-/** P1–P3 for one kind (optionally a range of its device ids), streamed: one COPY by (device, seq), one by (device, receive order). */
-export async function checkKind(
-  client: pg.Client,
-  runId: number,
-  manifest: RunManifest,
-  kind: Kind,
-  range: DeviceRange = {},
-): Promise<{ set: SetReport; order: OrderReport }> {
-  const spec = KINDS[kind]
-  const set = new SetChecker(manifest, kind, range)
-  const cols = spec.fields.map((f) => f.name).join(', ')
-  const onlySql = range.only !== undefined ? ` AND device = ANY(ARRAY[${range.only.map(sqlText).join(', ') || "''"}]::text[])` : ''
-  const inRangeSql = `${range.lo !== undefined ? ` AND device COLLATE "C" >= ${sqlText(range.lo)}` : ''}${range.hi !== undefined ? ` AND device COLLATE "C" < ${sqlText(range.hi)}` : ''}${onlySql}`
-  const byDeviceSeq = `SELECT device, seq, (extract(epoch FROM ts) * 1000)::bigint, ${cols} FROM ${spec.table}
-    WHERE run_id = ${Number(runId)}${inRangeSql} ORDER BY device COLLATE "C", seq, rx`
-  for await (const rows of copyRowBatches(client, byDeviceSeq)) {
-    for (const r of rows) {
-      const values: (FieldValue | null)[] = new Array(spec.fields.length)
-      for (let i = 0; i < spec.fields.length; i++) values[i] = parseValue(spec.fields[i].type, r[3 + i] ?? null)
-      set.add({ device: must(r[0], 'device is NOT NULL'), seq: Number(r[1]), ts: Number(r[2]), values })
-    }
-  }
-  const order = new OrderChecker()
-  const byReceive = `SELECT device, seq FROM ${spec.table} WHERE run_id = ${Number(runId)}${inRangeSql} ORDER BY device COLLATE "C", rx`
-  for await (const rows of copyRowBatches(client, byReceive))
-    for (const r of rows) order.add(must(r[0], 'device is NOT NULL'), Number(r[1]))
-  return { set: set.finish(), order: order.report }
-}
+export { checkKind } from './check-kind.js'
 
 /** The run's oracle record (digests and alert expectations): computed during the run, stored with it, or regenerated now. */
 async function oracleRecord(client: pg.Client, runId: number, manifest: RunManifest, opts: VerifyOptions): Promise<OracleRecord> {

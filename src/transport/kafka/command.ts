@@ -1,7 +1,7 @@
 import { Kafka, logLevel } from 'kafkajs'
 import { ConfigError, InfraError, errorMessage } from '../../errors.js'
 import { KafkaBridge, type BridgeStats } from './bridge.js'
-import { redactUrl } from '../../config/resolve.js'
+import { redactUrl } from '../../util/redact.js'
 import { checkBroker, mqttSecurityChecks, mqttSecurityOf, type MqttSecurity } from '../mqtt-options.js'
 
 export interface BridgeCommandOptions {

@@ -1,0 +1,91 @@
+import { STORAGE_CHOICES } from '../../db/server.js'
+import type { OptionSpec } from '../option-spec.js'
+
+/** The database and what a run writes: results, progress, metrics. */
+export const SERVICES_OPTIONS: readonly OptionSpec[] = [
+  {
+    key: 'databaseUrl',
+    flag: 'database-url',
+    type: 'url',
+    protocols: ['postgres:', 'postgresql:'],
+    help: 'PostgreSQL/TimescaleDB (default: embedded PostgreSQL)',
+  },
+  {
+    key: 'databaseCa',
+    flag: 'database-ca',
+    type: 'string',
+    help: 'PEM file of the CA that signed the database server’s certificate (sslmode=verify-full unless the URL sets sslmode); libpq’s sslmode in --database-url works as in psql',
+  },
+  {
+    key: 'storage',
+    flag: 'storage',
+    type: 'enum',
+    values: STORAGE_CHOICES,
+    help: 'auto: TimescaleDB hypertables when the server has the extension, else plain PostgreSQL partitions; timescaledb or postgresql: that one, or exit 5 saying why (never an extension created where postgresql was asked for)',
+  },
+  {
+    key: 'dbSchema',
+    flag: 'db-schema',
+    type: 'string',
+    pattern: /^[a-z_][a-z0-9_]{0,62}$/,
+    patternHelp: 'a lower-case SQL identifier',
+    help: 'schema that holds the bench tables (runs are isolated by run id inside it)',
+  },
+  {
+    key: 'topicPrefix',
+    flag: 'topic-prefix',
+    type: 'string',
+    pattern: /^([A-Za-z0-9_.-]+\/)*$/,
+    patternHelp: 'empty, or segments of [A-Za-z0-9_.-] each ending in "/"',
+    help: 'prefix of every topic, to share a broker between runs',
+  },
+  { key: 'resultsDir', flag: 'results-dir', type: 'string', help: 'where bench-results/<run-id>/ is written' },
+  { key: 'embeddedDir', flag: 'embedded-dir', type: 'string', help: 'data folder of the embedded PostgreSQL (kept and reused)' },
+  {
+    key: 'embeddedPgPort',
+    flag: 'embedded-pg-port',
+    type: 'int',
+    min: 1024,
+    max: 65535,
+    help: 'port of the embedded PostgreSQL (127.0.0.1)',
+  },
+  {
+    key: 'runId',
+    flag: 'run-id',
+    type: 'string',
+    pattern: /^[A-Za-z0-9_.-]{1,80}$/,
+    patternHelp: '1–80 characters of [A-Za-z0-9_.-]',
+    help: 'name of this run (default: time, profile and a random suffix)',
+  },
+  {
+    key: 'progress',
+    flag: 'progress',
+    type: 'enum',
+    values: ['auto', 'tty', 'plain', 'off'],
+    help: 'live progress: a status line on a terminal, periodic lines otherwise',
+  },
+  {
+    key: 'metricsPort',
+    flag: 'metrics-port',
+    type: 'int',
+    min: 0,
+    max: 65535,
+    help: 'serve Prometheus metrics at http://<metrics-host>:<port>/metrics during the run (0: any free port)',
+  },
+  {
+    key: 'metricsHost',
+    flag: 'metrics-host',
+    type: 'string',
+    pattern: /^[A-Za-z0-9.:_-]{1,253}$/,
+    patternHelp: 'a host name or IP address',
+    help: 'address the metrics endpoint binds to (0.0.0.0 to let a Prometheus in a container scrape it)',
+  },
+  {
+    key: 'metricsLingerSeconds',
+    flag: 'metrics-linger',
+    type: 'number',
+    min: 0,
+    max: 3600,
+    help: 'keep /metrics up this many seconds after the verdict, so Prometheus scrapes the final values',
+  },
+]

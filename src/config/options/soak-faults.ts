@@ -1,0 +1,86 @@
+import { faultScheduleSchema } from '../../faults/schedule.js'
+import type { OptionSpec } from '../option-spec.js'
+
+/** Soak SLOs, injected faults and the device queue. */
+export const SOAK_FAULTS_OPTIONS: readonly OptionSpec[] = [
+  {
+    key: 'sloMaxScheduleLagMs',
+    flag: 'slo-max-schedule-lag-ms',
+    type: 'number',
+    min: 1,
+    max: 3_600_000,
+    profilePath: ['slo', 'maxScheduleLagMs'],
+    help: 'P6 fails when the simulators fell behind their schedule by more than this at p99 (ms): back-pressure is never silent; default: --slo-p99-ms',
+  },
+  {
+    key: 'driftWarmupSeconds',
+    flag: 'drift-warmup',
+    type: 'number',
+    min: 0,
+    max: 7 * 24 * 3600,
+    profilePath: ['drift', 'warmupSeconds'],
+    help: 'seconds of load before the memory and p99 drift lines start (result.json "drift", needs 30 s of load after it)',
+  },
+  {
+    key: 'strictTiming',
+    flag: 'strict-timing',
+    type: 'boolean',
+    profilePath: ['slo', 'strictTiming'],
+    help: 'a timing property (P4, P5’s detection delay, P6, P9’s latency) that fails on a saturated host exits 3 like any failure, instead of 7',
+  },
+  {
+    key: 'sloMaxRssGrowthPct',
+    flag: 'slo-max-rss-growth-pct',
+    type: 'number',
+    min: 0,
+    max: 10_000,
+    profilePath: ['slo', 'maxRssGrowthPct'],
+    help: 'S1 fails when resident memory grows this many % or more along its fitted line after the warm-up (soak)',
+  },
+  {
+    key: 'faults',
+    flag: 'faults',
+    type: 'json',
+    schema: faultScheduleSchema,
+    profilePath: ['faults'],
+    help: 'faults to inject as JSON, e.g. [{"kind":"db-outage","atSeconds":20,"seconds":30}]; kinds broker-restart, db-restart, db-outage, ingest-kill, network (see docs/faults.md)',
+  },
+  {
+    key: 'faultTimeScale',
+    flag: 'fault-time-scale',
+    type: 'number',
+    min: 0.001,
+    max: 1000,
+    profilePath: ['faultTimeScale'],
+    help: 'multiply every fault’s start and duration by this (e.g. 0.25 with --duration 45 for a short run of the faults profile)',
+  },
+  {
+    key: 'brokerRestartCommand',
+    flag: 'broker-restart-command',
+    type: 'string',
+    help: 'shell command that restarts an external broker for a broker-restart fault (IOTBENCH_FAULT_SECONDS: the planned downtime)',
+  },
+  {
+    key: 'dbRestartCommand',
+    flag: 'db-restart-command',
+    type: 'string',
+    help: 'shell command that restarts an external database for a db-restart fault (IOTBENCH_FAULT_SECONDS: the planned downtime)',
+  },
+  {
+    key: 'deviceQueue',
+    flag: 'device-queue',
+    type: 'int',
+    min: 1,
+    max: 10_000_000,
+    profilePath: ['device', 'queue'],
+    help: 'readings each simulated device buffers while offline or disconnected',
+  },
+  {
+    key: 'deviceQueuePolicy',
+    flag: 'device-queue-policy',
+    type: 'enum',
+    values: ['drop-oldest', 'drop-newest'],
+    profilePath: ['device', 'queuePolicy'],
+    help: 'what a full device queue drops (counted, and classified by P1)',
+  },
+]

@@ -1,0 +1,102 @@
+/**
+ * The house rules a reviewer would otherwise check by hand (issue 21): no source file over 400 lines,
+ * and no import cycle among the modules of src/ (read from the compiled JavaScript, where type-only
+ * imports are gone: a cycle here is one Node.js really loads).
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readdirSync, readFileSync } from 'node:fs'
+import { dirname, join, relative, resolve } from 'node:path'
+import { PACKAGE_ROOT } from '../../src/paths.js'
+
+export const MAX_LINES = 400
+
+function filesUnder(dir: string, ext: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith(ext))
+    .map((f) => join(dir, f))
+}
+
+/** Each module's relative imports (static, re-exports and dynamic), resolved to files. */
+export function importGraph(files: readonly string[]): Map<string, string[]> {
+  const graph = new Map<string, string[]>()
+  const spec = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8')
+    const deps = new Set<string>()
+    for (const m of text.matchAll(spec)) deps.add(resolve(dirname(file), m[1] ?? m[2] ?? ''))
+    graph.set(file, [...deps])
+  }
+  return graph
+}
+
+/** The strongly connected components of more than one module, or one that imports itself (Tarjan). */
+export function cyclesOf(graph: ReadonlyMap<string, readonly string[]>): string[][] {
+  let next = 0
+  const index = new Map<string, number>()
+  const low = new Map<string, number>()
+  const stack: string[] = []
+  const onStack = new Set<string>()
+  const out: string[][] = []
+  const visit = (v: string): void => {
+    index.set(v, next)
+    low.set(v, next++)
+    stack.push(v)
+    onStack.add(v)
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue
+      if (!index.has(w)) {
+        visit(w)
+        low.set(v, Math.min(low.get(v) ?? 0, low.get(w) ?? 0))
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v) ?? 0, index.get(w) ?? 0))
+    }
+    if (low.get(v) !== index.get(v)) return
+    const scc: string[] = []
+    for (let w = stack.pop(); w !== undefined; w = stack.pop()) {
+      onStack.delete(w)
+      scc.push(w)
+      if (w === v) break
+    }
+    if (scc.length > 1 || (graph.get(v) ?? []).includes(v)) out.push(scc.sort())
+  }
+  for (const v of graph.keys()) if (!index.has(v)) visit(v)
+  return out
+}
+
+test(`no source file under src/ is over ${MAX_LINES} lines`, () => {
+  const src = join(PACKAGE_ROOT, 'src')
+  const long = filesUnder(src, '.ts')
+    .map((f) => ({ file: relative(PACKAGE_ROOT, f), lines: readFileSync(f, 'utf8').split('\n').length - 1 }))
+    .filter((f) => f.lines > MAX_LINES)
+    .map((f) => `${f.file}: ${f.lines} lines`)
+  assert.deepEqual(long, [], 'split these by subject')
+})
+
+test('the modules of src/ import one another without a cycle', () => {
+  const dist = join(PACKAGE_ROOT, 'dist', 'src')
+  const graph = importGraph(filesUnder(dist, '.js'))
+  assert.ok(graph.size > 100, `the compiled modules are in ${dist}`)
+  const cycles = cyclesOf(graph).map((c) => c.map((f) => relative(dist, f)).join(' ↔ '))
+  assert.deepEqual(cycles, [])
+})
+
+test('the cycle finder finds a cycle through three modules, and none in a chain', () => {
+  const ring = new Map([
+    ['a', ['b']],
+    ['b', ['c']],
+    ['c', ['a', 'd']],
+    ['d', []],
+  ])
+  assert.deepEqual(cyclesOf(ring), [['a', 'b', 'c']])
+  assert.deepEqual(
+    cyclesOf(
+      new Map([
+        ['a', ['b']],
+        ['b', ['c']],
+        ['c', []],
+      ]),
+    ),
+    [],
+  )
+  assert.deepEqual(cyclesOf(new Map([['a', ['a']]])), [['a']])
+})
