@@ -59,8 +59,10 @@ export async function startKafkaIngest(
       topicPrefix: o.base.topicPrefix,
       brokers,
       kafkaTopic: topic,
-      maxBatch: 5000,
+      // Packed records are cheap per reading: a request may take the whole window (one record per partition).
+      maxBatch: 20_000,
       window: 20_000,
+      packPartitions: o.partitions,
       ...(o.base.mqttSecurity && { mqttSecurity: o.base.mqttSecurity }),
     },
     log,
