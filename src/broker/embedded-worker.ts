@@ -2,6 +2,9 @@ import { createServer, type Socket } from 'node:net'
 import { parentPort, workerData } from 'node:worker_threads'
 import { Aedes } from 'aedes'
 import { ThreadMetrics, type ThreadSnapshot } from '../metrics/thread-metrics.js'
+import { nameThread } from '../metrics/cpu.js'
+
+nameThread('broker')
 
 /** Messages between the main thread and the embedded broker thread. */
 export interface BrokerWorkerData {

@@ -6,6 +6,9 @@ import { IngestCore, type IngestSource } from './core.js'
 import { KafkaSource } from './kafka-source.js'
 import type { FromIngest, IngestWorkerData, ToIngest } from './messages.js'
 import { subscribe } from './mqtt-subscriber.js'
+import { nameThread } from '../metrics/cpu.js'
+
+nameThread('ingest')
 
 /**
  * An ingest worker: a thread (MQTT, started by pool.ts) or a child process (Kafka consumer group,

@@ -6,6 +6,9 @@ import { encodeHistogram, initHistograms, newHistogram, recordMs } from '../util
 import { ClientRecord, type ClientReport } from './client-record.js'
 import type { ClientsWorkerData, ClientSpec, FromClients, ToClients } from './clients-messages.js'
 import { CLOSE, type LiveEvent, type ServerFrame } from './protocol.js'
+import { nameThread } from '../metrics/cpu.js'
+
+nameThread('live')
 
 /** Simulated dashboard clients (P9): each subscribes to its farms from position 0, records what it gets, resumes by cursor. */
 const data = workerData as ClientsWorkerData
