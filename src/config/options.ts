@@ -138,6 +138,8 @@ export interface RunConfig {
   readonly maxResolution: number
   /** --profile max: the whole search's time budget (s). */
   readonly maxBudgetSeconds: number
+  /** --profile max: the broker's fan-out ceiling (readings/s, as bench:max measures it); a rate within 5 % of it names the broker. */
+  readonly maxBrokerCeiling: number | undefined
 }
 
 export type OptionKey = keyof RunConfig
@@ -692,6 +694,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'max search: start no new step after this many seconds',
   },
   {
+    key: 'maxBrokerCeiling',
+    flag: 'max-broker-ceiling',
+    type: 'number',
+    min: 1,
+    max: 1e7,
+    profilePath: ['max', 'brokerCeiling'],
+    help: "max search: the broker's fan-out ceiling (readings/s: the simulators into it with one plain subscriber, as npm run bench:max measures it); a step offered within 5 % of it names the broker as the limit",
+  },
+  {
     key: 'sloMaxScheduleLagMs',
     flag: 'slo-max-schedule-lag-ms',
     type: 'number',
@@ -860,4 +871,5 @@ export const DEFAULTS: RunConfig = {
   maxCeiling: undefined,
   maxResolution: 250,
   maxBudgetSeconds: 900,
+  maxBrokerCeiling: undefined,
 }
