@@ -72,6 +72,7 @@ async function runWith(ctx: RunContext, admin: pg.Client): Promise<RunOutcome> {
   try {
     sims = await runLoad(ctx, prep, pipeline, load, admin)
     await drain(ctx, pipeline, load, sims)
+    ctx.cpu?.mark('drained')
   } catch (err) {
     await abandonLoad(pipeline, load)
     throw err

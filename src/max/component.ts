@@ -49,8 +49,10 @@ export function limitingComponent(
   const copyShare = r.stages?.copyShare ?? 0
   const meanCopy = r.stages?.meanCopyMs ?? 0
   const f = (x: number): string => `${Math.round(x * 10) / 10}`
-  const brokerSeconds = r.cpu?.components.broker.seconds
-  const loadSeconds = r.rates?.loadSeconds ?? 0
+  // The broker's CPU over the load (schedule start to drained), else the run's over the publishers' load seconds.
+  const window = r.cpu?.load
+  const brokerSeconds = (window ?? r.cpu)?.components.broker.seconds
+  const loadSeconds = window?.wallSeconds ?? r.rates?.loadSeconds ?? 0
   const brokerCore = typeof brokerSeconds === 'number' && loadSeconds > 0 ? brokerSeconds / loadSeconds : undefined
   if (brokerCore !== undefined && brokerCore >= BROKER_SATURATED_CORE) {
     return {

@@ -165,7 +165,7 @@ export async function runMaxSearch(
     max.ofBrokerCeiling !== undefined
       ? `  ${Math.round(max.ofBrokerCeiling * 1000) / 10} % of the broker's fan-out ceiling ${max.brokerCeilingPerS}/s`
       : '',
-    best?.cpu ? `  CPU at ${best.rate}/s: ${cpuLine(best.cpu)}` : '',
+    best?.cpu ? `  CPU at ${best.rate}/s${best.cpu.load ? ' during the load' : ''}: ${cpuLine(best.cpu.load ?? best.cpu)}` : '',
     `  limiting component: ${max.limitingComponent ?? 'unknown'} — ${max.limitingReason}`,
     ...steps.map(
       (s, i) =>

@@ -47,13 +47,18 @@ export interface CpuFigure {
   readonly note?: string
 }
 
-export interface CpuReport {
+export interface CpuWindow {
   readonly wallSeconds: number
-  /** The readings the per-100k figures divide by (the run's ingested readings). */
-  readonly readings: number
   readonly components: Readonly<Record<CpuComponent, CpuFigure>>
   /** Every measured component together, CPU seconds. */
   readonly totalSeconds: number
+}
+
+/** The whole run (setup, load, drain, verification), and its load: from the schedule's start to the drain's end. */
+export interface CpuReport extends CpuWindow {
+  /** The readings the per-100k figures divide by (the run's ingested readings). */
+  readonly readings: number
+  readonly load?: CpuWindow
 }
 
 interface Counter {
@@ -67,6 +72,7 @@ export class CpuMeter {
   private readonly processes = new Map<number, Counter>()
   private readonly notes = new Map<CpuComponent, string>()
   private process: { base: number; last: number } | undefined
+  private readonly marks = new Map<string, { readonly atMs: number; readonly ticks: ReadonlyMap<CpuComponent, number> }>()
   private startMs = 0
   private timer: NodeJS.Timeout | undefined
   private database:
@@ -163,10 +169,25 @@ export class CpuMeter {
     this.sample()
   }
 
-  /** The CPU per component up to the last sample, per 100k of `readings`. */
-  report(readings: number): CpuReport {
-    const wallSeconds = Math.max(0.001, (this.now() - this.startMs) / 1000)
-    const r3 = (x: number): number => Math.round(x * 1000) / 1000
+  /** Marks a moment (a sample is taken): report() gives the CPU between the 'load' and 'drained' marks as `load`. */
+  mark(name: 'load' | 'drained'): void {
+    if (!this.process) return
+    this.sample()
+    this.marks.set(name, { atMs: this.now(), ticks: this.componentTicks() })
+  }
+
+  /** Ticks per component since the start (main: the process's total less its named threads). */
+  private componentTicks(): Map<CpuComponent, number> {
+    const ticks = new Map<CpuComponent, number>(CPU_COMPONENTS.map((c) => [c, 0]))
+    for (const c of [...this.threads.values(), ...this.processes.values()])
+      if (c.component !== 'main') ticks.set(c.component, (ticks.get(c.component) ?? 0) + Math.max(0, c.last - c.base))
+    // main: the process's total less its named threads (the main thread, Node's helpers, exited threads' last slice).
+    const named = [...this.threads.values()].filter((c) => c.component !== 'main').reduce((n, c) => n + Math.max(0, c.last - c.base), 0)
+    ticks.set('main', Math.max(0, (this.process?.last ?? 0) - (this.process?.base ?? 0) - named))
+    return ticks
+  }
+
+  private figures(ticks: ReadonlyMap<CpuComponent, number>, readings: number, wallSeconds: number): CpuWindow {
     const figure = (seconds: number | null, note?: string): CpuFigure => ({
       seconds: seconds === null ? null : r3(seconds),
       per100kReadings: seconds === null || readings <= 0 ? null : r3((seconds / readings) * 1e5),
@@ -174,29 +195,32 @@ export class CpuMeter {
       ...(note !== undefined && { note }),
     })
     const components = {} as Record<CpuComponent, CpuFigure>
-    if (!this.process) {
-      for (const c of CPU_COMPONENTS) components[c] = figure(null, 'not measured: no /proc (Linux only)')
-      return { wallSeconds: r3(wallSeconds), readings, components, totalSeconds: 0 }
-    }
-    const ticks = new Map<CpuComponent, number>(CPU_COMPONENTS.map((c) => [c, 0]))
-    for (const c of [...this.threads.values(), ...this.processes.values()])
-      if (c.component !== 'main') ticks.set(c.component, (ticks.get(c.component) ?? 0) + Math.max(0, c.last - c.base))
-    // main: the process's total less its named threads (the main thread, Node's helpers, exited threads' last slice).
-    const named = [...this.threads.values()].filter((c) => c.component !== 'main').reduce((n, c) => n + Math.max(0, c.last - c.base), 0)
-    ticks.set('main', Math.max(0, this.process.last - this.process.base - named))
     let total = 0
     for (const c of CPU_COMPONENTS) {
-      const note = this.notes.get(c)
+      const note = this.process ? this.notes.get(c) : 'not measured: no /proc (Linux only)'
       const seconds = note === undefined ? (ticks.get(c) ?? 0) / this.hz : null
       total += seconds ?? 0
       components[c] = figure(seconds, note)
     }
-    return { wallSeconds: r3(wallSeconds), readings, components, totalSeconds: r3(total) }
+    return { wallSeconds: r3(wallSeconds), components, totalSeconds: r3(total) }
+  }
+
+  /** The CPU per component up to the last sample, per 100k of `readings`; `load`: between the load's start and the drain's end. */
+  report(readings: number): CpuReport {
+    const wallSeconds = Math.max(0.001, (this.now() - this.startMs) / 1000)
+    const run = this.figures(this.componentTicks(), readings, wallSeconds)
+    const from = this.marks.get('load')
+    const to = this.marks.get('drained')
+    if (!from || !to) return { ...run, readings }
+    const diff = new Map(CPU_COMPONENTS.map((c) => [c, Math.max(0, (to.ticks.get(c) ?? 0) - (from.ticks.get(c) ?? 0))]))
+    return { ...run, readings, load: this.figures(diff, readings, Math.max(0.001, (to.atMs - from.atMs) / 1000)) }
   }
 }
 
+const r3 = (x: number): number => Math.round(x * 1000) / 1000
+
 /** "simulators 1.2 s (0.5/100k), broker 3.4 s (…), database not measured (…)" — one line for logs and summaries. */
-export function cpuLine(r: CpuReport): string {
+export function cpuLine(r: CpuWindow): string {
   return CPU_COMPONENTS.filter((c) => r.components[c].seconds !== 0)
     .map((c) => {
       const f = r.components[c]

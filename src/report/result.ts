@@ -179,7 +179,10 @@ export function summaryText(
     )
   }
   if (r.host) lines.push(`  host: ${hostLine(r.host, r.latency?.scheduleLag.p99Ms)}`)
-  if (r.cpu) lines.push(`  CPU: ${cpuLine(r.cpu)}`)
+  if (r.cpu)
+    lines.push(
+      r.cpu.load ? `  CPU during the load (per 100k readings): ${cpuLine(r.cpu.load)}` : `  CPU (per 100k readings): ${cpuLine(r.cpu)}`,
+    )
   for (const p of r.properties) lines.push(`  ${propertyStatus(p).padEnd(4)} ${p.id} ${p.name}: ${p.summary}`)
   return lines.join('\n')
 }

@@ -141,6 +141,33 @@ describe('CpuMeter', () => {
     assert.equal(r.totalSeconds, 16.75)
   })
 
+  test("the load's window: the CPU between the 'load' and 'drained' marks, over its own wall time", async () => {
+    let now = 2_000_000
+    dirs['/proc/self/task'] = ['100', '101', '102']
+    set({ self: 1000, main: 500, sim: 300, ingest: 200, broker: 5000 })
+    const meter = new CpuMeter(fakeProc(files, dirs, {}), HZ, () => now).start(3_600_000)
+    meter.watchProcess('broker', 7)
+    meter.stop()
+    now += 2_000 // setup: main 1 s
+    set({ self: 1100, main: 600, sim: 300, ingest: 200, broker: 5000 })
+    meter.mark('load')
+    now += 5_000 // load and drain: simulators 4 s, ingest 3 s, broker 4.5 s, main 0.5 s
+    set({ self: 1100 + 750, main: 650, sim: 700, ingest: 500, broker: 5450 })
+    meter.mark('drained')
+    now += 3_000 // verification: main 2 s
+    set({ self: 2050, main: 850, sim: 700, ingest: 500, broker: 5450 })
+    await meter.settle()
+    const r = meter.report(100_000)
+    const secs = (w: { components: Record<string, { seconds: number | null }> }): Record<string, number | null> =>
+      Object.fromEntries(Object.entries(w.components).map(([k, f]) => [k, f.seconds]))
+    assert.deepEqual(secs(r), { simulators: 4, broker: 4.5, ingest: 3, database: 0, oracle: 0, live: 0, bridge: 0, main: 3.5 })
+    assert.ok(r.load)
+    assert.equal(r.load.wallSeconds, 5)
+    assert.deepEqual(secs(r.load), { simulators: 4, broker: 4.5, ingest: 3, database: 0, oracle: 0, live: 0, bridge: 0, main: 0.5 })
+    assert.equal(r.load.components.broker.coreShare, 0.9)
+    assert.equal(r.load.components.simulators.per100kReadings, 4)
+  })
+
   test('what cannot be seen is null with its reason, never a guess', async () => {
     const meter = new CpuMeter(fakeProc(files, dirs, {}), HZ).start(3_600_000)
     meter.notMeasured('broker', 'not measured: the broker is not on this host')

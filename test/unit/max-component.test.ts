@@ -72,6 +72,15 @@ describe('limitingComponent names the broker', () => {
     assert.match(v.why, /broker busy 95 % of a core over the 10-s load \(9\.5 CPU s/)
   })
 
+  test("from the load's own window when the run has one (schedule start to drained)", () => {
+    const r = run({ offered: 20_000, brokerSeconds: 6, e2e: 500, hop: 50, copyShare: 0.4 })
+    const busy = (seconds: number): CpuReport => ({ ...cpu(6), load: { ...cpu(seconds), wallSeconds: 5 } })
+    const v = limitingComponent({ ...r, cpu: busy(4.6) }, SLO)
+    assert.equal(v.component, 'broker')
+    assert.match(v.why, /broker busy 92 % of a core over the 5-s load/)
+    assert.equal(limitingComponent({ ...r, cpu: busy(4.4) }, SLO).component, 'ingest')
+  })
+
   test('before the generator, whose QoS 1 window waits on a saturated broker', () => {
     const behind = run({ offered: 20_000, brokerSeconds: 9.2, lag: 900, sendRatio: 0.7 })
     assert.equal(limitingComponent(behind, SLO).component, 'broker')
