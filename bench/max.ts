@@ -173,7 +173,7 @@ async function main(): Promise<void> {
     const ladder: FanOutStep[] = []
     const say = (s: FanOutStep, what: string): void =>
       console.log(
-        `  ${what} offered ${s.offeredPerS}/s: acked ${s.acked}/${s.offered}, subscriber ${s.receivedOnSchedule} on schedule (${s.held ? 'held' : 'not held'}), ${s.received} in all, ${s.receivedPerS}/s; broker ${s.cpu.components.broker.coreShare ?? '?'} core, subscriber+main ${s.cpu.components.main.coreShare} core, simulators ${s.cpu.components.simulators.coreShare} core; load ${s.loadAverage.join(' ')}`,
+        `  ${what} offered ${s.offeredPerS}/s: acked ${s.acked}/${s.offered}, subscriber ${s.receivedOnSchedule} on schedule (${s.held ? 'held' : 'not held'}), ${s.received} in all, ${s.receivedPerS}/s; broker ${s.cpu.components.broker.coreShare ?? '?'} core, subscriber (main thread) ${s.cpu.components.main.coreShare} core, Node helpers ${s.cpu.components.helpers.coreShare} core, simulators ${s.cpu.components.simulators.coreShare} core; load ${s.loadAverage.join(' ')}`,
       )
     const probe = await fanOutStep(broker.url, brokerPid, sub, PROBE_RATE, threads, 0)
     say(probe, 'probe')

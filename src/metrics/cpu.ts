@@ -5,10 +5,12 @@ import { clockTicks, linuxProc, parseTaskStat, type ProcReader } from './proc.js
 /**
  * Where a run's CPU goes, per component, from Linux's /proc: this process's threads by the name each
  * names itself with (nameThread), the broker's process when it is on this host, and the database
- * backends of the run's own connections when the server is on this host. Sampled twice a second, so a
- * thread that exits loses at most its last half second to `main` (the process's total is exact).
+ * backends of the run's own connections when the server is on this host. `main` is the main thread;
+ * `helpers` the rest of the process: Node's helper threads (V8's garbage collection and compiler for
+ * every thread, libuv's pool) and the last half second of threads that exited between two samples (the
+ * process's total is exact).
  */
-export const CPU_COMPONENTS = ['simulators', 'broker', 'ingest', 'database', 'oracle', 'live', 'bridge', 'main'] as const
+export const CPU_COMPONENTS = ['simulators', 'broker', 'ingest', 'database', 'oracle', 'live', 'bridge', 'main', 'helpers'] as const
 export type CpuComponent = (typeof CPU_COMPONENTS)[number]
 
 /** The /proc thread name (comm, ≤ 15 bytes) of each component that runs as threads of this process. */
@@ -71,7 +73,7 @@ export class CpuMeter {
   private readonly threads = new Map<string, Counter>()
   private readonly processes = new Map<number, Counter>()
   private readonly notes = new Map<CpuComponent, string>()
-  private process: { base: number; last: number } | undefined
+  private process: { base: number; last: number; readonly pid: number } | undefined
   private readonly marks = new Map<string, { readonly atMs: number; readonly ticks: ReadonlyMap<CpuComponent, number> }>()
   private startMs = 0
   private timer: NodeJS.Timeout | undefined
@@ -90,7 +92,7 @@ export class CpuMeter {
     this.startMs = this.now()
     const self = parseTaskStat(this.proc.read('/proc/self/stat') ?? '')
     if (!self) return this
-    this.process = { base: self.ticks, last: self.ticks }
+    this.process = { base: self.ticks, last: self.ticks, pid: self.pid }
     this.sampleThreads(true)
     this.timer = setInterval(() => this.sample(), intervalMs)
     this.timer.unref()
@@ -134,12 +136,13 @@ export class CpuMeter {
     for (const tid of this.proc.list('/proc/self/task')) {
       const s = parseTaskStat(this.proc.read(`/proc/self/task/${tid}/stat`) ?? '')
       if (!s) continue
-      const component = componentOfThread.get(s.comm) ?? 'main'
+      const component = tid === String(this.process?.pid) ? 'main' : (componentOfThread.get(s.comm) ?? 'helpers')
+      if (component === 'helpers') continue // counted as the process's rest
       const key = `${tid}:${component}` // a thread renamed (a pool thread reused by another component) counts afresh
       const c = this.threads.get(key)
       if (c) c.last = Math.max(c.last, s.ticks)
       // A thread born during the run counts from zero; one there at the start from its baseline.
-      else this.threads.set(key, { component, base: baseline || component === 'main' ? s.ticks : 0, last: s.ticks })
+      else this.threads.set(key, { component, base: baseline ? s.ticks : 0, last: s.ticks })
     }
   }
 
@@ -176,14 +179,13 @@ export class CpuMeter {
     this.marks.set(name, { atMs: this.now(), ticks: this.componentTicks() })
   }
 
-  /** Ticks per component since the start (main: the process's total less its named threads). */
+  /** Ticks per component since the start (helpers: the process's total less its main and named threads). */
   private componentTicks(): Map<CpuComponent, number> {
     const ticks = new Map<CpuComponent, number>(CPU_COMPONENTS.map((c) => [c, 0]))
     for (const c of [...this.threads.values(), ...this.processes.values()])
-      if (c.component !== 'main') ticks.set(c.component, (ticks.get(c.component) ?? 0) + Math.max(0, c.last - c.base))
-    // main: the process's total less its named threads (the main thread, Node's helpers, exited threads' last slice).
-    const named = [...this.threads.values()].filter((c) => c.component !== 'main').reduce((n, c) => n + Math.max(0, c.last - c.base), 0)
-    ticks.set('main', Math.max(0, (this.process?.last ?? 0) - (this.process?.base ?? 0) - named))
+      ticks.set(c.component, (ticks.get(c.component) ?? 0) + Math.max(0, c.last - c.base))
+    const own = [...this.threads.values()].reduce((n, c) => n + Math.max(0, c.last - c.base), 0)
+    ticks.set('helpers', Math.max(0, (this.process?.last ?? 0) - (this.process?.base ?? 0) - own))
     return ticks
   }
 

@@ -9,6 +9,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 
 /** A task's name and the CPU it has used (utime + stime, in clock ticks). */
 export interface TaskStat {
+  readonly pid: number
   readonly comm: string
   readonly ticks: number
 }
@@ -28,7 +29,7 @@ export function parseTaskStat(text: string): TaskStat | undefined {
   const utime = Number(fields[11])
   const stime = Number(fields[12])
   if (fields.length < 13 || !Number.isInteger(utime) || !Number.isInteger(stime)) return undefined
-  return { comm: text.slice(open + 1, close), ticks: utime + stime }
+  return { pid: Number(text.slice(0, open).trim()), comm: text.slice(open + 1, close), ticks: utime + stime }
 }
 
 /** One row of /proc/net/tcp or tcp6: ports in decimal, state as the kernel's hex code (0A listen, 01 established). */

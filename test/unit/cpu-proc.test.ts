@@ -9,16 +9,17 @@ const stat = (pid: number, comm: string, utime: number, stime: number): string =
 
 describe('/proc parsing', () => {
   test('a stat line: the name and utime + stime', () => {
-    assert.deepEqual(parseTaskStat(stat(11597, 'iotb-sim', 14, 3)), { comm: 'iotb-sim', ticks: 17 })
+    assert.deepEqual(parseTaskStat(stat(11597, 'iotb-sim', 14, 3)), { pid: 11597, comm: 'iotb-sim', ticks: 17 })
     // Real line from Linux 6.x, a Node worker thread.
     assert.deepEqual(parseTaskStat('11597 (iotb-sim) S 11583 11583 9064 0 -1 4194368 2516 0 0 0 14 0 0 0 20 0 12 0 56240 1222'), {
+      pid: 11597,
       comm: 'iotb-sim',
       ticks: 14,
     })
   })
 
   test('a name with spaces and parentheses does not shift the fields', () => {
-    assert.deepEqual(parseTaskStat(stat(7, 'a) b (c', 250, 50)), { comm: 'a) b (c', ticks: 300 })
+    assert.deepEqual(parseTaskStat(stat(7, 'a) b (c', 250, 50)), { pid: 7, comm: 'a) b (c', ticks: 300 })
   })
 
   test('a truncated or garbled line is undefined, not a number', () => {
@@ -115,7 +116,7 @@ describe('CpuMeter', () => {
     if (ticks.backend !== undefined) files['/proc/9/stat'] = stat(9, 'postgres', ticks.backend, 0)
   }
 
-  test('each component counts its CPU during the run; main is the rest of the process', async () => {
+  test('each component counts its CPU during the run; helpers are the rest of the process', async () => {
     let now = 1_000_000
     set({ self: 1000, main: 500, sim: 300, ingest: 200, broker: 5000 })
     const meter = new CpuMeter(fakeProc(files, dirs, {}), HZ, () => now).start(3_600_000)
@@ -127,7 +128,8 @@ describe('CpuMeter', () => {
     )
     meter.stop()
     // The run: the simulator uses 4 s, the ingest 2 s, an oracle thread is born and uses 1 s, the broker 6 s,
-    // a backend of the run's connection 3 s from its start; the process's total grows by 4 + 2 + 1 + 0.5 (main) + 0.25 (an exited thread).
+    // a backend of the run's connection 3 s from its start; the process's total grows by 4 + 2 + 1 + 0.5 (the main
+    // thread) + 0.25 (GC helpers, an exited thread's last slice).
     now += 10_000
     dirs['/proc/self/task'] = ['100', '101', '102', '103']
     ports.push(40001)
@@ -135,7 +137,7 @@ describe('CpuMeter', () => {
     await meter.settle()
     const r = meter.report(200_000)
     const s = Object.fromEntries(Object.entries(r.components).map(([k, f]) => [k, f.seconds]))
-    assert.deepEqual(s, { simulators: 4, broker: 6, ingest: 2, database: 3, oracle: 1, live: 0, bridge: 0, main: 0.75 })
+    assert.deepEqual(s, { simulators: 4, broker: 6, ingest: 2, database: 3, oracle: 1, live: 0, bridge: 0, main: 0.5, helpers: 0.25 })
     assert.equal(r.components.simulators.per100kReadings, 2)
     assert.equal(r.components.broker.coreShare, 0.6)
     assert.equal(r.totalSeconds, 16.75)
@@ -160,10 +162,20 @@ describe('CpuMeter', () => {
     const r = meter.report(100_000)
     const secs = (w: { components: Record<string, { seconds: number | null }> }): Record<string, number | null> =>
       Object.fromEntries(Object.entries(w.components).map(([k, f]) => [k, f.seconds]))
-    assert.deepEqual(secs(r), { simulators: 4, broker: 4.5, ingest: 3, database: 0, oracle: 0, live: 0, bridge: 0, main: 3.5 })
+    assert.deepEqual(secs(r), { simulators: 4, broker: 4.5, ingest: 3, database: 0, oracle: 0, live: 0, bridge: 0, main: 3.5, helpers: 0 })
     assert.ok(r.load)
     assert.equal(r.load.wallSeconds, 5)
-    assert.deepEqual(secs(r.load), { simulators: 4, broker: 4.5, ingest: 3, database: 0, oracle: 0, live: 0, bridge: 0, main: 0.5 })
+    assert.deepEqual(secs(r.load), {
+      simulators: 4,
+      broker: 4.5,
+      ingest: 3,
+      database: 0,
+      oracle: 0,
+      live: 0,
+      bridge: 0,
+      main: 0.5,
+      helpers: 0,
+    })
     assert.equal(r.load.components.broker.coreShare, 0.9)
     assert.equal(r.load.components.simulators.per100kReadings, 4)
   })
