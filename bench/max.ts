@@ -92,19 +92,12 @@ async function plainSubscriber(url: string, filter: string): Promise<Subscriber>
   }
 }
 
-async function fanOutStep(
-  url: string,
-  brokerPid: number | undefined,
-  sub: Subscriber,
-  rate: number,
-  threads: number,
-  index: number,
-): Promise<FanOutStep> {
+async function fanOutStep(url: string, sub: Subscriber, rate: number, threads: number, index: number): Promise<FanOutStep> {
   // On schedule: by the planned end + 1 s, counted from the first reading received.
   sub.reset((SECONDS + 1) * 1000)
   const meter = new CpuMeter().start()
-  if (brokerPid !== undefined) meter.watchProcess('broker', brokerPid)
-  else meter.notMeasured('broker', 'not measured: the broker process was not found')
+  if (!meter.watchListener('broker', Number(new URL(url).port)))
+    meter.notMeasured('broker', 'not measured: the broker process was not found')
   const r = await publishStep({
     url,
     qos: 1,
@@ -175,7 +168,7 @@ async function main(): Promise<void> {
       console.log(
         `  ${what} offered ${s.offeredPerS}/s: acked ${s.acked}/${s.offered}, subscriber ${s.receivedOnSchedule} on schedule (${s.held ? 'held' : 'not held'}), ${s.received} in all, ${s.receivedPerS}/s; broker ${s.cpu.components.broker.coreShare ?? '?'} core, subscriber (main thread) ${s.cpu.components.main.coreShare} core, Node helpers ${s.cpu.components.helpers.coreShare} core, simulators ${s.cpu.components.simulators.coreShare} core; load ${s.loadAverage.join(' ')}`,
       )
-    const probe = await fanOutStep(broker.url, brokerPid, sub, PROBE_RATE, threads, 0)
+    const probe = await fanOutStep(broker.url, sub, PROBE_RATE, threads, 0)
     say(probe, 'probe')
     // Up by 15 % while the subscriber keeps up, then bisect between the highest held and the lowest missed
     // rate to within 2 %: a shared host is noisy, so the ceiling is the highest rate any step held.
@@ -184,7 +177,7 @@ async function main(): Promise<void> {
     let held: number | undefined
     let missed: number | undefined
     for (let i = 1; i <= LADDER_STEPS; i++) {
-      const s = await fanOutStep(broker.url, brokerPid, sub, rate, threads, i)
+      const s = await fanOutStep(broker.url, sub, rate, threads, i)
       ladder.push(s)
       say(s, `step ${i}`)
       if (s.held) held = Math.max(held ?? 0, rate)

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs'
 import { isMainThread } from 'node:worker_threads'
-import { clockTicks, linuxProc, parseTaskStat, type ProcReader } from './proc.js'
+import { clockTicks, linuxProc, listeningPid, parseTaskStat, type ProcReader } from './proc.js'
 
 /**
  * Where a run's CPU goes, per component, from Linux's /proc: this process's threads by the name each
@@ -99,6 +99,19 @@ export class CpuMeter {
     return this
   }
 
+  /**
+   * Counts the CPU of the process listening on a TCP port of this host (the broker) from now on; when it
+   * ends (a broker restarted by a fault), the next one listening on the port from its start. False: none found.
+   */
+  watchListener(component: CpuComponent, port: number): boolean {
+    const pid = listeningPid(this.proc, port)
+    if (pid === undefined || !this.watchProcess(component, pid)) return false
+    this.listeners.set(pid, { component, port })
+    return true
+  }
+
+  private readonly listeners = new Map<number, { readonly component: CpuComponent; readonly port: number }>()
+
   /** Counts another process's CPU (e.g. the broker) from now on, or from its start when it is the run's own. */
   watchProcess(component: CpuComponent, pid: number, from: 'now' | 'its-start' = 'now'): boolean {
     const s = parseTaskStat(this.proc.read(`/proc/${pid}/stat`) ?? '')
@@ -126,10 +139,21 @@ export class CpuMeter {
     for (const [pid, c] of this.processes) {
       const s = parseTaskStat(this.proc.read(`/proc/${pid}/stat`) ?? '')
       if (s) c.last = Math.max(c.last, s.ticks)
+      else this.relisten(pid)
     }
     const self = parseTaskStat(this.proc.read('/proc/self/stat') ?? '')
     if (self) this.process.last = Math.max(this.process.last, self.ticks)
     this.lookForBackends()
+  }
+
+  /** A watched listener ended: the process listening on its port now (if any yet) counts from its start. */
+  private relisten(ended: number): void {
+    const l = this.listeners.get(ended)
+    if (!l) return
+    const pid = listeningPid(this.proc, l.port)
+    if (pid === undefined || pid === ended || this.processes.has(pid) || !this.watchProcess(l.component, pid, 'its-start')) return
+    this.listeners.delete(ended)
+    this.listeners.set(pid, l)
   }
 
   private sampleThreads(baseline: boolean): void {

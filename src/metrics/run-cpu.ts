@@ -1,7 +1,7 @@
 import type { RunConfig } from '../config/options.js'
 import { connect } from '../db/connect.js'
 import { CpuMeter } from './cpu.js'
-import { linuxProc, listeningPid, ownPortsTo, type ProcReader } from './proc.js'
+import { linuxProc, ownPortsTo, type ProcReader } from './proc.js'
 
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
 
@@ -38,9 +38,8 @@ export async function startRunCpu(
   const meter = new CpuMeter(proc).start()
   if (cfg.mqttUrl !== undefined) {
     const port = localPort(cfg.mqttUrl, MQTT_DEFAULT_PORT[new URL(cfg.mqttUrl).protocol] ?? 1883)
-    const pid = port === undefined ? undefined : listeningPid(proc, port)
     if (port === undefined) meter.notMeasured('broker', 'not measured: the broker is not on this host')
-    else if (pid === undefined || !meter.watchProcess('broker', pid))
+    else if (!meter.watchListener('broker', port))
       meter.notMeasured('broker', `not measured: no process of this host that this user can see listens on port ${port}`)
   }
   if (cfg.transport === 'kafka') meter.notMeasured('ingest', 'not measured: the Kafka consumers run as processes of their own')

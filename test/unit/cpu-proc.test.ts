@@ -180,6 +180,35 @@ describe('CpuMeter', () => {
     assert.equal(r.load.components.simulators.per100kReadings, 4)
   })
 
+  test('a broker restarted mid-run (a new process on its port) counts on from its start', async () => {
+    const tcp = (inode: number): string => [TCP_HEADER, tcpRow(1883, 0, '0A', inode)].join('\n')
+    const f: Record<string, string> = {
+      '/proc/self/stat': stat(100, 'node', 10, 0),
+      '/proc/net/tcp': tcp(10),
+      '/proc/7/stat': stat(7, 'mosquitto', 5000, 0),
+    }
+    const d: Record<string, string[]> = { '/proc/self/task': ['100'], '/proc': ['7', '100'], '/proc/7/fd': ['5'] }
+    const l: Record<string, string> = { '/proc/7/fd/5': 'socket:[10]' }
+    const meter = new CpuMeter(fakeProc(f, d, l), HZ).start(3_600_000)
+    meter.stop()
+    assert.equal(meter.watchListener('broker', 1883), true)
+    f['/proc/7/stat'] = stat(7, 'mosquitto', 5200, 0) // 2 s, then SIGTERM
+    meter.sample()
+    delete f['/proc/7/stat']
+    d['/proc'] = ['100']
+    meter.sample() // down: nobody listens yet
+    Object.assign(f, { '/proc/net/tcp': tcp(20), '/proc/8/stat': stat(8, 'mosquitto', 50, 0) })
+    Object.assign(d, { '/proc': ['8', '100'], '/proc/8/fd': ['4'] })
+    l['/proc/8/fd/4'] = 'socket:[20]'
+    meter.sample() // back: pid 8 from its start
+    f['/proc/8/stat'] = stat(8, 'mosquitto', 150, 0)
+    await meter.settle()
+    assert.equal(meter.report(1000).components.broker.seconds, 2 + 1.5)
+    const none = new CpuMeter(fakeProc(f, d, l), HZ).start(3_600_000)
+    none.stop()
+    assert.equal(none.watchListener('broker', 1884), false, 'nobody listens on 1884')
+  })
+
   test('what cannot be seen is null with its reason, never a guess', async () => {
     const meter = new CpuMeter(fakeProc(files, dirs, {}), HZ).start(3_600_000)
     meter.notMeasured('broker', 'not measured: the broker is not on this host')
