@@ -1,5 +1,7 @@
 import type { RunConfig } from '../config/options.js'
+import type pg from 'pg'
 import { connect } from '../db/connect.js'
+import { errorMessage } from '../errors.js'
 import { CpuMeter } from './cpu.js'
 import { linuxProc, ownPortsTo, type ProcReader } from './proc.js'
 
@@ -49,7 +51,14 @@ export async function startRunCpu(
     meter.notMeasured('database', 'not measured: the database is not on this host (or is reached by a Unix socket)')
     return { meter, close: async () => meter.stop() }
   }
-  const client = await connect(databaseUrl, cfg.dbSchema, 'iotbench-cpu')
+  let client: pg.Client
+  try {
+    client = await connect(databaseUrl, cfg.dbSchema, 'iotbench-cpu')
+  } catch (err) {
+    // The run's own connection says what is wrong with the database; the meter only loses its figure.
+    meter.notMeasured('database', `not measured: ${errorMessage(err)}`)
+    return { meter, close: async () => meter.stop() }
+  }
   meter.watchDatabase(
     () => ownPortsTo(proc, dbPort),
     async (ports) =>
