@@ -44,8 +44,18 @@ export async function startRunCpu(
     else if (!meter.watchListener('broker', port))
       meter.notMeasured('broker', `not measured: no process of this host that this user can see listens on port ${port}`)
   }
-  if (cfg.transport === 'kafka') meter.notMeasured('ingest', 'not measured: the Kafka consumers run as processes of their own')
-  if (cfg.ingest === 'external') meter.notMeasured('ingest', 'not measured: an external ingest')
+  // Whoever writes the readings holds the database connections that matter: not this process's to see.
+  const writer =
+    cfg.ingest === 'external'
+      ? 'an external ingest'
+      : cfg.transport === 'kafka'
+        ? 'the Kafka consumers run as processes of their own'
+        : undefined
+  if (writer !== undefined) {
+    meter.notMeasured('ingest', `not measured: ${writer}`)
+    meter.notMeasured('database', `not measured: ${writer}, with the connections that write`)
+  }
+  if (writer !== undefined) return { meter, close: async () => meter.stop() }
   const dbPort = localPort(databaseUrl, 5432)
   if (dbPort === undefined) {
     meter.notMeasured('database', 'not measured: the database is not on this host (or is reached by a Unix socket)')
