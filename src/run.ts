@@ -4,6 +4,7 @@ import { connect } from './db/connect.js'
 import { errorMessage } from './errors.js'
 import { openBroker, openDatabase, type Service } from './infra.js'
 import { RunMetrics } from './metrics/run-metrics.js'
+import { startRunCpu } from './metrics/run-cpu.js'
 import { openLive } from './live/run-live.js'
 import { RunFaults } from './faults/run-faults.js'
 import type { Interrupt } from './interrupt.js'
@@ -40,6 +41,8 @@ export async function runBench(cfg: RunConfig, log: (line: string) => void, inte
     services.push(database)
     const broker = await openBroker(cfg, log, metrics)
     services.push(broker)
+    const cpu = await startRunCpu(cfg, database.url)
+    services.push({ url: '', description: 'CPU meter', stop: () => cpu.close() })
     // An external ingest feeds no live feed (P9 is not applicable): the profile's live clients stay off.
     const live = await openLive(cfg.ingest === 'external' ? { ...cfg, liveClients: 0 } : cfg, log, metrics)
     if (live) services.push({ url: live.url, description: 'live feed', stop: () => live.stop() })
@@ -47,7 +50,10 @@ export async function runBench(cfg: RunConfig, log: (line: string) => void, inte
     services.push({ url: '', description: 'fault proxies', stop: () => faults.close() })
     const admin = await connect(database.url, cfg.dbSchema, 'iotbench-main')
     try {
-      return await runWith({ cfg, runId, log, metrics, database, broker, faults, live, interrupt, clock: epochClock }, admin)
+      return await runWith(
+        { cfg, runId, log, metrics, database, broker, faults, live, interrupt, clock: epochClock, cpu: cpu.meter },
+        admin,
+      )
     } finally {
       await admin.end().catch(() => undefined)
     }
@@ -66,6 +72,7 @@ async function runWith(ctx: RunContext, admin: pg.Client): Promise<RunOutcome> {
   try {
     sims = await runLoad(ctx, prep, pipeline, load, admin)
     await drain(ctx, pipeline, load, sims)
+    ctx.cpu?.mark('drained')
   } catch (err) {
     await abandonLoad(pipeline, load)
     throw err
@@ -76,5 +83,6 @@ async function runWith(ctx: RunContext, admin: pg.Client): Promise<RunOutcome> {
   const evidence = evidenceOf(ctx, prep, load, sims, drained)
   if (isSharded(prep.plan)) return publishShard(ctx, prep, pipeline, sims, load, drained, evidence)
   const judged = await judgeRun(ctx, prep, pipeline, load, sims, drained, evidence)
+  await ctx.cpu?.settle()
   return publishRun(ctx, prep, pipeline, load, sims, drained, evidence, judged)
 }

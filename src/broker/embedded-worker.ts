@@ -3,6 +3,9 @@ import { workerData } from 'node:worker_threads'
 import { Aedes } from 'aedes'
 import { ThreadMetrics, type ThreadSnapshot } from '../metrics/thread-metrics.js'
 import { threadPort } from '../util/must.js'
+import { nameThread } from '../metrics/cpu.js'
+
+nameThread('broker')
 
 /** Messages between the main thread and the embedded broker thread. */
 export interface BrokerWorkerData {

@@ -134,6 +134,8 @@ export interface RunConfig {
   readonly maxResolution: number
   /** --profile max: the whole search's time budget (s). */
   readonly maxBudgetSeconds: number
+  /** --profile max: the broker's fan-out ceiling (readings/s, as bench:max measures it); a rate within 5 % of it names the broker. */
+  readonly maxBrokerCeiling: number | undefined
 }
 
 export type OptionKey = keyof RunConfig

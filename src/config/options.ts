@@ -113,4 +113,5 @@ export const DEFAULTS: RunConfig = {
   maxCeiling: undefined,
   maxResolution: 250,
   maxBudgetSeconds: 900,
+  maxBrokerCeiling: undefined,
 }

@@ -8,6 +8,9 @@ import type { FromIngest, IngestWorkerData, ToIngest } from './messages.js'
 import { subscribe } from './mqtt-subscriber.js'
 import { ingestFaultsOf } from '../faults/ingest-hook.js'
 import { epochClock } from '../util/clock.js'
+import { nameThread } from '../metrics/cpu.js'
+
+nameThread('ingest')
 
 /**
  * An ingest worker: a thread (MQTT, started by pool.ts) or a child process (Kafka consumer group,

@@ -8,6 +8,9 @@ import type { ClientsWorkerData, ClientSpec, FromClients, ToClients } from './cl
 import { CLOSE, type LiveEvent, type ServerFrame } from './protocol.js'
 import { threadPort } from '../util/must.js'
 import { frameText } from '../util/text.js'
+import { nameThread } from '../metrics/cpu.js'
+
+nameThread('live')
 
 /** Simulated dashboard clients (P9): each subscribes to its farms from position 0, records what it gets, resumes by cursor. */
 const data = workerData as ClientsWorkerData

@@ -11,8 +11,18 @@ export interface ComponentVerdict {
 const num = (x: unknown): number | undefined => (typeof x === 'number' && Number.isFinite(x) ? x : undefined)
 
 /**
+/** Mosquitto (and the embedded aedes) forward on one thread: this share of a core over the load is saturated. */
+export const BROKER_SATURATED_CORE = 0.9
+/** An offered rate within this share of the broker's measured fan-out ceiling is the broker's limit. */
+export const BROKER_CEILING_SHARE = 0.95
+
+/**
  * Which stage of the pipeline limits a run, from what every run records (result.json: latency split by
- * hop, P6's send and commit ratios, P1's losses, and the ingest's COPY/commit time share). In order:
+ * hop, P6's send and commit ratios, P1's losses, the ingest's COPY/commit time share, CPU per component). In order:
+ * - broker: its process (or thread) was busy ≥ 90 % of a core over the load (it forwards on one thread),
+ *   or the offered rate is ≥ 95 % of its fan-out ceiling (`brokerCeilingPerS`: the simulators into it with
+ *   one plain subscriber and no database, as bench:max measures it) — the broker before the generator,
+ *   whose QoS 1 window then waits on the broker's acknowledgements;
  * - generator: the simulators fell behind their open-loop schedule (P6's send ratio, or schedule lag
  *   p99 above half the latency SLO): the load never reached the broker as offered;
  * - database: the ingest threads spent most of the run (≥ 60 %) inside COPY and COMMIT;
@@ -24,8 +34,10 @@ const num = (x: unknown): number | undefined => (typeof x === 'number' && Number
  *   unacknowledged readings waits for its commit).
  */
 export function limitingComponent(
-  r: Pick<RunResult, 'latency' | 'properties' | 'stages'> & { readonly transport?: Readonly<Record<string, unknown>> },
+  r: Pick<RunResult, 'latency' | 'properties' | 'stages'> &
+    Partial<Pick<RunResult, 'cpu' | 'rates'>> & { readonly transport?: Readonly<Record<string, unknown>> },
   sloP99Ms: number,
+  brokerCeilingPerS?: number,
 ): ComponentVerdict {
   const lag = r.latency.scheduleLag.p99Ms
   const hop = r.latency.brokerHop.p99Ms
@@ -37,6 +49,24 @@ export function limitingComponent(
   const copyShare = r.stages?.copyShare ?? 0
   const meanCopy = r.stages?.meanCopyMs ?? 0
   const f = (x: number): string => `${Math.round(x * 10) / 10}`
+  // The broker's CPU over the load (schedule start to drained), else the run's over the publishers' load seconds.
+  const window = r.cpu?.load
+  const brokerSeconds = (window ?? r.cpu)?.components.broker.seconds
+  const loadSeconds = window?.wallSeconds ?? r.rates?.loadSeconds ?? 0
+  const brokerCore = typeof brokerSeconds === 'number' && loadSeconds > 0 ? brokerSeconds / loadSeconds : undefined
+  if (brokerCore !== undefined && brokerCore >= BROKER_SATURATED_CORE) {
+    return {
+      component: 'broker',
+      why: `broker busy ${f(brokerCore * 100)} % of a core over the ${f(loadSeconds)}-s load (${f(brokerSeconds ?? 0)} CPU s; it forwards on one thread)`,
+    }
+  }
+  const offered = r.rates?.offeredPerS
+  if (brokerCeilingPerS !== undefined && offered !== undefined && offered >= BROKER_CEILING_SHARE * brokerCeilingPerS) {
+    return {
+      component: 'broker',
+      why: `offered ${offered}/s is ${f((offered / brokerCeilingPerS) * 100)} % of the broker's fan-out ceiling ${brokerCeilingPerS}/s (its publishers into it, one plain subscriber, no database)`,
+    }
+  }
   if (sendRatio < tolerance || lag > sloP99Ms / 2) {
     return {
       component: 'generator',

@@ -5,6 +5,7 @@ import type { RunConfig } from '../config/options.js'
 import { errorMessage } from '../errors.js'
 import { fleetSize } from '../fleet.js'
 import { fleetOf, newRunId, publicConfig, runBench } from '../run.js'
+import { cpuLine, type CpuReport } from '../metrics/cpu.js'
 import { limitingComponent, type Component } from './component.js'
 import { searchMaxRate, type SearchOptions } from './search.js'
 import { must } from '../util/must.js'
@@ -24,6 +25,8 @@ export interface MaxStep {
   readonly achievedPerS?: number
   readonly ingested?: number
   readonly offered?: number
+  /** CPU per component of the step's run (result.json's cpu). */
+  readonly cpu?: CpuReport
   readonly seconds: number
 }
 
@@ -41,6 +44,9 @@ export interface MaxResult {
   /** Named from the lowest failing step (the edge above the maximum); the ceiling's when it passed. */
   readonly limitingComponent: Component | undefined
   readonly limitingReason: string
+  /** The broker's fan-out ceiling the steps were named against (--max-broker-ceiling), and the best rate's share of it. */
+  readonly brokerCeilingPerS: number | undefined
+  readonly ofBrokerCeiling: number | undefined
   readonly stoppedBy: string
   readonly converged: boolean
   readonly steps: readonly MaxStep[]
@@ -83,7 +89,7 @@ export async function runMaxSearch(
         if (out.pending) throw new Error('a max search cannot be sharded')
         const r = out.result
         const failed = r.properties.filter((p) => !p.pass).map((p) => p.id)
-        const c = limitingComponent(r, cfg.sloP99Ms)
+        const c = limitingComponent(r, cfg.sloP99Ms, cfg.maxBrokerCeiling)
         const step: MaxStep = {
           runId,
           rate,
@@ -98,6 +104,7 @@ export async function runMaxSearch(
           achievedPerS: r.rates.achievedPerS,
           ingested: r.counts.ingested,
           offered: r.counts.offered,
+          ...(r.cpu && { cpu: r.cpu }),
           seconds: Math.round((Date.now() - begin) / 100) / 10,
         }
         return { pass: r.verdict === 'pass', detail: step }
@@ -141,6 +148,11 @@ export async function runMaxSearch(
     maxRateRun: best,
     limitingComponent: limiting?.component,
     limitingReason: limiting ? `${limiting.rate}/s: ${limiting.why}` : 'no step ran',
+    brokerCeilingPerS: cfg.maxBrokerCeiling,
+    ofBrokerCeiling:
+      cfg.maxBrokerCeiling !== undefined && result.best !== undefined
+        ? Math.round((result.best / cfg.maxBrokerCeiling) * 1000) / 1000
+        : undefined,
     stoppedBy: result.stoppedBy,
     converged: result.converged,
     steps,
@@ -151,6 +163,10 @@ export async function runMaxSearch(
   const summary = [
     `iotbench ${searchId} — profile ${cfg.profile} — max rate ${result.best === undefined ? 'none (even the lowest rate failed)' : `${result.best}/s`}${result.converged ? '' : ` (not converged: stopped by ${result.stoppedBy})`}`,
     best ? `  at ${best.rate}/s: end-to-end p99 ${best.endToEndP99Ms} ms, zero loss, every property held (run ${best.runId})` : '',
+    max.ofBrokerCeiling !== undefined
+      ? `  ${Math.round(max.ofBrokerCeiling * 1000) / 10} % of the broker's fan-out ceiling ${max.brokerCeilingPerS}/s`
+      : '',
+    best?.cpu ? `  CPU at ${best.rate}/s${best.cpu.load ? ' during the load' : ''}: ${cpuLine(best.cpu.load ?? best.cpu)}` : '',
     `  limiting component: ${max.limitingComponent ?? 'unknown'} — ${max.limitingReason}`,
     ...steps.map(
       (s, i) =>

@@ -4,6 +4,7 @@ import type { LatencySummary } from '../util/histogram.js'
 import type { PropertyResult } from '../verify/types.js'
 import type { Drift } from './soak.js'
 import type { StageTimes } from '../max/stages.js'
+import { cpuLine, type CpuReport } from '../metrics/cpu.js'
 import type { CountsByKind, LatencyDistribution, RunTimeline } from './timeline.js'
 import type { FaultReport } from '../faults/analysis.js'
 import type { DeviceReport } from '../faults/run-faults.js'
@@ -132,6 +133,8 @@ export interface RunResult {
   readonly devices?: DeviceReport
   /** Where the ingest's time went (COPY/commit share), for naming a limiting component (src/max/). */
   readonly stages?: StageTimes
+  /** CPU seconds per component (simulators, broker, ingest, database, oracle, live clients, main), per 100k readings (src/metrics/cpu.ts). */
+  readonly cpu?: CpuReport
 }
 
 export function writeResult(dir: string, result: RunResult): string {
@@ -150,7 +153,7 @@ type SummaryEnvironment = Pick<RunResult['environment'], 'broker' | 'database' |
   Partial<Pick<RunResult['environment'], 'mqttVersion'>>
 export function summaryText(
   r: Pick<RunResult, 'runId' | 'profile' | 'verdict' | 'properties'> & { environment: SummaryEnvironment } & Partial<
-      Pick<RunResult, 'counts' | 'rates' | 'latency' | 'interrupted' | 'timingOnSaturatedHost' | 'host' | 'unfinished'>
+      Pick<RunResult, 'counts' | 'rates' | 'latency' | 'interrupted' | 'timingOnSaturatedHost' | 'host' | 'unfinished' | 'cpu'>
     >,
 ): string {
   const lines: string[] = []
@@ -176,6 +179,10 @@ export function summaryText(
     )
   }
   if (r.host) lines.push(`  host: ${hostLine(r.host, r.latency?.scheduleLag.p99Ms)}`)
+  if (r.cpu)
+    lines.push(
+      r.cpu.load ? `  CPU during the load (per 100k readings): ${cpuLine(r.cpu.load)}` : `  CPU (per 100k readings): ${cpuLine(r.cpu)}`,
+    )
   for (const p of r.properties) lines.push(`  ${propertyStatus(p).padEnd(4)} ${p.id} ${p.name}: ${p.summary}`)
   return lines.join('\n')
 }

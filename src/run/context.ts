@@ -8,6 +8,7 @@ import type { Interrupt } from '../interrupt.js'
 import type { LiveRun } from '../live/run-live.js'
 import type { RunMetrics } from '../metrics/run-metrics.js'
 import type { Clock } from '../util/clock.js'
+import type { CpuMeter } from '../metrics/cpu.js'
 
 /** What every phase of a run shares: the resolved config, the services it runs against, its metrics and clock. */
 export interface RunContext {
@@ -21,6 +22,8 @@ export interface RunContext {
   readonly live: LiveRun | undefined
   readonly interrupt: Interrupt | undefined
   readonly clock: Clock
+  /** CPU per component (src/metrics/cpu.ts), reported in result.json. */
+  readonly cpu?: CpuMeter
 }
 
 export const fleetOf = (c: RunConfig): FleetShape => ({

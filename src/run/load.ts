@@ -160,6 +160,7 @@ export async function runLoad(ctx: RunContext, prep: Prepared, pipeline: Pipelin
       log(`--start-at ${cfg.startAt} has passed: the schedule is already ${Math.round(clock() - t0Ms)} ms late (schedule lag shows it)`)
     monitor.t0Ms = t0Ms
     schedule.t0Ms = t0Ms
+    ctx.cpu?.mark('load')
     // The fault schedule counts from the load's start.
     faults.start(t0Ms, monitor.runStart, broker, database, pipeline.ingest, log, clock)
     return t0Ms

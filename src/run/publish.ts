@@ -106,6 +106,7 @@ export function publishRun(
     ...(judged.faults && { faults: judged.faults }),
     devices: deviceReport(cfg, sims),
     stages: drained.stages,
+    ...(ctx.cpu && { cpu: ctx.cpu.report(totals.committedRows) }),
   }
   const made = publish(
     { kind: 'run', result, seconds: Math.round((Date.now() - prep.startedAt.getTime()) / 1000) },

@@ -13,6 +13,9 @@ import { Backoff, DeviceQueues } from './device-queue.js'
 import { BrokerLink } from './broker-link.js'
 import { uniform } from './random.js'
 import { DeviceConnections } from './connections.js'
+import { nameThread } from '../metrics/cpu.js'
+
+nameThread('simulators')
 
 /** Longest a simulator thread publishes without yielding to its event loop (acks, socket writes, progress). */
 const SLICE_MS = 10

@@ -11,6 +11,9 @@ import { AlertChecker } from './alerts.js'
 import { DeviceDigest } from './digest.js'
 import type { DigestRow, DigestTask, FromDigestThread } from './oracle-digests.js'
 import { threadPort } from '../util/must.js'
+import { nameThread } from '../metrics/cpu.js'
+
+nameThread('oracle')
 
 /**
  * Digests devices [from, to) of the oracle's stream and, from the same readings, what P5 expects of

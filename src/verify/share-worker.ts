@@ -3,6 +3,9 @@ import { connect } from '../db/connect.js'
 import { InfraError, errorMessage } from '../errors.js'
 import type { ShareReply, ShareTask } from './parallel.js'
 import { checkKind } from './check-kind.js'
+import { nameThread } from '../metrics/cpu.js'
+
+nameThread('oracle')
 
 /** One share of a kind's devices, checked for P1–P3 on this thread's own connection. */
 const task = workerData as ShareTask

@@ -58,5 +58,13 @@ describe('iotbench run --profile max', () => {
     assert.equal(best.verdict, 'pass')
     assert.equal(best.config.rate, max.maxRate)
     assert.ok(best.stages.batches > 0, 'the run recorded where the ingest time went')
+    // Where the machine went: the embedded aedes is a thread of the run, the embedded PostgreSQL on this host.
+    if (process.platform === 'linux') {
+      for (const c of ['simulators', 'broker', 'ingest', 'database', 'oracle']) {
+        assert.ok(best.cpu.components[c].seconds > 0, `${c} CPU measured: ${JSON.stringify(best.cpu.components[c])}`)
+        assert.ok(best.cpu.load.components[c].per100kReadings >= 0, `${c} during the load`)
+      }
+      assert.equal(max.maxRateRun.cpu.readings, best.counts.ingested)
+    }
   })
 })

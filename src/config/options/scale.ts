@@ -60,4 +60,13 @@ export const SCALE_OPTIONS: readonly OptionSpec[] = [
     profilePath: ['max', 'budgetSeconds'],
     help: 'max search: start no new step after this many seconds',
   },
+  {
+    key: 'maxBrokerCeiling',
+    flag: 'max-broker-ceiling',
+    type: 'number',
+    min: 1,
+    max: 1e7,
+    profilePath: ['max', 'brokerCeiling'],
+    help: "max search: the broker's fan-out ceiling (readings/s: the simulators into it with one plain subscriber, as npm run bench:max measures it); a step offered within 5 % of it names the broker as the limit",
+  },
 ]

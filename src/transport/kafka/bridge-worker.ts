@@ -1,6 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { errorMessage } from '../../errors.js'
 import { KafkaBridge, type BridgeOptions, type BridgeStats } from './bridge.js'
+import { nameThread } from '../../metrics/cpu.js'
+
+nameThread('bridge')
 
 /** Typed messages between a run and its bridge thread. */
 export type BridgeThreadData = Omit<BridgeOptions, 'log'>
