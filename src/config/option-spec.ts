@@ -3,8 +3,11 @@ import type { LoadShape } from './load.js'
 import type { FaultSpec } from '../faults/schedule.js'
 import type { StorageChoice } from '../db/server.js'
 
-/** A run's configuration: one field per option of the table (options.ts), and a few resolved values. */
-export interface RunConfig {
+/** How much of kafkajs's own log reaches the run's log (--kafkajs-log). */
+export type KafkajsLog = 'off' | 'warn' | 'info' | 'debug'
+
+/** One field per option of the table (options.ts), undefined where no layer set it and it has no default. */
+export interface OptionValues {
   readonly profile: string
   readonly description: string
   readonly durationSeconds: number
@@ -12,7 +15,6 @@ export interface RunConfig {
   /**
    * Simulated seconds per wall-clock second at the baseline rate. Every sensor samples once per
    * simulated minute, so speed = rate × 60 / devices: give --rate or --speed (the later layer wins).
-   * Always set once resolved.
    */
   readonly speed: number | undefined
   /** Simulated hour of day (UTC) at which the run's sensors start. */
@@ -61,6 +63,7 @@ export interface RunConfig {
   readonly ingestQuietSeconds: number
   readonly kafkaUrl: string | undefined
   readonly kafkaPartitions: number
+  readonly kafkajsLog: KafkajsLog
   readonly databaseUrl: string | undefined
   readonly dbSchema: string
   /** auto: TimescaleDB when the server has it; timescaledb or postgresql: that one or an error (exit 5). */
@@ -136,7 +139,23 @@ export interface RunConfig {
   readonly maxBudgetSeconds: number
 }
 
-export type OptionKey = keyof RunConfig
+export type OptionKey = keyof OptionValues
+
+/** What one layer (a profile, the environment, the flags) gives: any of the options, or none. */
+export type RunOptions = { -readonly [K in OptionKey]?: OptionValues[K] }
+
+/**
+ * The resolved configuration (resolveConfig, src/config/resolve.ts): every option filled in from
+ * defaults < profile < IOTBENCH_* env < flags, and the knobs derived from them, each resolved once here.
+ */
+export interface RunConfig extends Omit<OptionValues, 'speed' | 'models'> {
+  /** Always set: from --speed, or from --rate and the fleet. */
+  readonly speed: number
+  /** The sensor models after the profile's overrides, validated. */
+  readonly models: SensorModels
+  /** Readings each MQTT subscriber connection may hold unacknowledged: 4 batches, from 1,000 to 60,000. */
+  readonly subscriberWindow: number
+}
 
 interface Base {
   readonly key: OptionKey

@@ -47,7 +47,7 @@ export async function startPipeline(ctx: RunContext, prep: Prepared): Promise<Pi
     dbSchema: cfg.dbSchema,
     batchRows: cfg.batchRows,
     batchMs: cfg.batchMs,
-    window: Math.min(60_000, Math.max(1_000, cfg.batchRows * 4)),
+    window: cfg.subscriberWindow,
     faultHook: worker === 0 ? cfg.faultHook : undefined,
     alertRules: alertRulesOf(cfg.models),
     live: live !== undefined,
@@ -73,6 +73,7 @@ export async function startPipeline(ctx: RunContext, prep: Prepared): Promise<Pi
             {
               kafkaUrl: must(cfg.kafkaUrl, '--transport kafka comes with --kafka-url (config/resolve.ts)'),
               partitions: cfg.kafkaPartitions,
+              kafkajsLog: cfg.kafkajsLog,
               consumers: cfg.ingestWorkers,
               runName: runId,
               mqttUrl: broker.url,

@@ -1,7 +1,7 @@
 import { Kafka, logLevel, type Producer } from 'kafkajs'
 import { errorMessage } from '../../errors.js'
 import { parseTopic } from '../../ingest/decode.js'
-import { subscribe, type MqttSubscriber, type MqttSubscription } from '../../ingest/mqtt-subscriber.js'
+import { subscribe, type MqttSubscriber, type MqttSubscription } from '../mqtt-subscriber.js'
 
 export interface BridgeOptions extends MqttSubscription {
   readonly brokers: readonly string[]
