@@ -37,7 +37,7 @@ export function newRunId(profile: string, now = new Date()): string {
 
 /** The config as stored in result.json and the runs table: secrets redacted. */
 export function publicConfig(c: RunConfig): Record<string, unknown> {
-  const { subscriberWindow: _derived, ...options } = c
+  const { slices: _slices, ...options } = c
   return {
     ...options,
     mqttUrl: c.mqttUrl && redactUrl(c.mqttUrl),
