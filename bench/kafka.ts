@@ -2,17 +2,21 @@
  * npm run bench:kafka — end-to-end readings/s and p99 through Mosquitto → bridge → Kafka → consumer
  * group → PostgreSQL, beside the same runs through Mosquitto alone, at rising offered rates.
  *
- * Each step is a real `iotbench run` (ci profile, QoS 1, the given rate for IOTBENCH_BENCH_SECONDS).
+ * Each step is a real `iotbench run` (ci profile, QoS 1, the given rate for IOTBENCH_BENCH_SECONDS);
+ * at each rate the transports run one after the other, so a pair shares the machine's load of the moment.
  * Per step: verdict, lost and duplicated (P1), achieved send rate, ingested, end-to-end p50/p99, the
  * broker hop and (Kafka) the Kafka hop, the simulators' schedule lag, and the limiting component named
  * from those: generator (the simulators fell behind their schedule), bridge (MQTT → Kafka took most of
  * the broker hop), Kafka → consumer (the Kafka hop dominates), or ingest/database (see limiting()). The load
  * average before and after each step is recorded: the machine is shared, and figures from a loaded
  * machine say so.
+ * The summary gives each transport's highest passing rate, the ratio Kafka / MQTT (issue 19's target:
+ * ≥ 0.90) and the component named at the Kafka transport's first failing rate.
  * Writes bench-results/kafka-<time>.json and bench-results/kafka-latest.json.
  *
  * Services: IOTBENCH_TEST_DATABASE_URL, IOTBENCH_TEST_MQTT_URL, IOTBENCH_TEST_KAFKA_URL (as the tests).
- * IOTBENCH_BENCH_RATES (default 2000,5000,10000), IOTBENCH_BENCH_TRANSPORTS (default kafka,mqtt).
+ * IOTBENCH_BENCH_RATES (default 3000,4000,5000,6000,7000,8000,10000), IOTBENCH_BENCH_TRANSPORTS (default
+ * mqtt,kafka). IOTBENCH_TEST_KAFKA_URL may be kafka://host:port or host:port.
  */
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
@@ -23,13 +27,14 @@ import { fileURLToPath } from 'node:url'
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const db = process.env['IOTBENCH_TEST_DATABASE_URL']
 const mqtt = process.env['IOTBENCH_TEST_MQTT_URL']
-const kafka = process.env['IOTBENCH_TEST_KAFKA_URL']
+const kafkaEnv = process.env['IOTBENCH_TEST_KAFKA_URL']
+const kafka = kafkaEnv && !kafkaEnv.includes('://') ? `kafka://${kafkaEnv}` : kafkaEnv
 if (!db || !mqtt || !kafka) {
   process.stderr.write('set IOTBENCH_TEST_DATABASE_URL, IOTBENCH_TEST_MQTT_URL and IOTBENCH_TEST_KAFKA_URL (see docs/kafka.md)\n')
   process.exit(5)
 }
-const rates = (process.env['IOTBENCH_BENCH_RATES'] ?? '2000,5000,10000').split(',').map(Number)
-const transports = (process.env['IOTBENCH_BENCH_TRANSPORTS'] ?? 'kafka,mqtt').split(',')
+const rates = (process.env['IOTBENCH_BENCH_RATES'] ?? '3000,4000,5000,6000,7000,8000,10000').split(',').map(Number)
+const transports = (process.env['IOTBENCH_BENCH_TRANSPORTS'] ?? 'mqtt,kafka').split(',')
 const seconds = Number(process.env['IOTBENCH_BENCH_SECONDS'] ?? 10)
 const results = mkdtempSync(join(tmpdir(), 'iotbench-bench-kafka-'))
 const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
@@ -64,9 +69,16 @@ function limiting(r: any): string {
   return shares.sort((a, b) => b[1] - a[1])[0][0]
 }
 
-const steps: unknown[] = []
-for (const transport of transports) {
-  for (const rate of rates) {
+interface Step {
+  readonly transport: string
+  readonly rate: number
+  readonly verdict?: string
+  readonly limiting?: string
+  readonly error?: string
+}
+const steps: Step[] = []
+for (const rate of rates) {
+  for (const transport of transports) {
     const before = loadavg()[0]
     const prefix = `bench-${stamp}-${transport}-${rate}/`
     const args = [
@@ -104,7 +116,9 @@ for (const transport of transports) {
     const run = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', timeout: 600_000 })
     const m = /^iotbench (\S+) — profile/m.exec(run.stdout ?? '')
     if (!m) {
-      steps.push({ transport, rate, error: `exit ${run.status}: ${(run.stderr ?? '').slice(-500)}` })
+      const step = { transport, rate, error: `exit ${run.status}: ${(run.stderr ?? '').slice(-500)}` }
+      steps.push(step)
+      process.stdout.write(`${JSON.stringify(step)}\n`)
       continue
     }
     const r = JSON.parse(readFileSync(join(results, m[1], 'result.json'), 'utf8'))
@@ -126,6 +140,7 @@ for (const transport of transports) {
       kafkaHopP99Ms: r.transport?.kafkaHop?.p99Ms ?? null,
       scheduleLagP99Ms: r.latency.scheduleLag.p99Ms,
       limiting: limiting(r),
+      timingOnSaturatedHost: r.timingOnSaturatedHost ?? false,
       loadAverage: { before, after: loadavg()[0] },
       wallSeconds: Math.round((Date.now() - started) / 1000),
     }
@@ -133,6 +148,19 @@ for (const transport of transports) {
     process.stdout.write(`${JSON.stringify(step)}\n`)
   }
 }
+/** The highest rate of the ladder a transport passed, and what limited it at its first failing rate above. */
+const highest = (transport: string): { passedPerS: number; limitAbove: string | undefined } => {
+  const own = steps.filter((s) => s.transport === transport)
+  const passedPerS = Math.max(0, ...own.filter((s) => s.verdict === 'pass').map((s) => s.rate))
+  const failed = own.find((s) => s.rate > passedPerS && s.verdict !== 'pass')
+  return { passedPerS, limitAbove: failed?.limiting ?? failed?.error }
+}
+const highestPassing = Object.fromEntries(transports.map((t) => [t, highest(t)]))
+const ratio =
+  highestPassing['kafka'] && highestPassing['mqtt']?.passedPerS
+    ? Math.round((highestPassing['kafka'].passedPerS / highestPassing['mqtt'].passedPerS) * 100) / 100
+    : null
+process.stdout.write(`${JSON.stringify({ highestPassing, kafkaToMqtt: ratio, target: 0.9 })}\n`)
 const summary = {
   bench: 'kafka',
   at: new Date().toISOString(),
@@ -140,6 +168,9 @@ const summary = {
   node: process.version,
   seconds,
   note: 'shared 2-core machine: see loadAverage per step',
+  highestPassing,
+  kafkaToMqtt: ratio,
+  target: 0.9,
   steps,
 }
 mkdirSync(join(ROOT, 'bench-results'), { recursive: true })

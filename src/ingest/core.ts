@@ -92,12 +92,15 @@ export class IngestCore {
   }
 
   async database(): Promise<pg.Client> {
-    this.db ??= await connect(this.data.databaseUrl, this.data.dbSchema, `iotbench-ingest-${this.data.worker}`)
+    this.db ??= await connect(this.data.databaseUrl, this.data.dbSchema, `iotbench-ingest-${this.data.worker} run ${this.data.runId}`)
     return this.db
   }
 
-  /** One message from the source; `rx` overrides the receive order (Kafka: partition and offset). */
-  receive(topic: string, payload: Buffer, delivery: Delivery, rx?: number): number {
+  /**
+   * One message from the source; `rx` overrides the receive order (Kafka: partition and offset).
+   * `mayFill` false keeps a full batch open for the next message (the frames of one packed Kafka record).
+   */
+  receive(topic: string, payload: Buffer, delivery: Delivery, rx?: number, mayFill = true): number {
     const received = this.clock()
     this.counters.received++
     const decoded = decodeTelemetry(topic, payload, this.data.topicPrefix)
@@ -114,7 +117,7 @@ export class IngestCore {
       this.filling.openedAt = received
       this.batchTimer = setTimeout(() => void this.flush(), this.data.batchMs)
     }
-    if (this.filling.size >= this.data.batchRows) void this.flush()
+    if (mayFill && this.filling.size >= this.data.batchRows) void this.flush()
     return received
   }
 

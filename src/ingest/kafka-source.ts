@@ -5,9 +5,12 @@ import type { Batch } from './batch.js'
 import type { IngestCore, IngestSource } from './core.js'
 import { OffsetLedger, loadOffsets } from './kafka-offsets.js'
 import type { FromIngest, IngestWorkerData, KafkaIngest } from './messages.js'
+import { FRAMES_HEADER, MAX_FRAMES, unpackFrames } from '../transport/kafka/frames.js'
 
 /** Receive order of a Kafka record: its partition in the high bits, its offset below (per device = Kafka order). */
 export const kafkaRx = (partition: number, offset: number): number => partition * 2 ** 40 + offset
+/** Receive order of a frame of a packed record (frames.ts): the record's offset, then the frame's index in 12 bits. */
+export const packedRx = (partition: number, offset: number, index: number): number => partition * 2 ** 40 + offset * MAX_FRAMES + index
 
 /**
  * One member of the ingest consumer group. Records go through the same core as MQTT messages; the
@@ -124,9 +127,19 @@ export class KafkaSource implements IngestSource {
       handled = m.offset
       if (!this.ledger.take(p, offset)) continue // already stored (or in a batch): a redelivery
       took = offset
-      const topic = m.headers?.['mqtt-topic']?.toString() ?? ''
-      const received = this.core.receive(topic, m.value ?? Buffer.alloc(0), { partition: p, offset }, kafkaRx(p, offset))
-      recordMs(this.kafkaHop, received - Number(m.timestamp))
+      const produced = Number(m.timestamp)
+      const delivery = { partition: p, offset }
+      const value = m.value ?? Buffer.alloc(0)
+      if (m.headers?.[FRAMES_HEADER] === undefined) {
+        const topic = m.headers?.['mqtt-topic']?.toString() ?? ''
+        recordMs(this.kafkaHop, this.core.receive(topic, value, delivery, kafkaRx(p, offset)) - produced)
+        continue
+      }
+      // A packed record is stored whole by one batch: its offset moves with the batch (kafka-offsets.ts),
+      // so the batch may fill up only at its last frame.
+      unpackFrames(value, (topic, payload, index, last) =>
+        recordMs(this.kafkaHop, this.core.receive(topic, payload, delivery, packedRx(p, offset, index), last) - produced),
+      )
     }
     if (took !== undefined) {
       const committed = this.core.whenCommitted()

@@ -22,8 +22,11 @@ export interface IngestPool {
    * restores what the run already stored. Resolves when the new thread is subscribed. (MQTT threads only.)
    */
   kill?(index: number, downMs: number): Promise<void>
-  /** Whether everything published has been ingested (default: received ≥ published). */
-  caughtUp?(published: number): Promise<boolean>
+  /**
+   * Whether everything published has been ingested (default: received ≥ published). `badInput`: the
+   * malformed messages injected too (the Kafka bridge carries them like readings).
+   */
+  caughtUp?(published: number, badInput: number): Promise<boolean>
   /** What the transport adds to result.json (e.g. the Kafka group's assignments). */
   evidence?(): Record<string, unknown>
   /** Properties this ingest's stored data cannot judge, with the reason (an external ingest's sink map). */

@@ -21,7 +21,9 @@ export async function drain(
   const published = sims.reduce((n, s) => n + s.published, 0)
   const deadline = load.deadlineMs()
   // Kafka: everything stored (ingest_batches); faults: everything committed; else received ≥ published.
-  const caughtUp = async (): Promise<boolean> => (ingest.caughtUp ? ingest.caughtUp(published) : faults.drained(ingest.totals(), published))
+  const badInput = ingest.caughtUp ? await load.injecting : 0
+  const caughtUp = async (): Promise<boolean> =>
+    ingest.caughtUp ? ingest.caughtUp(published, badInput) : faults.drained(ingest.totals(), published)
   while (!(await caughtUp()) && clock() < deadline) {
     await Promise.race([new Promise((r) => setTimeout(r, 50)), ingest.failed])
   }

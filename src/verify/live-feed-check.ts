@@ -5,6 +5,7 @@ import type { PropertyResult } from './types.js'
 import { alertHash, type ClientReport, type DeviceRecord } from '../live/client-record.js'
 import { farmOfDevice } from '../live/protocol.js'
 import type { LiveEvidence } from '../live/run-live.js'
+import { notApplicable } from './properties/types.js'
 
 /** A stored device's readings of the run: distinct seqs, lowest, highest. */
 export interface StoredDevice {
@@ -178,13 +179,10 @@ export function compareClients(
 export async function checkLive(client: pg.Client, runId: number, live: LiveEvidence | undefined, p99Ms: number): Promise<PropertyResult> {
   if (!live || live.reports.length === 0) {
     // `iotbench verify` of a run whose client records file is gone lands here too
-    return {
-      id: 'P9',
-      name: 'live feed',
-      pass: true,
-      summary: 'not checked: no simulated live clients in this run (--live-clients 0), or their records file is gone',
-      evidence: {},
-    }
+    return notApplicable(
+      { id: 'P9', name: 'live feed' },
+      'no simulated live clients in this run (--live-clients 0), or their records file is gone',
+    )
   }
   const farms = [...new Set(live.reports.flatMap((r) => r.farms))]
   const stored = new Map<string, StoredDevice>()

@@ -17,12 +17,20 @@ describe('database faults during a run', () => {
     let killed = 0
     let stop = false
     const killer = (async () => {
-      // Kill the ingest's connections every 700 ms while the load runs (a COPY in flight, or idle).
-      await new Promise((r) => setTimeout(r, 2500))
+      // Kill this run's ingest connections (and no other run's: the database is shared) every 700 ms while
+      // the load runs (a COPY in flight, or idle). The run's id is in its own schema's runs table.
+      let runId: string | undefined
+      while (!runId && !stop) {
+        await new Promise((r) => setTimeout(r, 500))
+        const ids = await admin.query<{ id: string }>(`SELECT id FROM "${schema}".runs`).catch(() => ({ rows: [] as { id: string }[] }))
+        runId = ids.rows[0]?.id
+      }
+      await new Promise((r) => setTimeout(r, 1500))
       for (let i = 0; i < 8 && !stop; i++) {
         const r = await admin.query(
           `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-           WHERE application_name LIKE 'iotbench-ingest-%' AND datname = current_database() AND pid <> pg_backend_pid()`,
+           WHERE application_name LIKE 'iotbench-ingest-%' AND application_name LIKE $1 AND datname = current_database()`,
+          [`% run ${runId}`],
         )
         killed += r.rowCount ?? 0
         await new Promise((res) => setTimeout(res, 700))

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { Kafka, logLevel } from 'kafkajs'
 import mqtt from 'mqtt'
 import { KafkaBridge } from '../../src/transport/kafka/bridge.js'
 import { mqttJsOptions, mqttSecurityOf } from '../../src/transport/mqtt-options.js'
 import { readResult, runCli, runIdFrom, SHORT_RUN, tempResultsDir } from '../support/cli.js'
-import { requireService, uniqueName } from '../support/services.js'
+import { requireService, testKafkaTopic, uniqueName } from '../support/services.js'
 import { makePki, startTlsMosquitto, type Pki, type TlsBroker } from '../support/tls.js'
 
 // Our own Mosquitto with a listener that requires TLS, a client certificate and a password: the whole
@@ -142,14 +141,8 @@ describe('MQTT over TLS with client certificates and a password', () => {
   test('the Kafka bridge subscribes through TLS with the same security and moves every message', async (t) => {
     const kafkaUrl = await requireService(t, 'kafka')
     if (!kafkaUrl) return
-    const brokers = [new URL(kafkaUrl).host]
     const prefix = `${uniqueName('kbtls')}/`
-    const kafkaTopic = uniqueName('tls_telemetry')
-    const kafka = new Kafka({ clientId: uniqueName('test'), brokers, logLevel: logLevel.NOTHING })
-    const admin = kafka.admin()
-    await admin.connect()
-    await admin.createTopics({ topics: [{ topic: kafkaTopic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true })
-    await admin.disconnect()
+    const { brokers, kafkaTopic } = await testKafkaTopic(kafkaUrl, 'tls_telemetry', 2)
     const security = mqttSecurityOf({
       mqttUrl: broker.url,
       mqttUsername: 'bench',

@@ -66,7 +66,8 @@ export async function startOwnMosquitto(
     ].join('\n'),
   )
   const start = `${bin} -c ${conf} -d`
-  const stopCmd = `kill -TERM "$(cat ${pidFile})"; while kill -0 "$(cat ${pidFile})" 2>/dev/null; do sleep 0.05; done`
+  // The pid is read once: Mosquitto removes its pid file as it exits.
+  const stopCmd = `p="$(cat ${pidFile})"; kill -TERM "$p"; while kill -0 "$p" 2>/dev/null; do sleep 0.05; done`
   execFileSync('sh', ['-c', start])
   const deadline = Date.now() + 10_000
   while (!(await accepting(port))) {

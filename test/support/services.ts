@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto'
 import { connect } from 'node:net'
 import type { TestContext } from 'node:test'
+import { Kafka, logLevel } from 'kafkajs'
 
 export type ServiceName = 'database' | 'mqtt' | 'kafka'
 
@@ -186,4 +187,20 @@ function mqttConnectPacket(): Buffer {
   const payload = Buffer.concat([Buffer.from([clientId.length >> 8, clientId.length & 0xff]), clientId])
   const remaining = variableHeader.length + payload.length // < 128: one length byte
   return Buffer.concat([Buffer.from([0x10, remaining]), variableHeader, payload])
+}
+
+/** A Kafka client of the broker at `kafkaUrl` and a topic of the test's own with `partitions` partitions. */
+export async function testKafkaTopic(
+  kafkaUrl: string,
+  name: string,
+  partitions: number,
+): Promise<{ brokers: string[]; kafka: Kafka; kafkaTopic: string }> {
+  const brokers = [new URL(kafkaUrl).host]
+  const kafkaTopic = uniqueName(name)
+  const kafka = new Kafka({ clientId: uniqueName('test'), brokers, logLevel: logLevel.NOTHING })
+  const admin = kafka.admin()
+  await admin.connect()
+  await admin.createTopics({ topics: [{ topic: kafkaTopic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true })
+  await admin.disconnect()
+  return { brokers, kafka, kafkaTopic }
 }

@@ -1,13 +1,20 @@
-import { Kafka, logLevel, type Producer } from 'kafkajs'
+import { Kafka, logLevel, type Message, type Producer } from 'kafkajs'
 import { errorMessage } from '../../errors.js'
 import { parseTopic } from '../../ingest/decode.js'
 import { subscribe, type MqttSubscriber, type MqttSubscription } from '../mqtt-subscriber.js'
+import { FRAMES_HEADER, MAX_FRAMES, MAX_RECORD_BYTES, frameBytes, packFrames, partitionOf } from './frames.js'
 
 export interface BridgeOptions extends MqttSubscription {
   readonly brokers: readonly string[]
   readonly kafkaTopic: string
-  /** Most records in one produce request. */
+  /** Most MQTT messages in one produce request. */
   readonly maxBatch: number
+  /**
+   * Pack the messages of one partition and request into one record (frames.ts) over this many
+   * partitions: the run's own topic. Without it each message is a record keyed by device with an
+   * `mqtt-topic` header, as `iotbench bridge` writes for other consumers.
+   */
+  readonly packPartitions?: number
   readonly log: (line: string) => void
 }
 
@@ -28,10 +35,13 @@ export interface BridgeStats {
 
 interface Pending {
   readonly key: string
-  readonly value: Buffer
-  readonly mqttTopic: string
+  /** The MQTT topic and payload. */
+  readonly topic: string
+  readonly payload: Buffer
   readonly messageId: number | undefined
   readonly connection: number
+  /** Packed: the partition of the key. */
+  readonly partition: number
 }
 
 /**
@@ -39,7 +49,8 @@ interface Pending {
  * holds its record (idempotent producer, acks from all in-sync replicas). One produce request is in
  * flight at a time: several concurrent send() calls reordered records of one key even with
  * idempotence and maxInFlightRequests 1 (DESIGN.md: 63k of 200k out of order), so order per device
- * is kept by sending batches one after another.
+ * is kept by sending batches one after another. Packed (the run's topic), a request carries one record
+ * per partition holding that partition's messages in receive order (frames.ts).
  */
 export class KafkaBridge {
   readonly stats: BridgeStats = { received: 0, produced: 0, acked: 0, sendErrors: 0 }
@@ -48,10 +59,12 @@ export class KafkaBridge {
   private pending: Pending[] = []
   private sending: Promise<void> | undefined
   private closing = false
+  private readonly partitionOf: ((key: string) => number) | undefined
 
   constructor(private readonly opts: BridgeOptions) {
     const kafka = new Kafka({ clientId: opts.clientId, brokers: [...opts.brokers], logLevel: logLevel.NOTHING })
     this.producer = kafka.producer({ ...BRIDGE_PRODUCER })
+    if (opts.packPartitions !== undefined) this.partitionOf = partitionOf(opts.packPartitions)
     this.subscriber = subscribe(opts, {
       onPublish: (topic, payload, messageId, connection) => this.onPublish(topic, payload, messageId, connection),
       onConnectionLost: (reason) => opts.log(`bridge: ${reason}; reconnecting`),
@@ -74,20 +87,16 @@ export class KafkaBridge {
     // Keyed by the device named in the topic: the bridge moves bytes and never parses payloads, so a
     // malformed one reaches the ingest (and its dead letters) like any other.
     const key = parseTopic(mqttTopic, this.opts.topicPrefix)?.device ?? mqttTopic
-    this.pending.push({ key, value: payload, mqttTopic, messageId, connection })
+    this.pending.push({ key, topic: mqttTopic, payload, messageId, connection, partition: this.partitionOf?.(key) ?? -1 })
     if (!this.sending) this.sending = this.sendLoop()
   }
 
   private async sendLoop(): Promise<void> {
     let failures = 0
     while (this.pending.length > 0) {
-      const batch = this.pending.slice(0, this.opts.maxBatch)
+      const batch = this.nextBatch()
       try {
-        await this.producer.send({
-          topic: this.opts.kafkaTopic,
-          acks: BRIDGE_ACKS,
-          messages: batch.map((p) => ({ key: p.key, value: p.value, headers: { 'mqtt-topic': p.mqttTopic } })),
-        })
+        await this.producer.send({ topic: this.opts.kafkaTopic, acks: BRIDGE_ACKS, messages: this.records(batch) })
       } catch (err) {
         this.stats.sendErrors++
         failures++
@@ -105,6 +114,45 @@ export class KafkaBridge {
       this.ackInOrder(batch)
     }
     this.sending = undefined
+  }
+
+  /**
+   * The oldest pending messages, at most maxBatch of them; packed, also up to the first message whose
+   * partition's record is full (MAX_FRAMES, MAX_RECORD_BYTES), so each partition gets one record.
+   */
+  private nextBatch(): Pending[] {
+    const most = Math.min(this.opts.maxBatch, this.pending.length)
+    if (!this.partitionOf) return this.pending.slice(0, most)
+    const frames = new Map<number, { count: number; bytes: number }>()
+    let n = 0
+    for (; n < most; n++) {
+      const p = this.pending[n]
+      const bytes = frameBytes(p)
+      const record = frames.get(p.partition)
+      if (!record) frames.set(p.partition, { count: 1, bytes })
+      else if (record.count >= MAX_FRAMES || record.bytes + bytes > MAX_RECORD_BYTES) break
+      else {
+        record.count++
+        record.bytes += bytes
+      }
+    }
+    return this.pending.slice(0, n)
+  }
+
+  /** One record per message, or (packed) one per partition, its messages in receive order. */
+  private records(batch: readonly Pending[]): Message[] {
+    if (!this.partitionOf) return batch.map((p) => ({ key: p.key, value: p.payload, headers: { 'mqtt-topic': p.topic } }))
+    const byPartition = new Map<number, Pending[]>()
+    for (const p of batch) {
+      const list = byPartition.get(p.partition)
+      if (list) list.push(p)
+      else byPartition.set(p.partition, [p])
+    }
+    return [...byPartition].map(([partition, frames]) => ({
+      partition,
+      value: packFrames(frames),
+      headers: { [FRAMES_HEADER]: String(frames.length) },
+    }))
   }
 
   private ackInOrder(batch: readonly Pending[]): void {

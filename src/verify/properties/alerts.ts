@@ -7,7 +7,7 @@ import type { digestsFor } from '../oracle-digests.js'
 import type { Slo } from '../slo.js'
 import type { PropertyResult, RunManifest } from '../types.js'
 import { alertsProperty } from '../verdicts.js'
-import type { Property } from './types.js'
+import { notApplicable, type Property } from './types.js'
 
 /** The run's oracle record: per-device digests and alert expectations (src/verify/oracle-digests.ts). */
 export type OracleRecord = Awaited<ReturnType<typeof digestsFor>>
@@ -20,14 +20,7 @@ export async function checkAlerts(
   oracle: OracleRecord | undefined,
 ): Promise<PropertyResult> {
   const reproduce = `iotbench verify <run-id> (seed ${manifest.seed}; alerts: SELECT * FROM alerts WHERE run_id = ${runId} AND event = 'raise')`
-  if (manifest.replay)
-    return {
-      id: 'P5',
-      name: 'alerts',
-      pass: true,
-      summary: 'not checked: a replayed trace has no injected anomalies',
-      evidence: { reproduce },
-    }
+  if (manifest.replay) return notApplicable({ id: 'P5', name: 'alerts' }, 'a replayed trace has no injected anomalies')
   const rows = await client.query<{ id: string; device: string; rule: string; seq: number; sent: string; raised: string }>(
     `SELECT id, device, rule, seq, (extract(epoch FROM sent) * 1000)::float8 AS sent, (extract(epoch FROM raised_at) * 1000)::float8 AS raised FROM alerts WHERE run_id = $1 AND event = 'raise'`,
     [runId],
