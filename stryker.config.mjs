@@ -3,7 +3,7 @@
 // each on two cores. The node:test files print TAP when piped, so the tap runner runs them as they are.
 // IOTBENCH_MUTATE (globs separated by spaces) narrows the files (CI: the checkers alone); `npm run mutation` builds first.
 const ALL = [
-  'dist/src/verify/{alerts,completeness,dead-letters,digest,fast,ordering,parallel,rates,unacked,verdicts}.js',
+  'dist/src/verify/{alerts,alert-raises,completeness,dead-letters,digest,fast,ordering,parallel,rates,unacked,verdicts}.js',
   'dist/src/ingest/{dedupe,commit,kafka-offsets,copy-binary}.js',
 ]
 // Each mutant reruns every test file that reaches it. The heaviest property (verify-alerts, 60

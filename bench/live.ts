@@ -27,7 +27,7 @@ import { deviceAt, fleetSize } from '../src/fleet.js'
 import { KINDS } from '../src/kinds.js'
 import type { CommittedReading } from '../src/live/feed-server.js'
 import { openLive } from '../src/live/run-live.js'
-import { compareClients, type StoredDevice } from '../src/live/verify-live.js'
+import { compareClients, type StoredDevice } from '../src/verify/live-feed-check.js'
 import { initHistograms, mergeEncoded, summarize } from '../src/util/histogram.js'
 import { must } from '../src/util/must.js'
 

@@ -2,9 +2,13 @@ import type { SensorModels } from '../sim/models.js'
 import type { LoadShape } from './load.js'
 import type { FaultSpec } from '../faults/schedule.js'
 import type { StorageChoice } from '../db/server.js'
+import type { AlertRules } from '../alerts/rules.js'
 
-/** A run's configuration: one field per option of the table (options.ts), and a few resolved values. */
-export interface RunConfig {
+/** How much of kafkajs's own log reaches the run's log (--kafkajs-log). */
+export type KafkajsLog = 'off' | 'warn' | 'info' | 'debug'
+
+/** One field per option of the table (options.ts), undefined where no layer set it and it has no default. */
+export interface OptionValues {
   readonly profile: string
   readonly description: string
   readonly durationSeconds: number
@@ -12,7 +16,6 @@ export interface RunConfig {
   /**
    * Simulated seconds per wall-clock second at the baseline rate. Every sensor samples once per
    * simulated minute, so speed = rate × 60 / devices: give --rate or --speed (the later layer wins).
-   * Always set once resolved.
    */
   readonly speed: number | undefined
   /** Simulated hour of day (UTC) at which the run's sensors start. */
@@ -61,6 +64,7 @@ export interface RunConfig {
   readonly ingestQuietSeconds: number
   readonly kafkaUrl: string | undefined
   readonly kafkaPartitions: number
+  readonly kafkajsLog: KafkajsLog
   readonly databaseUrl: string | undefined
   readonly dbSchema: string
   /** auto: TimescaleDB when the server has it; timescaledb or postgresql: that one or an error (exit 5). */
@@ -138,7 +142,36 @@ export interface RunConfig {
   readonly maxBrokerCeiling: number | undefined
 }
 
-export type OptionKey = keyof RunConfig
+export type OptionKey = keyof OptionValues
+
+/** What one layer (a profile, the environment, the flags) gives: any of the options, or none. */
+export type RunOptions = { -readonly [K in OptionKey]?: OptionValues[K] }
+
+/**
+ * The resolved configuration (resolveConfig, src/config/resolve.ts): every option filled in from
+ * defaults < profile < IOTBENCH_* env < flags, and the knobs derived from them, each resolved once here.
+ */
+export interface RunConfig extends Omit<OptionValues, 'speed' | 'models'> {
+  /** Always set: from --speed, or from --rate and the fleet. */
+  readonly speed: number
+  /** The sensor models after the profile's overrides, validated. */
+  readonly models: SensorModels
+  /** The options each subsystem reads, built once by resolveConfig (not stored with the run). */
+  readonly slices: { readonly ingest: IngestSlice }
+}
+
+/** What every internal ingest worker takes from the options; the run adds its share of farms, its URLs and ids. */
+export interface IngestSlice {
+  readonly mqttProtocol: OptionValues['mqttProtocol']
+  readonly topicPrefix: string
+  readonly dbSchema: string
+  readonly batchRows: number
+  readonly batchMs: number
+  /** Readings each subscriber connection may hold unacknowledged: 4 batches, from 1,000 to 60,000. */
+  readonly window: number
+  /** The sensor models' alert rules, as data. */
+  readonly alertRules: AlertRules
+}
 
 interface Base {
   readonly key: OptionKey

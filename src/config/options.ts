@@ -1,4 +1,4 @@
-import type { OptionKey, OptionSpec, RunConfig } from './option-spec.js'
+import type { OptionKey, OptionSpec, OptionValues } from './option-spec.js'
 import { LOAD_OPTIONS } from './options/load.js'
 import { PIPELINE_OPTIONS } from './options/pipeline.js'
 import { TRANSPORT_OPTIONS } from './options/transport.js'
@@ -8,7 +8,7 @@ import { LIVE_OPTIONS } from './options/live.js'
 import { SCALE_OPTIONS } from './options/scale.js'
 import { SOAK_FAULTS_OPTIONS } from './options/soak-faults.js'
 
-export type { OptionKey, OptionSpec, RunConfig } from './option-spec.js'
+export type { OptionKey, OptionSpec, OptionValues, RunConfig, RunOptions } from './option-spec.js'
 
 /**
  * Every run option in one table, a file per subject (options/): its flag, its IOTBENCH_* environment
@@ -28,7 +28,7 @@ export const OPTIONS: readonly OptionSpec[] = [
 
 export const envName = (key: OptionKey): string => `IOTBENCH_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`
 
-export const DEFAULTS: RunConfig = {
+export const DEFAULTS: OptionValues = {
   profile: 'ci',
   description: '',
   durationSeconds: 20,
@@ -68,6 +68,7 @@ export const DEFAULTS: RunConfig = {
   ingestQuietSeconds: 5,
   kafkaUrl: undefined,
   kafkaPartitions: 12,
+  kafkajsLog: 'off',
   databaseUrl: undefined,
   dbSchema: 'iotbench',
   storage: 'auto',

@@ -15,12 +15,22 @@ import { databaseTlsChecks } from '../db/tls.js'
 import { redactUrl } from '../util/redact.js'
 import { faultChecks } from '../faults/config.js'
 import { shardChecks } from '../shard/plan.js'
-import { DEFAULTS, OPTIONS, envName, type OptionKey, type OptionSpec, type RunConfig } from './options.js'
+import {
+  DEFAULTS,
+  OPTIONS,
+  envName,
+  type OptionKey,
+  type OptionSpec,
+  type OptionValues,
+  type RunConfig,
+  type RunOptions,
+} from './options.js'
 import { must } from '../util/must.js'
+import { alertRulesOf } from '../alerts/rules.js'
 import { textOf } from '../util/text.js'
 
-type Partial_ = { -readonly [K in keyof RunConfig]?: RunConfig[K] }
-export type PartialConfig = Partial_
+/** A profile's values: a partial input, as every layer's. */
+export type PartialConfig = RunOptions
 
 /** JSON schema of a bench profile file, built from the option table (so it cannot drift from it). */
 export function profileSchema(): object {
@@ -230,10 +240,33 @@ export function resolveConfig(layers: Layers): RunConfig {
   // so a bad flag never hides a problem in a model.
   if (problems.length === 0) resolveSimulation(merged, layerOf, problems)
   else resolveModels(merged, problems)
-  const cfg = merged as unknown as RunConfig
-  problems.push(...crossChecks(cfg))
+  // Every value in `merged` came from DEFAULTS or through the table's converter for its key.
+  const values = merged as unknown as OptionValues
+  problems.push(...crossChecks(values))
   if (problems.length > 0) throw new ConfigError(problems)
-  return cfg
+  return filled(values)
+}
+
+/** The options with every field a run relies on set, and the knobs derived from them (resolved here, once). */
+function filled(v: OptionValues): RunConfig {
+  const models = must(v.models, 'resolveModels loads the sensor models')
+  return {
+    ...v,
+    speed: must(v.speed, 'resolveSimulation sets --speed'),
+    models,
+    slices: {
+      ingest: {
+        mqttProtocol: v.mqttProtocol,
+        topicPrefix: v.topicPrefix,
+        dbSchema: v.dbSchema,
+        batchRows: v.batchRows,
+        batchMs: v.batchMs,
+        // Four batches in flight per subscriber connection keep COPY busy; bounded for memory and broker limits.
+        window: Math.min(60_000, Math.max(1_000, v.batchRows * 4)),
+        alertRules: alertRulesOf(models),
+      },
+    },
+  }
 }
 
 const LAYER_NAMES = ['the defaults', 'the profile', 'the environment', 'the flags']
@@ -277,7 +310,7 @@ function resolveSimulation(m: Record<string, unknown>, layerOf: Record<string, n
     m.rate = (Number(m.speed) * devices) / SAMPLE_INTERVAL_S
   }
   m.speed = (Number(m.rate) * SAMPLE_INTERVAL_S) / devices
-  const load = m.load as RunConfig['load']
+  const load = m.load as OptionValues['load']
   if (replayPerDevice !== undefined) {
     // The duration that offers exactly the trace's readings (half a reading of slack against rounding).
     m.durationSeconds = dueSeconds(Number(m.rate), replayPerDevice * devices + 0.5, load?.spikes)
@@ -306,7 +339,7 @@ function resolveModels(m: Record<string, unknown>, problems: string[]): void {
 }
 
 /** Rules that involve more than one option. */
-function crossChecks(c: RunConfig): string[] {
+function crossChecks(c: OptionValues): string[] {
   const problems: string[] = []
   if (c.transport === 'mqtt' && c.ingestWorkers > c.farms)
     problems.push(`ingest-workers (${c.ingestWorkers}) must be ≤ farms (${c.farms}): ingest splits the fleet by farm`)

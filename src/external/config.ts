@@ -1,8 +1,8 @@
-import type { RunConfig } from '../config/options.js'
+import type { OptionValues } from '../config/options.js'
 import { sinkMapProblems } from './sink-map.js'
 
 /** Rules of --ingest external that involve other options. */
-export function externalIngestChecks(c: RunConfig): string[] {
+export function externalIngestChecks(c: OptionValues): string[] {
   const problems: string[] = []
   if (c.ingest !== 'external') {
     if (c.ingestCommand !== undefined) problems.push('ingest-command needs --ingest external')

@@ -1,4 +1,4 @@
-import type { RunConfig } from '../config/options.js'
+import type { OptionValues, RunConfig } from '../config/options.js'
 import { scaleSchedule, scheduleChecks, type FaultSpec } from './schedule.js'
 
 /** The run's fault schedule after --fault-time-scale (empty without faults). */
@@ -6,7 +6,7 @@ export const faultScheduleOf = (c: Pick<RunConfig, 'faults' | 'faultTimeScale'>)
   scaleSchedule(c.faults ?? [], c.faultTimeScale)
 
 /** Config problems of the fault schedule (resolveConfig's cross checks). */
-export function faultChecks(c: RunConfig): string[] {
+export function faultChecks(c: OptionValues): string[] {
   return scheduleChecks(faultScheduleOf(c), {
     durationSeconds: c.durationSeconds,
     ingestWorkers: c.ingestWorkers,

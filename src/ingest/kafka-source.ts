@@ -36,9 +36,8 @@ export class KafkaSource implements IngestSource {
     private readonly kafka: KafkaIngest,
     private readonly post: (m: FromIngest) => void,
   ) {
-    // IOTBENCH_KAFKAJS_LOG=info|debug shows kafkajs's own log (group joins, fetches) in the run's log.
-    const level =
-      { info: logLevel.INFO, debug: logLevel.DEBUG, warn: logLevel.WARN }[process.env['IOTBENCH_KAFKAJS_LOG'] ?? ''] ?? logLevel.NOTHING
+    // --kafkajs-log info|debug shows kafkajs's own log (group joins, fetches) in the run's log.
+    const level = { off: logLevel.NOTHING, info: logLevel.INFO, debug: logLevel.DEBUG, warn: logLevel.WARN }[kafka.log]
     const client = new Kafka({
       clientId: data.clientId,
       brokers: [...kafka.brokers],

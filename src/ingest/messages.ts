@@ -1,8 +1,9 @@
 import type { AlertRules } from '../alerts/rules.js'
 import type { ThreadSnapshot } from '../metrics/thread-metrics.js'
-import type { MqttSubscription } from './mqtt-subscriber.js'
+import type { MqttSubscription } from '../transport/mqtt-subscriber.js'
 import type { AlertEvent } from '../alerts/engine.js'
 import type { DecodedReading } from './decode.js'
+import type { KafkajsLog } from '../config/option-spec.js'
 
 /** Typed messages between the main thread and ingest worker threads. */
 export interface IngestWorkerData extends MqttSubscription {
@@ -32,6 +33,8 @@ export interface KafkaIngest {
   readonly partitions: number
   /** A dead member's partitions move to the others after this long without its heartbeat. */
   readonly sessionTimeoutMs: number
+  /** kafkajs's own log in the run's log (--kafkajs-log). */
+  readonly log: KafkajsLog
 }
 
 export interface IngestCounters {

@@ -5,7 +5,7 @@ import { encodeHistogram, initHistograms, type newHistogram } from '../util/hist
 import { IngestCore, type IngestSource } from './core.js'
 import { KafkaSource } from './kafka-source.js'
 import type { FromIngest, IngestWorkerData, ToIngest } from './messages.js'
-import { subscribe } from './mqtt-subscriber.js'
+import { subscribe } from '../transport/mqtt-subscriber.js'
 import { ingestFaultsOf } from '../faults/ingest-hook.js'
 import { epochClock } from '../util/clock.js'
 import { nameThread } from '../metrics/cpu.js'

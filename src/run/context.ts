@@ -40,8 +40,9 @@ export function newRunId(profile: string, now = new Date()): string {
 
 /** The config as stored in result.json and the runs table: secrets redacted. */
 export function publicConfig(c: RunConfig): Record<string, unknown> {
+  const { slices: _slices, ...options } = c
   return {
-    ...c,
+    ...options,
     mqttUrl: c.mqttUrl && redactUrl(c.mqttUrl),
     mqttPassword: c.mqttPassword && '***',
     databaseUrl: c.databaseUrl && redactUrl(c.databaseUrl),

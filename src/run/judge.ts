@@ -90,7 +90,7 @@ export async function judgeRun(
     dbRunId: prep.dbRunId,
     manifest,
     histograms,
-    slo: sloOf(cfg as unknown as Record<string, unknown>),
+    slo: sloOf(cfg),
     rates,
     evidence: { manifest, histograms, ...(liveEvidence && { live: storedLive(liveEvidence) }), ...(notApplicable && { notApplicable }) },
     verify: {

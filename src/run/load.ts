@@ -1,7 +1,6 @@
 import { farmFilter } from '../fleet.js'
 import type { IngestWorkerData } from '../ingest/messages.js'
 import { startIngest, type IngestPool } from '../ingest/pool.js'
-import { alertRulesOf } from '../alerts/rules.js'
 import type { LiveRun } from '../live/run-live.js'
 import { cutAt, stopOf } from '../run-interrupt.js'
 import { shardBarrier } from '../shard/barrier.js'
@@ -39,17 +38,11 @@ export async function startPipeline(ctx: RunContext, prep: Prepared): Promise<Pi
     runId: prep.dbRunId,
     mqttUrl: faults.ingestBrokerUrl,
     mqttSecurity: broker.security,
-    mqttProtocol: cfg.mqttProtocol,
+    ...cfg.slices.ingest,
     clientId: `${clientBase}-ingest-${worker}`,
     filters: farms.slice(from, to).map((f) => farmFilter(cfg.topicPrefix, f)),
-    topicPrefix: cfg.topicPrefix,
     databaseUrl: faults.ingestDatabaseUrl,
-    dbSchema: cfg.dbSchema,
-    batchRows: cfg.batchRows,
-    batchMs: cfg.batchMs,
-    window: Math.min(60_000, Math.max(1_000, cfg.batchRows * 4)),
     faultHook: worker === 0 ? cfg.faultHook : undefined,
-    alertRules: alertRulesOf(cfg.models),
     live: live !== undefined,
   }))
   // Persistent sessions (ingest; simulators at QoS 1; the Kafka bridge) are removed from the broker when the run ends, however it ends.
@@ -73,6 +66,7 @@ export async function startPipeline(ctx: RunContext, prep: Prepared): Promise<Pi
             {
               kafkaUrl: must(cfg.kafkaUrl, '--transport kafka comes with --kafka-url (config/resolve.ts)'),
               partitions: cfg.kafkaPartitions,
+              kafkajsLog: cfg.kafkajsLog,
               consumers: cfg.ingestWorkers,
               runName: runId,
               mqttUrl: broker.url,

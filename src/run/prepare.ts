@@ -6,7 +6,6 @@ import { KINDS, KIND_NAMES } from '../kinds.js'
 import type { RunResult } from '../report/result.js'
 import { isSharded, parseStartAt, shardFarmIds, shardPlan, type ShardPlan } from '../shard/plan.js'
 import { maxClockSkewMs, sensorDayStart } from '../sim/context.js'
-import { defaultSensorModels } from '../sim/models.js'
 import { readingsPerDevice } from '../sim/schedule.js'
 import { fleetOf, publicConfig, type RunContext } from './context.js'
 
@@ -54,7 +53,7 @@ export async function prepare({ cfg, runId, log, broker, database }: RunContext,
   // Sensor time ends just before the run starts (src/sim/context.ts): every reading is in the past, as a
   // real farm's are, so the aggregates' refresh covers it. Stored with the run for the oracle.
   const anchorMs = startAtMs ?? startedAt.getTime()
-  const simStartMs = sensorDayStart(anchorMs, cfg.startHour, perDevice, maxClockSkewMs(cfg.models ?? defaultSensorModels()))
+  const simStartMs = sensorDayStart(anchorMs, cfg.startHour, perDevice, maxClockSkewMs(cfg.models))
   const simEndMs = anchorMs
   // Agents of a sharded run set up the same partitions and run row at once: one at a time.
   await admin.query('SELECT pg_advisory_lock(7707)')

@@ -37,7 +37,7 @@ export function simulationOf(cfg: RunConfig, simStartMs: number, fleet: FleetSha
     seed: cfg.seed,
     simStartMs,
     fleet,
-    ...(cfg.models && { models: cfg.models }),
+    models: cfg.models,
     startHour: cfg.startHour,
     outages,
   }
@@ -45,10 +45,10 @@ export function simulationOf(cfg: RunConfig, simStartMs: number, fleet: FleetSha
     ctx,
     replay,
     manifest: {
-      ...(cfg.models && { models: cfg.models }),
+      models: cfg.models,
       startHour: cfg.startHour,
       outages,
-      speed: cfg.speed ?? (cfg.rate * 60) / devices,
+      speed: cfg.speed,
       spikes,
       ...(replay && { replay }),
     },

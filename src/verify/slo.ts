@@ -1,4 +1,5 @@
 import type { LatencySummary } from '../util/histogram.js'
+import { DEFAULTS } from '../config/options.js'
 
 export interface Slo {
   readonly p99Ms: number
@@ -10,17 +11,23 @@ export interface Slo {
   readonly maxScheduleLagMs: number
 }
 
-/** The SLOs of a resolved config, or of a stored run's config (defaults for options it predates). */
-export const sloOf = (c: Readonly<Record<string, unknown>>): Slo => {
-  const n = (k: string, d: number): number => (c[k] === undefined || c[k] === null ? d : Number(c[k]))
+type SloKey =
+  'sloP99Ms' | 'sloMaxLost' | 'sloAlertRecall' | 'sloAlertPrecision' | 'sloDetectionP99Ms' | 'sloRateTolerance' | 'sloMaxScheduleLagMs'
+/** The SLO options of a resolved config, or of a stored run's config (JSON: any of them may be missing). */
+export type SloSettings = { readonly [K in SloKey]?: unknown }
+
+/** The SLOs of a resolved config, or of a stored run's config (the option table's defaults for options it predates). */
+export const sloOf = (c: SloSettings): Slo => {
+  const n = (k: SloKey, d: number): number => (c[k] === undefined || c[k] === null ? d : Number(c[k]))
+  const p99Ms = n('sloP99Ms', DEFAULTS.sloP99Ms)
   return {
-    p99Ms: n('sloP99Ms', 2000),
-    maxLost: n('sloMaxLost', 0),
-    alertRecall: n('sloAlertRecall', 1),
-    alertPrecision: n('sloAlertPrecision', 1),
-    detectionP99Ms: n('sloDetectionP99Ms', n('sloP99Ms', 2000)),
-    rateTolerance: n('sloRateTolerance', 0.9),
-    maxScheduleLagMs: n('sloMaxScheduleLagMs', n('sloP99Ms', 2000)),
+    p99Ms,
+    maxLost: n('sloMaxLost', DEFAULTS.sloMaxLost),
+    alertRecall: n('sloAlertRecall', DEFAULTS.sloAlertRecall),
+    alertPrecision: n('sloAlertPrecision', DEFAULTS.sloAlertPrecision),
+    detectionP99Ms: n('sloDetectionP99Ms', p99Ms),
+    rateTolerance: n('sloRateTolerance', DEFAULTS.sloRateTolerance),
+    maxScheduleLagMs: n('sloMaxScheduleLagMs', p99Ms),
   }
 }
 

@@ -7,7 +7,7 @@ import { ConfigError } from '../../src/errors.js'
 import { loadSinkMap, sinkMapProblems } from '../../src/external/sink-map.js'
 import { alertImportSql, deadLetterImportSql, importSql, notApplicableOf } from '../../src/external/sink.js'
 import { markNotApplicable, propertyStatus } from '../../src/verify/status.js'
-import { junitXml } from '../../src/verify/junit.js'
+import { junitXml } from '../../src/report/junit.js'
 import { ROOT } from '../support/cli.js'
 import { limitingComponent } from '../../src/max/component.js'
 

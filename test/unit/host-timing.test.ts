@@ -9,7 +9,7 @@ import { failedOnTimingOnly, timingOnSaturatedHost } from '../../src/verify/timi
 import { exitCodeOf } from '../../src/verdict.js'
 import { ConfigError, Exit } from '../../src/errors.js'
 import { resolveConfig } from '../../src/config/resolve.js'
-import { junitXml } from '../../src/verify/junit.js'
+import { junitXml } from '../../src/report/junit.js'
 import type { PropertyId, PropertyResult } from '../../src/verify/types.js'
 
 const stat = (user: number, idle: number, steal = 0): string => `cpu  ${user} 0 0 ${idle} 0 0 0 ${steal} 0 0\ncpu0 1 2 3 4\n`

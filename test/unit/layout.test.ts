@@ -1,11 +1,12 @@
 /**
  * The house rules a reviewer would otherwise check by hand (issue 21): no source file over 400 lines,
- * and no import cycle among the modules of src/ (read from the compiled JavaScript, where type-only
- * imports are gone: a cycle here is one Node.js really loads).
+ * no import cycle among the modules of src/ (read from the compiled JavaScript, where type-only
+ * imports are gone: a cycle here is one Node.js really loads), and no IOTBENCH_* variable read
+ * around the option table.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { PACKAGE_ROOT } from '../../src/paths.js'
 
@@ -17,14 +18,15 @@ function filesUnder(dir: string, ext: string): string[] {
     .map((f) => join(dir, f))
 }
 
-/** Each module's relative imports (static, re-exports and dynamic), resolved to files. */
+/** Each module's relative imports (static, side-effect, re-exports and dynamic), resolved to files. */
 export function importGraph(files: readonly string[]): Map<string, string[]> {
   const graph = new Map<string, string[]>()
-  const spec = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g
+  const spec =
+    /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)|(?:^|[\s;])import\s*['"](\.{1,2}\/[^'"]+)['"]/g
   for (const file of files) {
     const text = readFileSync(file, 'utf8')
     const deps = new Set<string>()
-    for (const m of text.matchAll(spec)) deps.add(resolve(dirname(file), m[1] ?? m[2] ?? ''))
+    for (const m of text.matchAll(spec)) deps.add(resolve(dirname(file), m[1] ?? m[2] ?? m[3] ?? ''))
     graph.set(file, [...deps])
   }
   return graph
@@ -74,10 +76,34 @@ test(`no source file under src/ is over ${MAX_LINES} lines`, () => {
 
 test('the modules of src/ import one another without a cycle', () => {
   const dist = join(PACKAGE_ROOT, 'dist', 'src')
-  const graph = importGraph(filesUnder(dist, '.js'))
+  // Only modules whose source is still there: a stale file in dist/ from a moved module is no cycle.
+  const compiled = filesUnder(dist, '.js').filter((f) => existsSync(join(PACKAGE_ROOT, 'src', relative(dist, f)).replace(/\.js$/, '.ts')))
+  const graph = importGraph(compiled)
   assert.ok(graph.size > 100, `the compiled modules are in ${dist}`)
   const cycles = cyclesOf(graph).map((c) => c.map((f) => relative(dist, f)).join(' ↔ '))
   assert.deepEqual(cycles, [])
+})
+
+test('src/util/ is the bottom room: its modules import nothing else of src/', () => {
+  const dist = join(PACKAGE_ROOT, 'dist', 'src')
+  const util = join(dist, 'util')
+  const upward = [...importGraph(filesUnder(util, '.js'))].flatMap(([file, deps]) =>
+    deps.filter((d) => !d.startsWith(util + '/')).map((d) => `${relative(dist, file)} → ${relative(dist, d)}`),
+  )
+  assert.deepEqual(upward, [])
+})
+
+/** Variables that are no option: the pool hands a Kafka consumer process its worker data through it. */
+const INTERNAL_VARIABLES = new Set(['IOTBENCH_INGEST_WORKER'])
+
+test('every IOTBENCH_* variable is read through the option table (src/config/), none by name elsewhere', () => {
+  const read = /env(?:\[\s*['"`]|\.)(IOTBENCH_\w+)/g
+  const byName = filesUnder(join(PACKAGE_ROOT, 'src'), '.ts')
+    .filter((f) => !relative(PACKAGE_ROOT, f).startsWith('src/config/'))
+    .flatMap((f) => [...readFileSync(f, 'utf8').matchAll(read)].map((m) => ({ file: relative(PACKAGE_ROOT, f), name: m[1] ?? '' })))
+    .filter((x) => !INTERNAL_VARIABLES.has(x.name))
+    .map((x) => `${x.file}: ${x.name}`)
+  assert.deepEqual(byName, [], 'add an option (src/config/options/) and read the resolved config instead')
 })
 
 test('the cycle finder finds a cycle through three modules, and none in a chain', () => {

@@ -11,7 +11,7 @@ import fc from 'fast-check'
 import { ReplayBuffer } from '../../src/live/replay-buffer.js'
 import { decideSend } from '../../src/live/send-policy.js'
 import { ClientRecord, type ClientReport } from '../../src/live/client-record.js'
-import { compareClients, type StoredDevice } from '../../src/live/verify-live.js'
+import { compareClients, type StoredDevice } from '../../src/verify/live-feed-check.js'
 import type { LiveEvent } from '../../src/live/protocol.js'
 
 const NUM_RUNS = 300

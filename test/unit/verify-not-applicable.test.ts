@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type pg from 'pg'
-import { checkLive } from '../../src/live/verify-live.js'
+import { checkLive } from '../../src/verify/live-feed-check.js'
 import { checkAlerts } from '../../src/verify/properties/alerts.js'
 import { checkThroughput } from '../../src/verify/properties/throughput.js'
 import { holds } from '../../src/verify/properties/types.js'

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { badInputs } from '../../src/sim/bad-input.js'
-import { junitXml } from '../../src/verify/junit.js'
+import { junitXml } from '../../src/report/junit.js'
 import { checkRates, type RateRecord } from '../../src/verify/rates.js'
 
 const lag = { count: 100, p50Ms: 1, p90Ms: 2, p99Ms: 5, p999Ms: 6, maxMs: 7, meanMs: 1 }

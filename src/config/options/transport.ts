@@ -96,4 +96,12 @@ export const TRANSPORT_OPTIONS: readonly OptionSpec[] = [
     profilePath: ['kafkaPartitions'],
     help: 'partitions of the run’s Kafka topic (the most consumers that can share the load)',
   },
+  {
+    key: 'kafkajsLog',
+    flag: 'kafkajs-log',
+    type: 'enum',
+    values: ['off', 'warn', 'info', 'debug'],
+    hidden: true,
+    help: 'kafkajs’s own log (group joins, fetches) in the run’s log, for debugging --transport kafka',
+  },
 ]

@@ -1,7 +1,7 @@
 import { Kafka, logLevel, type Message, type Producer } from 'kafkajs'
 import { errorMessage } from '../../errors.js'
 import { parseTopic } from '../../ingest/decode.js'
-import { subscribe, type MqttSubscriber, type MqttSubscription } from '../../ingest/mqtt-subscriber.js'
+import { subscribe, type MqttSubscriber, type MqttSubscription } from '../mqtt-subscriber.js'
 import { FRAMES_HEADER, MAX_FRAMES, MAX_RECORD_BYTES, frameBytes, packFrames, partitionOf } from './frames.js'
 
 export interface BridgeOptions extends MqttSubscription {

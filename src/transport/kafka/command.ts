@@ -3,6 +3,7 @@ import { ConfigError, InfraError, errorMessage } from '../../errors.js'
 import { KafkaBridge, type BridgeStats } from './bridge.js'
 import { redactUrl } from '../../util/redact.js'
 import { checkBroker, mqttSecurityChecks, mqttSecurityOf, type MqttSecurity } from '../mqtt-options.js'
+import { envName } from '../../config/options.js'
 
 export interface BridgeCommandOptions {
   readonly mqttUrl?: string
@@ -36,8 +37,8 @@ export function resolveBridge(o: BridgeCommandOptions, env: NodeJS.ProcessEnv = 
     problems.push(`--mqtt-url must look like mqtt://host:port or mqtts://host:port (got ${JSON.stringify(redactUrl(o.mqttUrl))})`)
   const security = {
     mqttUrl: o.mqttUrl,
-    mqttUsername: o.mqttUsername ?? env['IOTBENCH_MQTT_USERNAME'],
-    mqttPassword: o.mqttPassword ?? env['IOTBENCH_MQTT_PASSWORD'],
+    mqttUsername: o.mqttUsername ?? env[envName('mqttUsername')],
+    mqttPassword: o.mqttPassword ?? env[envName('mqttPassword')],
     mqttCa: o.mqttCa,
     mqttCert: o.mqttCert,
     mqttKey: o.mqttKey,

@@ -2,7 +2,7 @@ import { Kafka, logLevel } from 'kafkajs'
 import { connect } from '../../db/connect.js'
 import { InfraError, errorMessage } from '../../errors.js'
 import { startConsumerGroup } from '../../ingest/kafka-pool.js'
-import type { IngestWorkerData } from '../../ingest/messages.js'
+import type { IngestWorkerData, KafkaIngest } from '../../ingest/messages.js'
 import type { IngestPool } from '../../ingest/pool.js'
 import type { MetricsSink } from '../../metrics/thread-metrics.js'
 import { summarizeEncoded } from '../../util/histogram.js'
@@ -14,6 +14,7 @@ export const SESSION_TIMEOUT_MS = 10_000
 export interface KafkaRunOptions {
   readonly kafkaUrl: string
   readonly partitions: number
+  readonly kafkajsLog: KafkaIngest['log']
   readonly consumers: number
   /** The run's name: the topic and the group are named after it. */
   readonly runName: string
@@ -67,7 +68,7 @@ export async function startKafkaIngest(
     },
     log,
   )
-  const kafka = { brokers, topic, groupId, partitions: o.partitions, sessionTimeoutMs: SESSION_TIMEOUT_MS }
+  const kafka = { brokers, topic, groupId, partitions: o.partitions, sessionTimeoutMs: SESSION_TIMEOUT_MS, log: o.kafkajsLog }
   const workers = Array.from({ length: o.consumers }, (_, worker): IngestWorkerData => ({
     ...o.base,
     worker,

@@ -1,7 +1,7 @@
-import { checkLive } from '../../live/verify-live.js'
+import { checkLive } from '../live-feed-check.js'
 import type { Property } from './types.js'
 
-/** P9 live feed: every WebSocket client got every committed reading and alert of its farms, in order (src/live/verify-live.ts). */
+/** P9 live feed: every WebSocket client got every committed reading and alert of its farms, in order (src/verify/live-feed-check.ts). */
 export const liveFeed: Property = {
   id: 'P9',
   name: 'live feed',

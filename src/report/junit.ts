@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { holds, type PropertyOutcome } from './properties/types.js'
+import { holds, type PropertyOutcome } from '../verify/properties/types.js'
 
 // XML 1.0 forbids these control characters even escaped: they are dropped on purpose.
 // eslint-disable-next-line no-control-regex

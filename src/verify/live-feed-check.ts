@@ -1,11 +1,11 @@
 import type pg from 'pg'
 import { KINDS, KIND_NAMES } from '../kinds.js'
 import { mergeEncoded, summarize, summarizeEncoded, type LatencySummary } from '../util/histogram.js'
-import type { PropertyResult } from '../verify/types.js'
-import { alertHash, type ClientReport, type DeviceRecord } from './client-record.js'
-import { farmOfDevice } from './protocol.js'
-import type { LiveEvidence } from './run-live.js'
-import { notApplicable } from '../verify/properties/types.js'
+import type { PropertyResult } from './types.js'
+import { alertHash, type ClientReport, type DeviceRecord } from '../live/client-record.js'
+import { farmOfDevice } from '../live/protocol.js'
+import type { LiveEvidence } from '../live/run-live.js'
+import { notApplicable } from './properties/types.js'
 
 /** A stored device's readings of the run: distinct seqs, lowest, highest. */
 export interface StoredDevice {

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import * as mqttPacket from 'mqtt-packet'
 import { errorMessage } from '../errors.js'
-import { connackReason, credentialsOf, openMqttSocket, type MqttSecurity } from '../transport/mqtt-options.js'
+import { connackReason, credentialsOf, openMqttSocket, type MqttSecurity } from './mqtt-options.js'
 
 /**
  * A QoS 1 subscriber on raw mqtt-packet that sends PUBACKs when told to, not when a message arrives.
