@@ -19,6 +19,14 @@ export interface Device {
   readonly ordinal: number
 }
 
+/** The fleet's four numbers out of anything that carries them (a resolved config, a stored run's options). */
+export const fleetOf = (c: FleetShape): FleetShape => ({
+  farms: c.farms,
+  cowsPerFarm: c.cowsPerFarm,
+  stallsPerFarm: c.stallsPerFarm,
+  tanksPerFarm: c.tanksPerFarm,
+})
+
 export const devicesPerFarm = (s: FleetShape): number => s.cowsPerFarm + s.stallsPerFarm + s.tanksPerFarm
 export const fleetSize = (s: FleetShape): number => s.farms * devicesPerFarm(s)
 

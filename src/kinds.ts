@@ -69,3 +69,14 @@ export const KINDS: Readonly<Record<Kind, KindSpec>> = {
 export const KIND_NAMES: readonly Kind[] = ['collar', 'milk', 'chiller']
 
 export type FieldValue = number | boolean
+
+/** A reading as the ingest understood it from the wire (it never sees the generator); the alert engine reads it too. */
+export interface DecodedReading {
+  readonly kind: Kind
+  readonly device: string
+  readonly seq: number
+  readonly ts: number
+  readonly sent: number
+  /** In the order of KINDS[kind].fields. */
+  readonly values: readonly FieldValue[]
+}

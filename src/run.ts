@@ -19,7 +19,7 @@ import { drain, settle } from './run/drain.js'
 import { evidenceOf, judgeRun } from './run/judge.js'
 import { publishRun, publishShard, type RunOutcome } from './run/publish.js'
 
-export { fleetOf, newRunId, publicConfig } from './run/context.js'
+export { newRunId, publicConfig } from './run/context.js'
 export type { RunOutcome } from './run/publish.js'
 
 /** The whole bench: infrastructure, migrations, ingest, simulators, drain, verification, result. */

@@ -1,5 +1,4 @@
-import type { DecodedReading } from '../ingest/decode.js'
-import { KINDS, type FieldValue, type Kind } from '../kinds.js'
+import { KINDS, type DecodedReading, type FieldValue, type Kind } from '../kinds.js'
 import { compare, type AlertRules, type Condition, type NamedRule } from './rules.js'
 
 /** A rule firing: written to the alerts table in the batch's transaction, raises published after commit. */

@@ -1,15 +1,6 @@
-import { KINDS, type FieldValue, type Kind } from '../kinds.js'
+import { KINDS, type DecodedReading, type FieldValue, type Kind } from '../kinds.js'
 
-/** A reading as the ingest understood it from the wire (it never sees the generator). */
-export interface DecodedReading {
-  readonly kind: Kind
-  readonly device: string
-  readonly seq: number
-  readonly ts: number
-  readonly sent: number
-  /** In the order of KINDS[kind].fields. */
-  readonly values: readonly FieldValue[]
-}
+export type { DecodedReading } from '../kinds.js'
 export type Decoded = { readonly ok: true; readonly reading: DecodedReading } | { readonly ok: false; readonly reason: string }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto'
 import type { RunConfig } from '../config/options.js'
 import { redactUrl } from '../util/redact.js'
 import type { RunFaults } from '../faults/run-faults.js'
-import type { FleetShape } from '../fleet.js'
 import type { BrokerService, Service } from '../infra.js'
 import type { Interrupt } from '../interrupt.js'
 import type { LiveRun } from '../live/run-live.js'
@@ -25,13 +24,6 @@ export interface RunContext {
   /** CPU per component (src/metrics/cpu.ts), reported in result.json. */
   readonly cpu?: CpuMeter
 }
-
-export const fleetOf = (c: RunConfig): FleetShape => ({
-  farms: c.farms,
-  cowsPerFarm: c.cowsPerFarm,
-  stallsPerFarm: c.stallsPerFarm,
-  tanksPerFarm: c.tanksPerFarm,
-})
 
 export function newRunId(profile: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)

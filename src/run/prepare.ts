@@ -1,13 +1,13 @@
 import { cpus } from 'node:os'
 import type pg from 'pg'
 import { migrate, pgSession } from '../db/migrate.js'
-import { fleetSize, type FleetShape } from '../fleet.js'
+import { fleetOf, fleetSize, type FleetShape } from '../fleet.js'
 import { KINDS, KIND_NAMES } from '../kinds.js'
 import type { RunResult } from '../report/result.js'
 import { isSharded, parseStartAt, shardFarmIds, shardPlan, type ShardPlan } from '../shard/plan.js'
 import { maxClockSkewMs, sensorDayStart } from '../sim/context.js'
 import { readingsPerDevice } from '../sim/schedule.js'
-import { fleetOf, publicConfig, type RunContext } from './context.js'
+import { publicConfig, type RunContext } from './context.js'
 
 /** What the prepare phase settled: the database ready, the run's row, its shape and its sensor time. */
 export interface Prepared {

@@ -1,6 +1,5 @@
 import { resolveConfig } from '../config/resolve.js'
-import { fleetSize } from '../fleet.js'
-import { fleetOf } from '../run.js'
+import { fleetOf, fleetSize } from '../fleet.js'
 import { runRates } from '../report/result.js'
 import { initHistograms, summarizeEncoded, type LatencySummary } from '../util/histogram.js'
 import { splitRange } from '../util/shares.js'

@@ -1,7 +1,8 @@
 /**
  * The house rules a reviewer would otherwise check by hand (issue 21): no source file over 400 lines,
  * no import cycle among the modules of src/ (read from the compiled JavaScript, where type-only
- * imports are gone: a cycle here is one Node.js really loads), and no IOTBENCH_* variable read
+ * imports are gone: a cycle here is one Node.js really loads), no arrow from a lower room to one above
+ * it (util/ imports nothing else; alerts/ neither ingest/ nor verify/), and no IOTBENCH_* variable read
  * around the option table.
  */
 import { test } from 'node:test'
@@ -84,13 +85,53 @@ test('the modules of src/ import one another without a cycle', () => {
   assert.deepEqual(cycles, [])
 })
 
-test('src/util/ is the bottom room: its modules import nothing else of src/', () => {
-  const dist = join(PACKAGE_ROOT, 'dist', 'src')
-  const util = join(dist, 'util')
-  const upward = [...importGraph(filesUnder(util, '.js'))].flatMap(([file, deps]) =>
-    deps.filter((d) => !d.startsWith(util + '/')).map((d) => `${relative(dist, file)} → ${relative(dist, d)}`),
-  )
-  assert.deepEqual(upward, [])
+/**
+ * Rooms that sit below others: a module of `room` imports nothing from the rooms named in `notFrom`
+ * (`'*'`: nothing else of src/). Read from the sources, type-only imports included: a type that
+ * points upwards is an arrow against the layering even when Node.js never loads it.
+ */
+export const BELOW: ReadonlyArray<{ readonly room: string; readonly notFrom: readonly string[] | '*'; readonly why: string }> = [
+  { room: 'util', notFrom: '*', why: 'the bottom room' },
+  { room: 'alerts', notFrom: ['ingest', 'verify'], why: 'the alert rules are data both the ingest and the verifier read' },
+]
+
+/** Each import of a module under `src/<room>/` that points into a room it must not import from. */
+export function upwardArrows(
+  graph: ReadonlyMap<string, readonly string[]>,
+  src: string,
+  room: string,
+  notFrom: readonly string[] | '*',
+): string[] {
+  const roomOf = (f: string): string => relative(src, f).split('/')[0] ?? ''
+  const forbidden = (d: string): boolean => (notFrom === '*' ? roomOf(d) !== room : notFrom.includes(roomOf(d)))
+  return [...graph]
+    .filter(([file]) => roomOf(file) === room)
+    .flatMap(([file, deps]) => deps.filter(forbidden).map((d) => `${relative(src, file)} → ${relative(src, d)}`))
+}
+
+test('rooms below others import nothing from above: util/ from nothing of src/, alerts/ from neither ingest/ nor verify/', () => {
+  const src = join(PACKAGE_ROOT, 'src')
+  const graph = importGraph(filesUnder(src, '.ts'))
+  for (const { room, notFrom, why } of BELOW) {
+    const arrows = upwardArrows(new Map([...graph].map(([f, deps]) => [f, deps.map((d) => d.replace(/\.js$/, '.ts'))])), src, room, notFrom)
+    assert.deepEqual(arrows, [], `src/${room}/ is ${why}`)
+  }
+})
+
+test('the arrow check finds an import from a room above, and none within the room', () => {
+  const src = '/s'
+  const graph = new Map([
+    ['/s/alerts/engine.ts', ['/s/alerts/rules.ts', '/s/kinds.ts', '/s/ingest/decode.ts']],
+    ['/s/alerts/rules.ts', ['/s/kinds.ts']],
+    ['/s/ingest/core.ts', ['/s/alerts/engine.ts']],
+  ])
+  assert.deepEqual(upwardArrows(graph, src, 'alerts', ['ingest', 'verify']), ['alerts/engine.ts → ingest/decode.ts'])
+  assert.deepEqual(upwardArrows(graph, src, 'alerts', '*'), [
+    'alerts/engine.ts → kinds.ts',
+    'alerts/engine.ts → ingest/decode.ts',
+    'alerts/rules.ts → kinds.ts',
+  ])
+  assert.deepEqual(upwardArrows(graph, src, 'ingest', ['verify']), [])
 })
 
 /** Variables that are no option: the pool hands a Kafka consumer process its worker data through it. */
