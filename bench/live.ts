@@ -23,7 +23,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { deviceAt, fleetSize } from '../src/fleet.js'
+import { deviceAt, farmId, fleetSize } from '../src/fleet.js'
 import { KINDS } from '../src/kinds.js'
 import type { CommittedReading } from '../src/live/feed-server.js'
 import { openLive } from '../src/live/run-live.js'
@@ -58,17 +58,17 @@ async function feedStep(clients: number, seconds: number): Promise<Record<string
   const devices = Array.from({ length: fleetSize(fleet) }, (_, i) => deviceAt(fleet, i))
   const live = await openLive(
     {
-      ...fleet,
-      durationSeconds: seconds,
-      livePort: undefined,
-      liveHost: '127.0.0.1',
-      liveClients: clients,
-      liveFarmsPerClient: 1,
-      liveReconnects: 0,
-      liveReplayEvents: 50_000,
-      liveClientBufferBytes: 4 << 20,
-      liveLingerSeconds: 0,
-      drainTimeoutSeconds: 30,
+      farms: Array.from({ length: fleet.farms }, (_, i) => farmId(fleet, i)),
+      host: '127.0.0.1',
+      port: undefined,
+      clients,
+      farmsPerClient: 1,
+      reconnects: 0,
+      replayEvents: 50_000,
+      clientBufferBytes: 4 << 20,
+      lingerSeconds: 0,
+      durationMs: seconds * 1000,
+      drainMs: 30_000,
     },
     (l) => process.stderr.write(`${l}\n`),
   )

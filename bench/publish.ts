@@ -77,7 +77,7 @@ async function stages(url: string): Promise<Record<string, number | string>> {
   const cfg = resolveConfig({ profile: 'max', env: {}, flags: {} })
   const fleet = fleetOf(cfg)
   const n = fleetSize(fleet)
-  const oracle = generatorOracle(simulationOf(cfg, Date.now() - 86_400_000, fleet, n).ctx)
+  const oracle = generatorOracle(simulationOf(cfg.slices.sim, Date.now() - 86_400_000, fleet, n).ctx)
   const devices = Array.from({ length: n }, (_, i) => deviceAt(fleet, i))
   const topics = devices.map((d) => telemetryTopic('bench/', d))
   const N = 200_000

@@ -44,9 +44,9 @@ export async function runBench(cfg: RunConfig, log: (line: string) => void, inte
     const cpu = await startRunCpu(cfg, database.url)
     services.push({ url: '', description: 'CPU meter', stop: () => cpu.close() })
     // An external ingest feeds no live feed (P9 is not applicable): the profile's live clients stay off.
-    const live = await openLive(cfg.ingest === 'external' ? { ...cfg, liveClients: 0 } : cfg, log, metrics)
+    const live = await openLive(cfg.slices.live, log, metrics)
     if (live) services.push({ url: live.url, description: 'live feed', stop: () => live.stop() })
-    const faults = await RunFaults.open(cfg, broker, database, log)
+    const faults = await RunFaults.open(cfg.slices.faults, broker, database, log)
     services.push({ url: '', description: 'fault proxies', stop: () => faults.close() })
     const admin = await connect(database.url, cfg.dbSchema, 'iotbench-main')
     try {

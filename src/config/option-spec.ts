@@ -2,7 +2,7 @@ import type { SensorModels } from '../sim/models.js'
 import type { LoadShape } from './load.js'
 import type { FaultSpec } from '../faults/schedule.js'
 import type { StorageChoice } from '../db/server.js'
-import type { AlertRules } from '../alerts/rules.js'
+import type { RunSlices } from './slices.js'
 
 /** How much of kafkajs's own log reaches the run's log (--kafkajs-log). */
 export type KafkajsLog = 'off' | 'warn' | 'info' | 'debug'
@@ -157,20 +157,7 @@ export interface RunConfig extends Omit<OptionValues, 'speed' | 'models'> {
   /** The sensor models after the profile's overrides, validated. */
   readonly models: SensorModels
   /** The options each subsystem reads, built once by resolveConfig (not stored with the run). */
-  readonly slices: { readonly ingest: IngestSlice }
-}
-
-/** What every internal ingest worker takes from the options; the run adds its share of farms, its URLs and ids. */
-export interface IngestSlice {
-  readonly mqttProtocol: OptionValues['mqttProtocol']
-  readonly topicPrefix: string
-  readonly dbSchema: string
-  readonly batchRows: number
-  readonly batchMs: number
-  /** Readings each subscriber connection may hold unacknowledged: 4 batches, from 1,000 to 60,000. */
-  readonly window: number
-  /** The sensor models' alert rules, as data. */
-  readonly alertRules: AlertRules
+  readonly slices: RunSlices
 }
 
 interface Base {

@@ -26,7 +26,7 @@ import {
   type RunOptions,
 } from './options.js'
 import { must } from '../util/must.js'
-import { alertRulesOf } from '../alerts/rules.js'
+import { slicesOf } from './slices.js'
 import { textOf } from '../util/text.js'
 
 /** A profile's values: a partial input, as every layer's. */
@@ -249,24 +249,12 @@ export function resolveConfig(layers: Layers): RunConfig {
 
 /** The options with every field a run relies on set, and the knobs derived from them (resolved here, once). */
 function filled(v: OptionValues): RunConfig {
-  const models = must(v.models, 'resolveModels loads the sensor models')
-  return {
+  const options = {
     ...v,
     speed: must(v.speed, 'resolveSimulation sets --speed'),
-    models,
-    slices: {
-      ingest: {
-        mqttProtocol: v.mqttProtocol,
-        topicPrefix: v.topicPrefix,
-        dbSchema: v.dbSchema,
-        batchRows: v.batchRows,
-        batchMs: v.batchMs,
-        // Four batches in flight per subscriber connection keep COPY busy; bounded for memory and broker limits.
-        window: Math.min(60_000, Math.max(1_000, v.batchRows * 4)),
-        alertRules: alertRulesOf(models),
-      },
-    },
+    models: must(v.models, 'resolveModels loads the sensor models'),
   }
+  return { ...options, slices: slicesOf(options) }
 }
 
 const LAYER_NAMES = ['the defaults', 'the profile', 'the environment', 'the flags']

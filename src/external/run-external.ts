@@ -1,4 +1,4 @@
-import type { RunConfig } from '../config/options.js'
+import type { ExternalSlice } from '../config/slices.js'
 import type { BrokerService, Service } from '../infra.js'
 import { KINDS } from '../kinds.js'
 import { startExternalIngest, type ExternalIngest } from './ingest.js'
@@ -19,7 +19,7 @@ export const mqttServerOf = (url: string): string => {
 
 /** --ingest external: the external ingest started (or found running), ready, and watched. */
 export async function openExternalIngest(
-  cfg: RunConfig,
+  cfg: ExternalSlice,
   run: ExternalRun,
   database: Service,
   broker: BrokerService,
@@ -36,7 +36,7 @@ export async function openExternalIngest(
   log(`ingest external: ${map ? `storing where ${cfg.sinkMap} says` : 'writing iotbench’s own tables'}; readiness probe ${probeDevice}`)
   return startExternalIngest(
     {
-      command: cfg.ingestCommand,
+      command: cfg.command,
       env: {
         IOTBENCH_RUN_ID: run.runId,
         IOTBENCH_DB_RUN_ID: String(run.dbRunId),
@@ -57,8 +57,8 @@ export async function openExternalIngest(
         topic: `${cfg.topicPrefix}farm/probe/collar/${probeDevice}/telemetry`,
         payload: JSON.stringify({ device: probeDevice, kind: 'collar', seq: 0, ts: run.simStartMs, sent: Date.now(), values }),
       },
-      readyTimeoutMs: cfg.ingestReadyTimeoutSeconds * 1000,
-      quietMs: cfg.ingestQuietSeconds * 1000,
+      readyTimeoutMs: cfg.readyTimeoutMs,
+      quietMs: cfg.quietMs,
     },
     (client) => (map ? mappedSink(client, map, sinkRun) : Promise.resolve(ownSink(sinkRun))),
     log,

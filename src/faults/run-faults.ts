@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import type { RunConfig } from '../config/options.js'
+import type { FaultsSlice, SimThreadSlice } from '../config/slices.js'
 import { connect } from '../db/connect.js'
 import type { FleetShape } from '../fleet.js'
 import type { Service } from '../infra.js'
@@ -11,7 +11,6 @@ import type { Schedule } from '../sim/schedule.js'
 import type { Clock } from '../util/clock.js'
 import type { PropertyResult } from '../verify/types.js'
 import { attributeLoss, recoveryTimes, type FaultReport } from './analysis.js'
-import { faultScheduleOf } from './config.js'
 import { runFaultSchedule, type FaultRun } from './injector.js'
 import { FaultProxy, targetOf } from './proxy.js'
 import type { FaultSpec, Link } from './schedule.js'
@@ -33,22 +32,22 @@ export interface DeviceReport {
  * schedule it is inert: the URLs are the services' own.
  */
 export class RunFaults {
-  readonly schedule: FaultSpec[]
+  readonly schedule: readonly FaultSpec[]
   private run: FaultRun | undefined
   private freshAdmin: pg.Client | undefined
 
   private constructor(
-    private readonly cfg: RunConfig,
+    private readonly cfg: FaultsSlice,
     readonly proxies: Partial<Record<Link, FaultProxy>>,
     private readonly brokerUrl: string,
     private readonly databaseUrl: string,
   ) {
-    this.schedule = faultScheduleOf(cfg)
+    this.schedule = cfg.schedule
   }
 
-  static async open(cfg: RunConfig, broker: Service, database: Service, log: (line: string) => void): Promise<RunFaults> {
+  static async open(cfg: FaultsSlice, broker: Service, database: Service, log: (line: string) => void): Promise<RunFaults> {
     const proxies: Partial<Record<Link, FaultProxy>> = {}
-    if (faultScheduleOf(cfg).length > 0) {
+    if (cfg.schedule.length > 0) {
       const b = targetOf(broker.url, 1883)
       const d = targetOf(database.url, 5432)
       proxies['sim-broker'] = await FaultProxy.start({ targetHost: b.host, targetPort: b.port, name: 'sim-broker' })
@@ -160,7 +159,7 @@ export class RunFaults {
   }
 }
 
-export function deviceReport(cfg: Pick<RunConfig, 'deviceQueue' | 'deviceQueuePolicy'>, sims: readonly SimResult[]): DeviceReport {
+export function deviceReport(cfg: SimThreadSlice, sims: readonly SimResult[]): DeviceReport {
   return {
     queue: cfg.deviceQueue,
     queuePolicy: cfg.deviceQueuePolicy,

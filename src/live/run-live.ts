@@ -1,9 +1,8 @@
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Worker } from 'node:worker_threads'
-import type { RunConfig } from '../config/options.js'
+import type { LiveSlice } from '../config/slices.js'
 import { InfraError } from '../errors.js'
-import { farmId } from '../fleet.js'
 import type { MetricsSink } from '../metrics/thread-metrics.js'
 import { shareOf } from '../util/shares.js'
 import type { ClientReport } from './client-record.js'
@@ -31,24 +30,6 @@ export interface LiveRun {
   /** Keeps the page up `liveLingerSeconds`, then closes the feed. */
   stop(): Promise<void>
 }
-
-type LiveConfig = Pick<
-  RunConfig,
-  | 'farms'
-  | 'cowsPerFarm'
-  | 'stallsPerFarm'
-  | 'tanksPerFarm'
-  | 'durationSeconds'
-  | 'livePort'
-  | 'liveHost'
-  | 'liveClients'
-  | 'liveFarmsPerClient'
-  | 'liveReconnects'
-  | 'liveReplayEvents'
-  | 'liveClientBufferBytes'
-  | 'liveLingerSeconds'
-  | 'drainTimeoutSeconds'
->
 
 /** What the runs table keeps (the client records stay in their file), so `iotbench verify` can check P9 again. */
 export type StoredLive = Omit<LiveEvidence, 'reports'>
@@ -81,23 +62,21 @@ export function clientSpecs(
 }
 
 /** Starts the feed (and the simulated clients) when the run asks for either; undefined otherwise. */
-export async function openLive(cfg: LiveConfig, log: (line: string) => void, metrics?: MetricsSink): Promise<LiveRun | undefined> {
-  if (cfg.livePort === undefined && cfg.liveClients === 0) return undefined
-  const fleet = { farms: cfg.farms, cowsPerFarm: cfg.cowsPerFarm, stallsPerFarm: cfg.stallsPerFarm, tanksPerFarm: cfg.tanksPerFarm }
-  const farms = Array.from({ length: cfg.farms }, (_, i) => farmId(fleet, i))
-  const feed = new LiveFeed({ farms, replayEvents: cfg.liveReplayEvents, clientBufferBytes: cfg.liveClientBufferBytes })
-  const host = cfg.livePort === undefined ? '127.0.0.1' : cfg.liveHost
-  const url = await feed.listen(host, cfg.livePort ?? 0).catch((err: NodeJS.ErrnoException) => {
+export async function openLive(cfg: LiveSlice, log: (line: string) => void, metrics?: MetricsSink): Promise<LiveRun | undefined> {
+  if (cfg.port === undefined && cfg.clients === 0) return undefined
+  const { farms, host } = cfg
+  const feed = new LiveFeed({ farms, replayEvents: cfg.replayEvents, clientBufferBytes: cfg.clientBufferBytes })
+  const url = await feed.listen(host, cfg.port ?? 0).catch((err: NodeJS.ErrnoException) => {
     throw new InfraError(
-      `the live page cannot listen on ${host}:${cfg.livePort ?? 0}: ${err.message}`,
+      `the live page cannot listen on ${host}:${cfg.port ?? 0}: ${err.message}`,
       err.code === 'EADDRINUSE' ? 'pick another --live-port (0: any free port)' : 'check --live-host and --live-port',
       { cause: err },
     )
   })
-  if (cfg.livePort !== undefined) log(`live page: ${url}  (feed: ${url.replace(/^http/, 'ws')}feed)`)
+  if (cfg.port !== undefined) log(`live page: ${url}  (feed: ${url.replace(/^http/, 'ws')}feed)`)
 
-  const specs = clientSpecs(farms, cfg.liveClients, cfg.liveFarmsPerClient, cfg.liveReconnects, cfg.durationSeconds * 1000)
-  const threads = cfg.liveClients === 0 ? 0 : Math.min(2, Math.ceil(cfg.liveClients / 500))
+  const specs = clientSpecs(farms, cfg.clients, cfg.farmsPerClient, cfg.reconnects, cfg.durationMs)
+  const threads = cfg.clients === 0 ? 0 : Math.min(2, Math.ceil(cfg.clients / 500))
   const done: Array<Promise<Extract<FromClients, { kind: 'done' }>>> = []
   const workers: Worker[] = []
   const ready: Promise<void>[] = []
@@ -137,9 +116,9 @@ export async function openLive(cfg: LiveConfig, log: (line: string) => void, met
     await feed.close()
     throw err
   }
-  if (cfg.liveClients > 0)
+  if (cfg.clients > 0)
     log(
-      `live clients: ${cfg.liveClients} subscribed (${Math.min(cfg.liveFarmsPerClient, farms.length)} farms each, ${cfg.liveReconnects} reconnects planned)`,
+      `live clients: ${cfg.clients} subscribed (${Math.min(cfg.farmsPerClient, farms.length)} farms each, ${cfg.reconnects} reconnects planned)`,
     )
 
   return {
@@ -148,7 +127,7 @@ export async function openLive(cfg: LiveConfig, log: (line: string) => void, met
     async finish(dir) {
       feed.end()
       if (workers.length === 0) return undefined
-      for (const w of workers) w.postMessage({ kind: 'finish', deadlineMs: cfg.drainTimeoutSeconds * 1000 } satisfies ToClients)
+      for (const w of workers) w.postMessage({ kind: 'finish', deadlineMs: cfg.drainMs } satisfies ToClients)
       const results = await Promise.all(done)
       mkdirSync(dir, { recursive: true })
       const file = resolve(join(dir, 'live-clients.jsonl'))
@@ -160,13 +139,13 @@ export async function openLive(cfg: LiveConfig, log: (line: string) => void, met
         latency: { steady: results.map((r) => r.latency.steady), reconnecting: results.map((r) => r.latency.reconnecting) },
         feed: { ...feed.stats },
         heads: feed.heads(),
-        reconnectsPlanned: cfg.liveReconnects,
+        reconnectsPlanned: cfg.reconnects,
         file,
       }
     },
     async stop() {
       await Promise.all(workers.map((w) => w.terminate()))
-      if (cfg.liveLingerSeconds > 0) await new Promise((r) => setTimeout(r, cfg.liveLingerSeconds * 1000))
+      if (cfg.lingerSeconds > 0) await new Promise((r) => setTimeout(r, cfg.lingerSeconds * 1000))
       await feed.close()
     },
   }

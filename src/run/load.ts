@@ -60,7 +60,13 @@ export async function startPipeline(ctx: RunContext, prep: Prepared): Promise<Pi
       live.publish(m.readings, m.alerts))
   const ingest =
     cfg.ingest === 'external'
-      ? await openExternalIngest(cfg, { runId, dbRunId: prep.dbRunId, simStartMs: prep.simStartMs }, ctx.database, broker, log)
+      ? await openExternalIngest(
+          cfg.slices.external,
+          { runId, dbRunId: prep.dbRunId, simStartMs: prep.simStartMs },
+          ctx.database,
+          broker,
+          log,
+        )
       : cfg.transport === 'kafka'
         ? await startKafkaIngest(
             {
@@ -116,7 +122,7 @@ export interface Load {
 /** Starts watching the run, computing the oracle and injecting bad input; the simulators start with `runLoad`. */
 export function startLoad(ctx: RunContext, prep: Prepared, pipeline: Pipeline): Load {
   const { cfg, metrics, broker, log, interrupt } = ctx
-  const sim = simulationOf(cfg, prep.simStartMs, prep.fleet, prep.devices)
+  const sim = simulationOf(cfg.slices.sim, prep.simStartMs, prep.fleet, prep.devices)
   const digests = computeDigests(
     { ...sim.ctx, ...(sim.replay && { replay: sim.replay }), perDevice: prep.perDevice },
     { paced: true, metrics },
@@ -165,18 +171,11 @@ export async function runLoad(ctx: RunContext, prep: Prepared, pipeline: Pipelin
     mqttUrl: faults.simBrokerUrl,
     mqttSecurity: broker.security,
     clientId: `${prep.clientBase}-sim-${worker}`,
-    topicPrefix: cfg.topicPrefix,
-    qos: cfg.qos,
+    ...cfg.slices.sim.thread,
     ctx: load.sim.ctx,
     ...(load.sim.replay && { replay: load.sim.replay }),
     schedule,
     devices: [plan.devices[0] + from, plan.devices[0] + to] as const,
-    drainTimeoutMs: cfg.drainTimeoutSeconds * 1000,
-    publishWindow: cfg.publishWindow,
-    deviceQueue: cfg.deviceQueue,
-    deviceQueuePolicy: cfg.deviceQueuePolicy,
-    connections: cfg.connections,
-    sourceAddresses: cfg.sourceAddresses,
   }))
   const stop = stopOf(interrupt, plan, () => (load.cutPerDevice = cutAt(schedule, clock())))
   const sims = await Promise.race([

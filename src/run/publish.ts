@@ -104,7 +104,7 @@ export function publishRun(
     ...(judged.drift && { drift: judged.drift }),
     ...(pipeline.ingest.evidence && { transport: pipeline.ingest.evidence() }),
     ...(judged.faults && { faults: judged.faults }),
-    devices: deviceReport(cfg, sims),
+    devices: deviceReport(cfg.slices.sim.thread, sims),
     stages: drained.stages,
     ...(ctx.cpu && { cpu: ctx.cpu.report(totals.committedRows) }),
   }

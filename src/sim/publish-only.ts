@@ -58,7 +58,7 @@ export async function publishStep(s: PublishStep, log: (line: string) => void = 
   const fleet = fleetOf(cfg)
   const devices = fleetSize(fleet)
   const perDevice = readingsPerDevice(cfg.rate, cfg.durationSeconds, devices)
-  const sim = simulationOf(cfg, Date.now() - 86_400_000, fleet, devices)
+  const sim = simulationOf(cfg.slices.sim, Date.now() - 86_400_000, fleet, devices)
   const schedule = { t0Ms: 0, rate: cfg.rate, devices, perDevice, spikes: [] }
   const tasks = splitRange(devices, Math.min(cfg.simWorkers, devices)).map(([from, to], worker) => ({
     worker,

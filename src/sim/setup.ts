@@ -1,4 +1,4 @@
-import type { RunConfig } from '../config/options.js'
+import type { SimSlice } from '../config/slices.js'
 import type { FleetShape } from '../fleet.js'
 import type { FleetOutage, GeneratorContext } from './context.js'
 import type { SensorModels } from './models.js'
@@ -22,8 +22,8 @@ export interface SimSetup {
   readonly manifest: SimManifest
 }
 
-/** Everything the simulators and the oracle share, from the resolved config and the run's start. */
-export function simulationOf(cfg: RunConfig, simStartMs: number, fleet: FleetShape, devices: number): SimSetup {
+/** Everything the simulators and the oracle share, from the simulation's slice of the config and the run's start. */
+export function simulationOf(cfg: SimSlice, simStartMs: number, fleet: FleetShape, devices: number): SimSetup {
   const spikes = cfg.load?.spikes ?? []
   // A fleet outage is given in wall seconds after the load starts; readings are keyed by seq, so it
   // becomes the seqs due in that interval (the schedule is deterministic).
