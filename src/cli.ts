@@ -180,7 +180,7 @@ ${EXIT_HELP}`,
   )
   merge.action(async (refs: string[], opts: Record<string, unknown>) => {
     const cfg = resolveConfig({ profile: DEFAULTS.profile, env: process.env, flags: flagValues(opts) })
-    const outcome = await mergeShardResults(cfg, refs, log)
+    const outcome = await mergeShardResults(cfg.slices.shard, (fn) => withDatabase(cfg, fn, log), refs, log)
     process.stdout.write(`${outcome.summary}\n  result: ${outcome.resultFile}\n`)
     setExit(exitCodeOf(outcome.result))
   })

@@ -86,6 +86,14 @@ export interface ExternalSlice {
   readonly quietMs: number
 }
 
+/** A shard agent's evidence file and `iotbench merge` (src/shard/): where results go, and what names the run. */
+export interface ShardSlice {
+  readonly profile: string
+  readonly seed: number
+  readonly resultsDir: string
+  readonly dbSchema: string
+}
+
 /** What each subsystem reads, built once by resolveConfig (not stored with the run). */
 export interface RunSlices {
   readonly ingest: IngestSlice
@@ -93,6 +101,7 @@ export interface RunSlices {
   readonly live: LiveSlice
   readonly faults: FaultsSlice
   readonly external: ExternalSlice
+  readonly shard: ShardSlice
 }
 
 /** Each subsystem's slice of the resolved options, with the knobs derived from them. */
@@ -157,6 +166,7 @@ export function slicesOf(c: Omit<RunConfig, 'slices'>): RunSlices {
       readyTimeoutMs: c.ingestReadyTimeoutSeconds * 1000,
       quietMs: c.ingestQuietSeconds * 1000,
     },
+    shard: { profile: c.profile, seed: c.seed, resultsDir: c.resultsDir, dbSchema: c.dbSchema },
   }
 }
 

@@ -36,7 +36,7 @@ export async function publishShard(
   await load.digests.stop()
   const { cfg, runId, metrics } = ctx
   return finishShard({
-    cfg,
+    cfg: cfg.slices.shard,
     runId,
     dbRunId: prep.dbRunId,
     plan: prep.plan,

@@ -1,4 +1,4 @@
-import type { RunConfig } from '../config/options.js'
+import type { ShardSlice } from '../config/slices.js'
 import type { FromIngest } from '../ingest/messages.js'
 import { deadLetterReasonsOf, runCounts } from '../report/counts.js'
 import type { RunResult } from '../report/result.js'
@@ -13,7 +13,7 @@ import { writeShardResult, type ShardResult } from './result.js'
 type Done = Extract<FromIngest, { kind: 'done' }>
 
 export interface ShardEnd {
-  readonly cfg: RunConfig
+  readonly cfg: ShardSlice
   readonly runId: string
   readonly dbRunId: number
   readonly plan: ShardPlan

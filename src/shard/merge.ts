@@ -1,7 +1,7 @@
 import { join } from 'node:path'
-import type { RunConfig } from '../config/options.js'
+import type pg from 'pg'
+import type { ShardSlice } from '../config/slices.js'
 import { ConfigError } from '../errors.js'
-import { withDatabase } from '../infra.js'
 import { latencyDistribution } from '../report/distribution.js'
 import { publish, RUN_OUTPUTS } from '../report/outputs.js'
 import { RESULT_SCHEMA_VERSION, runRates, type RunResult } from '../report/result.js'
@@ -142,7 +142,15 @@ export interface MergeOutcome {
  * and the verdict are stored with the run (so `iotbench verify <run>` reproduces it), and
  * result.json, report.md/html and junit.xml are written under <results-dir>/<run-id>/.
  */
-export async function mergeShardResults(cfg: RunConfig, refs: readonly string[], log: (line: string) => void): Promise<MergeOutcome> {
+/** Runs `fn` with a client on the run's database, then closes it (the CLI's withDatabase, src/infra.ts). */
+export type OnDatabase = <T>(fn: (client: pg.Client) => Promise<T>) => Promise<T>
+
+export async function mergeShardResults(
+  cfg: ShardSlice,
+  onDatabase: OnDatabase,
+  refs: readonly string[],
+  log: (line: string) => void,
+): Promise<MergeOutcome> {
   await initHistograms()
   const shards = refs.map(loadShardResult)
   const c = combineShards(shards)
@@ -150,28 +158,24 @@ export async function mergeShardResults(cfg: RunConfig, refs: readonly string[],
   log(
     `merging ${shards.length} shards of ${c.runId} (database run #${c.dbRunId}): ${c.counts.devices} devices, ${c.counts.published} published`,
   )
-  const judged = await withDatabase(
-    cfg,
-    async (client) => {
-      const found = await client.query<{ id: number }>('SELECT id FROM runs WHERE name = $1', [c.runId])
-      if (found.rows[0]?.id !== c.dbRunId)
-        throw new ConfigError([
-          `run ${c.runId} (#${c.dbRunId}) is not in schema ${cfg.dbSchema} of this database: give the --database-url and --db-schema the agents used`,
-        ])
-      log('verifying the whole fleet')
-      return judge({
-        client,
-        dbRunId: c.dbRunId,
-        manifest: c.manifest,
-        histograms: c.histograms,
-        slo: sloOf(first.config),
-        rates: c.rates,
-        evidence: { manifest: c.manifest, histograms: c.histograms },
-        record: true,
-      })
-    },
-    log,
-  )
+  const judged = await onDatabase(async (client) => {
+    const found = await client.query<{ id: number }>('SELECT id FROM runs WHERE name = $1', [c.runId])
+    if (found.rows[0]?.id !== c.dbRunId)
+      throw new ConfigError([
+        `run ${c.runId} (#${c.dbRunId}) is not in schema ${cfg.dbSchema} of this database: give the --database-url and --db-schema the agents used`,
+      ])
+    log('verifying the whole fleet')
+    return judge({
+      client,
+      dbRunId: c.dbRunId,
+      manifest: c.manifest,
+      histograms: c.histograms,
+      slo: sloOf(first.config),
+      rates: c.rates,
+      evidence: { manifest: c.manifest, histograms: c.histograms },
+      record: true,
+    })
+  })
   const result: RunResult = {
     schemaVersion: RESULT_SCHEMA_VERSION,
     runId: c.runId,

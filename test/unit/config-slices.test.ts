@@ -33,7 +33,7 @@ test('the faults slice holds the schedule after --fault-time-scale; without faul
   assert.deepEqual(ci().slices.faults.schedule, [])
 })
 
-test('the simulator and external-ingest slices carry seconds as milliseconds and the options as given', () => {
+test('the simulator, external-ingest and shard slices carry seconds as milliseconds and the options as given', () => {
   const cfg = ci({ drainTimeoutSeconds: '9', ingestReadyTimeoutSeconds: '11', ingestQuietSeconds: '3', topicPrefix: 'x/' })
   assert.equal(cfg.slices.sim.thread.drainTimeoutMs, 9000)
   assert.equal(cfg.slices.sim.thread.topicPrefix, 'x/')
@@ -46,6 +46,12 @@ test('the simulator and external-ingest slices carry seconds as milliseconds and
   assert.equal(cfg.slices.external.readyTimeoutMs, 11_000)
   assert.equal(cfg.slices.external.quietMs, 3000)
   assert.equal(cfg.slices.external.topicPrefix, 'x/')
+  assert.deepEqual(ci({ resultsDir: '/tmp/r', seed: '7' }).slices.shard, {
+    profile: 'ci',
+    seed: 7,
+    resultsDir: '/tmp/r',
+    dbSchema: cfg.dbSchema,
+  })
 })
 
 test('a config derived from another (a --profile max step) gets its slices built again', () => {
