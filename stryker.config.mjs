@@ -2,10 +2,7 @@
 // keeps the TypeScript's lines and names): mutating the .ts would need a tsc build per mutant, minutes
 // each on two cores. The node:test files print TAP when piped, so the tap runner runs them as they are.
 // IOTBENCH_MUTATE (globs separated by spaces) narrows the files (CI: the checkers alone); `npm run mutation` builds first.
-const ALL = [
-  'dist/src/verify/{alerts,completeness,dead-letters,digest,fast,ordering,parallel,rates,unacked,verdicts}.js',
-  'dist/src/ingest/{dedupe,commit,kafka-offsets,copy-binary}.js',
-]
+const ALL = ['dist/src/verify/*.js', 'dist/src/verify/properties/*.js', 'dist/src/ingest/{dedupe,commit,kafka-offsets,copy-binary}.js']
 // Each mutant reruns every test file that reaches it. The heaviest property (verify-alerts, 60
 // generated fleets) runs 20 here; the deterministic boundary tests carry the kills, and `npm test`
 // runs it in full. Every property runs from one fixed seed (test/support/replay.ts), so a mutant's
@@ -23,7 +20,7 @@ export default {
   // fold mutants it kills are listed in docs/testing.md, checked by hand.
   tap: {
     testFiles: [
-      'dist/test/unit/{verify-!(digest-sum*),kafka-*,copy-binary,seq-tracker*,shares*}.test.js',
+      'dist/test/unit/{verify-!(digest-sum*),kafka-*,copy-binary,seq-tracker*,shares*,host-timing,external-sink-map}.test.js',
       'dist/test/integration/{kafka-offsets-db,commit-batch,verify-digest-sql,verify-threads}.test.js',
     ],
     nodeArgs: ['--test-reporter=tap', '-r', '{{hookFile}}', '--import', './dist/test/support/replay.js', '{{testFile}}'],
