@@ -19,7 +19,7 @@ export interface FakeDeadLetter {
 /**
  * Just enough of a pg.Client for the verifier's reads, over rows held in memory: digestSelect (the set
  * pass; the database's digest computed as PostgreSQL does, which verify-digest-pinned.test.ts pins),
- * checkKind's two COPY reads (by device and seq, by device and receive order; `only` honoured), and
+ * checkKind's two COPY reads (by device and seq, by device and receive order; `only` and the share's bounds honoured), and
  * the dead letters. Anything else throws, so a test cannot pass on a query it did not mean to serve.
  */
 export function fakeClient(tables: Partial<Record<Kind, readonly FakeRow[]>>, deadLetters: readonly FakeDeadLetter[] = []): pg.Client {
@@ -32,13 +32,22 @@ export function fakeClient(tables: Partial<Record<Kind, readonly FakeRow[]>>, de
     const m = /device = ANY\(ARRAY\[(.*?)\]::text\[\]\)/.exec(sql)
     return m ? new Set([...m[1]!.matchAll(/'((?:[^']|'')*)'/g)].map((x) => x[1]!.replace(/''/g, "'"))) : undefined
   }
+  /** checkKind's share of device ids: `device COLLATE "C" >= 'lo'` and `< 'hi'` (code-point order, as JavaScript compares). */
+  const inShare = (sql: string): ((device: string) => boolean) => {
+    const bound = (op: string): string | undefined =>
+      new RegExp(`device COLLATE "C" ${op} '((?:[^']|'')*)'`).exec(sql)?.[1]?.replace(/''/g, "'")
+    const lo = bound('>=')
+    const hi = bound('<')
+    return (device) => (lo === undefined || device >= lo) && (hi === undefined || device < hi)
+  }
   const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
   const text = (v: FieldValue): string => (typeof v === 'boolean' ? (v ? 't' : 'f') : Number.isNaN(v) ? 'NaN' : String(v))
   const copy = (sql: string): string => {
     if (/FROM dead_letters/.test(sql)) return deadLetters.map((d) => `${d.topic}\t${d.payload.toString('hex')}\t${d.reason}\n`).join('')
     const kind = kindOf(sql)
     const keep = only(sql)
-    const rows = (tables[kind] ?? []).filter((r) => !keep || keep.has(r.device))
+    const share = inShare(sql)
+    const rows = (tables[kind] ?? []).filter((r) => (!keep || keep.has(r.device)) && share(r.device))
     if (/ORDER BY device COLLATE "C", seq, rx/.test(sql)) {
       return [...rows]
         .sort((a, b) => cmp(a.device, b.device) || a.seq - b.seq || a.rx - b.rx)

@@ -1,0 +1,117 @@
+/**
+ * verify.ts without a server (issue 23, mutation testing over all of src/verify/): checkKind reads only
+ * its share of the devices (lo, hi, only) and parses each field type; a property whose check throws is
+ * that property's FAIL with the error as evidence, while a setup error (config, infrastructure) is the
+ * whole verdict's. The database is test/support/fake-pg.ts, which honours the share's bounds.
+ */
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import type pg from 'pg'
+import { ConfigError, InfraError } from '../../src/errors.js'
+import { deviceAt, fleetSize, type Device, type FleetShape } from '../../src/fleet.js'
+import { KINDS, type Kind } from '../../src/kinds.js'
+import { generateReading, type GeneratorContext } from '../../src/sim/generator.js'
+import { sloOf } from '../../src/verify/slo.js'
+import type { RunManifest } from '../../src/verify/types.js'
+import { checkKind, failedCheck, guarded, verifyRun } from '../../src/verify/verify.js'
+import { fakeClient, type FakeRow } from '../support/fake-pg.js'
+
+const fleet: FleetShape = { farms: 1, cowsPerFarm: 3, stallsPerFarm: 0, tanksPerFarm: 1 }
+const PER_DEVICE = 4
+const ctx: GeneratorContext = { seed: 11, simStartMs: Date.UTC(2026, 3, 1), fleet }
+const manifest: RunManifest = { seed: ctx.seed, simStartMs: ctx.simStartMs, fleet, perDevice: PER_DEVICE, unacked: [], published: 0 }
+const devices: Device[] = Array.from({ length: fleetSize(fleet) }, (_, i) => deviceAt(fleet, i))
+const ofKind = (kind: Kind): Device[] => devices.filter((d) => d.kind === kind)
+/** Every reading of the kind's devices once, in seq order, as the ingest stores it. */
+const ideal = (kind: Kind): FakeRow[] =>
+  ofKind(kind).flatMap((d, i) =>
+    Array.from({ length: PER_DEVICE }, (_, seq) => {
+      const r = generateReading(ctx, d, seq)
+      return { device: d.id, seq, ts: r.ts, values: KINDS[kind].fields.map((f) => r.values[f.name]!), rx: i * 100 + seq }
+    }),
+  )
+const tables = { collar: ideal('collar'), chiller: ideal('chiller') }
+
+describe('checkKind (P1–P3 of one kind, streamed)', () => {
+  test('booleans and numbers read back as the oracle has them: every reading ok, in order', async () => {
+    assert.ok(KINDS.chiller.fields.some((f) => f.type === 'bool'))
+    const { set, order } = await checkKind(fakeClient(tables), 1, manifest, 'chiller')
+    assert.equal(set.counts.expected, ofKind('chiller').length * PER_DEVICE)
+    assert.equal(set.counts.ok, set.counts.expected)
+    assert.equal(set.counts.corrupted, 0)
+    assert.deepEqual([order.rows, order.outOfOrder], [set.counts.expected, 0])
+  })
+
+  test('a boolean stored the other way round is corrupted', async () => {
+    const i = KINDS.chiller.fields.findIndex((f) => f.type === 'bool')
+    const rows = tables.chiller.map((r, k) => (k === 1 ? { ...r, values: r.values.map((v, j) => (j === i ? !v : v)) } : r))
+    const { set } = await checkKind(fakeClient({ chiller: rows }), 1, manifest, 'chiller')
+    assert.equal(set.counts.corrupted, 1)
+  })
+
+  test('a share reads its devices alone: from lo (inclusive), below hi, within only', async () => {
+    const ids = ofKind('collar').map((d) => d.id)
+    const share = async (range: Parameters<typeof checkKind>[4]) => {
+      const { set, order } = await checkKind(fakeClient(tables), 1, manifest, 'collar', range)
+      assert.equal(set.counts.unexpected, 0, 'no device outside the share is read')
+      assert.equal(set.counts.ok, set.counts.expected)
+      assert.equal(order.rows, set.counts.expected, 'the receive-order read is the same share')
+      return set.counts.expected / PER_DEVICE
+    }
+    assert.equal(await share({}), 3)
+    assert.equal(await share({ lo: ids[1] }), 2)
+    assert.equal(await share({ hi: ids[1] }), 1)
+    assert.equal(await share({ lo: ids[1], hi: ids[2] }), 1)
+    assert.equal(await share({ only: [ids[0]!, ids[2]!] }), 2)
+    assert.equal(await share({ only: [] }), 0)
+  })
+})
+
+describe('a property whose check throws', () => {
+  test('fails with the message and the first lines of the stack as evidence', () => {
+    const err = new Error('bad row')
+    const r = failedCheck('P2', 'integrity', err)
+    assert.deepEqual(
+      { ...r, evidence: { ...r.evidence, stack: undefined } },
+      {
+        id: 'P2',
+        name: 'integrity',
+        pass: false,
+        summary: 'the check itself failed: bad row',
+        evidence: { error: 'bad row', stack: undefined },
+      },
+    )
+    assert.equal(r.evidence.stack, err.stack!.split('\n').slice(0, 8).join('\n'))
+    assert.deepEqual(failedCheck('P7', 'bad input', 'a string').evidence, { error: 'a string' })
+  })
+
+  test('guarded: a result passes through, a plain error becomes the FAIL, a setup error is rethrown', async () => {
+    const ok = { id: 'P4' as const, name: 'latency', pass: true, summary: 's', evidence: {} }
+    assert.equal(await guarded('P4', 'latency', () => ok), ok)
+    assert.equal(await guarded('P8', 'dashboard data', () => undefined), undefined)
+    assert.equal((await guarded('P4', 'latency', () => Promise.reject(new Error('x')))).summary, 'the check itself failed: x')
+    await assert.rejects(
+      guarded('P1', 'c', () => Promise.reject(new ConfigError(['changed']))),
+      ConfigError,
+    )
+    await assert.rejects(
+      guarded('P1', 'c', () => Promise.reject(new InfraError('down', 'start it'))),
+      InfraError,
+    )
+  })
+
+  test('an oracle record that cannot be read for an infrastructure reason ends the verdict; any other reason fails P1–P3 alone', async () => {
+    const summary = { count: 1, p50Ms: 1, p90Ms: 1, p99Ms: 1, p999Ms: 1, maxMs: 1, meanMs: 1 }
+    const latency = { endToEnd: summary, brokerHop: summary, scheduleLag: summary }
+    const failing = (err: Error) => ({ query: () => Promise.reject(err) }) as unknown as pg.Client
+    const run = (client: pg.Client) => verifyRun(client, 1, manifest, latency, sloOf({}), undefined, { skipDashboards: true })
+    await assert.rejects(run(failing(new InfraError('database down', 'start it'))), InfraError)
+    const out = await run(failing(new Error('relation "oracle_digests" does not exist')))
+    for (const id of ['P1', 'P2', 'P3', 'P5']) {
+      const p = out.find((x) => x.id === id)!
+      assert.equal(p.pass, false, id)
+      assert.match(p.summary, /oracle_digests|opened by connect/, id)
+    }
+    assert.equal(out.find((x) => x.id === 'P4')?.pass, true)
+  })
+})
