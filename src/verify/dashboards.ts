@@ -100,6 +100,7 @@ class BucketCursor {
   async peek(): Promise<Record<string, unknown> | undefined> {
     if (this.i < this.rows.length) return this.rows[this.i]
     if (this.done) return undefined
+    // Stryker disable next-line StringLiteral: SQL text run only by a test slower than 3 s (docs/testing.md, SQL text)
     this.rows = (await this.db.query(`FETCH ${CURSOR_FETCH} FROM ${this.name}`)).rows
     this.i = 0
     if (this.rows.length < CURSOR_FETCH) this.done = true
@@ -187,6 +188,7 @@ export async function checkAggregate(
 
   const k = spec.columns.length
   const each = (f: (i: number) => string): string => Array.from({ length: k }, (_, i) => f(i)).join(', ')
+  // Stryker disable StringLiteral: SQL text run only by a test slower than 3 s (docs/testing.md, SQL text)
   const rawSql = `SELECT device, ${bucketExpr} AS b, ${each((i) => `(${columnSql(spec.columns[i]!, typeOf)})::float8 AS v${i}`)}
     FROM ${schemaSql}.${spec.table} WHERE run_id = ${rid} GROUP BY device, b`
   const aggSql = `SELECT device, bucket AS b, ${each((i) => `(${spec.columns[i]!.column})::float8 AS v${i}`)} FROM ${schemaSql}.${spec.view} WHERE run_id = ${rid}`
@@ -203,6 +205,7 @@ export async function checkAggregate(
               ${each((i) => `r.v${i} AS r${i}`)}, ${each((i) => `a.v${i} AS a${i}`)}
             FROM (${rawSql}) r FULL JOIN (${aggSql}) a ON a.device = r.device AND a.b = r.b) x
       ORDER BY device COLLATE "C", t`)
+    // Stryker restore StringLiteral
     const cursor = new BucketCursor(db, 'p8_buckets', k)
     const foreign = async (device: string): Promise<void> => {
       for (const d of await cursor.skipBefore(device)) {
@@ -250,8 +253,10 @@ export async function checkAggregate(
       }
     }
     await foreign('\u{10FFFF}')
+    // Stryker disable next-line StringLiteral: SQL text run only by a test slower than 3 s (docs/testing.md, SQL text)
     await db.query('COMMIT')
   } catch (err) {
+    // Stryker disable next-line StringLiteral: SQL text run only by a test slower than 3 s (docs/testing.md, SQL text)
     await db.query('ROLLBACK').catch(() => undefined)
     throw err
   }
@@ -361,8 +366,10 @@ export async function checkDashboards(
   manifest: RunManifest,
   opts: DashboardCheckOptions = {},
 ): Promise<PropertyResult> {
+  // Stryker disable next-line StringLiteral: SQL text run only by a test slower than 3 s (docs/testing.md, SQL text)
   const schema = String((await db.query('SELECT current_schema() AS s')).rows[0]?.s)
   const schemaSql = quoteIdent(schema)
+  // Stryker disable next-line StringLiteral: SQL text run only by a test slower than 3 s (docs/testing.md, SQL text)
   const run = (await db.query(`SELECT name, started_at, now() AS now FROM ${schemaSql}.runs WHERE id = $1`, [runId])).rows[0] as
     { name: string; started_at: Date; now: Date } | undefined
   if (!run) throw new Error(`no run with id ${runId} in schema ${schema}`)
@@ -379,6 +386,7 @@ export async function checkDashboards(
     )
     jobs = await readJobs(db, schema)
   }
+  // Stryker disable next-line StringLiteral: SQL text run only by a test slower than 3 s (docs/testing.md, SQL text)
   const now = opts.now ?? dbTime((await db.query('SELECT now() AS now')).rows[0]?.now) ?? new Date(run.now)
   const refresh = await readRefreshStates(db, schema)
   const retentionCutoff = (table: string): number | undefined => {
