@@ -7,7 +7,8 @@ export interface FakeRow {
   readonly device: string
   readonly seq: number
   readonly ts: number
-  readonly values: readonly FieldValue[]
+  /** null: a NULL in that column (only checkKind's reads serve it). */
+  readonly values: readonly (FieldValue | null)[]
   readonly rx: number
 }
 export interface FakeDeadLetter {
@@ -41,10 +42,25 @@ export function fakeClient(tables: Partial<Record<Kind, readonly FakeRow[]>>, de
     return (device) => (lo === undefined || device >= lo) && (hi === undefined || device < hi)
   }
   const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
-  const text = (v: FieldValue): string => (typeof v === 'boolean' ? (v ? 't' : 'f') : Number.isNaN(v) ? 'NaN' : String(v))
+  const text = (v: FieldValue | null): string =>
+    v === null ? '\\N' : typeof v === 'boolean' ? (v ? 't' : 'f') : Number.isNaN(v) ? 'NaN' : String(v)
+  /** checkKind's two reads exactly (columns, run, share), as PostgreSQL would parse them: any other text throws. */
+  const ID = String.raw`'(?:[^']|'')*'`
+  const FILTER = String.raw`(?: AND device COLLATE "C" >= ${ID})?(?: AND device COLLATE "C" < ${ID})?(?: AND device = ANY\(ARRAY\[${ID}(?:, ${ID})*\]::text\[\]\))?`
+  const checkKindRead = (kind: Kind, sql: string): boolean => {
+    const { table, fields } = KINDS[kind]
+    const cols = fields.map((f) => f.name).join(', ')
+    return (
+      new RegExp(
+        String.raw`^SELECT device, seq, \(extract\(epoch FROM ts\) \* 1000\)::bigint, ${cols} FROM ${table}\s+WHERE run_id = \d+${FILTER} ORDER BY device COLLATE "C", seq, rx$`,
+      ).test(sql) ||
+      new RegExp(String.raw`^SELECT device, seq FROM ${table} WHERE run_id = \d+${FILTER} ORDER BY device COLLATE "C", rx$`).test(sql)
+    )
+  }
   const copy = (sql: string): string => {
     if (/FROM dead_letters/.test(sql)) return deadLetters.map((d) => `${d.topic}\t${d.payload.toString('hex')}\t${d.reason}\n`).join('')
     const kind = kindOf(sql)
+    if (!checkKindRead(kind, sql)) throw new Error(`fake pg: not one of checkKind's reads: ${sql}`)
     const keep = only(sql)
     const share = inShare(sql)
     const rows = (tables[kind] ?? []).filter((r) => (!keep || keep.has(r.device)) && share(r.device))

@@ -9,11 +9,14 @@ import { describe, test } from 'node:test'
 import type pg from 'pg'
 import { ConfigError, InfraError } from '../../src/errors.js'
 import { deviceAt, fleetSize, type Device, type FleetShape } from '../../src/fleet.js'
-import { KINDS, type Kind } from '../../src/kinds.js'
+import { KINDS, type FieldValue, type Kind } from '../../src/kinds.js'
 import { generateReading, type GeneratorContext } from '../../src/sim/generator.js'
 import { sloOf } from '../../src/verify/slo.js'
 import type { RunManifest } from '../../src/verify/types.js'
-import { checkKind, failedCheck, guarded, verifyRun } from '../../src/verify/verify.js'
+import { checkKind, failedCheck, guarded, verifyRun, type VerifyOptions } from '../../src/verify/verify.js'
+import { DeviceDigest } from '../../src/verify/digest.js'
+import type { OracleDigests } from '../../src/verify/oracle-digests.js'
+import { PROPERTIES, type Property, type PropertyOutcome } from '../../src/verify/properties/index.js'
 import { fakeClient, type FakeRow } from '../support/fake-pg.js'
 
 const fleet: FleetShape = { farms: 1, cowsPerFarm: 3, stallsPerFarm: 0, tanksPerFarm: 1 }
@@ -32,6 +35,27 @@ const ideal = (kind: Kind): FakeRow[] =>
   )
 const tables = { collar: ideal('collar'), chiller: ideal('chiller') }
 
+const summary = { count: 1, p50Ms: 1, p90Ms: 1, p99Ms: 1, p999Ms: 1, maxMs: 1, meanMs: 1 }
+const latency = { endToEnd: summary, brokerHop: summary, scheduleLag: summary }
+/** The fake database over `tables`, with the oracle_digests table: reading it fails with `oracle` (else finds nothing); storing is recorded by run id. */
+const database = ({ oracle }: { oracle?: Error } = {}) => {
+  const inner = fakeClient(tables)
+  const stored: unknown[] = []
+  const client = {
+    query: (q: unknown, params?: unknown[]) => {
+      if (typeof q === 'string' && q.includes('FROM oracle_digests')) return oracle ? Promise.reject(oracle) : Promise.resolve({ rows: [] })
+      if (typeof q === 'string' && q.startsWith('INSERT INTO oracle_digests')) {
+        stored.push(params?.[0])
+        return Promise.resolve({ rows: [] })
+      }
+      return inner.query(q as string)
+    },
+  } as unknown as pg.Client
+  return { client, stored }
+}
+const run = (client: pg.Client, opts: VerifyOptions = {}, properties: readonly Property[] = PROPERTIES) =>
+  verifyRun(client, 1, manifest, latency, sloOf({}), undefined, { skipDashboards: true, ...opts }, properties)
+
 describe('checkKind (P1–P3 of one kind, streamed)', () => {
   test('booleans and numbers read back as the oracle has them: every reading ok, in order', async () => {
     assert.ok(KINDS.chiller.fields.some((f) => f.type === 'bool'))
@@ -45,6 +69,15 @@ describe('checkKind (P1–P3 of one kind, streamed)', () => {
   test('a boolean stored the other way round is corrupted', async () => {
     const i = KINDS.chiller.fields.findIndex((f) => f.type === 'bool')
     const rows = tables.chiller.map((r, k) => (k === 1 ? { ...r, values: r.values.map((v, j) => (j === i ? !v : v)) } : r))
+    const { set } = await checkKind(fakeClient({ chiller: rows }), 1, manifest, 'chiller')
+    assert.equal(set.counts.corrupted, 1)
+  })
+
+  test('a NULL is read as null, never as false or 0', async () => {
+    const i = KINDS.chiller.fields.findIndex((f) => f.type === 'bool')
+    const k = tables.chiller.findIndex((r) => r.values[i] === false)
+    assert.ok(k >= 0, 'some chiller reading has the boolean false')
+    const rows = tables.chiller.map((r, n) => (n === k ? { ...r, values: r.values.map((v, j) => (j === i ? null : v)) } : r))
     const { set } = await checkKind(fakeClient({ chiller: rows }), 1, manifest, 'chiller')
     assert.equal(set.counts.corrupted, 1)
   })
@@ -101,17 +134,53 @@ describe('a property whose check throws', () => {
   })
 
   test('an oracle record that cannot be read for an infrastructure reason ends the verdict; any other reason fails P1–P3 alone', async () => {
-    const summary = { count: 1, p50Ms: 1, p90Ms: 1, p99Ms: 1, p999Ms: 1, maxMs: 1, meanMs: 1 }
-    const latency = { endToEnd: summary, brokerHop: summary, scheduleLag: summary }
-    const failing = (err: Error) => ({ query: () => Promise.reject(err) }) as unknown as pg.Client
-    const run = (client: pg.Client) => verifyRun(client, 1, manifest, latency, sloOf({}), undefined, { skipDashboards: true })
-    await assert.rejects(run(failing(new InfraError('database down', 'start it'))), InfraError)
-    const out = await run(failing(new Error('relation "oracle_digests" does not exist')))
-    for (const id of ['P1', 'P2', 'P3', 'P5']) {
+    await assert.rejects(run(database({ oracle: new InfraError('database down', 'start it') }).client), InfraError)
+    const out = await run(database({ oracle: new Error('relation "oracle_digests" does not exist') }).client)
+    for (const id of ['P1', 'P2', 'P3']) {
       const p = out.find((x) => x.id === id)!
       assert.equal(p.pass, false, id)
-      assert.match(p.summary, /oracle_digests|opened by connect/, id)
+      assert.match(p.summary, /relation "oracle_digests" does not exist/, id)
     }
+    // The side connection is opened from connect()'s record, which the fake has not.
+    assert.match(out.find((x) => x.id === 'P5')!.summary, /opened by connect/)
     assert.equal(out.find((x) => x.id === 'P4')?.pass, true)
+  })
+})
+
+describe('the oracle record P1–P3 are judged with', () => {
+  const P1 = PROPERTIES.filter((p) => p.id === 'P1')
+  const digests = (): OracleDigests =>
+    new Map(
+      devices.map((d) => {
+        const g = new DeviceDigest(d.kind)
+        for (const r of tables[d.kind as 'collar' | 'chiller'].filter((x) => x.device === d.id))
+          g.add(r.seq, r.ts, r.values as FieldValue[])
+        return [d.id, { rows: PER_DEVICE, digest: g.sum, exact: true }]
+      }),
+    )
+  const pending = () => {
+    const p = { hurried: 0, result: Promise.resolve(digests()), hurry: () => void p.hurried++, stop: () => Promise.resolve() }
+    return p
+  }
+  const checked = (out: PropertyOutcome[]) => (out[0]!.evidence as { checked: Record<string, unknown> }).checked
+
+  test('digests computed during the run: hurried, stored with the run, and the set pass clears every device', async () => {
+    const { client, stored } = database()
+    const p = pending()
+    const out = await run(client, { pendingDigests: p }, P1)
+    assert.equal(out[0]!.pass, true)
+    assert.equal(p.hurried, 1)
+    assert.deepEqual(stored, [1])
+    assert.match(String(checked(out).method), /^set-based: /)
+    assert.equal(checked(out).oracleDigests, 'computed during the run')
+    assert.equal(checked(out).clearedInDatabase, devices.length)
+  })
+
+  test('--row-by-row reads no oracle record', async () => {
+    const { client, stored } = database({ oracle: new Error('must not be read') })
+    const out = await run(client, { rowByRow: true }, P1)
+    assert.equal(out[0]!.pass, true)
+    assert.deepEqual(checked(out), { method: 'row by row (--row-by-row)' })
+    assert.deepEqual(stored, [])
   })
 })
