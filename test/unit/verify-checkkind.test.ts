@@ -37,7 +37,7 @@ const tables = { collar: ideal('collar'), chiller: ideal('chiller') }
 
 const summary = { count: 1, p50Ms: 1, p90Ms: 1, p99Ms: 1, p999Ms: 1, maxMs: 1, meanMs: 1 }
 const latency = { endToEnd: summary, brokerHop: summary, scheduleLag: summary }
-/** The fake database over `tables`, with the oracle_digests table: reading it fails with `oracle` (else finds nothing); storing is recorded by run id. */
+/** The fake database over `tables`, with the oracle_digests table: reading it fails with `oracle` (else finds nothing); what is stored is recorded. */
 const database = ({ oracle }: { oracle?: Error } = {}) => {
   const inner = fakeClient(tables)
   const stored: unknown[] = []
@@ -45,7 +45,7 @@ const database = ({ oracle }: { oracle?: Error } = {}) => {
     query: (q: unknown, params?: unknown[]) => {
       if (typeof q === 'string' && q.includes('FROM oracle_digests')) return oracle ? Promise.reject(oracle) : Promise.resolve({ rows: [] })
       if (typeof q === 'string' && q.startsWith('INSERT INTO oracle_digests')) {
-        stored.push(params?.[0])
+        stored.push(params)
         return Promise.resolve({ rows: [] })
       }
       return inner.query(q as string)
@@ -97,6 +97,8 @@ describe('checkKind (P1–P3 of one kind, streamed)', () => {
     assert.equal(await share({ lo: ids[1], hi: ids[2] }), 1)
     assert.equal(await share({ only: [ids[0]!, ids[2]!] }), 2)
     assert.equal(await share({ only: [] }), 0)
+    // A quote in an id is doubled (one not in the fleet: it finds nothing, and the query still parses).
+    assert.equal(await share({ only: [ids[1]!, "o'brien"] }), 1)
   })
 })
 
@@ -170,7 +172,10 @@ describe('the oracle record P1–P3 are judged with', () => {
     const out = await run(client, { pendingDigests: p }, P1)
     assert.equal(out[0]!.pass, true)
     assert.equal(p.hurried, 1)
-    assert.deepEqual(stored, [1])
+    const d = [...digests()]
+    assert.deepEqual(stored, [
+      [1, d.map(([id]) => id), d.map(([, x]) => x.rows), d.map(([, x]) => x.digest), d.map(([, x]) => x.exact), d.map(() => null)],
+    ])
     assert.match(String(checked(out).method), /^set-based: /)
     assert.equal(checked(out).oracleDigests, 'computed during the run')
     assert.equal(checked(out).clearedInDatabase, devices.length)
