@@ -44,6 +44,7 @@ class BucketCursor {
   async peek(): Promise<Record<string, unknown> | undefined> {
     if (this.i < this.rows.length) return this.rows[this.i]
     if (this.done) return undefined
+    // Stryker disable next-line StringLiteral: SQL text run only by a test slower than 3 s (docs/testing.md, SQL text)
     this.rows = (await this.db.query(`FETCH ${CURSOR_FETCH} FROM ${this.name}`)).rows
     this.i = 0
     if (this.rows.length < CURSOR_FETCH) this.done = true
@@ -131,6 +132,7 @@ export async function checkAggregate(
 
   const k = spec.columns.length
   const each = (f: (i: number) => string): string => Array.from({ length: k }, (_, i) => f(i)).join(', ')
+  // Stryker disable StringLiteral: SQL text run only by a test slower than 3 s (docs/testing.md, SQL text)
   const rawSql = `SELECT device, ${bucketExpr} AS b, ${each((i) => `(${columnSql(spec.columns[i], typeOf)})::float8 AS v${i}`)}
     FROM ${schemaSql}.${spec.table} WHERE run_id = ${rid} GROUP BY device, b`
   const aggSql = `SELECT device, bucket AS b, ${each((i) => `(${spec.columns[i].column})::float8 AS v${i}`)} FROM ${schemaSql}.${spec.view} WHERE run_id = ${rid}`
@@ -147,6 +149,7 @@ export async function checkAggregate(
               ${each((i) => `r.v${i} AS r${i}`)}, ${each((i) => `a.v${i} AS a${i}`)}
             FROM (${rawSql}) r FULL JOIN (${aggSql}) a ON a.device = r.device AND a.b = r.b) x
       ORDER BY device COLLATE "C", t`)
+    // Stryker restore StringLiteral
     const cursor = new BucketCursor(db, 'p8_buckets', k)
     const foreign = async (device: string): Promise<void> => {
       for (const d of await cursor.skipBefore(device)) {
@@ -194,8 +197,10 @@ export async function checkAggregate(
       }
     }
     await foreign('\u{10FFFF}')
+    // Stryker disable next-line StringLiteral: SQL text run only by a test slower than 3 s (docs/testing.md, SQL text)
     await db.query('COMMIT')
   } catch (err) {
+    // Stryker disable next-line StringLiteral: SQL text run only by a test slower than 3 s (docs/testing.md, SQL text)
     await db.query('ROLLBACK').catch(() => undefined)
     throw err
   }

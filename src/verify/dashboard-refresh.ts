@@ -28,20 +28,24 @@ const INTERNAL_MS = (col: string): string => `(${col}::float8 / 1000)`
 export async function readRefreshStates(db: SqlSession, schema: string): Promise<Map<string, RefreshState>> {
   const out = new Map<string, RefreshState>()
   if ((await detectStorage(db)) !== 'timescaledb') return out
+  // Stryker disable StringLiteral: SQL text run only by a test slower than 3 s (docs/testing.md, SQL text)
   const caggs = await db.query(
     `SELECT user_view_name::text AS view, materialized_only, mat_hypertable_id AS mat, raw_hypertable_id AS raw,
             ${INTERNAL_MS('_timescaledb_functions.cagg_watermark(mat_hypertable_id)')} AS watermark
      FROM _timescaledb_catalog.continuous_agg WHERE user_view_schema = $1`,
     [schema],
   )
+  // Stryker restore StringLiteral
   for (const c of caggs.rows as Array<{ view: string; materialized_only: boolean; mat: number; raw: number; watermark: number }>) {
     const toMs = INTERNAL_MS
+    // Stryker disable StringLiteral: SQL text run only by a test slower than 3 s (docs/testing.md, SQL text)
     const logs = await db.query(
       `SELECT ${toMs('lowest_modified_value')} AS lo, ${toMs('greatest_modified_value')} AS hi FROM _timescaledb_catalog.continuous_aggs_hypertable_invalidation_log WHERE hypertable_id = $1
        UNION ALL
        SELECT ${toMs('lowest_modified_value')}, ${toMs('greatest_modified_value')} FROM _timescaledb_catalog.continuous_aggs_materialization_invalidation_log WHERE materialization_id = $2`,
       [c.raw, c.mat],
     )
+    // Stryker restore StringLiteral
     const watermark = Number(c.watermark)
     out.set(c.view, {
       continuous: true,

@@ -7,7 +7,8 @@ export interface FakeRow {
   readonly device: string
   readonly seq: number
   readonly ts: number
-  readonly values: readonly FieldValue[]
+  /** null: a NULL in that column (only checkKind's reads serve it). */
+  readonly values: readonly (FieldValue | null)[]
   readonly rx: number
 }
 export interface FakeDeadLetter {
@@ -19,7 +20,7 @@ export interface FakeDeadLetter {
 /**
  * Just enough of a pg.Client for the verifier's reads, over rows held in memory: digestSelect (the set
  * pass; the database's digest computed as PostgreSQL does, which verify-digest-pinned.test.ts pins),
- * checkKind's two COPY reads (by device and seq, by device and receive order; `only` honoured), and
+ * checkKind's two COPY reads (by device and seq, by device and receive order; `only` and the share's bounds honoured), and
  * the dead letters. Anything else throws, so a test cannot pass on a query it did not mean to serve.
  */
 export function fakeClient(tables: Partial<Record<Kind, readonly FakeRow[]>>, deadLetters: readonly FakeDeadLetter[] = []): pg.Client {
@@ -32,13 +33,37 @@ export function fakeClient(tables: Partial<Record<Kind, readonly FakeRow[]>>, de
     const m = /device = ANY\(ARRAY\[(.*?)\]::text\[\]\)/.exec(sql)
     return m ? new Set([...m[1]!.matchAll(/'((?:[^']|'')*)'/g)].map((x) => x[1]!.replace(/''/g, "'"))) : undefined
   }
+  /** checkKind's share of device ids: `device COLLATE "C" >= 'lo'` and `< 'hi'` (code-point order, as JavaScript compares). */
+  const inShare = (sql: string): ((device: string) => boolean) => {
+    const bound = (op: string): string | undefined =>
+      new RegExp(`device COLLATE "C" ${op} '((?:[^']|'')*)'`).exec(sql)?.[1]?.replace(/''/g, "'")
+    const lo = bound('>=')
+    const hi = bound('<')
+    return (device) => (lo === undefined || device >= lo) && (hi === undefined || device < hi)
+  }
   const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
-  const text = (v: FieldValue): string => (typeof v === 'boolean' ? (v ? 't' : 'f') : Number.isNaN(v) ? 'NaN' : String(v))
+  const text = (v: FieldValue | null): string =>
+    v === null ? '\\N' : typeof v === 'boolean' ? (v ? 't' : 'f') : Number.isNaN(v) ? 'NaN' : String(v)
+  /** checkKind's two reads exactly (columns, run, share), as PostgreSQL would parse them: any other text throws. */
+  const ID = String.raw`'(?:[^']|'')*'`
+  const FILTER = String.raw`(?: AND device COLLATE "C" >= ${ID})?(?: AND device COLLATE "C" < ${ID})?(?: AND device = ANY\(ARRAY\[${ID}(?:, ${ID})*\]::text\[\]\))?`
+  const checkKindRead = (kind: Kind, sql: string): boolean => {
+    const { table, fields } = KINDS[kind]
+    const cols = fields.map((f) => f.name).join(', ')
+    return (
+      new RegExp(
+        String.raw`^SELECT device, seq, \(extract\(epoch FROM ts\) \* 1000\)::bigint, ${cols} FROM ${table}\s+WHERE run_id = \d+${FILTER} ORDER BY device COLLATE "C", seq, rx$`,
+      ).test(sql) ||
+      new RegExp(String.raw`^SELECT device, seq FROM ${table} WHERE run_id = \d+${FILTER} ORDER BY device COLLATE "C", rx$`).test(sql)
+    )
+  }
   const copy = (sql: string): string => {
     if (/FROM dead_letters/.test(sql)) return deadLetters.map((d) => `${d.topic}\t${d.payload.toString('hex')}\t${d.reason}\n`).join('')
     const kind = kindOf(sql)
+    if (!checkKindRead(kind, sql)) throw new Error(`fake pg: not one of checkKind's reads: ${sql}`)
     const keep = only(sql)
-    const rows = (tables[kind] ?? []).filter((r) => !keep || keep.has(r.device))
+    const share = inShare(sql)
+    const rows = (tables[kind] ?? []).filter((r) => (!keep || keep.has(r.device)) && share(r.device))
     if (/ORDER BY device COLLATE "C", seq, rx/.test(sql)) {
       return [...rows]
         .sort((a, b) => cmp(a.device, b.device) || a.seq - b.seq || a.rx - b.rx)
