@@ -1,7 +1,8 @@
 import { alertRulesOf, type AlertRules } from '../alerts/rules.js'
 import { faultScheduleOf } from '../faults/config.js'
 import type { FaultSpec } from '../faults/schedule.js'
-import { farmId, fleetOf, type FleetShape } from '../fleet.js'
+import { farmId, fleetOf, fleetSize, type FleetShape } from '../fleet.js'
+import { SAMPLE_INTERVAL_S } from '../sim/context.js'
 import type { SensorModels } from '../sim/models.js'
 import type { LoadShape } from './load.js'
 import type { OptionValues, RunConfig } from './option-spec.js'
@@ -170,5 +171,11 @@ export function slicesOf(c: Omit<RunConfig, 'slices'>): RunSlices {
   }
 }
 
-/** A resolved config with its slices built again: for a config derived from another (a --profile max step). */
-export const withSlices = (c: RunConfig): RunConfig => ({ ...c, slices: slicesOf(c) })
+/**
+ * A resolved config at another rate (a --profile max step): the speed follows the rate as resolveConfig
+ * derives it (rate = speed × devices / the sample interval), and the slices are built again from both.
+ */
+export function atRate(c: RunConfig, rate: number): RunConfig {
+  const next = { ...c, rate, speed: (rate * SAMPLE_INTERVAL_S) / fleetSize(fleetOf(c)) }
+  return { ...next, slices: slicesOf(next) }
+}

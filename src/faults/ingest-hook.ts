@@ -63,9 +63,9 @@ class IngestFaultHook implements IngestFaultSeam {
     private readonly topicPrefix: string,
   ) {}
 
-  write(x: Accepted, batch: FaultBatch): void {
+  write(accepted: DecodedReading, received: number, rx: number, batch: FaultBatch): void {
     const { fault } = this
-    let { reading } = x
+    let reading = accepted
     if (fault.drop > 0) {
       fault.drop--
       return
@@ -82,7 +82,7 @@ class IngestFaultHook implements IngestFaultSeam {
         JSON.stringify({ device: reading.device, kind: reading.kind, seq: reading.seq, ts: reading.ts, sent: reading.sent, values }),
       )
       batch.deadLetter({
-        received: x.received,
+        received,
         topic: `${this.topicPrefix}farm/${reading.device.split('-')[0]}/${reading.kind}/${reading.device}/telemetry`,
         payload,
         reason: 'fault-hook',
@@ -92,20 +92,20 @@ class IngestFaultHook implements IngestFaultSeam {
     const held = this.held
     if (held && held.reading.device === reading.device) {
       // The held reading goes in after this one: it takes the later receive order.
-      batch.store({ reading, received: x.received, rx: held.rx })
-      batch.store({ reading: held.reading, received: held.received, rx: x.rx })
+      batch.store(reading, received, held.rx)
+      batch.store(held.reading, held.received, rx)
       this.held = undefined
       return
     }
     if (fault.reorder > 0 && !held) {
       fault.reorder--
-      this.held = { reading, received: x.received, rx: x.rx }
+      this.held = { reading, received, rx }
       return
     }
-    batch.store({ reading, received: x.received, rx: x.rx })
+    batch.store(reading, received, rx)
     if (fault.duplicate > 0) {
       fault.duplicate--
-      batch.storeAgain(reading, x.received)
+      batch.storeAgain(reading, received)
     }
   }
 
@@ -167,7 +167,7 @@ class IngestFaultHook implements IngestFaultSeam {
 
   release(batch: FaultBatch): void {
     if (!this.held) return
-    batch.store(this.held)
+    batch.store(this.held.reading, this.held.received, this.held.rx)
     this.held = undefined
   }
 }

@@ -10,7 +10,7 @@ import { SeqTracker } from './dedupe.js'
 import { copyRows } from '../db/copy-rows.js'
 import { KINDS, KIND_NAMES } from '../kinds.js'
 import { decodeTelemetry, type DecodedReading } from './decode.js'
-import { NO_FAULTS, type Accepted, type FaultBatch, type IngestFaultSeam } from './fault-seam.js'
+import { NO_FAULTS, type FaultBatch, type IngestFaultSeam } from './fault-seam.js'
 import type { FromIngest, IngestWorkerData } from './messages.js'
 import { AlertEngine, type AlertEvent } from '../alerts/engine.js'
 import { IngestMetrics } from '../metrics/ingest-metrics.js'
@@ -65,7 +65,7 @@ export class IngestCore {
   private db: pg.Client | undefined
   /** Where the test-only faults act (NO_FAULTS: nowhere). */
   private readonly toBatch: FaultBatch = {
-    store: (x) => this.store(x),
+    store: (reading, received, rx) => this.store(reading, received, rx),
     storeAgain: (reading, received) =>
       this.filling.addReading(reading, received, this.rx++, this.tracker.storing(reading.device, reading.seq)),
     deadLetter: (d) => this.filling.addDeadLetter(d),
@@ -151,11 +151,11 @@ export class IngestCore {
       this.counters.duplicatesSkipped++ // a redelivery of a reading already in a batch: acknowledge, store once
       return
     }
-    this.faults.write({ reading, received, rx }, this.toBatch)
+    this.faults.write(reading, received, rx, this.toBatch)
   }
 
   /** Puts an accepted reading into the filling batch and runs the alert rules on it (never on a redelivery). */
-  private store({ reading, received, rx }: Accepted): void {
+  private store(reading: DecodedReading, received: number, rx: number): void {
     const { data, filling } = this
     filling.addReading(reading, received, rx, this.tracker.storing(reading.device, reading.seq))
     if (data.live) filling.live.push(reading)

@@ -2,7 +2,7 @@ import type { AlertEvent } from '../alerts/engine.js'
 import type { DeadLetter } from './batch.js'
 import type { DecodedReading } from './decode.js'
 
-/** An accepted reading on its way into the batch: its receive time and receive order. */
+/** An accepted reading a fault holds back: its receive time and receive order. */
 export interface Accepted {
   readonly reading: DecodedReading
   readonly received: number
@@ -11,8 +11,8 @@ export interface Accepted {
 
 /** What a fault may do to the batch besides storing readings through `store`. */
 export interface FaultBatch {
-  /** Stores the reading (and runs its alert rules). */
-  store(x: Accepted): void
+  /** Stores the reading with its receive time and order (and runs its alert rules). */
+  store(reading: DecodedReading, received: number, rx: number): void
   /** Puts the reading into the batch once more, without its alert rules (a second copy of a stored reading). */
   storeAgain(reading: DecodedReading, received: number): void
   deadLetter(d: DeadLetter): void
@@ -24,7 +24,7 @@ export interface FaultBatch {
  */
 export interface IngestFaultSeam {
   /** An accepted reading (not a redelivery): stored as it is, unless a fault drops, changes, holds or copies it. */
-  write(x: Accepted, batch: FaultBatch): void
+  write(reading: DecodedReading, received: number, rx: number, batch: FaultBatch): void
   /** A stored reading's alert events, as they go into the batch. */
   alerts(reading: DecodedReading, events: readonly AlertEvent[]): readonly AlertEvent[]
   /** Before a batch's COPY. */
@@ -36,7 +36,8 @@ export interface IngestFaultSeam {
 }
 
 export const NO_FAULTS: IngestFaultSeam = {
-  write: (x, batch) => batch.store(x),
+  // Positional, not an object: this runs once per reading, and the default allocates nothing.
+  write: (reading, received, rx, batch) => batch.store(reading, received, rx),
   alerts: (_reading, events) => events,
   beforeCommit: async () => undefined,
   live: (readings) => readings,

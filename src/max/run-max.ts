@@ -2,7 +2,7 @@ import type { Verdict } from '../report/result.js'
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { RunConfig } from '../config/options.js'
-import { withSlices } from '../config/slices.js'
+import { atRate } from '../config/slices.js'
 import { errorMessage } from '../errors.js'
 import { fleetOf, fleetSize } from '../fleet.js'
 import { newRunId, publicConfig, runBench } from '../run.js'
@@ -84,7 +84,7 @@ export async function runMaxSearch(
       const runId = `${searchId}-s${index + 1}-${rate}`
       const begin = Date.now()
       log(`max: step ${index + 1}: ${rate}/s for ${cfg.durationSeconds} s …`)
-      const stepCfg = withSlices({ ...cfg, rate, speed: (rate * 60) / devices, runId, progress: 'off', maxCeiling: undefined })
+      const stepCfg = atRate({ ...cfg, runId, progress: 'off', maxCeiling: undefined }, rate)
       try {
         const out = await runBench(stepCfg, (line) => appendFileSync(stepLog, `[${runId}] ${line}\n`))
         if (out.pending) throw new Error('a max search cannot be sharded')

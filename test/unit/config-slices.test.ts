@@ -5,7 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { resolveConfig } from '../../src/config/resolve.js'
-import { withSlices } from '../../src/config/slices.js'
+import { atRate } from '../../src/config/slices.js'
 import { publicConfig } from '../../src/run.js'
 
 const ci = (flags: Record<string, string> = {}) => resolveConfig({ profile: 'ci', env: {}, flags })
@@ -54,9 +54,10 @@ test('the simulator, external-ingest and shard slices carry seconds as milliseco
   })
 })
 
-test('a config derived from another (a --profile max step) gets its slices built again', () => {
+test('a config at another rate (a --profile max step): the speed follows it and the slices are built again', () => {
   const cfg = ci()
-  const step = withSlices({ ...cfg, rate: cfg.rate * 2, speed: cfg.speed * 2 })
+  const step = atRate(cfg, cfg.rate * 2)
+  assert.equal(step.speed, cfg.speed * 2)
   assert.equal(step.slices.sim.rate, cfg.rate * 2)
   assert.equal(step.slices.sim.speed, cfg.speed * 2)
 })

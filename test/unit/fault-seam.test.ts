@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { FAULT_HOOK_NAMES, FAULT_HOOK_PATTERN, ingestFaultsOf, parseFaultHook } from '../../src/faults/ingest-hook.js'
-import { NO_FAULTS, type Accepted, type FaultBatch } from '../../src/ingest/fault-seam.js'
+import { NO_FAULTS, type FaultBatch } from '../../src/ingest/fault-seam.js'
 import type { DecodedReading } from '../../src/ingest/decode.js'
 
 const rules = { collar: [], milk: [], chiller: [] }
@@ -13,11 +13,11 @@ function through(spec: string | undefined, readings: DecodedReading[]): { stored
   const stored: string[] = []
   let dead = 0
   const batch: FaultBatch = {
-    store: (x: Accepted) => stored.push(`${x.reading.device}#${x.reading.seq}@${x.rx}`),
+    store: (r, _received, rx) => stored.push(`${r.device}#${r.seq}@${rx}`),
     storeAgain: (r) => stored.push(`${r.device}#${r.seq}@again`),
     deadLetter: () => dead++,
   }
-  readings.forEach((r, i) => seam.write({ reading: r, received: 0, rx: i }, batch))
+  readings.forEach((r, i) => seam.write(r, 0, i, batch))
   seam.release(batch)
   return { stored, dead }
 }

@@ -40,8 +40,9 @@ interface Pending {
   readonly payload: Buffer
   readonly messageId: number | undefined
   readonly connection: number
-  /** Packed: the partition of the key. */
+  /** Packed: the partition of the key, and the message's size as a frame (counted once, on receipt). */
   readonly partition: number
+  readonly bytes: number
 }
 
 /**
@@ -87,7 +88,16 @@ export class KafkaBridge {
     // Keyed by the device named in the topic: the bridge moves bytes and never parses payloads, so a
     // malformed one reaches the ingest (and its dead letters) like any other.
     const key = parseTopic(mqttTopic, this.opts.topicPrefix)?.device ?? mqttTopic
-    this.pending.push({ key, topic: mqttTopic, payload, messageId, connection, partition: this.partitionOf?.(key) ?? -1 })
+    const packed = this.partitionOf !== undefined
+    this.pending.push({
+      key,
+      topic: mqttTopic,
+      payload,
+      messageId,
+      connection,
+      partition: packed ? this.partitionOf(key) : -1,
+      bytes: packed ? frameBytes({ topic: mqttTopic, payload }) : 0,
+    })
     if (!this.sending) this.sending = this.sendLoop()
   }
 
@@ -127,7 +137,7 @@ export class KafkaBridge {
     let n = 0
     for (; n < most; n++) {
       const p = this.pending[n]
-      const bytes = frameBytes(p)
+      const bytes = p.bytes
       const record = frames.get(p.partition)
       if (!record) frames.set(p.partition, { count: 1, bytes })
       else if (record.count >= MAX_FRAMES || record.bytes + bytes > MAX_RECORD_BYTES) break
