@@ -72,6 +72,8 @@ interface Counter {
 export class CpuMeter {
   private readonly threads = new Map<string, Counter>()
   private readonly processes = new Map<number, Counter>()
+  /** Watched processes found by their listening port (the broker), to find again after a restart. */
+  private readonly listeners = new Map<number, { readonly component: CpuComponent; readonly port: number }>()
   private readonly notes = new Map<CpuComponent, string>()
   private process: { base: number; last: number; readonly pid: number } | undefined
   private readonly marks = new Map<string, { readonly atMs: number; readonly ticks: ReadonlyMap<CpuComponent, number> }>()
@@ -109,8 +111,6 @@ export class CpuMeter {
     this.listeners.set(pid, { component, port })
     return true
   }
-
-  private readonly listeners = new Map<number, { readonly component: CpuComponent; readonly port: number }>()
 
   /** Counts another process's CPU (e.g. the broker) from now on, or from its start when it is the run's own. */
   watchProcess(component: CpuComponent, pid: number, from: 'now' | 'its-start' = 'now'): boolean {
