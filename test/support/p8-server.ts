@@ -87,6 +87,10 @@ export interface P8Server {
   chunks: ChunkRow[]
   /** What the scheduler does when alter_job moves a job's next start to now (nothing by default: no scheduler). */
   onAlterJob: (job: JobRow, now: Date) => void
+  /** Answers a query P8 sends that this model does not serve itself (a panel reading another table), or undefined. */
+  answer: (sql: string) => Array<Record<string, unknown>> | undefined
+  /** The jobs alter_job moved to now, in order. */
+  readonly altered: number[]
   /** The temporary tables of the session (name → rows). */
   readonly temp: Map<string, Array<Record<string, unknown>>>
   /** Every statement served, in order. */
@@ -137,7 +141,7 @@ const specOf = (name: string): AggregateSpec => {
 const codeOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 const ms = (v: Date | number | null | undefined): number => (v instanceof Date ? v.getTime() : typeof v === 'number' ? v : -Infinity)
 
-export function p8Server(init: Partial<Omit<P8Server, 'db' | 'log' | 'fetched' | 'temp'>> = {}): P8Server {
+export function p8Server(init: Partial<Omit<P8Server, 'db' | 'log' | 'fetched' | 'temp' | 'altered'>> = {}): P8Server {
   const s: P8Server = {
     schema: 'bench',
     timescale: false,
@@ -152,7 +156,9 @@ export function p8Server(init: Partial<Omit<P8Server, 'db' | 'log' | 'fetched' |
     failures: [],
     chunks: [],
     onAlterJob: () => undefined,
+    answer: () => undefined,
     ...init,
+    altered: [],
     temp: new Map(),
     log: [],
     fetched: [],
@@ -283,6 +289,7 @@ export function p8Server(init: Partial<Omit<P8Server, 'db' | 'log' | 'fetched' |
       const j = s.jobs.find((x) => x.job_id === params[0])
       if (!j) throw new Error(`p8 server: alter_job: no job ${String(params[0])}`)
       if (j.stats) j.stats.next_start = s.now
+      s.altered.push(j.job_id)
       s.onAlterJob(j, s.now)
       return [{ alter_job: `(${j.job_id})` }]
     }
@@ -387,7 +394,7 @@ export function p8Server(init: Partial<Omit<P8Server, 'db' | 'log' | 'fetched' |
       s.temp.delete(drop[1]!)
       return []
     }
-    const rows = panel(sql)
+    const rows = panel(sql) ?? s.answer(sql)
     if (rows) return rows
     throw new Error(`p8 server: unexpected query ${sql}`)
   }
