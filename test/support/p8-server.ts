@@ -177,6 +177,8 @@ export function p8Server(init: Partial<Omit<P8Server, 'db' | 'log' | 'fetched' |
     const agg = new RegExp(`FROM ${live}\\.(\\w+_1m) WHERE run_id = (\\d+)\\)? a ON a\\.device = r\\.device AND a\\.b = r\\.b`).exec(sql)
     if (!raw || !agg || raw[2] !== agg[2] || specOf(raw[1]!) !== specOf(agg[1]!))
       throw new Error(`p8 server: not P8's bucket cursor: ${sql}`)
+    if (!s.timescale && sql.includes('time_bucket('))
+      throw new Error('p8 server: function time_bucket(interval, timestamp with time zone) does not exist')
     const spec = specOf(raw[1]!)
     const runId = Number(raw[2])
     const r = bucketsOf(
@@ -214,7 +216,7 @@ export function p8Server(init: Partial<Omit<P8Server, 'db' | 'log' | 'fetched' |
     if (sources.length === 0 || sources.some(([sch]) => sch !== runsSchema))
       throw new Error(`p8 server: panel reads another schema: ${sql}`)
     const temp = runsSchema === 'pg_temp'
-    const runs = temp ? (s.temp.get('runs') ?? []).map((r) => ({ id: Number(r.id), name: String(r.name) })) : s.runs
+    const runs = temp ? tempRows('runs').map((r) => ({ id: Number(r.id), name: String(r.name) })) : s.runs
     const ids = new Set(runs.filter((r) => r.name === runName).map((r) => r.id))
     const farms = new Set([...farmList!.matchAll(/'([^']*)'/g)].map((x) => x[1]!))
     const [from0, to0] = [Date.parse(lo!), Date.parse(hi!)]
@@ -224,7 +226,7 @@ export function p8Server(init: Partial<Omit<P8Server, 'db' | 'log' | 'fetched' |
       const ci = spec.columns.findIndex((c) => c.column === column)
       if (ci < 0) throw new Error(`p8 server: ${view} has no column ${column}`)
       const rows: AggRow[] = temp
-        ? (s.temp.get(view) ?? []).map((r) => ({
+        ? tempRows(view).map((r) => ({
             run_id: Number(r.run_id),
             device: String(r.device),
             bucket: Date.parse(String(r.bucket)),

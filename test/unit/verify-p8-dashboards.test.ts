@@ -11,7 +11,8 @@ import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { AGGREGATES, TOLERANCE_NOTE } from '../../src/verify/dashboard-aggregates.js'
 import { DASHBOARDS_DIR } from '../../src/verify/dashboard-panels.js'
-import { checkDashboards, describe as describeMismatch, namedFindings } from '../../src/verify/dashboards.js'
+import { OracleTables } from '../../src/verify/dashboard-oracle-tables.js'
+import { checkDashboards, checkPanels, describe as describeMismatch, namedFindings } from '../../src/verify/dashboards.js'
 import type { RunManifest } from '../../src/verify/types.js'
 import { bucketsOf, type AggRow, type JobRow, type P8Server } from '../support/p8-server.js'
 import { RUN_ID, RUN_NAME, manifestOf, rawRowsOf, serverWithRun } from '../support/p8-run.js'
@@ -64,11 +65,11 @@ describe('P8 on plain PostgreSQL (views)', () => {
     )
     const aggs = e.aggregates as Array<Record<string, unknown>>
     assert.deepEqual(
-      aggs.map((a) => [a.aggregate, a.checked, 'mismatches' in a, a.firstBucket, a.lastBucket]),
+      aggs.map((a) => [a.aggregate, a.continuous, a.checked, 'mismatches' in a, a.firstBucket, a.lastBucket]),
       AGGREGATES.map((a) => {
         const rows = b.perView.get(a.view)!
         const ts = rows.map((x) => x.bucket)
-        return [a.view, rows.length, false, iso(Math.min(...ts)), iso(Math.max(...ts))]
+        return [a.view, false, rows.length, false, iso(Math.min(...ts)), iso(Math.max(...ts))]
       }),
     )
     const d = e.dashboards as { files: number; dir: string; panels: Panel[] }
@@ -131,15 +132,28 @@ describe('P8 on plain PostgreSQL (views)', () => {
     const hottest = panelsOf(r.evidence).find((p) => p.panel === 'Hottest cow per farm (°C)')!
     assert.equal(hottest.differences?.length, 1)
     assert.equal(panelsOf(r.evidence).filter((p) => p.differences !== undefined).length, 1, 'only a failing panel lists differences')
+
+    // A column no panel reads: the aggregate check alone fails P8.
+    victim.values[col] = was
+    const eating = collar.columns.findIndex((c) => c.column === 'eating_min')
+    victim.values[eating] = victim.values[eating]! + 1
+    const quiet = await checkDashboards(s.db, RUN_ID, m)
+    assert.equal(quiet.pass, false)
+    assert.match(
+      quiet.summary,
+      /^2 aggregate values differ \(first: collar_1m \S+ \(farm0\d\) bucket \S+ eating_min: .*\); 9 dashboard queries return the oracle's values; /,
+    )
   })
 
   test('an aggregate that lost the run: its panels show no data, and the summary names the first three', async () => {
     const m = manifestOf(20)
     const s = serverWithRun(m)
     s.aggs.set('collar_1m', [])
+    s.aggs.set('milk_1m', [])
     const r = await checkDashboards(s.db, RUN_ID, m)
     assert.equal(r.pass, false)
-    const lost = bucketsOfRun(m).perView.get('collar_1m')!.length
+    const lost = bucketsOfRun(m).perView.get('collar_1m')!.length + bucketsOfRun(m).perView.get('milk_1m')!.length
+    assert.equal((r.evidence.mismatches as unknown[]).length, 20, 'the evidence keeps the first 20 mismatches')
     assert.match(
       r.summary,
       new RegExp(
@@ -148,7 +162,7 @@ describe('P8 on plain PostgreSQL (views)', () => {
     )
     assert.match(
       r.summary,
-      /; 5 of 9 dashboard queries wrong: "Neck temperature, herd mean per farm \(°C\)" \(no data for this run\); "Hottest cow per farm \(°C\)" \(no data for this run\); "Activity index, herd mean per farm" \(no data for this run\); policy jobs not applicable/,
+      /; 7 of 9 dashboard queries wrong: "Neck temperature, herd mean per farm \(°C\)" \(no data for this run\); "Hottest cow per farm \(°C\)" \(no data for this run\); "Activity index, herd mean per farm" \(no data for this run\); policy jobs not applicable/,
     )
     const bad = panelsOf(r.evidence).filter((p) => !p.pass)
     assert.deepEqual(
@@ -158,6 +172,8 @@ describe('P8 on plain PostgreSQL (views)', () => {
         ['Hottest cow per farm (°C)', 0],
         ['Activity index, herd mean per farm', 0],
         ['Rumination, herd mean per farm (min/h)', 0],
+        ['Milk yield per farm (kg/min)', 0],
+        ['Conductivity per farm (mS/cm)', 0],
         ['Readings per minute per farm', farmMinutes([...bucketsOfRun(m).perView.values()].flat())],
       ],
     )
@@ -170,6 +186,7 @@ describe('P8 on plain PostgreSQL (views)', () => {
     assert.equal(r.pass, false)
     assert.match(r.summary, /^0 aggregate buckets equal the raw rows and the oracle; 9 of 9 dashboard queries wrong: /)
     assert.deepEqual(r.evidence.coverage, { compared: 0, notRefreshed: 0, share: 1, required: 0.99 })
+    assert.equal(panelQueries(s).length, 9)
     for (const q of panelQueries(s))
       assert.ok(q.includes(`BETWEEN '${iso(m.simStartMs)}'::timestamptz AND '${iso(m.simStartMs + MIN)}'::timestamptz`), q)
   })
@@ -188,8 +205,9 @@ describe('P8 on plain PostgreSQL (views)', () => {
       sqlPanel('My neck panel', neck.targets[0].rawSql),
       sqlPanel('My milk panel', farms.panels[4].targets[0].rawSql),
       sqlPanel('A macro', 'SELECT $__nope(a.bucket) FROM iotbench.collar_1m a'),
-      sqlPanel('Alerts', "SELECT count(*) AS n FROM iotbench.alerts WHERE run_id = 1 AND '${run}' <> ''"),
+      sqlPanel('Alerts', "SELECT count(*) AS n FROM iotbench.alerts JOIN iotbench.dead_letters USING (run_id) WHERE '${run}' <> ''"),
       sqlPanel('Broken', 'SELECT broken FROM iotbench.collar_1m'),
+      neck,
     ]
     writeFileSync(join(dir, 'farms.json'), JSON.stringify(farms))
     const m = manifestOf(20)
@@ -197,6 +215,7 @@ describe('P8 on plain PostgreSQL (views)', () => {
     const b = bucketsOfRun(m)
     const r = await checkDashboards(s.db, RUN_ID, m, { dashboardsDir: dir })
     const same = "the same query over the oracle's aggregates"
+    const collarRows = farmMinutes(b.perView.get('collar_1m')!)
     assert.deepEqual(
       panelsOf(r.evidence).map((p) => [p.panel, p.pass, p.rows, p.detail]),
       [
@@ -213,13 +232,14 @@ describe('P8 on plain PostgreSQL (views)', () => {
           `${farmMinutes(b.perView.get('milk_1m')!)} rows equal the oracle's (${same})`,
         ],
         ['A macro', false, 0, 'cannot fill in the query: the macro $__nope is not supported by P8'],
-        ['Alerts', true, 1, 'returns data; not compared with the oracle (reads alerts, which the oracle does not model)'],
+        ['Alerts', true, 1, 'returns data; not compared with the oracle (reads alerts, dead_letters, which the oracle does not model)'],
         ['Broken', false, 0, 'the query fails: p8 server: unexpected query SELECT broken FROM "bench".collar_1m'],
+        [neck.title, true, collarRows, `${collarRows} rows equal the oracle's (the oracle's avg per farm and minute)`],
       ],
     )
     assert.equal(
       r.summary.split('; ')[1],
-      `2 of 5 dashboard queries wrong: "A macro" (cannot fill in the query: the macro $__nope is not supported by P8)`,
+      `2 of 6 dashboard queries wrong: "A macro" (cannot fill in the query: the macro $__nope is not supported by P8)`,
     )
     assert.deepEqual((r.evidence.dashboards as { files: number; dir: string }).files, 1)
     assert.deepEqual((r.evidence.dashboards as { files: number; dir: string }).dir, dir)
@@ -236,6 +256,23 @@ describe('P8 on plain PostgreSQL (views)', () => {
     assert.equal(mine.detail, `1 of ${farmMinutes(b.perView.get('collar_1m')!)} rows differ from the oracle's (${same})`)
     assert.equal(mine.differences?.length, 1)
     assert.deepEqual([...s.temp.keys()], [])
+
+    // checkPanels alone, without declared meanings: every panel is compared with the same query over the oracle's tables,
+    // here empty, so the declared panel finds every row missing on the oracle's side.
+    const empty = new OracleTables(s.db, RUN_ID, true)
+    await empty.create(RUN_NAME, new Date(0))
+    const alone = await checkPanels(s.db, '"bench"', dir, {
+      runName: RUN_NAME,
+      farms: ['farm01', 'farm02'],
+      fromMs: b.first,
+      toMs: b.last + MIN,
+      skipTime: () => false,
+    })
+    assert.equal(
+      alone.panels.find((p) => p.panel === neck.title)!.detail,
+      `${collarRows} of ${collarRows} rows differ from the oracle's (${same})`,
+    )
+    await empty.drop()
   })
 })
 
@@ -365,6 +402,39 @@ describe('P8 on TimescaleDB (continuous aggregates, policy jobs)', () => {
     assert.equal(jobs.asked, NOW.toISOString())
     assert.equal(jobs.jobs.find((j) => j.jobId === 1000)!.lastRunStartedAt, NOW.toISOString(), 'the jobs are read again after the run')
     assert.deepEqual(e.chunks, { total: 3, compressed: 1, problems: [] })
+
+    // Real-time chillers over an aggregate with nothing materialized (the catalog's minimum time as watermark), and one
+    // chunk the compression policy should have compressed: that chunk alone fails P8.
+    const t = timescaleRun(m, W)
+    t.onAlterJob = scheduler
+    t.caggs = t.caggs.map((c) => (c.view === 'chiller_1m' ? { ...c, materialized_only: false, watermark: -9223372036854.775 * 1000 } : c))
+    const ended = new Date(NOW.getTime() - 8 * DAY)
+    t.chunks = [
+      ...t.chunks,
+      {
+        schema: 'bench',
+        h: 'milk_readings',
+        c: '_hyper_2_0_chunk',
+        range_start: new Date(ended.getTime() - 7 * DAY),
+        range_end: ended,
+        is_compressed: false,
+      },
+    ]
+    const one = await checkDashboards(t.db, RUN_ID, m)
+    assert.equal(one.pass, false)
+    assert.deepEqual((one.evidence.refreshed as Record<string, unknown>).chiller_1m, {
+      watermark: 'none (nothing materialized yet)',
+      realtime: true,
+      pendingInvalidations: 0,
+    })
+    const chunk = (one.evidence.chunks as { problems: string[] }).problems
+    assert.equal(chunk.length, 1)
+    assert.match(
+      chunk[0]!,
+      /^milk_readings chunk _hyper_2_0_chunk \[\S+, \S+\) is past compress_after \(7 days before the policy's run at \S+\) but not compressed$/,
+    )
+    assert.equal(one.summary.split('; ').at(-1), `chunks: ${chunk[0]}`)
+    assert.equal(one.summary.split('; ')[0], `${b.n} aggregate buckets equal the raw rows and the oracle`, 'real-time buckets are compared')
     assert.deepEqual(e.coverage, { compared: b.n, notRefreshed: 0, share: 1, required: 0.99 })
   })
 
@@ -378,6 +448,9 @@ describe('P8 on TimescaleDB (continuous aggregates, policy jobs)', () => {
         last_run_status: 'Failed',
         last_successful_finish: new Date(NOW.getTime() - DAY),
       }
+      const compression = js.find((j) => j.job_id === 1010)!
+      compression.stats = { ...compression.stats!, last_run_status: 'Failed' }
+      delete js.find((j) => j.job_id === 1002)!.stats
     })
     s.failures = [
       {
@@ -387,6 +460,8 @@ describe('P8 on TimescaleDB (continuous aggregates, policy jobs)', () => {
         err_message: 'cannot drop portal',
         succeeded: false,
       },
+      { job_id: 1020, start_time: new Date(NOW.getTime() - 50 * MIN), sqlerrcode: null, err_message: 'worker died', succeeded: false },
+      { job_id: 1020, start_time: new Date(NOW.getTime() - 2 * DAY), sqlerrcode: 'XX000', err_message: 'before the run', succeeded: false },
     ]
     const old = (c: string, days: number) => ({
       schema: 'bench',
@@ -409,12 +484,16 @@ describe('P8 on TimescaleDB (continuous aggregates, policy jobs)', () => {
       parts.slice(2).join('; '),
       `policy jobs: job 1000 ${RELIED} on collar_1m, job 1001 ${RELIED} on milk_1m, job 1002 ${RELIED} on chiller_1m: was asked to run at ${asked} (after the drain) and had not started by ${asked}: ` +
         'the scheduler did not run it (is it running, with enough timescaledb.max_background_workers and max_worker_processes?); ' +
+        'job 1010 policy_compression on collar_readings: its last run failed: no error text recorded in the job history; ' +
         `job 1020 policy_retention on collar_readings: its last run failed: cannot drop portal (SQLSTATE 24000) at ${new Date(NOW.getTime() - 30 * MIN).toISOString()}; ` +
+        `job 1020 policy_retention on collar_readings: a run failed during the bench: worker died at ${new Date(NOW.getTime() - 50 * MIN).toISOString()}; ` +
         `chunks: collar_readings chunk _hyper_1_0_chunk [${new Date(NOW.getTime() - 47 * DAY).toISOString()}, ${new Date(NOW.getTime() - 40 * DAY).toISOString()}) ` +
         `is past the retention window (drop_after 30 days before the policy's run at ${new Date(NOW.getTime() - DAY).toISOString()}) but still there (+1)`,
     )
     assert.deepEqual((r.evidence.chunks as { problems: string[] }).problems.length, 2)
     assert.deepEqual(s.altered, [1000, 1001, 1002])
+    const polls = s.log.filter((q) => q.startsWith('SELECT job_id, last_run_started_at, job_status FROM')).length
+    assert.ok(polls >= 1 && polls <= 3, `${polls} polls in 300 ms, a quarter second apart`)
   })
 
   test('skipJobs: no job is asked or judged, the chunks still are; a paused refresh job is never asked to run', async () => {
@@ -456,6 +535,14 @@ describe('P8 on TimescaleDB (continuous aggregates, policy jobs)', () => {
     const lenient = timescaleRun(m, b.last + 10 * MIN, late)
     lenient.onAlterJob = scheduler
     assert.equal((await checkDashboards(lenient.db, RUN_ID, m, { jobGraceMs: 5 * MIN })).pass, true)
+    // Judged at a given time instead of the database's: ten minutes on, the same job is late even with five minutes' grace.
+    const later = timescaleRun(m, b.last + 10 * MIN, late)
+    later.onAlterJob = scheduler
+    const judged = await checkDashboards(later.db, RUN_ID, m, { jobGraceMs: 5 * MIN, now: new Date(NOW.getTime() + 10 * MIN) })
+    assert.match(
+      judged.summary,
+      new RegExp(`was due at \\S+ and has not run by ${new Date(NOW.getTime() + 10 * MIN).toISOString()} \\(grace 300 s\\)`),
+    )
   })
 
   test('buckets at the watermark are not refreshed: 1 % of them still passes, more fails; never-acknowledged and past-retention buckets are named', async () => {
@@ -469,6 +556,15 @@ describe('P8 on TimescaleDB (continuous aggregates, policy jobs)', () => {
     assert.equal(edge.pass, true, edge.summary)
     assert.equal(edge.summary.split('; ')[0], '792 aggregate buckets equal the raw rows and the oracle (8 not refreshed yet, not compared)')
     assert.deepEqual(edge.evidence.coverage, { compared: 792, notRefreshed: 8, share: 0.99, required: 0.99 })
+    // Refreshed up to the middle of the run: half the buckets.
+    const half = timescaleRun(m, b.first + 50 * MIN)
+    half.onAlterJob = scheduler
+    const halfway = await checkDashboards(half.db, RUN_ID, m)
+    assert.equal(halfway.pass, false)
+    assert.match(
+      halfway.summary,
+      /^400 aggregate buckets equal the raw rows and the oracle \(400 not refreshed yet, not compared: only 50\.0 % of the run's buckets/,
+    )
 
     // The collars' first minute invalidated below the watermark (stale until the next refresh): 4 more, 12 of 800.
     const first = b.perView.get('collar_1m')!.find((x) => x.bucket === b.first)!

@@ -10,11 +10,12 @@ import { AGGREGATES } from '../../src/verify/dashboard-aggregates.js'
 import { POLICY_PROCS, readChunks, readJobFailures, readJobs, runJobsNow } from '../../src/verify/dashboard-jobs.js'
 import { OracleTables } from '../../src/verify/dashboard-oracle-tables.js'
 import { PANEL_MEANINGS } from '../../src/verify/dashboard-panels.js'
-import { readRefreshStates } from '../../src/verify/dashboard-refresh.js'
+import { isRefreshed, readRefreshStates } from '../../src/verify/dashboard-refresh.js'
 import { p8Server, type JobRow } from '../support/p8-server.js'
 import { FLEET } from '../support/p8-run.js'
 
 const T = (iso: string): Date => new Date(iso)
+const MINUTE = 60_000
 const NOW = T('2026-12-07T06:00:00Z')
 const job = (job_id: number, proc_name: string, hypertable_name: string, over: Partial<JobRow> = {}): JobRow => ({
   job_id,
@@ -104,15 +105,17 @@ describe('runJobsNow', () => {
     const b = job(2, 'policy_refresh_continuous_aggregate', 'm2', { stats: stats({ last_run_started_at: null }) })
     const s = timescale({ jobs: [a, b] })
     let polls = 0
-    // Job 1 starts at once but runs through the first poll; job 2 starts after the second.
+    // Job 2 starts after the first poll; job 1 starts then too but is still running at the second, done at the third.
     const asked = await runJobsNow(s.db, [1, 2], 2_000, async () => {
       polls++
-      if (polls === 1) a.stats = { ...a.stats!, last_run_started_at: NOW, job_status: 'Running' }
+      if (polls === 1) {
+        a.stats = { ...a.stats!, last_run_started_at: NOW, job_status: 'Running' }
+        b.stats = { ...b.stats!, last_run_started_at: T('2026-12-07T06:00:00.001Z') }
+      }
       if (polls === 2) a.stats = { ...a.stats!, job_status: 'Scheduled' }
-      if (polls === 3) b.stats = { ...b.stats!, last_run_started_at: T('2026-12-07T06:00:00.001Z') }
     })
     assert.deepEqual(asked, NOW)
-    assert.equal(polls, 3, 'polled until both had run')
+    assert.equal(polls, 2, 'polled until both had run and neither was running')
     assert.deepEqual(
       s.log.filter((q) => /alter_job/.test(q)),
       ['SELECT alter_job($1, next_start => now())', 'SELECT alter_job($1, next_start => now())'],
@@ -311,6 +314,17 @@ describe('readRefreshStates', () => {
       watermarkMs: 120_000,
       pending: [[0, 59_999]],
     })
+  })
+})
+
+describe('isRefreshed', () => {
+  test('an invalidated range makes stale exactly the buckets it touches: a range from the next bucket on leaves this one', () => {
+    const t = 600_000
+    const at = (lo: number, hi: number): boolean => isRefreshed({ continuous: true, watermarkMs: 10 * t, pending: [[lo, hi]] }, t)
+    assert.equal(at(t + MINUTE, t + MINUTE), true)
+    assert.equal(at(t + MINUTE - 1, t + MINUTE), false)
+    assert.equal(at(t - MINUTE, t - 1), true)
+    assert.equal(at(t - MINUTE, t), false)
   })
 })
 
