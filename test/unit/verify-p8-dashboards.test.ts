@@ -450,6 +450,8 @@ describe('P8 on TimescaleDB (continuous aggregates, policy jobs)', () => {
       }
       const compression = js.find((j) => j.job_id === 1010)!
       compression.stats = { ...compression.stats!, last_run_status: 'Failed' }
+      const milk = js.find((j) => j.job_id === 1011)!
+      milk.stats = { ...milk.stats!, last_run_status: 'Failed' }
       delete js.find((j) => j.job_id === 1002)!.stats
     })
     s.failures = [
@@ -462,6 +464,7 @@ describe('P8 on TimescaleDB (continuous aggregates, policy jobs)', () => {
       },
       { job_id: 1020, start_time: new Date(NOW.getTime() - 50 * MIN), sqlerrcode: null, err_message: 'worker died', succeeded: false },
       { job_id: 1020, start_time: new Date(NOW.getTime() - 2 * DAY), sqlerrcode: 'XX000', err_message: 'before the run', succeeded: false },
+      { job_id: 1011, start_time: null, sqlerrcode: '53000', err_message: 'failed to start a background worker', succeeded: false },
     ]
     const old = (c: string, days: number) => ({
       schema: 'bench',
@@ -485,6 +488,7 @@ describe('P8 on TimescaleDB (continuous aggregates, policy jobs)', () => {
       `policy jobs: job 1000 ${RELIED} on collar_1m, job 1001 ${RELIED} on milk_1m, job 1002 ${RELIED} on chiller_1m: was asked to run at ${asked} (after the drain) and had not started by ${asked}: ` +
         'the scheduler did not run it (is it running, with enough timescaledb.max_background_workers and max_worker_processes?); ' +
         'job 1010 policy_compression on collar_readings: its last run failed: no error text recorded in the job history; ' +
+        'job 1011 policy_compression on milk_readings: its last run failed: failed to start a background worker (SQLSTATE 53000); ' +
         `job 1020 policy_retention on collar_readings: its last run failed: cannot drop portal (SQLSTATE 24000) at ${new Date(NOW.getTime() - 30 * MIN).toISOString()}; ` +
         `job 1020 policy_retention on collar_readings: a run failed during the bench: worker died at ${new Date(NOW.getTime() - 50 * MIN).toISOString()}; ` +
         `chunks: collar_readings chunk _hyper_1_0_chunk [${new Date(NOW.getTime() - 47 * DAY).toISOString()}, ${new Date(NOW.getTime() - 40 * DAY).toISOString()}) ` +

@@ -143,6 +143,14 @@ describe('runJobsNow', () => {
     assert.equal(none, 0)
     assert.deepEqual(asked, NOW)
     assert.deepEqual(quiet.log, ['SELECT now() AS now'])
+    // A job with stats but no start yet is not done either: the wait goes on to the deadline.
+    const never = job(2, 'policy_refresh_continuous_aggregate', 'm2', { stats: stats({ last_run_started_at: null }) })
+    let waits = 0
+    await runJobsNow(timescale({ jobs: [never] }).db, [2], 60, () => {
+      waits++
+      return new Promise((r) => setTimeout(r, 20))
+    })
+    assert.ok(waits >= 1, 'waited for a job that never started')
   })
 
   test("the request's time is the database's now(); an unreadable one falls back to this machine's clock", async () => {
