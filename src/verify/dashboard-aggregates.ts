@@ -112,7 +112,8 @@ export class BucketAccumulator {
   readonly uncertain = new Set<number>()
   constructor(private readonly spec: AggregateSpec) {}
 
-  add(r: Pick<Reading, 'ts' | 'values'>, uncertain = false): void {
+  /** `uncertain`: the reading was published but never acknowledged (its bucket may or may not be stored). */
+  add(r: Pick<Reading, 'ts' | 'values'>, uncertain: boolean): void {
     const t = Math.floor(r.ts / BUCKET_MS) * BUCKET_MS
     if (uncertain) this.uncertain.add(t)
     let a = this.acc.get(t)
