@@ -122,6 +122,7 @@ describe('comparePanelRows: pairing, skipping, tolerance, limits', () => {
     assert.equal(comparePanelRows(found, [], (t) => t === t1.getTime()).differing, 0)
     assert.equal(comparePanelRows(found, [], (t) => t === t2.getTime()).differing, 1)
     assert.deepEqual(diffs(found, []), [['2026-11-23T04:30:00.000Z | 2026-11-23T04:31:00.000Z | a', 'no row', '1']])
+    assert.equal(comparePanelRows([], found, (t) => t === t1.getTime()).differing, 0, 'on the expected side as well')
     const r = comparePanelRows([{ metric: 'a', v: 1 }], [{ metric: 'b', v: 1 }], () => true)
     assert.deepEqual([r.differing, r.compared], [2, 1])
   })
