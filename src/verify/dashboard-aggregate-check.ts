@@ -1,5 +1,4 @@
 import { deviceAt, fleetSize } from '../fleet.js'
-import { KINDS } from '../kinds.js'
 import type { SqlSession } from '../db/migrate.js'
 import { oracleFor } from '../sim/oracle.js'
 import {
@@ -106,8 +105,7 @@ export async function checkAggregate(
   retentionCutoffMs: number | undefined,
   sink?: OracleSink,
 ): Promise<AggregateReport> {
-  const kind = KINDS[spec.kind]
-  const typeOf = (f: string): string => kind.fields.find((x) => x.name === f)?.type ?? 'float8'
+  // Stryker disable next-line StringLiteral: SQL text run only by a test slower than 3 s (docs/testing.md, SQL text)
   const bucketExpr = refresh.continuous ? `time_bucket(INTERVAL '1 minute', ts)` : `date_trunc('minute', ts)`
   const rid = Number(runId)
   const devices = Array.from({ length: fleetSize(manifest.fleet) }, (_, i) => deviceAt(manifest.fleet, i))
@@ -133,7 +131,7 @@ export async function checkAggregate(
   const k = spec.columns.length
   const each = (f: (i: number) => string): string => Array.from({ length: k }, (_, i) => f(i)).join(', ')
   // Stryker disable StringLiteral: SQL text run only by a test slower than 3 s (docs/testing.md, SQL text)
-  const rawSql = `SELECT device, ${bucketExpr} AS b, ${each((i) => `(${columnSql(spec.columns[i], typeOf)})::float8 AS v${i}`)}
+  const rawSql = `SELECT device, ${bucketExpr} AS b, ${each((i) => `(${columnSql(spec.columns[i], spec.kind)})::float8 AS v${i}`)}
     FROM ${schemaSql}.${spec.table} WHERE run_id = ${rid} GROUP BY device, b`
   const aggSql = `SELECT device, bucket AS b, ${each((i) => `(${spec.columns[i].column})::float8 AS v${i}`)} FROM ${schemaSql}.${spec.view} WHERE run_id = ${rid}`
   await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ')

@@ -212,6 +212,12 @@ describe('checkAggregate', () => {
     b.raw.splice(1, 1)
     const c = stored.get('farm02-collar-0001')!
     c.agg.splice(3, 1)
+    // A reading stored with a NULL where the oracle has a value: the raw bucket and the aggregate read NULL.
+    const d = stored.get('farm02-collar-0002')!
+    const expectedActivity = d.raw[0]!.values[activity]
+    const nulled = { t: d.raw[0]!.t, values: d.raw[0]!.values.map((v, i) => (i === activity ? null : v)) }
+    d.raw[0] = nulled
+    d.agg[0] = nulled
     const foreign = (minutes: number[]) => ({
       raw: [],
       agg: oracleBuckets(m, collar, deviceAt(m.fleet, 0)).filter((x) => minutes.includes((x.t - T0) / BUCKET_MS)),
@@ -251,6 +257,8 @@ describe('checkAggregate', () => {
       named('collar_1m', 'farm02-collar-0001', 'raw rows', at(3), '*', 1, 'no bucket'),
       named('collar_1m', 'farm02-collar-0001', 'oracle', at(3), '*', 1, 'no bucket'),
       outside('farm02-collar-0001x'),
+      named('collar_readings', 'farm02-collar-0002', 'oracle', at(0), 'activity', expectedActivity, null),
+      named('collar_1m', 'farm02-collar-0002', 'oracle', at(0), 'activity', expectedActivity, null),
       outside('farm09-collar-0001'),
     ]
     assert.deepEqual(report.mismatches, expected)
