@@ -137,6 +137,17 @@ describe('a property whose check throws', () => {
 
   test('an oracle record that cannot be read for an infrastructure reason ends the verdict; any other reason fails P1–P3 alone', async () => {
     await assert.rejects(run(database({ oracle: new InfraError('database down', 'start it') }).client), InfraError)
+    // Before any property is judged, even those that never read the oracle record.
+    const judged: string[] = []
+    const spy = (id: Property['id'], lane: Property['lane']): Property => ({
+      id,
+      name: id,
+      lane,
+      check: () => Promise.resolve(void judged.push(id)),
+    })
+    const down = database({ oracle: new InfraError('database down', 'start it') }).client
+    await assert.rejects(run(down, {}, [spy('P4', 'main'), spy('P6', 'side')]), InfraError)
+    assert.deepEqual(judged, [])
     const out = await run(database({ oracle: new Error('relation "oracle_digests" does not exist') }).client)
     for (const id of ['P1', 'P2', 'P3']) {
       const p = out.find((x) => x.id === id)!
