@@ -145,6 +145,7 @@ describe('comparePanelRows: pairing, skipping, tolerance, limits', () => {
     assert.equal(same(0.001, 0.001 + 0.9 * REL_TOLERANCE), true)
     assert.equal(same(0.001, 0.001 + 1.1 * REL_TOLERANCE), false)
     assert.equal(same(0.001 + 1.1 * REL_TOLERANCE, 0.001), false)
+    assert.equal(same(0, REL_TOLERANCE), true, 'exactly at the boundary')
   })
 
   test('every difference is counted; the first `limit` (5 unless given) are listed in key order', () => {
