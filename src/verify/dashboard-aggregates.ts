@@ -1,5 +1,5 @@
 import type { Device } from '../fleet.js'
-import type { FieldValue, Kind } from '../kinds.js'
+import { KINDS, type FieldValue, type Kind } from '../kinds.js'
 import type { Reading } from '../sim/generator.js'
 
 /**
@@ -63,12 +63,12 @@ export const AGGREGATES: readonly AggregateSpec[] = [
   },
 ]
 
-/** The SQL of one column over the raw table (the same expression the migration's view uses). */
-export function columnSql(c: AggColumn, fieldType: (field: string) => string): string {
+/** The SQL of one column of a kind's aggregate over its raw table (the same expression the migration's view uses). */
+export function columnSql(c: AggColumn, kind: Kind): string {
   if (c.fn === 'count') return 'count(*)'
   const f = c.field
-  const expr = fieldType(f) === 'bool' ? `CASE WHEN ${f} THEN 1.0 ELSE 0.0 END` : f
-  return `${c.fn}(${expr})`
+  const bool = KINDS[kind].fields.some((x) => x.name === f && x.type === 'bool')
+  return `${c.fn}(${bool ? `CASE WHEN ${f} THEN 1.0 ELSE 0.0 END` : f})`
 }
 
 /**
@@ -102,8 +102,7 @@ interface Acc {
   min: number[]
 }
 
-const numeric = (v: FieldValue | undefined | null): number | null =>
-  v === undefined || v === null ? null : typeof v === 'boolean' ? (v ? 1 : 0) : v
+const numeric = (v: FieldValue | undefined | null): number | null => (typeof v === 'boolean' ? Number(v) : (v ?? null))
 
 /** Per-minute aggregates of one device's readings, in the order of the spec's columns, sorted by bucket. */
 export class BucketAccumulator {
@@ -112,7 +111,8 @@ export class BucketAccumulator {
   readonly uncertain = new Set<number>()
   constructor(private readonly spec: AggregateSpec) {}
 
-  add(r: Pick<Reading, 'ts' | 'values'>, uncertain = false): void {
+  /** `uncertain`: the reading was published but never acknowledged (its bucket may or may not be stored). */
+  add(r: Pick<Reading, 'ts' | 'values'>, uncertain: boolean): void {
     const t = Math.floor(r.ts / BUCKET_MS) * BUCKET_MS
     if (uncertain) this.uncertain.add(t)
     let a = this.acc.get(t)

@@ -136,7 +136,7 @@ interface NormRow {
   readonly nums: ReadonlyArray<number | null>
 }
 
-function normalise(rows: ReadonlyArray<Record<string, unknown>>): { cols: string[]; rows: NormRow[] } {
+function normalise(rows: ReadonlyArray<Record<string, unknown>>): NormRow[] {
   const cols = rows[0] ? Object.keys(rows[0]) : []
   const isNum = cols.map((k) =>
     rows.every((r) => {
@@ -163,10 +163,7 @@ function normalise(rows: ReadonlyArray<Record<string, unknown>>): { cols: string
     })
     return { key: key.join(' | '), time, nums }
   })
-  return {
-    cols: cols.filter((k, i) => !isNum[i] || k === 'time' || k === 'metric'),
-    rows: out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
-  }
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
 }
 
 export interface PanelDifference {
@@ -187,8 +184,8 @@ export function comparePanelRows(
   limit = 5,
 ): { compared: number; differences: PanelDifference[]; differing: number } {
   const keep = (r: NormRow): boolean => r.time === undefined || !skipTime(r.time)
-  const f = normalise(found).rows.filter(keep)
-  const e = normalise(expected).rows.filter(keep)
+  const f = normalise(found).filter(keep)
+  const e = normalise(expected).filter(keep)
   const differences: PanelDifference[] = []
   let differing = 0
   const note = (d: PanelDifference): void => {
@@ -254,7 +251,7 @@ export const PANEL_MEANINGS: readonly PanelMeaning[] = [
 
 /** The oracle's series of one panel meaning: per (minute, farm), accumulated bucket by bucket. */
 export class FarmSeries {
-  private readonly acc = new Map<string, Map<number, { n: number; sum: number; max: number; nulls: number }>>()
+  private readonly acc = new Map<string, Map<number, { n: number; sum: number; max: number }>>()
   constructor(readonly meaning: PanelMeaning) {}
 
   /** Whether this panel reads that column of that aggregate (the caller routes buckets with it once). */
@@ -267,11 +264,9 @@ export class FarmSeries {
     let byTime = this.acc.get(farm)
     if (!byTime) this.acc.set(farm, (byTime = new Map()))
     let a = byTime.get(t)
-    if (!a) byTime.set(t, (a = { n: 0, sum: 0, max: -Infinity, nulls: 0 }))
-    if (value === null) {
-      a.nulls++
-      return
-    }
+    // A farm and minute with only NULLs still has its row (its value NULL, as avg/sum/max of NULLs is).
+    if (!a) byTime.set(t, (a = { n: 0, sum: 0, max: -Infinity }))
+    if (value === null) return
     a.n++
     a.sum += value
     if (value > a.max) a.max = value
@@ -284,7 +279,7 @@ export class FarmSeries {
       [...byTime].map(([t, a]) => ({
         time: new Date(t),
         metric: farm,
-        value: a.n === 0 ? null : (this.meaning.across === 'avg' ? a.sum / a.n : this.meaning.across === 'sum' ? a.sum : a.max) * s,
+        value: a.n === 0 ? null : { avg: a.sum / a.n, sum: a.sum, max: a.max }[this.meaning.across] * s,
       })),
     )
   }

@@ -6,31 +6,16 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { AGGREGATES, BucketAccumulator, BUCKET_MS, exactFn, REL_TOLERANCE, sameValue } from '../../src/verify/dashboard-aggregates.js'
-import type { FieldValue } from '../../src/kinds.js'
-
-type Values = Record<string, FieldValue | null>
-
-/** The model: group by minute, then each column over the readings that have the field. */
-function model(spec: (typeof AGGREGATES)[number], readings: ReadonlyArray<{ ts: number; values: Values }>) {
-  const minutes = [...new Set(readings.map((r) => Math.floor(r.ts / BUCKET_MS) * BUCKET_MS))].sort((a, b) => a - b)
-  return minutes.map((t) => {
-    const inBucket = readings.filter((r) => Math.floor(r.ts / BUCKET_MS) * BUCKET_MS === t)
-    return {
-      t,
-      values: spec.columns.map((c) => {
-        if (c.fn === 'count') return inBucket.length
-        const xs = inBucket
-          .map((r) => r.values[c.field!])
-          .filter((v): v is FieldValue => v !== null && v !== undefined)
-          .map(Number)
-        if (xs.length === 0) return null
-        const sum = xs.reduce((a, b) => a + b, 0)
-        return { avg: sum / xs.length, sum, max: Math.max(...xs), min: Math.min(...xs) }[c.fn]
-      }),
-    }
-  })
-}
+import {
+  AGGREGATES,
+  BucketAccumulator,
+  BUCKET_MS,
+  exactFn,
+  REL_TOLERANCE,
+  sameValue,
+  TOLERANCE_NOTE,
+} from '../../src/verify/dashboard-aggregates.js'
+import { modelBuckets as model } from '../support/bucket-model.js'
 
 test('BucketAccumulator equals the model on every column of every aggregate (booleans, NULLs, negative values)', () => {
   for (const spec of AGGREGATES) {
@@ -71,4 +56,6 @@ test('sameValue: exact functions compare exactly; avg and sum within the relativ
   assert.equal(sameValue(0.001, 0.001 + 0.9 * REL_TOLERANCE, false), true)
   assert.equal(sameValue(0.001, 0.001 + 1.1 * REL_TOLERANCE, false), false)
   assert.equal(sameValue(0, REL_TOLERANCE, false), true)
+  // The evidence states the tolerance the comparison applies.
+  assert.match(TOLERANCE_NOTE, new RegExp(`within a relative ${String(REL_TOLERANCE)} `))
 })

@@ -11,8 +11,6 @@ import { KINDS } from '../../src/kinds.js'
 import { PACKAGE_ROOT } from '../../src/paths.js'
 import { AGGREGATES, columnSql } from '../../src/verify/dashboard-aggregates.js'
 
-const typeOf = (kind: keyof typeof KINDS) => (field: string) => KINDS[kind].fields.find((f) => f.name === field)?.type ?? 'missing'
-
 for (const storage of ['postgresql', 'timescaledb']) {
   test(`AGGREGATES is what sql/003_aggregates.${storage}.sql computes: table, columns, functions, fields`, () => {
     const sql = readFileSync(join(PACKAGE_ROOT, 'sql', `003_aggregates.${storage}.sql`), 'utf8').replace(/\s+/g, ' ')
@@ -29,8 +27,13 @@ for (const storage of ['postgresql', 'timescaledb']) {
       const [, , select, table] = views[i]!
       assert.equal(table, a.table, a.view)
       assert.equal(KINDS[a.kind].table, a.table, a.view)
-      assert.equal(a.columns.map((c) => `${columnSql(c, typeOf(a.kind))} AS ${c.column}`).join(', '), select, a.view)
-      for (const c of a.columns) if (c.field !== undefined) assert.notEqual(typeOf(a.kind)(c.field), 'missing', `${a.view}.${c.column}`)
+      assert.equal(a.columns.map((c) => `${columnSql(c, a.kind)} AS ${c.column}`).join(', '), select, a.view)
+      for (const c of a.columns)
+        if (c.field !== undefined)
+          assert.ok(
+            KINDS[a.kind].fields.some((f) => f.name === c.field),
+            `${a.view}.${c.column}`,
+          )
     }
   })
 }

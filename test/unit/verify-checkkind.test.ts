@@ -37,13 +37,17 @@ const tables = { collar: ideal('collar'), chiller: ideal('chiller') }
 
 const summary = { count: 1, p50Ms: 1, p90Ms: 1, p99Ms: 1, p999Ms: 1, maxMs: 1, meanMs: 1 }
 const latency = { endToEnd: summary, brokerHop: summary, scheduleLag: summary }
-/** The fake database over `tables`, with the oracle_digests table: reading it fails with `oracle` (else finds nothing); what is stored is recorded. */
-const database = ({ oracle }: { oracle?: Error } = {}) => {
+/**
+ * The fake database over `tables`, with the oracle_digests table: reading it fails with `oracle`, else finds
+ * `kept` (nothing unless given); what is stored is recorded.
+ */
+const database = ({ oracle, kept = [] }: { oracle?: Error; kept?: readonly object[] } = {}) => {
   const inner = fakeClient(tables)
   const stored: unknown[] = []
   const client = {
     query: (q: unknown, params?: unknown[]) => {
-      if (typeof q === 'string' && q.includes('FROM oracle_digests')) return oracle ? Promise.reject(oracle) : Promise.resolve({ rows: [] })
+      if (typeof q === 'string' && q.includes('FROM oracle_digests'))
+        return oracle ? Promise.reject(oracle) : Promise.resolve({ rows: kept })
       if (typeof q === 'string' && q.startsWith('INSERT INTO oracle_digests')) {
         stored.push(params)
         return Promise.resolve({ rows: [] })
@@ -137,6 +141,17 @@ describe('a property whose check throws', () => {
 
   test('an oracle record that cannot be read for an infrastructure reason ends the verdict; any other reason fails P1–P3 alone', async () => {
     await assert.rejects(run(database({ oracle: new InfraError('database down', 'start it') }).client), InfraError)
+    // Before any property is judged, even those that never read the oracle record.
+    const judged: string[] = []
+    const spy = (id: Property['id'], lane: Property['lane']): Property => ({
+      id,
+      name: id,
+      lane,
+      check: () => Promise.resolve(void judged.push(id)),
+    })
+    const down = database({ oracle: new InfraError('database down', 'start it') }).client
+    await assert.rejects(run(down, {}, [spy('P4', 'main'), spy('P6', 'side')]), InfraError)
+    assert.deepEqual(judged, [])
     const out = await run(database({ oracle: new Error('relation "oracle_digests" does not exist') }).client)
     for (const id of ['P1', 'P2', 'P3']) {
       const p = out.find((x) => x.id === id)!
@@ -179,6 +194,16 @@ describe('the oracle record P1–P3 are judged with', () => {
     assert.match(String(checked(out).method), /^set-based: /)
     assert.equal(checked(out).oracleDigests, 'computed during the run')
     assert.equal(checked(out).clearedInDatabase, devices.length)
+  })
+
+  test('digests stored with the run are read back, none computed nor stored again; the set pass clears every device', async () => {
+    const kept = [...digests()].map(([device, x]) => ({ device, rows: x.rows, digest: x.digest, exact: x.exact, alerts: null }))
+    const { client, stored } = database({ kept })
+    const out = await run(client, {}, P1)
+    assert.equal(out[0]!.pass, true)
+    assert.equal(checked(out).oracleDigests, 'stored with the run')
+    assert.equal(checked(out).clearedInDatabase, devices.length)
+    assert.deepEqual(stored, [])
   })
 
   test('--row-by-row reads no oracle record', async () => {

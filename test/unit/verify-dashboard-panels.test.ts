@@ -48,8 +48,9 @@ describe('fillPanelSql', () => {
 
   test('each time macro, and the schema prefix', () => {
     assert.equal(
-      fillPanelSql('$__timeFrom()|$__timeTo()|$__unixEpochFilter( t )|$__time( ts )|iotbench.runs|xiotbench.runs', ctx),
-      '\'1970-01-01T00:01:30.500Z\'::timestamptz|\'1970-01-01T01:00:00.000Z\'::timestamptz|t >= 90 AND t <= 3600|ts AS "time"|"s1".runs|xiotbench.runs',
+      fillPanelSql('$__timeFrom()|$__timeTo()|$__unixEpochFilter( t )|$__time( ts )|$__timeFilter( b )|iotbench.runs|xiotbench.runs', ctx),
+      "'1970-01-01T00:01:30.500Z'::timestamptz|'1970-01-01T01:00:00.000Z'::timestamptz|t >= 90 AND t <= 3600|ts AS \"time\"|" +
+        "b BETWEEN '1970-01-01T00:01:30.500Z'::timestamptz AND '1970-01-01T01:00:00.000Z'::timestamptz|\"s1\".runs|xiotbench.runs",
     )
   })
 

@@ -274,10 +274,13 @@ describe('P8 aggregates and panels (pure)', () => {
         (rows, pick) => {
           const acc = new BucketAccumulator(spec)
           for (const r of rows)
-            acc.add({
-              ts: r.ts,
-              values: { activity: r.a, rumination_min: 0.5, eating_min: 0.2, neck_temp_c: 38.6, battery_pct: 90, rssi_dbm: -70 },
-            })
+            acc.add(
+              {
+                ts: r.ts,
+                values: { activity: r.a, rumination_min: 0.5, eating_min: 0.2, neck_temp_c: 38.6, battery_pct: 90, rssi_dbm: -70 },
+              },
+              false,
+            )
           const b = acc.buckets()
           assert.deepEqual(
             compareBuckets(spec, device, 'oracle', b, b, () => false),
