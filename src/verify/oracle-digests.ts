@@ -44,17 +44,22 @@ export interface PendingDigests {
   stop(): Promise<void>
 }
 
+const DIGEST_WORKER = new URL('./oracle-digest-worker.js', import.meta.url)
+
 /**
  * Regenerates every device's stream from the seed in worker threads and digests it. `paced` (during a
  * run's load) keeps one thread at about a third of a core until `hurry`, so the load keeps its CPU;
- * otherwise one thread per core works flat out.
+ * otherwise one thread per core works flat out. `script` is the thread's module (a stand-in in tests).
  */
-export function computeDigests(spec: DigestSpec, opts: { paced?: boolean; threads?: number; metrics?: MetricsSink } = {}): PendingDigests {
+export function computeDigests(
+  spec: DigestSpec,
+  opts: { paced?: boolean; threads?: number; metrics?: MetricsSink; script?: URL } = {},
+): PendingDigests {
   const devices = fleetSize(spec.fleet)
   const threads = Math.max(1, Math.min(opts.paced ? 1 : (opts.threads ?? availableParallelism()), devices))
   const workers = splitRange(devices, threads).map(
     ([from, to]) =>
-      new Worker(new URL('./oracle-digest-worker.js', import.meta.url), {
+      new Worker(opts.script ?? DIGEST_WORKER, {
         workerData: { spec, from, to, paced: opts.paced === true, metrics: opts.metrics !== undefined } satisfies DigestTask,
       }),
   )
@@ -144,7 +149,9 @@ export async function digestsFor(
   }
   const stored = opts.regenerate ? undefined : await loadDigests(client, runId, spec)
   if (stored) return { digests: stored, source: 'stored with the run' }
-  const digests = await computeDigests(spec).result
+  // Its threads are ended once they answer: idle, they would hold their memory (and a test process) until exit.
+  const regenerating = computeDigests(spec)
+  const digests = await regenerating.result.finally(() => regenerating.stop())
   await storeDigests(client, runId, digests)
   return { digests, source: 'regenerated from the seed' }
 }
