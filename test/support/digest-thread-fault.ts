@@ -12,12 +12,18 @@ import type { DigestRow, DigestTask, FromDigestThread } from '../../src/verify/o
 export type DigestFault = 'rows' | 'after-hurry' | 'fail' | 'throw' | 'exit'
 export type FaultyDigestTask = DigestTask & { readonly spec: { readonly fault: DigestFault } }
 
-/** The stand-in's rows: device `d<i>` for i in [from, to), digest `<from>-<to>` (and ` paced`), alerts on even devices only. */
-export const standInRows = ({ from, to, paced, spec }: DigestTask): DigestRow[] =>
+/** The stand-in's rows: device `d<i>` for i in [from, to), digest `<from>-<to>` (and ` paced`, ` metrics` as asked), alerts on even devices only. */
+export const standInRows = ({ from, to, paced, metrics, spec }: DigestTask): DigestRow[] =>
   Array.from({ length: to - from }, (_, k) => {
     const i = from + k
     const alerts = i % 2 === 0 ? { [`rule${i}`]: { episodes: [] } } : null
-    return [`d${i}`, spec.perDevice, `${from}-${to}${paced ? ' paced' : ''}`, i % 3 !== 0, alerts] as unknown as DigestRow
+    return [
+      `d${i}`,
+      spec.perDevice,
+      `${from}-${to}${paced ? ' paced' : ''}${metrics ? ' metrics' : ''}`,
+      i % 3 !== 0,
+      alerts,
+    ] as unknown as DigestRow
   })
 
 if (parentPort) {

