@@ -62,6 +62,12 @@ describe('compareClients: readings', () => {
     assert.deepEqual(high.unexpected, [{ client: 0, device: D, seq: 10, detail: '1 readings the database does not hold' }])
   })
 
+  test('a record that starts early and ends at the highest stored seq: unexpected from its first seq', () => {
+    assert.deepEqual(one(db(5, 5, 9), rec(3, 9)).unexpected, [
+      { client: 0, device: D, seq: 3, detail: '2 readings the database does not hold' },
+    ])
+  })
+
   test('a record that starts late: missing from the lowest stored seq', () => {
     assert.deepEqual(one(db(5, 5, 9), rec(7, 9)).missing, [{ client: 0, device: D, seq: 5, detail: '2 of 5 missing' }])
   })
@@ -144,6 +150,7 @@ describe('compareClients: alerts', () => {
     ])
     assert.deepEqual([fewer.classes.steady.alertsReceived, fewer.classes.steady.alertMismatches], [1, 1])
     assert.equal(check(got(stored, { digest: stored.digest + 1 })).classes.steady.alertMismatches, 1)
+    assert.equal(check(got(stored, { count: 3 })).classes.steady.alertMismatches, 1, 'the same digest from another count')
     const reordered = check(got(stored, { outOfOrder: 1 }))
     assert.deepEqual(reordered.alertMismatches, [
       { client: 0, device: D, seq: null, detail: 'received 2 alert rows (1 out of order), the database has 2' },
@@ -207,6 +214,12 @@ describe('compareClients: clients', () => {
     assert.deepEqual([twice.classes.steady.duplicated, twice.duplicated.length], [25, 20])
     const past = compareClients([report({ devices: Object.fromEntries(ids.map((d) => [d, rec(0, 5)])) })], stored, new Map())
     assert.deepEqual([past.classes.steady.unexpected, past.unexpected.length], [25, 20])
+    const unknown = compareClients(
+      [report({ devices: Object.fromEntries(ids.map((d) => [d, rec(0, 4)])) })],
+      new Map(),
+      new Map(ids.map((d) => [d, { count: 0, digest: 0, seqs: [] }])),
+    )
+    assert.deepEqual([unknown.classes.steady.unexpected, unknown.unexpected.length], [125, 20])
     const alerts = new Map(ids.map((d) => [d, { count: 1, digest: 1, seqs: [0] }]))
     const quiet = compareClients([report({ devices: Object.fromEntries(ids.map((d) => [d, rec(0, 4)])) })], stored, alerts)
     assert.deepEqual([quiet.classes.steady.alertMismatches, quiet.alertMismatches.length], [25, 20])

@@ -38,6 +38,7 @@ const readings: Reading[] = [
   { table: KINDS.collar.table, run: 1, device: 'farm02-collar-0001', seq: 0 }, // a farm no client follows
 ]
 const alerts: Alert[] = [
+  { run: 1, device: C, rule: 'fever', event: 'clear', seq: 2 },
   { run: 1, device: C, rule: 'fever', event: 'raise', seq: 1 },
   { run: 2, device: C, rule: 'fever', event: 'clear', seq: 2 },
 ]
@@ -63,7 +64,7 @@ const model = {
 } as unknown as pg.Client
 
 const rec = deviceRecord
-/** A farm01 client that got exactly run 1's readings and alert. */
+/** A farm01 client that got exactly run 1's readings and alerts. */
 const client = (over: Partial<ClientReport> = {}): ClientReport => ({
   client: 0,
   cls: 'steady',
@@ -76,7 +77,7 @@ const client = (over: Partial<ClientReport> = {}): ClientReport => ({
   error: null,
   positionFaults: [],
   devices: { [C]: rec(0, 2), [T]: rec(0, 1) },
-  alerts: { [C]: { count: 1, digest: alertHash('fever', 'raise', 1), lastSeq: 1, outOfOrder: 0 } },
+  alerts: { [C]: { count: 2, digest: (alertHash('fever', 'raise', 1) + alertHash('fever', 'clear', 2)) >>> 0, lastSeq: 2, outOfOrder: 0 } },
   ...over,
 })
 let latency: { steady: string[]; reconnecting: string[] }
@@ -128,7 +129,7 @@ describe('checkLive over a model of the database', () => {
       reproduce:
         'the client records are in /runs/r1/live-clients.jsonl; the database side: SELECT device, count(DISTINCT seq), min(seq), max(seq) FROM <kind>_readings WHERE run_id = 1 GROUP BY device',
     })
-    assert.deepEqual((classes as Record<string, { alertsExpected: number }>).steady.alertsExpected, 1)
+    assert.deepEqual((classes as Record<string, { alertsExpected: number }>).steady.alertsExpected, 2)
     assert.deepEqual(
       [
         (all as { count: number }).count,
@@ -161,9 +162,13 @@ describe('checkLive over a model of the database', () => {
     )
   })
 
-  test('the first problem named: a repeat, an extra reading, an alert, then a failed client', async () => {
-    const first = async (r: Partial<ClientReport>): Promise<string> =>
-      (await checkLive(model, 1, live([client(r)]), P99)).summary.split('; ')[2]!
+  test('the first problem named: a missing reading, a repeat, an extra reading, an alert, then a failed client', async () => {
+    const first = async (r: Partial<ClientReport>): Promise<string> => {
+      const p = await checkLive(model, 1, live([client(r)]), P99)
+      assert.equal(p.pass, false, p.summary)
+      return p.summary.split('; ')[2]!
+    }
+    assert.equal(await first({ devices: { [C]: rec(0, 2), [T]: rec(1, 1) } }), `first: client 0, device ${T}, seq 0 (1 of 2 missing)`)
     assert.equal(
       await first({ devices: { [C]: rec(0, 2, { repeats: 1, firstRepeat: 2 }), [T]: rec(0, 1) } }),
       `first: client 0, device ${C}, seq 2 (1 received again or out of seq order)`,
@@ -174,8 +179,18 @@ describe('checkLive over a model of the database', () => {
     )
     assert.equal(
       await first({ alerts: {} }),
-      `first: client 0, device ${C}, seq 1 (received 0 alert rows (0 out of order), the database has 1)`,
+      `first: client 0, device ${C}, seq 1 (received 0 alert rows (0 out of order), the database has 2)`,
     )
     assert.equal(await first({ client: 4, error: 'socket hang up' }), 'first: client 4, socket hang up')
+  })
+
+  test('at most 20 failed clients in the evidence, every one counted', async () => {
+    const failed = Array.from({ length: 21 }, (_, n) => client({ client: n, error: `client ${n} broke` }))
+    const p = await checkLive(model, 1, live(failed), P99)
+    assert.match(p.summary, /clients failed 21; first: client 0, client 0 broke;/)
+    assert.deepEqual(
+      (p.evidence as { failedClients: unknown[] }).failedClients,
+      failed.slice(0, 20).map((c) => ({ client: c.client, problem: c.error })),
+    )
   })
 })
