@@ -5,6 +5,9 @@ import { OrderChecker, type OrderReport } from './ordering.js'
 import { copyRowBatches } from '../db/copy-rows.js'
 import type { RunManifest } from './types.js'
 import { must } from '../util/must.js'
+import { connect } from '../db/connect.js'
+import { InfraError, errorMessage } from '../errors.js'
+import type { ShareReply, ShareTask } from './parallel.js'
 
 const parseValue = (type: string, s: string | null): FieldValue | null => {
   if (s === null) return null
@@ -41,4 +44,22 @@ export async function checkKind(
   for await (const rows of copyRowBatches(client, byReceive))
     for (const r of rows) order.add(must(r[0], 'device is NOT NULL'), Number(r[1]))
   return { set: set.finish(), order: order.report }
+}
+
+/**
+ * One share of a kind's devices, checked for P1–P3 on a connection of its own: a share thread's whole
+ * work (share-worker.ts posts the reply). `open` is connect() but in tests.
+ */
+export async function checkShare(task: ShareTask, open: typeof connect = connect): Promise<ShareReply> {
+  try {
+    const client = await open(task.url, task.schema, 'iotbench-verify')
+    try {
+      return { ok: true, report: await checkKind(client, task.runId, task.manifest, task.kind, task.range) }
+    } finally {
+      await client.end()
+    }
+  } catch (err) {
+    // An unreachable database stays an InfraError on the main thread (the verdict's exit 5, with its hint).
+    return { ok: false, message: errorMessage(err), ...(err instanceof InfraError && { hint: err.hint }) }
+  }
 }

@@ -1,71 +1,18 @@
+// An oracle digest thread (src/verify/oracle-digests.ts starts it): a shell around runDigestThread
+// (oracle-digest-range.ts), which the unit tests call in-process, since the mutation runner's coverage
+// does not follow a worker thread.
+// Stryker disable all: the shell runs only in a worker thread; verify-workers-digests runs the real worker (docs/testing.md)
 import { workerData } from 'node:worker_threads'
-import { alertRulesOf } from '../alerts/rules.js'
-import { deviceAt } from '../fleet.js'
-import { errorMessage } from '../errors.js'
-import { ThreadMetrics } from '../metrics/thread-metrics.js'
-import { KINDS } from '../kinds.js'
-import type { Reading } from '../sim/generator.js'
-import { defaultSensorModels } from '../sim/models.js'
-import { oracleFor, type Oracle } from '../sim/oracle.js'
-import { AlertChecker } from './alerts.js'
-import { DeviceDigest } from './digest.js'
-import type { DigestRow, DigestTask, FromDigestThread } from './oracle-digests.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { threadPort } from '../util/must.js'
 import { nameThread } from '../metrics/cpu.js'
+import type { DigestTask } from './oracle-digests.js'
+import { runDigestThread } from './oracle-digest-range.js'
 
 nameThread('oracle')
-
-/**
- * Digests devices [from, to) of the oracle's stream and, from the same readings, what P5 expects of
- * their alerts (not for a replayed trace, which has no injected anomalies); paced: about a third of a
- * core until told to hurry.
- */
-const task = workerData as DigestTask
-let paced = task.paced
-const port = threadPort('the oracle digests')
-port.on('message', (m) => {
-  if (m === 'hurry') paced = false
+await runDigestThread(workerData as DigestTask, {
+  port: threadPort('the oracle digests'),
+  now: () => performance.now(),
+  sleep: (ms) => sleep(ms),
+  every: (fn, ms) => setInterval(fn, ms).unref(),
 })
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-// Its memory once a second, for the soak's per-thread drift (when the caller takes metrics), for as
-// long as the thread lives: it stays (idle) after its result until the run ends.
-if (task.metrics) {
-  const metrics = new ThreadMetrics().watchRuntime()
-  setInterval(() => port.postMessage({ metrics: metrics.snapshot() } satisfies FromDigestThread), 1000).unref()
-}
-
-try {
-  const oracle = oracleFor(task.spec)
-  // The device's readings, kept while it is digested, so the rules are evaluated without regenerating them.
-  let readings: Reading[] = []
-  const cached: Oracle = { expected: (device, seq) => readings[seq] ?? oracle.expected(device, seq) }
-  const alerts = task.spec.replay ? undefined : new AlertChecker(task.spec, alertRulesOf(task.spec.models ?? defaultSensorModels()), cached)
-  const rows: DigestRow[] = []
-  let busySince = performance.now()
-  const breathe = async (): Promise<void> => {
-    if (paced && performance.now() - busySince > 20) {
-      await sleep(2 * (performance.now() - busySince))
-      busySince = performance.now()
-    }
-  }
-  for (let i = task.from; i < task.to; i++) {
-    const device = deviceAt(task.spec.fleet, i)
-    const names = KINDS[device.kind].fields.map((f) => f.name)
-    const digest = new DeviceDigest(device.kind)
-    const values: Array<number | boolean | undefined> = new Array(names.length)
-    readings = new Array(task.spec.perDevice)
-    for (let seq = 0; seq < task.spec.perDevice; seq++) {
-      const r = oracle.expected(device, seq)
-      readings[seq] = r
-      for (let f = 0; f < names.length; f++) values[f] = r.values[names[f]]
-      digest.add(seq, r.ts, values)
-      if ((seq & 1023) === 1023) await breathe()
-    }
-    rows.push([device.id, task.spec.perDevice, digest.sum, digest.exact, alerts ? alerts.expectationsOf(device, true) : null])
-    readings = []
-    await breathe()
-  }
-  port.postMessage({ ok: true, rows } satisfies FromDigestThread)
-} catch (err) {
-  port.postMessage({ ok: false, message: errorMessage(err) } satisfies FromDigestThread)
-}

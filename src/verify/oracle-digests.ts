@@ -44,17 +44,22 @@ export interface PendingDigests {
   stop(): Promise<void>
 }
 
+const DIGEST_WORKER = new URL('./oracle-digest-worker.js', import.meta.url)
+
 /**
  * Regenerates every device's stream from the seed in worker threads and digests it. `paced` (during a
  * run's load) keeps one thread at about a third of a core until `hurry`, so the load keeps its CPU;
- * otherwise one thread per core works flat out.
+ * otherwise one thread per core works flat out. `script` is the thread's module (a stand-in in tests).
  */
-export function computeDigests(spec: DigestSpec, opts: { paced?: boolean; threads?: number; metrics?: MetricsSink } = {}): PendingDigests {
+export function computeDigests(
+  spec: DigestSpec,
+  opts: { paced?: boolean; threads?: number; metrics?: MetricsSink; script?: URL } = {},
+): PendingDigests {
   const devices = fleetSize(spec.fleet)
   const threads = Math.max(1, Math.min(opts.paced ? 1 : (opts.threads ?? availableParallelism()), devices))
   const workers = splitRange(devices, threads).map(
     ([from, to]) =>
-      new Worker(new URL('./oracle-digest-worker.js', import.meta.url), {
+      new Worker(opts.script ?? DIGEST_WORKER, {
         workerData: { spec, from, to, paced: opts.paced === true, metrics: opts.metrics !== undefined } satisfies DigestTask,
       }),
   )
@@ -92,7 +97,6 @@ export function computeDigests(spec: DigestSpec, opts: { paced?: boolean; thread
 /** The run's stored oracle digests, when every device of its fleet has one. */
 export async function loadDigests(client: pg.Client, runId: number, spec: DigestSpec): Promise<OracleDigests | undefined> {
   const r = await client.query<{ device: string; rows: number; digest: string | null; exact: boolean; alerts: DeviceExpectations | null }>(
-    // Stryker disable next-line StringLiteral: SQL text run only by a test slower than 3 s (docs/testing.md, SQL text)
     'SELECT device, rows, digest::text, exact, alert_expectations AS alerts FROM oracle_digests WHERE run_id = $1',
     [runId],
   )
@@ -109,7 +113,6 @@ export async function loadDigests(client: pg.Client, runId: number, spec: Digest
 export async function storeDigests(client: pg.Client, runId: number, digests: OracleDigests): Promise<void> {
   const list = [...digests.entries()]
   await client.query(
-    // Stryker disable StringLiteral: SQL text run only by a test slower than 3 s (docs/testing.md, SQL text)
     `INSERT INTO oracle_digests (run_id, device, rows, digest, exact, alert_expectations)
      SELECT $1, * FROM unnest($2::text[], $3::int[], $4::numeric[], $5::bool[], $6::jsonb[])
      ON CONFLICT (run_id, device) DO UPDATE SET rows = excluded.rows, digest = excluded.digest, exact = excluded.exact, alert_expectations = excluded.alert_expectations`,
@@ -122,7 +125,6 @@ export async function storeDigests(client: pg.Client, runId: number, digests: Or
       list.map(([, x]) => (x.alerts ? JSON.stringify(x.alerts) : null)),
     ],
   )
-  // Stryker restore StringLiteral
 }
 
 /**
@@ -144,7 +146,9 @@ export async function digestsFor(
   }
   const stored = opts.regenerate ? undefined : await loadDigests(client, runId, spec)
   if (stored) return { digests: stored, source: 'stored with the run' }
-  const digests = await computeDigests(spec).result
+  // Its threads are ended once they answer: idle, they would hold their memory (and a test process) until exit.
+  const regenerating = computeDigests(spec)
+  const digests = await regenerating.result.finally(() => regenerating.stop())
   await storeDigests(client, runId, digests)
   return { digests, source: 'regenerated from the seed' }
 }

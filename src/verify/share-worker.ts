@@ -1,23 +1,10 @@
+// A P1–P3 share thread (src/verify/parallel.ts starts it): a shell around checkShare (check-kind.ts), which
+// the unit tests call in-process, since the mutation runner's coverage does not follow a worker thread.
+// Stryker disable all: the shell runs only in a worker thread; the real worker is run by verify-threads-failures and verify-threads (docs/testing.md)
 import { parentPort, workerData } from 'node:worker_threads'
-import { connect } from '../db/connect.js'
-import { InfraError, errorMessage } from '../errors.js'
-import type { ShareReply, ShareTask } from './parallel.js'
-import { checkKind } from './check-kind.js'
+import type { ShareTask } from './parallel.js'
+import { checkShare } from './check-kind.js'
 import { nameThread } from '../metrics/cpu.js'
 
 nameThread('oracle')
-
-/** One share of a kind's devices, checked for P1–P3 on this thread's own connection. */
-const task = workerData as ShareTask
-const reply = (m: ShareReply): void => parentPort?.postMessage(m)
-try {
-  const client = await connect(task.url, task.schema, 'iotbench-verify')
-  try {
-    reply({ ok: true, report: await checkKind(client, task.runId, task.manifest, task.kind, task.range) })
-  } finally {
-    await client.end()
-  }
-} catch (err) {
-  // An unreachable database stays an InfraError on the main thread (the verdict's exit 5, with its hint).
-  reply({ ok: false, message: errorMessage(err), ...(err instanceof InfraError && { hint: err.hint }) })
-}
+parentPort?.postMessage(await checkShare(workerData as ShareTask))
