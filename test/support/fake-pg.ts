@@ -111,3 +111,28 @@ export function fakeClient(tables: Partial<Record<Kind, readonly FakeRow[]>>, de
   }
   return client as unknown as pg.Client
 }
+
+/**
+ * fakeClient with the oracle_digests table too: reading it fails with `oracle`, else finds `kept` (nothing
+ * unless given: the digests are then regenerated); what is stored is recorded in `stored`, one entry of
+ * parameters an INSERT.
+ */
+export function fakeWithOracleDigests(
+  tables: Partial<Record<Kind, readonly FakeRow[]>>,
+  { oracle, kept = [] }: { oracle?: Error; kept?: readonly object[] } = {},
+): { client: pg.Client; stored: unknown[] } {
+  const inner = fakeClient(tables)
+  const stored: unknown[] = []
+  const client = {
+    query: (q: unknown, params?: unknown[]) => {
+      if (typeof q === 'string' && q.includes('FROM oracle_digests'))
+        return oracle ? Promise.reject(oracle) : Promise.resolve({ rows: kept })
+      if (typeof q === 'string' && q.startsWith('INSERT INTO oracle_digests')) {
+        stored.push(params)
+        return Promise.resolve({ rows: [] })
+      }
+      return inner.query(q as string)
+    },
+  } as unknown as pg.Client
+  return { client, stored }
+}

@@ -17,7 +17,7 @@ import { checkKind, failedCheck, guarded, verifyRun, type VerifyOptions } from '
 import { DeviceDigest } from '../../src/verify/digest.js'
 import type { OracleDigests } from '../../src/verify/oracle-digests.js'
 import { PROPERTIES, type Property, type PropertyOutcome } from '../../src/verify/properties/index.js'
-import { fakeClient, type FakeRow } from '../support/fake-pg.js'
+import { fakeClient, fakeWithOracleDigests, type FakeRow } from '../support/fake-pg.js'
 
 const fleet: FleetShape = { farms: 1, cowsPerFarm: 3, stallsPerFarm: 0, tanksPerFarm: 1 }
 const PER_DEVICE = 4
@@ -37,26 +37,8 @@ const tables = { collar: ideal('collar'), chiller: ideal('chiller') }
 
 const summary = { count: 1, p50Ms: 1, p90Ms: 1, p99Ms: 1, p999Ms: 1, maxMs: 1, meanMs: 1 }
 const latency = { endToEnd: summary, brokerHop: summary, scheduleLag: summary }
-/**
- * The fake database over `tables`, with the oracle_digests table: reading it fails with `oracle`, else finds
- * `kept` (nothing unless given); what is stored is recorded.
- */
-const database = ({ oracle, kept = [] }: { oracle?: Error; kept?: readonly object[] } = {}) => {
-  const inner = fakeClient(tables)
-  const stored: unknown[] = []
-  const client = {
-    query: (q: unknown, params?: unknown[]) => {
-      if (typeof q === 'string' && q.includes('FROM oracle_digests'))
-        return oracle ? Promise.reject(oracle) : Promise.resolve({ rows: kept })
-      if (typeof q === 'string' && q.startsWith('INSERT INTO oracle_digests')) {
-        stored.push(params)
-        return Promise.resolve({ rows: [] })
-      }
-      return inner.query(q as string)
-    },
-  } as unknown as pg.Client
-  return { client, stored }
-}
+/** The fake database over `tables`, with the oracle_digests table (test/support/fake-pg.ts). */
+const database = (opts: Parameters<typeof fakeWithOracleDigests>[1] = {}) => fakeWithOracleDigests(tables, opts)
 const run = (client: pg.Client, opts: VerifyOptions = {}, properties: readonly Property[] = PROPERTIES) =>
   verifyRun(client, 1, manifest, latency, sloOf({}), undefined, { skipDashboards: true, ...opts }, properties)
 
