@@ -11,10 +11,11 @@ export interface FakeRow {
   readonly values: readonly (FieldValue | null)[]
   readonly rx: number
 }
+/** A dead_letters row; null: a NULL in that column (the table forbids it; the checker must say so, not miscount). */
 export interface FakeDeadLetter {
-  readonly topic: string
-  readonly payload: Buffer
-  readonly reason: string
+  readonly topic: string | null
+  readonly payload: Buffer | null
+  readonly reason: string | null
 }
 
 /**
@@ -58,7 +59,8 @@ export function fakeClient(tables: Partial<Record<Kind, readonly FakeRow[]>>, de
     )
   }
   const copy = (sql: string): string => {
-    if (/FROM dead_letters/.test(sql)) return deadLetters.map((d) => `${d.topic}\t${d.payload.toString('hex')}\t${d.reason}\n`).join('')
+    if (/FROM dead_letters/.test(sql))
+      return deadLetters.map((d) => `${d.topic ?? '\\N'}\t${d.payload?.toString('hex') ?? '\\N'}\t${d.reason ?? '\\N'}\n`).join('')
     const kind = kindOf(sql)
     if (!checkKindRead(kind, sql)) throw new Error(`fake pg: not one of checkKind's reads: ${sql}`)
     const keep = only(sql)

@@ -205,6 +205,7 @@ describe('P7 dead letters (dead-letters.ts)', () => {
       ['the last seq', doc(PER_DEVICE - 1), true],
       ['seq one past the last', doc(PER_DEVICE), false],
       ['seq −1', doc(2, { seq: -1 }), false],
+      ['seq −1 as the generator would make it', doc(-1), false],
       ['a fractional seq', doc(2, { seq: 2.5 }), false],
       ['a seq as text', doc(2, { seq: '2' }), false],
       ['another kind', doc(2, { kind: 'milk' }), false],
@@ -226,6 +227,13 @@ describe('P7 dead letters (dead-letters.ts)', () => {
     }
     const notJson = await check([{ topic: topic(d), payload: Buffer.from('{"device":'), reason: 'invalid-json' }])
     assert.deepEqual([notJson.validRejectedCount, notJson.foreign], [0, 1], 'not JSON')
+  })
+
+  test('a dead letter with a NULL topic, payload or reason is an error, not a miscount', async () => {
+    const ok = { topic: topic(devices[0]!), payload: Buffer.from('{"device":'), reason: 'invalid-json' }
+    for (const nulled of ['topic', 'payload', 'reason'] as const) {
+      await assert.rejects(check([ok, { ...ok, [nulled]: null }]), /a dead_letters row has a NULL topic, payload or reason/, nulled)
+    }
   })
 
   test('a run without injected messages: every dead letter is someone else’s or a rejected reading', async () => {
